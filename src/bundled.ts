@@ -1,0 +1,28 @@
+/**
+ * Files that ship with Flowchain: the JSON-LD contexts (contexts/), the TD 1.1 JSON Schema
+ * (schemas/) and the sample Things (things/), found relative to the installed package.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContextDocuments } from './td/json-ld.js';
+
+/** The package root: one level above src/ (in a checkout) or dist/ (when built). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The bundled sample Things. */
+export const BUNDLED_THINGS = join(PACKAGE_ROOT, 'things');
+
+const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
+
+/** Every bundled JSON-LD context, by URL (contexts/index.json). */
+export function loadBundledContexts(): ContextDocuments {
+  const directory = join(PACKAGE_ROOT, 'contexts');
+  const index = readJson(join(directory, 'index.json')) as Record<string, string>;
+  return new Map(Object.entries(index).map(([url, file]) => [url, readJson(join(directory, file))]));
+}
+
+/** The W3C TD 1.1 JSON Schema. */
+export function loadTdSchema(): object {
+  return readJson(join(PACKAGE_ROOT, 'schemas', 'td-1.1-json-schema.json')) as object;
+}

@@ -1,0 +1,201 @@
+/**
+ * Typed configuration: defaults < config file < FLOWCHAIN_* environment < command-line flags.
+ * Pure apart from the injected file reader, so every rule is unit-testable.
+ *
+ * Throws FLOWCHAIN_ERR_CONFIG_INVALID naming the flag, variable or file key that is wrong.
+ */
+import { parseArgs } from 'node:util';
+import { FlowchainError } from './errors.js';
+
+/** Log levels pino understands. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Everything `flowchain start` needs. */
+export interface Config {
+  /** TCP port to listen on; 0 picks a free one. */
+  readonly port: number;
+  readonly host: string;
+  /** Directory of the node's LevelDB database. */
+  readonly data: string;
+  /** Directory of `*.td.json` files. */
+  readonly things: string;
+  /** Base URL written into TDs; when absent it follows each request's Host header. */
+  readonly publicUrl: string | undefined;
+  /** File holding the bearer token that writes and actions require; absent means no auth. */
+  readonly authTokenFile: string | undefined;
+  /** Seed of the simulated devices; absent means a random seed. */
+  readonly seed: number | undefined;
+  readonly logLevel: LogLevel;
+  /** Largest accepted request body or WebSocket message, in bytes. */
+  readonly bodyLimit: number;
+  /** Bytes a WebSocket consumer may fall behind before it is disconnected. */
+  readonly wsBufferLimit: number;
+  /** How long a long-poll request waits for a change, in milliseconds. */
+  readonly longPollTimeoutMs: number;
+}
+
+type Key = keyof Config;
+
+interface OptionSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly parse: (raw: unknown, where: string) => unknown;
+}
+
+const fail = (where: string, reason: string): never => {
+  throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `${where}: ${reason}`, { field: where });
+};
+
+const integer = (min: number, max: number) => (raw: unknown, where: string): number => {
+  const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    return fail(where, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+};
+
+const text = (raw: unknown, where: string): string => {
+  if (typeof raw !== 'string' || raw.trim() === '') return fail(where, 'must be a non-empty string');
+  return raw;
+};
+
+const httpUrl = (raw: unknown, where: string): string => {
+  const value = text(raw, where);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(where, 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(where, 'must be an absolute http(s) URL');
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+};
+
+const level = (raw: unknown, where: string): LogLevel => {
+  if (!LOG_LEVELS.includes(raw as LogLevel)) return fail(where, `must be one of ${LOG_LEVELS.join(', ')}`);
+  return raw as LogLevel;
+};
+
+/** One row per option: its flag, environment variable and parser. Config-file keys are the field names. */
+const OPTIONS: Record<Key, OptionSpec> = {
+  port: { flag: 'port', env: 'FLOWCHAIN_PORT', parse: integer(0, 65535) },
+  host: { flag: 'host', env: 'FLOWCHAIN_HOST', parse: text },
+  data: { flag: 'data', env: 'FLOWCHAIN_DATA', parse: text },
+  things: { flag: 'things', env: 'FLOWCHAIN_THINGS', parse: text },
+  publicUrl: { flag: 'public-url', env: 'FLOWCHAIN_PUBLIC_URL', parse: httpUrl },
+  authTokenFile: { flag: 'auth-token-file', env: 'FLOWCHAIN_AUTH_TOKEN_FILE', parse: text },
+  seed: { flag: 'seed', env: 'FLOWCHAIN_SEED', parse: integer(0, 0xffff_ffff) },
+  logLevel: { flag: 'log-level', env: 'FLOWCHAIN_LOG_LEVEL', parse: level },
+  bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
+  wsBufferLimit: { flag: 'ws-buffer-limit', env: 'FLOWCHAIN_WS_BUFFER_LIMIT', parse: integer(16 * 1024, 256 * 1024 * 1024) },
+  longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
+};
+
+/** The values used when nothing else says otherwise; `things` is supplied by the caller. */
+export const DEFAULTS: Omit<Config, 'things'> = {
+  port: 8080,
+  host: '0.0.0.0',
+  data: './data',
+  publicUrl: undefined,
+  authTokenFile: undefined,
+  seed: undefined,
+  logLevel: 'info',
+  bodyLimit: 64 * 1024,
+  wsBufferLimit: 1024 * 1024,
+  longPollTimeoutMs: 25_000,
+};
+
+/** What {@link parseCommandLine} found. */
+export interface CommandLine {
+  readonly command: string | undefined;
+  readonly help: boolean;
+  readonly config: Config;
+}
+
+/** I/O the resolver needs, injected so tests need no files. */
+export interface ConfigSources {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a config file as text. */
+  readonly readFile: (path: string) => string;
+  /** Default directory of TD files (the bundled samples). */
+  readonly defaultThings: string;
+}
+
+/** Usage text for `flowchain --help`. */
+export function usage(): string {
+  const rows = (Object.keys(OPTIONS) as Key[]).map((key) => {
+    const spec = OPTIONS[key];
+    const fallback = key === 'things' ? 'bundled samples' : String((DEFAULTS as Record<string, unknown>)[key] ?? '-');
+    return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
+  });
+  return ['Usage: flowchain start [options]', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
+}
+
+/**
+ * Resolves the command and configuration from flags, environment and an optional JSON config
+ * file (`--config` or FLOWCHAIN_CONFIG), in that order of precedence.
+ */
+export function parseCommandLine(sources: ConfigSources): CommandLine {
+  const flagOptions = Object.fromEntries(Object.values(OPTIONS).map((spec) => [spec.flag, { type: 'string' as const }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...sources.argv],
+      options: { ...flagOptions, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    return fail('command line', (err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const merged: Record<string, unknown> = { ...DEFAULTS, things: sources.defaultThings };
+
+  const configPath = (values.config as string | undefined) ?? sources.env.FLOWCHAIN_CONFIG;
+  if (configPath !== undefined) Object.assign(merged, readConfigFile(configPath, sources.readFile));
+  for (const [key, spec] of Object.entries(OPTIONS) as [Key, OptionSpec][]) {
+    const fromEnv = sources.env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') merged[key] = spec.parse(fromEnv, spec.env);
+    const fromFlag = values[spec.flag];
+    if (fromFlag !== undefined) merged[key] = spec.parse(fromFlag, `--${spec.flag}`);
+  }
+  return { command: parsed.positionals[0], help: values.help === true, config: merged as unknown as Config };
+}
+
+function readConfigFile(path: string, readFile: (path: string) => string): Partial<Config> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFile(path));
+  } catch (err) {
+    return fail(path, `cannot be read as JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail(path, 'must hold a JSON object');
+  const result: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(json)) {
+    if (!Object.hasOwn(OPTIONS, key)) fail(`${path}: ${key}`, `is not an option (known: ${Object.keys(OPTIONS).join(', ')})`);
+    result[key] = OPTIONS[key as Key].parse(raw, `${path}: ${key}`);
+  }
+  return result as Partial<Config>;
+}
+
+/** The smallest bearer token accepted, so a typo'd one-character file cannot become the secret. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Reads the bearer token from `path` (surrounding whitespace ignored).
+ * Throws FLOWCHAIN_ERR_CONFIG_INVALID when it cannot be read or is too short.
+ */
+export function readAuthToken(path: string, readFile: (path: string) => string): string {
+  let token: string;
+  try {
+    token = readFile(path).trim();
+  } catch (err) {
+    return fail('auth-token-file', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    fail('auth-token-file', `${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
+  }
+  return token;
+}

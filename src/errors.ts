@@ -1,0 +1,97 @@
+/**
+ * The one catalogue of Flowchain errors. Every failure a user or peer can see is a
+ * {@link FlowchainError} with a stable `code` from {@link ERRORS}; transports map it in exactly
+ * one place each (HTTP: RFC 9457 problem+json, WebSocket: an `error` message).
+ *
+ * Leaf module: imports nothing from the project.
+ */
+
+/** How one error code presents itself: the HTTP status it maps to and a short title. */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly title: string;
+}
+
+/** Every error code, its HTTP status and its title. Codes never change once published. */
+export const ERRORS = {
+  // Things and their affordances
+  FLOWCHAIN_ERR_THING_NOT_FOUND: { status: 404, title: 'Unknown Thing' },
+  FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND: { status: 404, title: 'Unknown interaction affordance' },
+  FLOWCHAIN_ERR_VALUE_INVALID: { status: 400, title: 'Value does not match the data schema' },
+  FLOWCHAIN_ERR_PROPERTY_READ_ONLY: { status: 405, title: 'Property is read-only' },
+  FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY: { status: 405, title: 'Property is write-only' },
+  FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED: { status: 405, title: 'Operation not supported by this affordance' },
+  FLOWCHAIN_ERR_DEVICE_FAILED: { status: 502, title: 'The device failed to carry out the request' },
+  // Requests, whatever the transport
+  FLOWCHAIN_ERR_REQUEST_MALFORMED: { status: 400, title: 'Malformed request' },
+  FLOWCHAIN_ERR_REQUEST_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Unsupported media type' },
+  FLOWCHAIN_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  FLOWCHAIN_ERR_OPERATION_UNKNOWN: { status: 400, title: 'Unknown operation' },
+  FLOWCHAIN_ERR_AUTH_REQUIRED: { status: 401, title: 'Credentials required' },
+  FLOWCHAIN_ERR_AUTH_INVALID: { status: 401, title: 'Credentials rejected' },
+  FLOWCHAIN_ERR_WS_SLOW_CONSUMER: { status: 503, title: 'Consumer too slow, send buffer full' },
+  // Start-up: configuration and Thing Description files
+  FLOWCHAIN_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  FLOWCHAIN_ERR_TD_INVALID: { status: 500, title: 'Invalid Thing Description' },
+  FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN: { status: 500, title: 'JSON-LD context not bundled' },
+  FLOWCHAIN_ERR_DRIVER_UNKNOWN: { status: 500, title: 'Unknown device driver' },
+  // Storage and everything else
+  FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
+  FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Optional details attached to a {@link FlowchainError}. */
+export interface ErrorDetails {
+  /** JSON Pointer (RFC 6901) or name of the failing field, file or option. */
+  readonly field?: string;
+  /** The underlying error, when a library failed. */
+  readonly cause?: unknown;
+}
+
+/** The only error type Flowchain throws on purpose. */
+export class FlowchainError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, detail: string, details: ErrorDetails = {}) {
+    super(detail, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'FlowchainError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.title = ERRORS[code].title;
+    this.field = details.field;
+  }
+}
+
+/** True when `err` is a {@link FlowchainError}, optionally with the given code. */
+export function isFlowchainError(err: unknown, code?: ErrorCode): err is FlowchainError {
+  return err instanceof FlowchainError && (code === undefined || err.code === code);
+}
+
+/** The serialisable description of an error, shared by every transport's error message. */
+export interface ErrorBody {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly field?: string;
+}
+
+/**
+ * Describes any thrown value as an {@link ErrorBody}. Unknown errors become
+ * FLOWCHAIN_ERR_INTERNAL without leaking their message.
+ */
+export function describeError(err: unknown): ErrorBody {
+  if (err instanceof FlowchainError) {
+    const body: ErrorBody = { code: err.code, status: err.status, title: err.title, detail: err.message };
+    return err.field === undefined ? body : { ...body, field: err.field };
+  }
+  const spec = ERRORS.FLOWCHAIN_ERR_INTERNAL;
+  return { code: 'FLOWCHAIN_ERR_INTERNAL', status: spec.status, title: spec.title, detail: 'Unexpected internal error' };
+}

@@ -1,0 +1,90 @@
+/**
+ * Builds the servient's HTTP application: REST, SSE, long-poll and WebSocket on one fastify
+ * instance. It never listens; the servient does, and tests drive it with `inject()`.
+ * The only folder that imports fastify.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { WS_SUBPROTOCOL } from '../td/td-builder.js';
+import type { Clock } from '../thing/clock.js';
+import type { ThingRegistry } from '../thing/thing-registry.js';
+import { BearerAuth } from './auth.js';
+import { Descriptions } from './descriptions.js';
+import type { HttpContext } from './http-context.js';
+import { registerProblemHandlers } from './problem.js';
+import { directoryRoutes } from './routes/directory-routes.js';
+import { interactionRoutes } from './routes/interaction-routes.js';
+import { propertyRoutes } from './routes/property-routes.js';
+import { StreamTracker } from './streams.js';
+import { wsRoute } from './ws/ws-route.js';
+
+/** Everything the HTTP layer needs. */
+export interface AppOptions {
+  readonly registry: ThingRegistry;
+  readonly clock: Clock;
+  /** The node's TD `id`. */
+  readonly nodeId: string;
+  /** The bearer token writes and actions require; undefined for an open node. */
+  readonly authToken: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly bodyLimit: number;
+  readonly wsBufferLimit: number;
+  readonly longPollTimeoutMs: number;
+  /** A pino-compatible logger; omit for silence (tests). */
+  readonly logger?: FastifyBaseLogger;
+}
+
+/** Per-request log lines at debug level: at info they would cost as much as a small route. */
+class DebugRequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    reply.log.debug({ res: reply, err: error ?? undefined, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/** Builds the app with every route registered; the caller listens or injects. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit,
+    logController: new DebugRequestLog(),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  // Only JSON bodies are accepted (anything else is 415). An empty body is "no input", so an
+  // action without input can be invoked with or without a Content-Type.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
+
+  const ctx: HttpContext = {
+    registry: options.registry,
+    descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, publicUrl: options.publicUrl }),
+    auth: options.authToken === undefined ? undefined : new BearerAuth(options.authToken),
+    streams: new StreamTracker(options.clock, options.wsBufferLimit),
+    clock: options.clock,
+    longPollTimeoutMs: options.longPollTimeoutMs,
+  };
+
+  registerProblemHandlers(app);
+  // Streams never finish on their own: end them first so close() does not wait on them.
+  app.addHook('preClose', async () => ctx.streams.closeAll());
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: options.bodyLimit,
+      handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    },
+  });
+  directoryRoutes(app, ctx);
+  propertyRoutes(app, ctx);
+  interactionRoutes(app, ctx);
+  wsRoute(app, ctx, options.wsBufferLimit);
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * Serves Thing Descriptions. A TD's `base` follows the URL the client used (or the configured
+ * public URL), so a phone on the LAN and a test on loopback both get forms they can follow.
+ * Serialised TDs are cached per base; the cache is bounded because the Host header is client
+ * input.
+ */
+import type { FastifyRequest } from 'fastify';
+import { buildNodeDescription, buildThingDescription, type ExposureOptions } from '../td/td-builder.js';
+import type { ThingDescription } from '../td/thing-description.js';
+import type { ExposedThing } from '../thing/exposed-thing.js';
+import type { ThingRegistry } from '../thing/thing-registry.js';
+
+const MAX_CACHED_BASES = 32;
+/** RFC 9110 §7.2 Host: a host name or IP literal and an optional port; anything else is ignored. */
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+interface Rendered {
+  readonly things: Map<string, string>;
+  readonly all: string;
+  readonly node: string;
+}
+
+/** Builds, caches and serialises the TDs of one node. */
+export class Descriptions {
+  readonly #registry: ThingRegistry;
+  readonly #nodeId: string;
+  readonly #bearerAuth: boolean;
+  readonly #publicUrl: string | undefined;
+  readonly #cache = new Map<string, Rendered>();
+
+  constructor(registry: ThingRegistry, init: { nodeId: string; bearerAuth: boolean; publicUrl: string | undefined }) {
+    this.#registry = registry;
+    this.#nodeId = init.nodeId;
+    this.#bearerAuth = init.bearerAuth;
+    this.#publicUrl = init.publicUrl;
+  }
+
+  /** The base URL TDs carry for this request. */
+  baseFor(request: FastifyRequest): string {
+    if (this.#publicUrl !== undefined) return this.#publicUrl;
+    const host = HOST.test(request.host) ? request.host : 'localhost';
+    return `${request.protocol}://${host}/`;
+  }
+
+  /** The TD of `thing` as JSON text. */
+  thing(thing: ExposedThing, base: string): string {
+    return this.#rendered(base).things.get(thing.slug) as string;
+  }
+
+  /** Every TD, as the JSON array of the WoT Discovery listing. */
+  all(base: string): string {
+    return this.#rendered(base).all;
+  }
+
+  /** The node's own TD. */
+  node(base: string): string {
+    return this.#rendered(base).node;
+  }
+
+  /** The TD of `thing` as an object, for callers that inspect rather than send it. */
+  describe(thing: ExposedThing, base: string): ThingDescription {
+    return buildThingDescription(thing.td, thing, this.#exposure(base));
+  }
+
+  #exposure(base: string): ExposureOptions {
+    return { base, bearerAuth: this.#bearerAuth };
+  }
+
+  #rendered(base: string): Rendered {
+    const cached = this.#cache.get(base);
+    if (cached) return cached;
+    const things = this.#registry.list();
+    const tds = things.map((thing) => this.describe(thing, base));
+    const rendered: Rendered = {
+      things: new Map(things.map((thing, i) => [thing.slug, JSON.stringify(tds[i])])),
+      all: JSON.stringify(tds),
+      node: JSON.stringify(buildNodeDescription(this.#nodeId, things.map((t) => ({ slug: t.slug, title: t.td.title })), this.#exposure(base))),
+    };
+    if (this.#cache.size >= MAX_CACHED_BASES) this.#cache.clear();
+    this.#cache.set(base, rendered);
+    return rendered;
+  }
+}

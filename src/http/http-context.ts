@@ -1,0 +1,23 @@
+/** What every route module of the HTTP layer is handed by the app builder. */
+import type { Clock } from '../thing/clock.js';
+import type { ThingRegistry } from '../thing/thing-registry.js';
+import type { BearerAuth } from './auth.js';
+import type { Descriptions } from './descriptions.js';
+import type { StreamTracker } from './streams.js';
+
+/** Shared collaborators of the routes. */
+export interface HttpContext {
+  readonly registry: ThingRegistry;
+  readonly descriptions: Descriptions;
+  /** Present when writes and actions require a bearer token. */
+  readonly auth: BearerAuth | undefined;
+  readonly streams: StreamTracker;
+  readonly clock: Clock;
+  readonly longPollTimeoutMs: number;
+}
+
+/** Route parameters naming a Thing and one of its affordances. */
+export interface AffordanceParams {
+  readonly thing: string;
+  readonly name: string;
+}

@@ -1,0 +1,61 @@
+/**
+ * Property operations over HTTP (TD 1.1 §8.3.1 default methods): read, write, read all, read
+ * multiple, write multiple, and observe as long-poll and SSE.
+ */
+import type { FastifyInstance } from 'fastify';
+import { FlowchainError } from '../../errors.js';
+import type { PropertyChange } from '../../thing/exposed-thing.js';
+import type { AffordanceParams, HttpContext } from '../http-context.js';
+
+/** Registers the property routes under /things/:thing/properties. */
+export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const guard = ctx.auth ? { onRequest: ctx.auth.guard() } : {};
+
+  app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name', async (request) =>
+    ctx.registry.get(request.params.thing).readProperty(request.params.name),
+  );
+
+  app.put<{ Params: AffordanceParams }>('/things/:thing/properties/:name', guard, async (request, reply) => {
+    await ctx.registry.get(request.params.thing).writeProperty(request.params.name, request.body);
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => ctx.registry.get(request.params.thing).readAllProperties());
+
+  app.post<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => {
+    const thing = ctx.registry.get(request.params.thing);
+    const names = request.body;
+    if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
+      throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'readmultipleproperties takes a JSON array of property names', { field: '/' });
+    }
+    return thing.readMultipleProperties(names);
+  });
+
+  app.put<{ Params: { thing: string } }>('/things/:thing/properties', guard, async (request, reply) => {
+    const thing = ctx.registry.get(request.params.thing);
+    const values = request.body;
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'writemultipleproperties takes a JSON object of property values', { field: '/' });
+    }
+    await thing.writeMultipleProperties(values as Record<string, unknown>);
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/longpoll', async (request, reply) => {
+    const { thing: ref, name } = request.params;
+    const thing = ctx.registry.get(ref);
+    const subscribe = (deliver: (change: PropertyChange) => void) => thing.observeProperty(name, deliver);
+    // No change within the window answers the current value: harmless for an observer, and
+    // every answer is a value of the property's schema.
+    const change = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
+    return change === undefined ? thing.readProperty(name) : change.value;
+  });
+
+  app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/sse', async (request, reply) => {
+    const { thing: ref, name } = request.params;
+    const thing = ctx.registry.get(ref);
+    ctx.streams.sse(reply, name, (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value)), [
+      thing.readProperty(name),
+    ]);
+  });
+}

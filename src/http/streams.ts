@@ -1,0 +1,97 @@
+/**
+ * HTTP streaming for observe and subscribe: Server-Sent Events (WHATWG HTML §9.2) and
+ * long-poll. Every open stream is tracked so the server can end them on shutdown, and a
+ * stream whose client stops reading is ended rather than buffered without bound.
+ */
+import type { FastifyReply } from 'fastify';
+import type { Clock, Timer } from '../thing/clock.js';
+import type { Unsubscribe } from '../thing/exposed-thing.js';
+
+/** A comment line every so often keeps proxies from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
+/** Clients reconnect after this long (the SSE `retry` field). */
+const RETRY_MS = 2_000;
+
+/** Subscribes a delivery callback; returns how to unsubscribe. */
+export type Subscribe<T> = (deliver: (item: T) => void) => Unsubscribe;
+
+/** Open SSE streams and pending long-polls of one server. */
+export class StreamTracker {
+  readonly #open = new Set<() => void>();
+  readonly #clock: Clock;
+  readonly #bufferLimit: number;
+
+  constructor(clock: Clock, bufferLimit: number) {
+    this.#clock = clock;
+    this.#bufferLimit = bufferLimit;
+  }
+
+  /** How many streams and polls are open. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Ends every open stream (server shutdown). */
+  closeAll(): void {
+    for (const close of [...this.#open]) close();
+  }
+
+  /**
+   * Answers with an SSE stream: `initial` items first, then every delivered item as one
+   * `event: <name>` message until the client goes away. A failing `subscribe` throws before
+   * anything is sent, so the error still becomes a normal problem response.
+   */
+  sse<T>(reply: FastifyReply, name: string, subscribe: Subscribe<T>, initial: readonly T[] = []): void {
+    const res = reply.raw;
+    let sequence = 0;
+    let heartbeat: Timer | undefined;
+    const close = (): void => {
+      if (!this.#open.delete(close)) return;
+      heartbeat?.cancel();
+      unsubscribe();
+      res.end();
+    };
+    const write = (item: T): void => {
+      // A client that stopped reading is cut off instead of growing our memory.
+      if (res.writableLength > this.#bufferLimit) return close();
+      res.write(`id: ${++sequence}\nevent: ${name}\ndata: ${JSON.stringify(item)}\n\n`);
+    };
+    const unsubscribe = subscribe(write);
+    reply.hijack();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    this.#open.add(close);
+    // The response's 'close' (not the request's, which fires once the body is read) marks the
+    // client going away.
+    res.once('close', close);
+    res.write(`retry: ${RETRY_MS}\n\n`);
+    for (const item of initial) write(item);
+    heartbeat = this.#clock.every(HEARTBEAT_MS, () => res.write(': heartbeat\n\n'));
+  }
+
+  /**
+   * Waits for the next delivered item (long-poll). After `timeoutMs` without one it resolves
+   * with `onTimeout()`; if the client leaves first it resolves with undefined. A failing
+   * `subscribe` throws at once.
+   */
+  longPoll<T>(reply: FastifyReply, subscribe: Subscribe<T>, timeoutMs: number, onTimeout: () => T | undefined): Promise<T | undefined> {
+    let resolve!: (item: T | undefined) => void;
+    const result = new Promise<T | undefined>((r) => (resolve = r));
+    const finish = (item: T | undefined): void => {
+      if (!this.#open.delete(cancel)) return;
+      timer.cancel();
+      unsubscribe();
+      resolve(item);
+    };
+    const cancel = (): void => finish(undefined);
+    const unsubscribe = subscribe(finish);
+    this.#open.add(cancel);
+    reply.raw.once('close', cancel);
+    const timer = this.#clock.after(timeoutMs, () => finish(onTimeout()));
+    return result;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The WebSocket endpoint, GET /ws with sub-protocol `flowchain.v1`. Credentials are checked at
+ * the upgrade: a wrong token is refused with 401 before the socket opens; no token gives a
+ * read-and-observe session.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HttpContext } from '../http-context.js';
+import { Fanout } from './fanout.js';
+import { WsSession } from './ws-session.js';
+import { BearerAuth } from '../auth.js';
+
+/** Registers GET /ws; @fastify/websocket must already be registered. */
+export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: number): void {
+  const fanout = new Fanout();
+  const credentialsOf = (headers: { authorization?: string }, query: unknown) =>
+    ctx.auth?.check(headers.authorization, (query as { access_token?: string }).access_token) ?? 'none';
+
+  app.get('/ws', {
+    websocket: true,
+    onRequest: async (request, reply) => {
+      if (credentialsOf(request.headers, request.query) !== 'invalid') return;
+      reply.header('www-authenticate', 'Bearer realm="flowchain", error="invalid_token"');
+      BearerAuth.assert('invalid');
+    },
+  }, (socket, request) => {
+    new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
+      authRequired: ctx.auth !== undefined,
+      credentials: credentialsOf(request.headers, request.query),
+      bufferLimit,
+    });
+  });
+}

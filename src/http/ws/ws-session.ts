@@ -1,0 +1,141 @@
+/**
+ * One WebSocket connection speaking `flowchain.v1`: runs requests against the Things, follows
+ * observed properties and subscribed events through the shared {@link Fanout}, and protects
+ * the node from a consumer that stops reading (bounded send buffer, then close code 4008).
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { describeError, FlowchainError, isFlowchainError } from '../../errors.js';
+import type { ExposedThing } from '../../thing/exposed-thing.js';
+import type { ThingRegistry } from '../../thing/thing-registry.js';
+import { BearerAuth, type Credentials } from '../auth.js';
+import type { Fanout, Receiver } from './fanout.js';
+import { isProtected, parseRequest, requestIdOf, type WsRequest, type WsServerMessage } from './ws-protocol.js';
+
+/** Close code for a consumer whose unsent data passed the limit (private-use range, RFC 6455 §7.4.2). */
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+/** What a session needs from the server. */
+export interface WsSessionComponents {
+  readonly registry: ThingRegistry;
+  readonly fanout: Fanout;
+  readonly log: FastifyBaseLogger;
+}
+
+/** Per-connection settings. */
+export interface WsSessionInit {
+  /** Whether writes and actions require credentials on this server. */
+  readonly authRequired: boolean;
+  /** What the client presented at the upgrade. */
+  readonly credentials: Credentials;
+  /** Bytes the socket may have queued before the consumer counts as stalled. */
+  readonly bufferLimit: number;
+}
+
+/** Serves one socket. */
+export class WsSession implements Receiver {
+  readonly #socket: WebSocket;
+  readonly #components: WsSessionComponents;
+  readonly #init: WsSessionInit;
+  readonly #topics = new Set<string>();
+  #closed = false;
+
+  constructor(socket: WebSocket, components: WsSessionComponents, init: WsSessionInit) {
+    this.#socket = socket;
+    this.#components = components;
+    this.#init = init;
+    socket.on('message', (data, isBinary) => void this.#onMessage(data.toString(), isBinary));
+    socket.on('close', () => this.#dispose());
+    socket.on('error', (err) => components.log.debug({ err }, 'websocket error'));
+  }
+
+  /** Sends an encoded notification unless the consumer has fallen too far behind. */
+  deliver(frame: Buffer): void {
+    if (this.#closed) return;
+    if (this.#socket.bufferedAmount > this.#init.bufferLimit) {
+      this.#components.log.warn({ buffered: this.#socket.bufferedAmount }, 'closing a websocket consumer that stopped reading');
+      this.#dispose();
+      this.#socket.close(CLOSE_SLOW_CONSUMER, 'FLOWCHAIN_ERR_WS_SLOW_CONSUMER');
+      return;
+    }
+    this.#socket.send(frame, { binary: false });
+  }
+
+  #send(message: WsServerMessage): void {
+    this.deliver(Buffer.from(JSON.stringify(message)));
+  }
+
+  async #onMessage(text: string, isBinary: boolean): Promise<void> {
+    let id: string | number | null = null;
+    try {
+      if (isBinary) throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'send JSON text frames, not binary', { field: '/' });
+      try {
+        id = requestIdOf(JSON.parse(text));
+      } catch {
+        // parseRequest reports the syntax error below
+      }
+      const request = parseRequest(text);
+      const value = await this.#execute(request);
+      this.#send(value === undefined ? { type: 'result', id: request.id } : { type: 'result', id: request.id, value });
+    } catch (err) {
+      if (!isFlowchainError(err)) this.#components.log.error({ err }, 'websocket request failed');
+      this.#send({ type: 'error', id, error: describeError(err) });
+    }
+  }
+
+  async #execute(request: WsRequest): Promise<unknown> {
+    if (this.#init.authRequired && isProtected(request.op)) BearerAuth.assert(this.#init.credentials);
+    const thing = this.#components.registry.get(request.thingID);
+    const name = request.name as string;
+    switch (request.op) {
+      case 'readproperty':
+        return thing.readProperty(name);
+      case 'writeproperty':
+        return void (await thing.writeProperty(name, request.value));
+      case 'readallproperties':
+        return thing.readAllProperties();
+      case 'readmultipleproperties':
+        return thing.readMultipleProperties(request.names ?? []);
+      case 'writemultipleproperties':
+        return void (await thing.writeMultipleProperties(request.values ?? {}));
+      case 'invokeaction':
+        return thing.invokeAction(name, request.input);
+      case 'observeproperty':
+        this.#follow(thing, 'property', name);
+        return thing.readProperty(name);
+      case 'subscribeevent':
+        thing.event(name);
+        return void this.#follow(thing, 'event', name);
+      case 'unobserveproperty':
+      case 'unsubscribeevent':
+        return void this.#unfollow(topicKey(thing, request.op === 'unobserveproperty' ? 'property' : 'event', name));
+    }
+  }
+
+  #follow(thing: ExposedThing, kind: 'property' | 'event', name: string): void {
+    const key = topicKey(thing, kind, name);
+    if (this.#topics.has(key)) return;
+    this.#components.fanout.add(key, this, (broadcast) =>
+      kind === 'property'
+        ? thing.observeProperty(name, (c) => broadcast({ type: 'propertyChange', thingID: thing.id, name, value: c.value, timestamp: new Date(c.timestamp).toISOString() }))
+        : thing.subscribeEvent(name, (e) => broadcast({ type: 'event', thingID: thing.id, name, data: e.data, timestamp: new Date(e.timestamp).toISOString() })),
+    );
+    this.#topics.add(key);
+  }
+
+  #unfollow(key: string): void {
+    this.#components.fanout.remove(key, this);
+    this.#topics.delete(key);
+  }
+
+  #dispose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const key of this.#topics) this.#components.fanout.remove(key, this);
+    this.#topics.clear();
+  }
+}
+
+function topicKey(thing: ExposedThing, kind: 'property' | 'event', name: string): string {
+  return `${thing.slug}\u0000${kind}\u0000${name}`;
+}

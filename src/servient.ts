@@ -1,0 +1,189 @@
+/**
+ * The composition root: builds every part of a node from its configuration, checks every
+ * Thing Description before serving it, and starts and stops the parts in order.
+ *
+ * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN,
+ * FLOWCHAIN_ERR_DRIVER_UNKNOWN and FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create}.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { loadBundledContexts, loadTdSchema } from './bundled.js';
+import type { Config } from './config.js';
+import { FlowchainError, isFlowchainError } from './errors.js';
+import { buildApp } from './http/app.js';
+import { Database } from './storage.js';
+import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
+import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
+import { isUuid, nameBasedId } from './td/thing-id.js';
+import { TdValidator } from './td/td-validator.js';
+import { systemClock, type Clock } from './thing/clock.js';
+import type { DriverFactory } from './thing/drivers/device-driver.js';
+import { builtinDrivers } from './thing/drivers/builtin-drivers.js';
+import { ExposedThing } from './thing/exposed-thing.js';
+import { PropertyStore } from './thing/property-store.js';
+import { createRandom, deriveSeed } from './thing/random.js';
+import { readThingFiles, type ThingFile } from './thing/thing-files.js';
+import { ThingRegistry } from './thing/thing-registry.js';
+
+/** Collaborators a servient can be given instead of the real ones (tests inject a clock). */
+export interface ServientComponents {
+  readonly clock?: Clock;
+  readonly logger?: FastifyBaseLogger;
+  readonly drivers?: ReadonlyMap<string, DriverFactory>;
+  /** The bearer token, already read from --auth-token-file. */
+  readonly authToken?: string;
+}
+
+/** Where a started servient listens. */
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+}
+
+/** One Flowchain node. */
+export class Servient {
+  readonly app: FastifyInstance;
+  readonly registry: ThingRegistry;
+  readonly nodeId: string;
+  readonly #config: Config;
+  readonly #database: Database;
+
+  private constructor(init: { app: FastifyInstance; registry: ThingRegistry; nodeId: string; config: Config; database: Database }) {
+    this.app = init.app;
+    this.registry = init.registry;
+    this.nodeId = init.nodeId;
+    this.#config = init.config;
+    this.#database = init.database;
+  }
+
+  /** Builds a node: opens its database, loads and checks its Things, builds the HTTP app. */
+  static async create(config: Config, components: ServientComponents = {}): Promise<Servient> {
+    const clock = components.clock ?? systemClock;
+    const drivers = components.drivers ?? builtinDrivers;
+    const files = await readThingFiles(config.things);
+    const checker = new DescriptionChecker(loadTdSchema(), loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
+
+    const database = await Database.open(join(config.data, 'db'));
+    try {
+      const nodeNamespace = await nodeUuid(database);
+      const nodeId = `urn:uuid:${nodeNamespace}`;
+      const store = new PropertyStore(database.section('properties'));
+      const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
+      const things: ExposedThing[] = [];
+      for (const file of files) {
+        const thing = await inFile(file.path, async () => {
+          const driverFactory = driverFor(file, drivers);
+          const exposed = await ExposedThing.create(
+            { store, clock, random: createRandom(deriveSeed(seed, file.slug)), driverFactory },
+            { slug: file.slug, id: nameBasedId(nodeNamespace, file.slug), td: file.td },
+          );
+          await checker.check(exposed, file.path);
+          return exposed;
+        });
+        things.push(thing);
+      }
+      const registry = new ThingRegistry(things);
+      await checker.checkNode(nodeId, registry);
+      const app = await buildApp({
+        registry,
+        clock,
+        nodeId,
+        authToken: components.authToken,
+        publicUrl: config.publicUrl,
+        bodyLimit: config.bodyLimit,
+        wsBufferLimit: config.wsBufferLimit,
+        longPollTimeoutMs: config.longPollTimeoutMs,
+        logger: components.logger,
+      });
+      components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
+      return new Servient({ app, registry, nodeId, config, database });
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
+
+  /** Starts the devices, then listens. */
+  async start(): Promise<Address> {
+    for (const thing of this.registry.list()) thing.start();
+    await this.app.listen({ port: this.#config.port, host: this.#config.host });
+    const address = this.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
+    const host = this.#config.host;
+    const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    return { host, port, url: `http://${shown}:${port}/` };
+  }
+
+  /** Stops accepting requests, ends streams, stops the devices, waits for writes, closes the database. */
+  async stop(): Promise<void> {
+    await this.app.close();
+    await Promise.all(this.registry.list().map((thing) => thing.stop()));
+    await this.#database.close();
+  }
+}
+
+/** The node's namespace UUID, created on first start and kept in the database. */
+async function nodeUuid(database: Database): Promise<string> {
+  const meta = database.section('meta');
+  const stored = await meta.get('node-uuid');
+  if (isUuid(stored)) return stored;
+  const created = randomUUID();
+  await meta.put('node-uuid', created);
+  return created;
+}
+
+function driverFor(file: ThingFile, drivers: ReadonlyMap<string, DriverFactory>): DriverFactory {
+  const type = (file.td.driver as { type: string }).type;
+  const factory = drivers.get(type);
+  if (factory === undefined) {
+    throw new FlowchainError('FLOWCHAIN_ERR_DRIVER_UNKNOWN', `/driver/type ${type} is not a known driver (known: ${[...drivers.keys()].join(', ')})`, { field: '/driver/type' });
+  }
+  const declared = { properties: file.td.properties, actions: file.td.actions, events: file.td.events };
+  for (const kind of ['properties', 'actions', 'events'] as const) {
+    for (const name of factory.affordances[kind]) {
+      if (!declared[kind]?.[name]) {
+        throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/${kind}/${name} is required by driver ${type}`, { field: `/${kind}/${name}` });
+      }
+    }
+  }
+  return factory;
+}
+
+/** Start-up check of every TD as it will be served: JSON Schema and offline JSON-LD expansion. */
+class DescriptionChecker {
+  readonly #validator: TdValidator;
+  readonly #contexts: ContextDocuments;
+  readonly #exposure: ExposureOptions;
+
+  constructor(schema: object, contexts: ContextDocuments, exposure: ExposureOptions) {
+    this.#validator = new TdValidator(schema);
+    this.#contexts = contexts;
+    this.#exposure = exposure;
+  }
+
+  async check(thing: ExposedThing, source: string): Promise<void> {
+    await this.#checkTd(buildThingDescription(thing.td, thing, this.#exposure), source);
+  }
+
+  async checkNode(nodeId: string, registry: ThingRegistry): Promise<void> {
+    const listed = registry.list().map((t) => ({ slug: t.slug, title: t.td.title }));
+    await inFile('node TD', () => this.#checkTd(buildNodeDescription(nodeId, listed, this.#exposure), 'node TD'));
+  }
+
+  async #checkTd(td: object, source: string): Promise<void> {
+    this.#validator.assertValid(td, source);
+    await expandThingDescription(td, this.#contexts);
+  }
+}
+
+/** Runs `task`, naming `source` in any Flowchain error that does not name it yet. */
+async function inFile<T>(source: string, task: () => Promise<T>): Promise<T> {
+  try {
+    return await task();
+  } catch (err) {
+    if (!isFlowchainError(err) || err.message.startsWith(source)) throw err;
+    throw new FlowchainError(err.code, `${source}: ${err.message}`, { field: err.field, cause: err });
+  }
+}

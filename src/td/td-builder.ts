@@ -1,0 +1,192 @@
+/**
+ * Builds the Thing Descriptions the servient serves: a TD file from things/ (without forms)
+ * plus the servient's URL layout and security gives a complete TD 1.1 document whose forms a
+ * generic WoT consumer can follow alone. Pure: no I/O, no clock.
+ *
+ * URL layout (relative to `base`; clients never need it, only the forms):
+ *   things/{slug}/properties                     GET all, POST read multiple, PUT write multiple
+ *   things/{slug}/properties/{name}              GET read, PUT write
+ *   things/{slug}/properties/{name}/longpoll     observe, long-poll
+ *   things/{slug}/properties/{name}/sse          observe, Server-Sent Events
+ *   things/{slug}/actions/{name}                 POST invoke
+ *   things/{slug}/events/{name}/longpoll|sse     subscribe
+ *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
+ */
+import type { Form, ThingDescription } from './thing-description.js';
+
+/** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
+export const WS_SUBPROTOCOL = 'flowchain.v1';
+
+/** Names of the security schemes every served TD declares. */
+export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc' } as const;
+
+/** Operations that change state: they need the bearer token when auth is on. */
+const PROTECTED_OPS = new Set(['writeproperty', 'writemultipleproperties', 'writeallproperties', 'invokeaction']);
+
+/** Where and how the servient exposes a Thing. */
+export interface ExposureOptions {
+  /** Absolute base URL ending in '/', for example `http://localhost:8080/`. */
+  readonly base: string;
+  /** Whether writes and actions require a bearer token. */
+  readonly bearerAuth: boolean;
+}
+
+/** The parts of a Thing the builder needs beyond its TD file. */
+export interface ThingIdentity {
+  /** The stable TD `id`. */
+  readonly id: string;
+  /** The URL path segment of the Thing. */
+  readonly slug: string;
+}
+
+/** The WebSocket URL that belongs to an HTTP base (`http:` → `ws:`, `https:` → `wss:`). */
+export function webSocketUrl(base: string): string {
+  const url = new URL('ws', base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+/** TD 1.1 §5.3.3 security definitions for the given exposure. */
+export function securityDefinitions(exposure: ExposureOptions): Record<string, Record<string, unknown>> {
+  const defs: Record<string, Record<string, unknown>> = { [SECURITY.open]: { scheme: 'nosec' } };
+  if (exposure.bearerAuth) {
+    // RFC 6750 bearer token in the Authorization header; the WebSocket endpoint also accepts
+    // it as the access_token query parameter (RFC 6750 §2.3) because browsers cannot set headers.
+    defs[SECURITY.bearer] = {
+      scheme: 'bearer',
+      in: 'header',
+      name: 'Authorization',
+      format: 'opaque',
+      description: 'Required for writes and actions; reads and streams are open.',
+    };
+  }
+  return defs;
+}
+
+/**
+ * Builds forms for `ops` at `href`: one form for the open operations and, when auth is on,
+ * one for the protected ones carrying the bearer scheme (form-level security overrides the
+ * Thing-level default, TD 1.1 §5.3.4.2).
+ */
+function formsFor(href: string, ops: readonly string[], extra: Omit<Form, 'href' | 'op'>, exposure: ExposureOptions): Form[] {
+  const open = exposure.bearerAuth ? ops.filter((op) => !PROTECTED_OPS.has(op)) : [...ops];
+  const guarded = exposure.bearerAuth ? ops.filter((op) => PROTECTED_OPS.has(op)) : [];
+  const forms: Form[] = [];
+  if (open.length > 0) forms.push({ href, op: open, ...extra });
+  if (guarded.length > 0) forms.push({ href, op: guarded, ...extra, security: [SECURITY.bearer] });
+  return forms;
+}
+
+const JSON_TYPE = { contentType: 'application/json' } as const;
+const LONGPOLL = { contentType: 'application/json', subprotocol: 'longpoll' } as const;
+const SSE = { contentType: 'text/event-stream', subprotocol: 'sse' } as const;
+
+/**
+ * Completes a TD file into the TD the servient serves: stable `id`, `base`, security and forms
+ * for every supported operation. The Flowchain-only `driver` member is left out.
+ */
+export function buildThingDescription(source: ThingDescription, identity: ThingIdentity, exposure: ExposureOptions): ThingDescription {
+  const { '@context': context, driver: _driver, forms: _forms, id: _id, base: _base, security: _sec, securityDefinitions: _defs, ...rest } = source;
+  const prefix = `things/${encodeURIComponent(identity.slug)}`;
+  const ws = { ...JSON_TYPE, subprotocol: WS_SUBPROTOCOL };
+  const wsHref = webSocketUrl(exposure.base);
+
+  const properties = mapValues(source.properties, (name, property) => {
+    const href = `${prefix}/properties/${encodeURIComponent(name)}`;
+    const direct = [...(property.writeOnly ? [] : ['readproperty']), ...(property.readOnly ? [] : ['writeproperty'])];
+    const observe = property.observable && !property.writeOnly ? ['observeproperty', 'unobserveproperty'] : [];
+    const forms = [
+      ...formsFor(href, direct, JSON_TYPE, exposure),
+      ...(observe.length ? formsFor(`${href}/longpoll`, ['observeproperty'], LONGPOLL, exposure) : []),
+      ...(observe.length ? formsFor(`${href}/sse`, observe, SSE, exposure) : []),
+      ...formsFor(wsHref, [...direct, ...observe], ws, exposure),
+    ];
+    return { ...property, forms };
+  });
+
+  const actions = mapValues(source.actions, (name, action) => {
+    const href = `${prefix}/actions/${encodeURIComponent(name)}`;
+    const forms = [...formsFor(href, ['invokeaction'], JSON_TYPE, exposure), ...formsFor(wsHref, ['invokeaction'], ws, exposure)];
+    return { ...action, forms };
+  });
+
+  const events = mapValues(source.events, (name, event) => {
+    const href = `${prefix}/events/${encodeURIComponent(name)}`;
+    const forms = [
+      ...formsFor(`${href}/longpoll`, ['subscribeevent'], LONGPOLL, exposure),
+      ...formsFor(`${href}/sse`, ['subscribeevent', 'unsubscribeevent'], SSE, exposure),
+      ...formsFor(wsHref, ['subscribeevent', 'unsubscribeevent'], ws, exposure),
+    ];
+    return { ...event, forms };
+  });
+
+  const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
+  const allHref = `${prefix}/properties`;
+  const thingOps = ['readallproperties', 'readmultipleproperties', ...(hasWritable ? ['writemultipleproperties'] : [])];
+  const forms: Form[] = [
+    ...formsFor(allHref, ['readallproperties'], JSON_TYPE, exposure),
+    // TD 1.1 leaves how names travel for readmultipleproperties to the binding: here they are
+    // a JSON array in a POST body, said explicitly so consumers need no out-of-band knowledge.
+    ...formsFor(allHref, ['readmultipleproperties'], { ...JSON_TYPE, 'htv:methodName': 'POST' }, exposure),
+    ...(hasWritable ? formsFor(allHref, ['writemultipleproperties'], JSON_TYPE, exposure) : []),
+    ...formsFor(wsHref, thingOps, ws, exposure),
+  ];
+
+  return {
+    '@context': context,
+    id: source.id ?? identity.id,
+    ...rest,
+    base: exposure.base,
+    securityDefinitions: securityDefinitions(exposure),
+    security: SECURITY.open,
+    ...(properties ? { properties } : {}),
+    ...(actions ? { actions } : {}),
+    ...(events ? { events } : {}),
+    forms,
+  };
+}
+
+/** A Thing listed in the node's own TD. */
+export interface ListedThing {
+  readonly slug: string;
+  readonly title: string;
+}
+
+/**
+ * The node's own TD, served at /.well-known/wot (WoT Discovery §6.2): a Thing Directory whose
+ * `things` property is the listing of every Thing this node exposes.
+ */
+export function buildNodeDescription(nodeId: string, things: readonly ListedThing[], exposure: ExposureOptions): ThingDescription {
+  return {
+    '@context': ['https://www.w3.org/2022/wot/td/v1.1', 'https://www.w3.org/2022/wot/discovery'],
+    '@type': 'ThingDirectory',
+    id: nodeId,
+    title: 'Flowchain node',
+    description: 'A Flowchain servient. Its `things` property lists the Thing Descriptions it exposes.',
+    base: exposure.base,
+    securityDefinitions: securityDefinitions(exposure),
+    security: SECURITY.open,
+    properties: {
+      things: {
+        title: 'Thing Descriptions',
+        description: 'Every Thing Description this node exposes, as a JSON array (WoT Discovery §7.3.2.1.5).',
+        type: 'array',
+        items: { type: 'object' },
+        readOnly: true,
+        observable: false,
+        forms: [{ href: 'things', op: ['readproperty'], contentType: 'application/ld+json' }],
+      },
+    },
+    links: things.map((thing) => ({
+      rel: 'item',
+      href: `things/${encodeURIComponent(thing.slug)}`,
+      type: 'application/td+json',
+      title: thing.title,
+    })),
+  };
+}
+
+function mapValues<T, R>(record: Readonly<Record<string, T>> | undefined, fn: (name: string, value: T) => R): Record<string, R> | undefined {
+  if (record === undefined) return undefined;
+  return Object.fromEntries(Object.entries(record).map(([name, value]) => [name, fn(name, value)]));
+}

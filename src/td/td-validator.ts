@@ -1,0 +1,34 @@
+/**
+ * Validation of Thing Descriptions against the W3C TD 1.1 JSON Schema (draft-07), which the
+ * caller passes in (it is bundled under schemas/). Pure: no I/O.
+ *
+ * Throws FLOWCHAIN_ERR_TD_INVALID naming the first failing field as a JSON Pointer.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { FlowchainError } from '../errors.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** Checks TDs against one compiled JSON Schema. */
+export class TdValidator {
+  readonly #validate: ValidateFunction;
+
+  constructor(schema: object) {
+    // strict: false because the W3C schema uses draft-07 tuple forms and annotation keywords
+    // that ajv's strict mode would reject; validation semantics are unchanged.
+    const ajv = new Ajv({ strict: false, allErrors: false });
+    addFormats(ajv);
+    this.#validate = ajv.compile(schema);
+  }
+
+  /** Throws FLOWCHAIN_ERR_TD_INVALID unless `td` validates; `source` names it in the message. */
+  assertValid(td: unknown, source: string): void {
+    if (this.#validate(td)) return;
+    const first = this.#validate.errors?.[0];
+    const field = first?.instancePath || '/';
+    const reason = first?.message ?? 'does not match the TD 1.1 JSON Schema';
+    throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${source}: ${field} ${reason}`, { field });
+  }
+}

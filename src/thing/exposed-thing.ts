@@ -1,0 +1,252 @@
+/**
+ * An exposed Thing: the runtime behind one Thing Description. It checks every request against
+ * the TD (affordance exists, readOnly/writeOnly, data schema), stores accepted writes before
+ * acknowledging them, drives the device, and notifies observers and event subscribers.
+ * Transport-neutral: HTTP and WebSocket both call into it.
+ *
+ * Throws FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND, FLOWCHAIN_ERR_VALUE_INVALID,
+ * FLOWCHAIN_ERR_PROPERTY_READ_ONLY, FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY,
+ * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED, FLOWCHAIN_ERR_DEVICE_FAILED, FLOWCHAIN_ERR_STORE_FAILED.
+ */
+import { FlowchainError, isFlowchainError } from '../errors.js';
+import type { ActionAffordance, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
+import type { Clock } from './clock.js';
+import { checkValue } from './data-schema.js';
+import type { DeviceDriver, DriverFactory } from './drivers/device-driver.js';
+import type { PropertyStore } from './property-store.js';
+import type { Random } from './random.js';
+
+/** A property took a new value. */
+export interface PropertyChange {
+  readonly thing: string;
+  readonly name: string;
+  readonly value: unknown;
+  /** Milliseconds since the epoch, from the injected clock. */
+  readonly timestamp: number;
+}
+
+/** A Thing raised an event. */
+export interface ThingEvent {
+  readonly thing: string;
+  readonly name: string;
+  readonly data: unknown;
+  readonly timestamp: number;
+}
+
+/** Stops a subscription. */
+export type Unsubscribe = () => void;
+
+/** Collaborators of an exposed Thing. */
+export interface ExposedThingComponents {
+  readonly store: PropertyStore;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly driverFactory: DriverFactory;
+}
+
+/** What makes one Thing. */
+export interface ExposedThingInit {
+  /** URL path segment, from the TD file name. */
+  readonly slug: string;
+  /** The stable TD `id`. */
+  readonly id: string;
+  /** The TD file (no forms). */
+  readonly td: ThingDescription;
+}
+
+/** The runtime of one Thing. */
+export class ExposedThing {
+  readonly slug: string;
+  readonly id: string;
+  readonly td: ThingDescription;
+  readonly #clock: Clock;
+  readonly #store: PropertyStore;
+  readonly #values = new Map<string, unknown>();
+  readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
+  readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
+  #driver!: DeviceDriver;
+  /** Writes run one after another so the stored order is the acknowledged order. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(components: ExposedThingComponents, init: ExposedThingInit) {
+    this.slug = init.slug;
+    this.id = init.id;
+    this.td = init.td;
+    this.#clock = components.clock;
+    this.#store = components.store;
+  }
+
+  /** Loads the Thing's stored values and builds its driver; call {@link start} to run it. */
+  static async create(components: ExposedThingComponents, init: ExposedThingInit): Promise<ExposedThing> {
+    const thing = new ExposedThing(components, init);
+    const stored = await components.store.load(init.slug);
+    const driverSpec = init.td.driver as { options?: Record<string, unknown> } | undefined;
+    thing.#driver = components.driverFactory.create({
+      td: init.td,
+      clock: components.clock,
+      random: components.random,
+      options: driverSpec?.options ?? {},
+      stored,
+      report: (name, value) => thing.#report(name, value),
+      emit: (name, data) => thing.#emit(name, data),
+    });
+    for (const [name, value] of Object.entries(thing.#driver.snapshot())) thing.#values.set(name, value);
+    return thing;
+  }
+
+  start(): void {
+    this.#driver.start();
+  }
+
+  /** Stops the device and waits for writes in flight to be stored. */
+  async stop(): Promise<void> {
+    this.#driver.stop();
+    await this.#queue.catch(() => undefined);
+  }
+
+  /** readproperty. */
+  readProperty(name: string): unknown {
+    const property = this.#property(name);
+    if (property.writeOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `property ${name} is write-only`, { field: name });
+    return this.#values.get(name) ?? null;
+  }
+
+  /** readallproperties: every readable property. */
+  readAllProperties(): Record<string, unknown> {
+    const all: Record<string, unknown> = {};
+    for (const [name, property] of Object.entries(this.td.properties ?? {})) {
+      if (!property.writeOnly) all[name] = this.#values.get(name) ?? null;
+    }
+    return all;
+  }
+
+  /** readmultipleproperties. */
+  readMultipleProperties(names: readonly string[]): Record<string, unknown> {
+    return Object.fromEntries(names.map((name) => [name, this.readProperty(name)]));
+  }
+
+  /** writeproperty: validated, stored, applied to the device, then announced. */
+  async writeProperty(name: string, value: unknown): Promise<void> {
+    await this.writeMultipleProperties({ [name]: value });
+  }
+
+  /**
+   * writemultipleproperties: all values are checked first and stored in one atomic batch, so
+   * either every value is accepted or nothing changes.
+   */
+  async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<void> {
+    const accepted = new Map<string, unknown>();
+    for (const [name, value] of Object.entries(values)) {
+      const property = this.#property(name);
+      if (property.readOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_READ_ONLY', `property ${name} is read-only`, { field: name });
+      checkValue(property, value, name, 'input');
+      accepted.set(name, value);
+    }
+    if (accepted.size === 0) return;
+    await this.#serialized(async () => {
+      const previous = new Map([...accepted.keys()].map((name) => [name, this.#values.get(name) ?? null]));
+      await this.#store.save(this.slug, accepted);
+      try {
+        for (const [name, value] of accepted) await this.#device(() => this.#driver.write(name, value));
+      } catch (err) {
+        // The device refused: put the stored values back so storage matches the device.
+        await this.#store.save(this.slug, previous);
+        throw err;
+      }
+      for (const [name, value] of accepted) this.#update(name, value);
+    });
+  }
+
+  /** invokeaction: input checked against the action's schema, output returned. */
+  async invokeAction(name: string, input: unknown): Promise<unknown> {
+    const action = this.action(name);
+    if (action.input !== undefined) checkValue(action.input, input, name, 'input');
+    const output = await this.#device(() => this.#driver.invoke(name, input));
+    // A device change caused by the action (a toggled plug) is stored before the reply.
+    await this.#queue;
+    return output;
+  }
+
+  /** observeproperty; the returned function is unobserveproperty. */
+  observeProperty(name: string, listener: (change: PropertyChange) => void): Unsubscribe {
+    const property = this.#property(name);
+    if (!property.observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
+    return subscribe(this.#observers, name, listener);
+  }
+
+  /** subscribeevent; the returned function is unsubscribeevent. */
+  subscribeEvent(name: string, listener: (event: ThingEvent) => void): Unsubscribe {
+    this.event(name);
+    return subscribe(this.#subscribers, name, listener);
+  }
+
+  /** The property affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
+  #property(name: string): PropertyAffordance {
+    return affordance(this.td.properties, 'property', name);
+  }
+
+  /** The action affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
+  action(name: string): ActionAffordance {
+    return affordance(this.td.actions, 'action', name);
+  }
+
+  /** The event affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
+  event(name: string): EventAffordance {
+    return affordance(this.td.events, 'event', name);
+  }
+
+  #serialized(task: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs a driver call, turning a device failure into FLOWCHAIN_ERR_DEVICE_FAILED. */
+  async #device<T>(call: () => T | Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isFlowchainError(err)) throw err;
+      throw new FlowchainError('FLOWCHAIN_ERR_DEVICE_FAILED', `device ${this.slug} failed: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
+  }
+
+  /** A reading or device-side change. Values consumers can write are stored, readings are not. */
+  #report(name: string, value: unknown): void {
+    const property = this.td.properties?.[name];
+    if (property === undefined || this.#values.get(name) === value) return;
+    if (!property.readOnly) void this.#serialized(() => this.#store.save(this.slug, new Map([[name, value]])));
+    this.#update(name, value);
+  }
+
+  #update(name: string, value: unknown): void {
+    this.#values.set(name, value);
+    const listeners = this.#observers.get(name);
+    if (!listeners) return;
+    const change: PropertyChange = { thing: this.slug, name, value, timestamp: this.#clock.now() };
+    for (const listener of listeners) listener(change);
+  }
+
+  #emit(name: string, data: unknown): void {
+    const listeners = this.#subscribers.get(name);
+    if (!listeners) return;
+    const event: ThingEvent = { thing: this.slug, name, data, timestamp: this.#clock.now() };
+    for (const listener of listeners) listener(event);
+  }
+}
+
+function affordance<T>(record: Readonly<Record<string, T>> | undefined, kind: string, name: string): T {
+  const found = record !== undefined && Object.hasOwn(record, name) ? record[name] : undefined;
+  if (found === undefined) throw new FlowchainError('FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', `no ${kind} named ${name}`, { field: name });
+  return found;
+}
+
+function subscribe<T>(map: Map<string, Set<T>>, name: string, listener: T): Unsubscribe {
+  let set = map.get(name);
+  if (!set) map.set(name, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) map.delete(name);
+  };
+}

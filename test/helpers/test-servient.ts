@@ -1,0 +1,40 @@
+/**
+ * Builds a real servient for a test: real LevelDB in the test's own directory, the bundled
+ * sample Things (or a given directory), a fixed seed and a manual clock. Closed at teardown.
+ */
+import type { Test } from 'tap';
+import { BUNDLED_THINGS } from '../../src/bundled.js';
+import { DEFAULTS, type Config } from '../../src/config.js';
+import { Servient, type ServientComponents } from '../../src/servient.js';
+import { ManualClock } from './manual-clock.js';
+
+export interface TestServient {
+  readonly servient: Servient;
+  readonly clock: ManualClock;
+  readonly config: Config;
+}
+
+/** Options a test may override. */
+export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'drivers'> & { clock?: ManualClock };
+
+/** The config a test node runs with: loopback, port 0, seed 42. */
+export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
+  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, seed: 42, logLevel: 'silent', data: t.testdir(), ...overrides };
+}
+
+/** Creates (not starts) a servient; it is stopped at teardown. */
+export async function createServient(t: Test, options: TestOptions = {}): Promise<TestServient> {
+  const { authToken, drivers, clock = new ManualClock(), ...overrides } = options;
+  const config = testConfig(t, overrides);
+  const servient = await Servient.create(config, { clock, ...(authToken ? { authToken } : {}), ...(drivers ? { drivers } : {}) });
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) await servient.stop();
+  });
+  const stop = servient.stop.bind(servient);
+  servient.stop = async () => {
+    stopped = true;
+    await stop();
+  };
+  return { servient, clock, config };
+}
