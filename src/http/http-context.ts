@@ -1,4 +1,5 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
+import type { FastifyReply } from 'fastify';
 import type { Clock } from '../thing/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import type { BearerAuth } from './auth.js';
@@ -20,4 +21,12 @@ export interface HttpContext {
 export interface AffordanceParams {
   readonly thing: string;
   readonly name: string;
+}
+
+/**
+ * Sends an interaction value as application/json. Needed because fastify sends a bare string
+ * as text/plain, and a string property's value must arrive as a JSON string.
+ */
+export function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(value ?? null));
 }

@@ -2,6 +2,9 @@
  * Builds a real servient for a test: real LevelDB in the test's own directory, the bundled
  * sample Things (or a given directory), a fixed seed and a manual clock. Closed at teardown.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 import { BUNDLED_THINGS } from '../../src/bundled.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
@@ -17,9 +20,16 @@ export interface TestServient {
 /** Options a test may override. */
 export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'drivers'> & { clock?: ManualClock };
 
-/** The config a test node runs with: loopback, port 0, seed 42. */
+/** A fresh directory of its own (t.testdir() is one per test), removed at teardown. */
+export function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'flowchain-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The config a test node runs with: loopback, port 0, seed 42, its own data directory. */
 export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
-  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, seed: 42, logLevel: 'silent', data: t.testdir(), ...overrides };
+  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
 }
 
 /** Creates (not starts) a servient; it is stopped at teardown. */

@@ -5,14 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import type { PropertyChange } from '../../thing/exposed-thing.js';
-import type { AffordanceParams, HttpContext } from '../http-context.js';
+import { sendJson, type AffordanceParams, type HttpContext } from '../http-context.js';
 
 /** Registers the property routes under /things/:thing/properties. */
 export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const guard = ctx.auth ? { onRequest: ctx.auth.guard() } : {};
 
-  app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name', async (request) =>
-    ctx.registry.get(request.params.thing).readProperty(request.params.name),
+  app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name', async (request, reply) =>
+    sendJson(reply, ctx.registry.get(request.params.thing).readProperty(request.params.name)),
   );
 
   app.put<{ Params: AffordanceParams }>('/things/:thing/properties/:name', guard, async (request, reply) => {
@@ -48,7 +48,7 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     // No change within the window answers the current value: harmless for an observer, and
     // every answer is a value of the property's schema.
     const change = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
-    return change === undefined ? thing.readProperty(name) : change.value;
+    return sendJson(reply, change === undefined ? thing.readProperty(name) : change.value);
   });
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/sse', async (request, reply) => {

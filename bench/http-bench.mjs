@@ -1,0 +1,166 @@
+/**
+ * HTTP property benchmarks: GET and PUT of thermostat/targetTemperature on the real servient,
+ * each against a bare fastify route at the same URL, measured in the same run.
+ *
+ * Both servers run in child processes at the same time (one idles while the other is
+ * measured); autocannon runs here, so server and load generator each get a core. The two
+ * sides are measured in alternating windows (ABBA ABBA) so machine noise hits both alike.
+ */
+import autocannon from 'autocannon';
+import { HOST, INITIAL_TARGET, INTERLEAVE, interleave, PROPERTY_PATH, ServerProcess, totals } from './lib/common.mjs';
+
+const CONNECTIONS = 50;
+const PIPELINING = 1;
+
+/** Bodies the PUT benchmark alternates between: both valid (5..30, multipleOf 0.5). */
+const PUT_BODIES = ['21.5', '22'];
+
+function cannon(options) {
+  return autocannon({ connections: CONNECTIONS, pipelining: PIPELINING, timeout: 10, ...options });
+}
+
+/** Problems that make an autocannon run invalid (empty when valid). */
+function problemsOf(result, expectedStatus) {
+  const problems = [];
+  if (result.requests.total === 0) problems.push('no request completed');
+  if (result.errors > 0) problems.push(`${result.errors} connection errors`);
+  if (result.timeouts > 0) problems.push(`${result.timeouts} timeouts`);
+  if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses`);
+  if (result.mismatches > 0) problems.push(`${result.mismatches} response bodies differed from the expected one`);
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
+    if (Number(code) !== expectedStatus) problems.push(`${count} responses with status ${code} (expected only ${expectedStatus})`);
+  }
+  return problems;
+}
+
+async function expectResponse(url, init, status, body) {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  if (response.status !== status || (body !== undefined && text !== body)) {
+    throw new Error(`${init.method ?? 'GET'} ${url} answered ${response.status} ${JSON.stringify(text)}, expected ${status} ${JSON.stringify(body ?? '')}`);
+  }
+}
+
+/**
+ * Starts both servers, checks each answers correctly, warms each up, measures them in
+ * interleaved windows, stops them and checks what they left behind.
+ */
+async function compare({ name, target, sides, request, expectedStatus, warmupS, durationS, log }) {
+  const running = sides.map((spec) => ({ ...spec, server: new ServerProcess(), problems: [] }));
+  try {
+    for (const side of running) {
+      side.url = `http://${HOST}:${await side.server.start(side.kind)}${PROPERTY_PATH}`;
+      await side.check(side.url);
+    }
+    for (const side of running) {
+      log(`  ${side.label}: warm-up ${warmupS}s`);
+      const warm = await cannon({ url: side.url, duration: warmupS, ...request });
+      side.problems.push(...problemsOf(warm, expectedStatus).map((p) => `warm-up: ${p}`));
+    }
+    const windowS = durationS / (INTERLEAVE.length / 2);
+    const { windows, pairRatios } = await interleave(
+      running,
+      windowS,
+      async (side, seconds) => {
+        await side.server.request('cpuMark');
+        const loadBefore = process.cpuUsage();
+        const result = await cannon({ url: side.url, duration: seconds, ...request });
+        const load = process.cpuUsage(loadBefore);
+        const cpu = await side.server.request('cpuRead');
+        side.problems.push(...problemsOf(result, expectedStatus));
+        return {
+          ops: result.requests.total,
+          seconds: result.duration,
+          serverCpuUs: cpu.userUs + cpu.systemUs,
+          loadCpuUs: load.user + load.system,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
+        };
+      },
+      log,
+    );
+    const reports = [];
+    for (const [i, side] of running.entries()) {
+      const stopped = await side.server.stop();
+      side.problems.push(...(side.verifyStopped?.(stopped) ?? []));
+      const statusCodes = {};
+      for (const w of windows[i]) for (const [code, count] of Object.entries(w.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+      reports.push({
+        label: side.label,
+        ...totals(windows[i]),
+        p50Ms: median(windows[i].map((w) => w.p50)),
+        p99Ms: Math.max(...windows[i].map((w) => w.p99)),
+        statusCodes,
+        windows: windows[i],
+        problems: [...new Set(side.problems)],
+      });
+    }
+    const [baseline, subject] = reports;
+    return { name, unit: 'req/s', baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, target };
+  } finally {
+    await Promise.all(running.map((side) => side.server.stop()));
+  }
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Benchmark 1: property GET, servient vs bare fastify. */
+export async function propertyGet({ warmupS, durationS, log }) {
+  const body = JSON.stringify(INITIAL_TARGET);
+  const check = (url) => expectResponse(url, { method: 'GET' }, 200, body);
+  return compare({
+    name: 'Property GET',
+    target: 0.9,
+    sides: [
+      { label: 'bare fastify', kind: 'bare-http', check },
+      { label: 'flowchain', kind: 'flowchain', check },
+    ],
+    // Every response body is compared with the expected one (counted as mismatches).
+    request: { method: 'GET', expectBody: body },
+    expectedStatus: 200,
+    warmupS,
+    durationS,
+    log,
+  });
+}
+
+/** Benchmark 2: property PUT with validation and LevelDB persistence, servient vs bare fastify. */
+export async function propertyPut({ warmupS, durationS, log }) {
+  const put = async (url) => {
+    for (const body of PUT_BODIES) await expectResponse(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body }, 204, '');
+  };
+  return compare({
+    name: 'Property PUT',
+    target: 0.6,
+    sides: [
+      { label: 'bare fastify', kind: 'bare-http', check: put },
+      {
+        label: 'flowchain',
+        kind: 'flowchain',
+        check: async (url) => {
+          await put(url);
+          // The write took: the servient reads back the last value written.
+          await expectResponse(url, { method: 'GET' }, 200, PUT_BODIES.at(-1));
+        },
+        // After stopping, its LevelDB is reopened: it must hold one of the written values.
+        verifyStopped: ({ persisted }) =>
+          PUT_BODIES.map(Number).includes(persisted) ? [] : [`LevelDB holds ${JSON.stringify(persisted)} after the run, not one of the written values`],
+      },
+    ],
+    request: {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      // Each connection cycles through these, so consecutive writes alternate values.
+      requests: PUT_BODIES.map((body) => ({ method: 'PUT', body })),
+    },
+    expectedStatus: 204,
+    warmupS,
+    durationS,
+    log,
+  });
+}

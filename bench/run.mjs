@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+/**
+ * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
+ * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
+ *
+ *   node bench/run.mjs [--quick] [--only=get,put,ws] [--no-write] [--strict]
+ *
+ *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
+ *   --only      run a subset
+ *   --no-write  do not rewrite bench/RESULTS.md (raw JSON still goes to bench/out/)
+ *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+function here(path) {
+  return fileURLToPath(new URL(path, import.meta.url));
+}
+
+if (!existsSync(here('../dist/servient.js'))) {
+  console.error('dist/ is missing: run `npm run build` first (or use `npm run bench`, which builds).');
+  process.exit(2);
+}
+
+const { propertyGet, propertyPut } = await import('./http-bench.mjs');
+const { wsFanout } = await import('./ws-fanout.mjs');
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const BENCHMARKS = {
+  get: { run: propertyGet, warmupS: 2, durationS: 10 },
+  put: { run: propertyPut, warmupS: 2, durationS: 10 },
+  ws: { run: wsFanout, warmupS: 2, durationS: 8 },
+};
+const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
+for (const key of selected) {
+  if (!Object.hasOwn(BENCHMARKS, key)) {
+    console.error(`unknown benchmark ${key} (known: ${Object.keys(BENCHMARKS).join(', ')})`);
+    process.exit(2);
+  }
+}
+
+function log(line) {
+  console.error(line);
+}
+const startedAt = new Date();
+const wallStart = performance.now();
+const results = [];
+for (const key of selected) {
+  const spec = BENCHMARKS[key];
+  const warmupS = flags.quick ? 1 : spec.warmupS;
+  const durationS = flags.quick ? 3 : spec.durationS;
+  log(`[${key}] running`);
+  results.push({ key, ...(await spec.run({ warmupS, durationS, log })) });
+}
+const totalS = (performance.now() - wallStart) / 1000;
+
+const machine = describeMachine();
+const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node bench/run.mjs${process.argv.slice(2).map((a) => ` ${a}`).join('')}`;
+const tables = renderTables(results);
+console.log(`\n${tables}\n`);
+console.log(`Total bench time ${totalS.toFixed(0)} s on ${machine.summary}.`);
+
+mkdirSync(here('./out'), { recursive: true });
+writeFileSync(here('./out/results.json'), `${JSON.stringify({ startedAt, command, machine, flags, totalS, results }, null, 2)}\n`);
+if (!flags['no-write']) {
+  writeFileSync(here('./RESULTS.md'), renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick: flags.quick }));
+  log('wrote bench/RESULTS.md');
+}
+
+const invalid = results.filter((r) => r.baseline.problems.length + r.subject.problems.length > 0);
+const missed = results.filter((r) => r.ratio < r.target);
+if (invalid.length > 0) {
+  console.error(`INVALID: ${invalid.map((r) => r.name).join(', ')} (see problems above)`);
+  process.exitCode = 1;
+} else if (missed.length > 0 && flags.strict) {
+  process.exitCode = 1;
+}
+
+function describeMachine() {
+  const require = createRequire(import.meta.url);
+  const version = (name) => {
+    try {
+      return require(`${name}/package.json`).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  const cpus = os.cpus();
+  const nproc = os.availableParallelism();
+  return {
+    nproc,
+    cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    packages: { fastify: version('fastify'), '@fastify/websocket': version('@fastify/websocket'), ws: version('ws'), level: version('level'), autocannon: version('autocannon') },
+    summary: `${nproc} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), Node ${process.version}`,
+  };
+}
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function renderTables(results) {
+  const rows = [];
+  for (const r of results) {
+    for (const side of [r.baseline, r.subject]) {
+      const http = r.unit === 'req/s';
+      rows.push([
+        r.name,
+        side.label,
+        `${fmt(side.rate)} ${r.unit}`,
+        `${fmt(side.minRate)} - ${fmt(side.maxRate)}`,
+        http ? `${fmt(side.p50Ms)} / ${fmt(side.p99Ms)} ms` : `${fmt(side.broadcastsPerS, 1)} broadcasts/s`,
+        fmt(side.ops),
+        `${fmt(side.serverCpuPct)} %`,
+        fmt(side.serverCpuUsPerOp, 2),
+        `${fmt(side.loadCpuPct)} %`,
+        side.problems.length === 0 ? 'ok' : side.problems.join('; '),
+      ]);
+    }
+  }
+  const main = table(
+    ['Benchmark', 'Variant', 'Throughput', 'Range over windows', 'p50 / p99 latency, or rate', 'Counted', 'Server CPU', 'Server CPU µs/op', 'Load-gen CPU', 'Validity'],
+    rows,
+  );
+  const ratios = table(
+    ['Benchmark', 'Ratio flowchain / baseline', 'Per-pair ratios (min - max)', 'Target', 'Met', 'Server CPU µs/op, flowchain / baseline'],
+    results.map((r) => [
+      r.name,
+      fmt(r.ratio, 3),
+      `${fmt(Math.min(...r.pairRatios), 3)} - ${fmt(Math.max(...r.pairRatios), 3)}`,
+      `>= ${r.target}`,
+      r.ratio >= r.target ? 'yes' : 'NO',
+      `${fmt(r.subject.serverCpuUsPerOp / r.baseline.serverCpuUsPerOp, 2)} x`,
+    ]),
+  );
+  return `${main}\n\n${ratios}`;
+}
+
+function renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick }) {
+  const observations = [];
+  for (const r of results) {
+    for (const side of [r.baseline, r.subject]) {
+      if (side.serverCpuPct < 85) {
+        observations.push(
+          `- ${r.name}, ${side.label}: the server used only ${fmt(side.serverCpuPct)} % of a core while the load generator used ${fmt(side.loadCpuPct)} %, so this side was limited by the load generator (or by waiting), not by the server; its throughput understates the server's capacity and the ratio is compressed toward 1.`,
+        );
+      }
+    }
+  }
+  const notesFile = here('./notes.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
+  return `# Flowchain benchmark results
+
+${quick ? '> **Quick run (`--quick`): durations too short for figures; harness check only.**\n\n' : ''}- Date: ${startedAt.toISOString()}
+- Command: \`${command}\` (from a fresh clone: \`npm ci && npm run bench\`)
+- Machine: nproc ${machine.nproc}, ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, ${machine.os}
+- Node: ${machine.node}; ${Object.entries(machine.packages).map(([n, v]) => `${n} ${v}`).join(', ')}
+- Total bench time: ${fmt(totalS)} s
+
+## Results
+
+${tables}
+
+"Server CPU" is the server child's own CPU time (user + system) over the measured window, as
+a share of one core; "Server CPU µs/op" divides it by requests (HTTP) or by delivered
+messages (WS). "Load-gen CPU" is the same for the parent process (autocannon, or the 1,000
+WebSocket clients).
+
+## Method
+
+- Every server runs in its own child process (\`bench/server.mjs\`); the load generator runs in
+  the parent, so on a 2-core machine each gets a core. Baseline first, then Flowchain, each in a
+  fresh process; only 127.0.0.1 is used.
+- **Property GET**: autocannon, 50 connections, pipelining 1, warm-up then a fixed measured
+  window, against \`GET /things/thermostat/properties/targetTemperature\` on a real \`Servient\`
+  (bundled Things, LevelDB in a temp dir, seed 42, system clock, no logger) versus a bare fastify
+  app (no logger) with one GET route at the same path returning \`21\`. Every response body is
+  checked (\`expectBody\`).
+- **Property PUT**: same load shape; each connection alternates bodies \`21.5\` and \`22\`
+  (\`application/json\`). Flowchain checks the value against the TD schema, stores it in LevelDB
+  before answering 204 and notifies observers. The baseline route has fastify parse the JSON
+  and answers 204. Any status other than 204, error or timeout makes the run invalid; after
+  Flowchain stops, its LevelDB is reopened and must hold one of the written values.
+- **WS fan-out**: 1,000 clients connect with sub-protocol \`flowchain.v1\`, send
+  \`observeproperty\` for environment-sensor/temperature and wait for the result. The Flowchain
+  server runs with an injected manual clock; each requested change advances it one sensor
+  interval, so the change goes the production way (driver report -> ExposedThing observers ->
+  Fanout -> WsSession.deliver). The baseline \`ws\` server builds the same propertyChange message,
+  JSON-encodes it once per broadcast and sends that buffer to every client. Messages are counted
+  on arrival at the clients; at most 32 broadcasts are in flight (credit-based), and after the
+  window every produced broadcast must have reached every client.
+${observations.length > 0 ? `\n## Observations from this run\n\n${observations.join('\n')}\n` : ''}
+## Notes
+
+${notes}
+`;
+}

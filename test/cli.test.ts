@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { runCli, startNode } from './helpers/node-process.js';
+import { tempDir } from './helpers/test-servient.js';
+
+const putJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+
+t.test('a node started from the command line serves, shuts down cleanly on SIGTERM, and keeps writes across restarts', async (t) => {
+  const data = tempDir(t);
+  const first = await startNode(t, ['--data', data, '--seed', '1']);
+  t.match(await (await fetch(`${first.url}health`)).json(), { status: 'ok', things: 3 });
+  t.equal((await putJson(`${first.url}things/thermostat/properties/targetTemperature`, 19.5)).status, 204);
+  t.equal(await first.stop('SIGTERM'), 0, 'graceful exit code');
+  t.ok(first.logs.some((l) => l.msg === 'stopped'), 'logged its shutdown');
+
+  const second = await startNode(t, ['--data', data]);
+  t.equal(await (await fetch(`${second.url}things/thermostat/properties/targetTemperature`)).json(), 19.5);
+  t.equal(await second.stop('SIGINT'), 0, 'SIGINT is graceful too');
+});
+
+t.test('FLOWCHAIN_* environment variables configure the node', async (t) => {
+  const data = tempDir(t);
+  const node = await startNode(t, [], { FLOWCHAIN_HOST: '127.0.0.1', FLOWCHAIN_PORT: '0', FLOWCHAIN_DATA: data, FLOWCHAIN_SEED: '3' });
+  t.match(node.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  t.equal((await fetch(`${node.url}health`)).status, 200);
+  t.match(node.logs.find((l) => l.msg === 'things loaded'), { seed: 3 });
+  t.match(node.logs.find((l) => typeof l.url === 'string'), { data });
+  await node.stop();
+});
+
+t.test('--auth-token-file protects writes; the token never appears in the logs', async (t) => {
+  const dir = tempDir(t);
+  const tokenFile = join(dir, 'token');
+  const token = 'c2VjcmV0LXRva2VuLWZvci10ZXN0cw';
+  writeFileSync(tokenFile, `${token}\n`);
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--auth-token-file', tokenFile, '--log-level', 'debug']);
+  const url = `${node.url}things/smart-plug/properties/on`;
+  const denied = await putJson(url, true);
+  t.equal(denied.status, 401);
+  t.match(denied.headers.get('www-authenticate'), /^Bearer realm="flowchain"/);
+  t.equal((await putJson(url, true, { authorization: `Bearer ${token}` })).status, 204);
+  await node.stop();
+  t.notMatch(JSON.stringify(node.logs), token);
+});
+
+t.test('a bad TD file stops start-up with a non-zero exit and a message naming the file and field', async (t) => {
+  const things = t.testdir({ 'broken.td.json': JSON.stringify({ title: 'x', driver: { type: 'nope' } }) });
+  const result = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', tempDir(t), '--things', things]);
+  t.equal(result.code, 1);
+  t.match(result.stderr, /FLOWCHAIN_ERR_DRIVER_UNKNOWN: .*broken\.td\.json: \/driver\/type/);
+});
+
+t.test('a bad config stops start-up naming the option', async (t) => {
+  const result = await runCli(['start', '--port', 'eighty']);
+  t.equal(result.code, 1);
+  t.match(result.stderr, /FLOWCHAIN_ERR_CONFIG_INVALID: --port/);
+  const badFile = join(tempDir(t), 'config.json');
+  writeFileSync(badFile, JSON.stringify({ prot: 1 }));
+  const fromFile = await runCli(['start', '--config', badFile]);
+  t.equal(fromFile.code, 1);
+  t.match(fromFile.stderr, /config\.json: prot/);
+});
+
+t.test('--help prints usage and exits 0; an unknown command exits 2', async (t) => {
+  const help = await runCli(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /Usage: flowchain start/);
+  t.equal((await runCli(['frobnicate'])).code, 2);
+});

@@ -1,0 +1,84 @@
+import t from 'tap';
+import { DEFAULTS, parseCommandLine, readAuthToken, usage, type ConfigSources } from '../src/config.js';
+
+const files: Record<string, string> = {
+  'good.json': JSON.stringify({ port: 9000, host: '127.0.0.1', logLevel: 'debug' }),
+  'typo.json': JSON.stringify({ prot: 9000 }),
+  'bad-port.json': JSON.stringify({ port: 'eighty' }),
+  'broken.json': '{ port: ',
+  'array.json': '[]',
+};
+const sources = (argv: string[], env: Record<string, string> = {}): ConfigSources => ({
+  argv,
+  env,
+  defaultThings: '/bundled/things',
+  readFile: (path) => {
+    const text = files[path];
+    if (text === undefined) throw new Error(`ENOENT: ${path}`);
+    return text;
+  },
+});
+
+t.test('defaults apply when nothing is given', async (t) => {
+  const { command, config } = parseCommandLine(sources(['start']));
+  t.equal(command, 'start');
+  t.same(config, { ...DEFAULTS, things: '/bundled/things' });
+});
+
+t.test('flags beat environment, environment beats the config file, the file beats defaults', async (t) => {
+  const { config } = parseCommandLine(
+    sources(['start', '--config', 'good.json', '--port', '7000'], { FLOWCHAIN_PORT: '8000', FLOWCHAIN_HOST: '::1', FLOWCHAIN_SEED: '5' }),
+  );
+  t.equal(config.port, 7000, 'flag');
+  t.equal(config.host, '::1', 'environment over file');
+  t.equal(config.logLevel, 'debug', 'file over default');
+  t.equal(config.seed, 5);
+  t.equal(config.data, './data', 'default');
+});
+
+t.test('FLOWCHAIN_CONFIG names the config file too', async (t) => {
+  t.equal(parseCommandLine(sources(['start'], { FLOWCHAIN_CONFIG: 'good.json' })).config.port, 9000);
+});
+
+t.test('the npm start form works: --port P --host 127.0.0.1 --data DIR', async (t) => {
+  const { config } = parseCommandLine(sources(['start', '--port', '0', '--host', '127.0.0.1', '--data', '/tmp/x']));
+  t.match(config, { port: 0, host: '127.0.0.1', data: '/tmp/x' });
+});
+
+t.test('a public URL gets a trailing slash', async (t) => {
+  t.equal(parseCommandLine(sources(['start', '--public-url', 'https://plant.example/fc'])).config.publicUrl, 'https://plant.example/fc/');
+});
+
+t.test('bad values fail with FLOWCHAIN_ERR_CONFIG_INVALID naming where they came from', async (t) => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [['start', '--port', '70000'], {}, '--port'],
+    [['start', '--port', '80a'], {}, '--port'],
+    [['start'], { FLOWCHAIN_PORT: '-1' }, 'FLOWCHAIN_PORT'],
+    [['start', '--log-level', 'loud'], {}, '--log-level'],
+    [['start', '--public-url', 'ftp://x'], {}, '--public-url'],
+    [['start', '--public-url', 'not a url'], {}, '--public-url'],
+    [['start', '--body-limit', '10'], {}, '--body-limit'],
+    [['start', '--host', ' '], {}, '--host'],
+    [['start', '--config', 'typo.json'], {}, 'typo.json: prot'],
+    [['start', '--config', 'bad-port.json'], {}, 'bad-port.json: port'],
+    [['start', '--config', 'broken.json'], {}, 'broken.json'],
+    [['start', '--config', 'array.json'], {}, 'array.json'],
+    [['start', '--config', 'missing.json'], {}, 'missing.json'],
+    [['start', '--no-such-flag'], {}, 'command line'],
+  ];
+  for (const [argv, env, field] of cases) {
+    t.throws(() => parseCommandLine(sources(argv, env)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field }, argv.join(' '));
+  }
+});
+
+t.test('--help is recognised and the usage lists every option', async (t) => {
+  t.equal(parseCommandLine(sources(['--help'])).help, true);
+  for (const flag of ['--port', '--host', '--data', '--things', '--config', '--auth-token-file', 'FLOWCHAIN_PORT']) t.match(usage(), flag);
+});
+
+t.test('the auth token is read from its file, trimmed, and must be long enough', async (t) => {
+  t.equal(readAuthToken('f', () => '  0123456789abcdef0123\n'), '0123456789abcdef0123');
+  t.throws(() => readAuthToken('f', () => 'short'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'auth-token-file' });
+  t.throws(() => readAuthToken('f', () => 'two tokens-of-some-length'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+  t.throws(() => readAuthToken('f', () => { throw new Error('EACCES'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+});

@@ -1,0 +1,73 @@
+/**
+ * Runs the real `flowchain` command (dist/cli.js, built by `npm test`'s pretest) as a child
+ * process, and reads its JSON log lines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  /** Base URL, once the node said it is listening. */
+  readonly url: string;
+  readonly logs: Record<string, unknown>[];
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `flowchain start ...args` (on 127.0.0.1, port 0, unless `env` sets them) and waits for
+ * its "listening" log line, so the node must log at info. Killed at teardown.
+ */
+export async function startNode(t: Test, args: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
+  const address = env.FLOWCHAIN_PORT === undefined ? ['--host', '127.0.0.1', '--port', '0'] : [];
+  const child = spawn(process.execPath, [CLI, 'start', ...address, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (typeof entry.url === 'string') resolve(entry.url);
+      }
+    });
+    void exited.then((code) => reject(new Error(`node exited with ${code} before listening: ${stderr}`)));
+  });
+  return {
+    child,
+    url,
+    logs,
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the command to completion and returns its exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,213 @@
+import t from 'tap';
+import { createServient } from '../../helpers/test-servient.js';
+import { assertProblem, body, jsonRequest } from '../fixtures.js';
+
+const BOOST = '/things/thermostat/actions/boost';
+const TOGGLE = '/things/smart-plug/actions/toggle';
+const TARGET = '/things/thermostat/properties/targetTemperature';
+const MINUTE = 60_000;
+
+t.test('invokeaction with input and output', async (t) => {
+  t.test('POST boost with minutes answers the boosted target and when it ends, and the target follows', async (t) => {
+    const { servient, clock } = await createServient(t);
+    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 10 }));
+    t.equal(res.statusCode, 200);
+    t.match(res.headers['content-type'], /^application\/json/);
+    t.same(body(res), { targetTemperature: 23, until: new Date(clock.now() + 10 * MINUTE).toISOString() }, 'default delta is 2');
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 23);
+    clock.advance(10 * MINUTE - 1);
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 23, 'still boosted just before the end');
+    clock.advance(1);
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21, 'restored when the boost ends');
+  });
+
+  t.test('POST boost with a delta raises the target by that delta', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1, delta: 1.5 }));
+    t.equal(res.statusCode, 200);
+    t.match(body(res), { targetTemperature: 22.5 });
+  });
+
+  t.test('a boost never raises the target above the property maximum', async (t) => {
+    const { servient } = await createServient(t);
+    t.equal((await servient.app.inject(jsonRequest('PUT', TARGET, 29))).statusCode, 204);
+    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1, delta: 5 }));
+    t.match(body(res), { targetTemperature: 30 });
+  });
+
+  t.test('the Thing can be named by TD id', async (t) => {
+    const { servient } = await createServient(t);
+    const id = encodeURIComponent(servient.registry.get('thermostat').id);
+    const res = await servient.app.inject(jsonRequest('POST', `/things/${id}/actions/boost`, { minutes: 1 }));
+    t.equal(res.statusCode, 200);
+    t.match(body(res), { targetTemperature: 23 });
+  });
+
+  const invalid: [string, unknown, string][] = [
+    ['no minutes (a required member)', {}, 'boost/minutes'],
+    ['only a delta', { delta: 1 }, 'boost/minutes'],
+    ['minutes below minimum', { minutes: 0 }, 'boost/minutes'],
+    ['minutes above maximum', { minutes: 121 }, 'boost/minutes'],
+    ['fractional minutes for an integer', { minutes: 1.5 }, 'boost/minutes'],
+    ['minutes as a string', { minutes: '10' }, 'boost/minutes'],
+    ['a delta below minimum', { minutes: 10, delta: 0.25 }, 'boost/delta'],
+    ['a delta above maximum', { minutes: 10, delta: 6 }, 'boost/delta'],
+    ['a number instead of an object', 10, 'boost'],
+    ['an array instead of an object', [10], 'boost'],
+    ['null', null, 'boost'],
+  ];
+  for (const [what, input, field] of invalid) {
+    t.test(`POST boost with ${what} fails with 400 FLOWCHAIN_ERR_VALUE_INVALID naming ${field}, and does not boost`, async (t) => {
+      const { servient, clock } = await createServient(t);
+      const timers = clock.pending;
+      assertProblem(t, await servient.app.inject(jsonRequest('POST', BOOST, input)), { status: 400, code: 'FLOWCHAIN_ERR_VALUE_INVALID', field, instance: BOOST });
+      t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21);
+      t.equal(clock.pending, timers, 'no boost timer was started');
+    });
+  }
+
+  t.test('POST boost without a body fails with 400 FLOWCHAIN_ERR_VALUE_INVALID: its input is required', async (t) => {
+    const { servient } = await createServient(t);
+    assertProblem(t, await servient.app.inject({ method: 'POST', url: BOOST }), { status: 400, code: 'FLOWCHAIN_ERR_VALUE_INVALID', field: 'boost' });
+    assertProblem(t, await servient.app.inject({ method: 'POST', url: BOOST, headers: { 'content-type': 'application/json' } }), {
+      status: 400,
+      code: 'FLOWCHAIN_ERR_VALUE_INVALID',
+      field: 'boost',
+    });
+  });
+
+  t.test('POST boost with malformed JSON fails with 400 FLOWCHAIN_ERR_REQUEST_MALFORMED', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject({ method: 'POST', url: BOOST, payload: '{minutes: 10}', headers: { 'content-type': 'application/json' } });
+    assertProblem(t, res, { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21);
+  });
+
+  t.test('POST boost as text/plain or without a content type fails with 415 FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED', async (t) => {
+    const { servient } = await createServient(t);
+    const plain = await servient.app.inject({ method: 'POST', url: BOOST, payload: '{"minutes": 10}', headers: { 'content-type': 'text/plain' } });
+    assertProblem(t, plain, { status: 415, code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED', field: 'content-type' });
+    const untyped = await servient.app.inject({ method: 'POST', url: BOOST, payload: '{"minutes": 10}' });
+    assertProblem(t, untyped, { status: 415, code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED', field: 'content-type' });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21);
+  });
+
+  t.test('POST boost with a body over bodyLimit fails with 413 FLOWCHAIN_ERR_REQUEST_TOO_LARGE', async (t) => {
+    const { servient } = await createServient(t, { bodyLimit: 1024 });
+    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 10, padding: 'x'.repeat(2000) }));
+    assertProblem(t, res, { status: 413, code: 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE' });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21);
+  });
+});
+
+t.test('invokeaction without input', async (t) => {
+  t.test('POST toggle with neither body nor content type switches the plug on and answers its state', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject({ method: 'POST', url: TOGGLE });
+    t.equal(res.statusCode, 200);
+    t.match(res.headers['content-type'], /^application\/json/);
+    t.same(body(res), { on: true });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: '/things/smart-plug/properties/on' })), true);
+    t.ok((body(await servient.app.inject({ method: 'GET', url: '/things/smart-plug/properties/power' })) as number) > 0, 'the load draws power');
+  });
+
+  t.test('POST toggle with Content-Type application/json and an empty body toggles', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject({ method: 'POST', url: TOGGLE, headers: { 'content-type': 'application/json' } });
+    t.equal(res.statusCode, 200);
+    t.same(body(res), { on: true });
+  });
+
+  t.test('POST toggle with a JSON body toggles (the body is ignored: the action has no input)', async (t) => {
+    const { servient } = await createServient(t);
+    t.same(body(await servient.app.inject(jsonRequest('POST', TOGGLE, {}))), { on: true });
+    t.same(body(await servient.app.inject(jsonRequest('POST', TOGGLE, null))), { on: false });
+  });
+
+  t.test('toggling twice switches the plug back off and it draws nothing', async (t) => {
+    const { servient } = await createServient(t);
+    await servient.app.inject({ method: 'POST', url: TOGGLE });
+    t.same(body(await servient.app.inject({ method: 'POST', url: TOGGLE })), { on: false });
+    t.same(body(await servient.app.inject({ method: 'GET', url: '/things/smart-plug/properties' })), { on: false, power: 0 });
+  });
+
+  t.test('POST toggle with a text/plain body fails with 415 and does not toggle', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject({ method: 'POST', url: TOGGLE, payload: 'please', headers: { 'content-type': 'text/plain' } });
+    assertProblem(t, res, { status: 415, code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED' });
+    t.equal(servient.registry.get('smart-plug').readProperty('on'), false);
+  });
+
+  t.test('POST toggle with malformed JSON fails with 400 and does not toggle', async (t) => {
+    const { servient } = await createServient(t);
+    const res = await servient.app.inject({ method: 'POST', url: TOGGLE, payload: '{', headers: { 'content-type': 'application/json' } });
+    assertProblem(t, res, { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
+    t.equal(servient.registry.get('smart-plug').readProperty('on'), false);
+  });
+});
+
+t.test('unknown Things and actions', async (t) => {
+  t.test('POST to an unknown action fails with 404 FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND naming it', async (t) => {
+    const { servient } = await createServient(t);
+    const url = '/things/thermostat/actions/defrost';
+    assertProblem(t, await servient.app.inject({ method: 'POST', url }), { status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', field: 'defrost', instance: url });
+    assertProblem(t, await servient.app.inject({ method: 'POST', url: '/things/environment-sensor/actions/toggle' }), {
+      status: 404,
+      code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND',
+      field: 'toggle',
+    });
+    assertProblem(t, await servient.app.inject({ method: 'POST', url: '/things/thermostat/actions/mode' }), {
+      status: 404,
+      code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND',
+      field: 'mode',
+    });
+  });
+
+  t.test('POST to an action of an unknown Thing fails with 404 FLOWCHAIN_ERR_THING_NOT_FOUND', async (t) => {
+    const { servient } = await createServient(t);
+    assertProblem(t, await servient.app.inject({ method: 'POST', url: '/things/nope/actions/toggle' }), {
+      status: 404,
+      code: 'FLOWCHAIN_ERR_THING_NOT_FOUND',
+      field: 'thing',
+    });
+  });
+
+  t.test('GET on an action is not a route: 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND', async (t) => {
+    const { servient } = await createServient(t);
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: TOGGLE }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+  });
+});
+
+t.test('event subscriptions refuse what does not exist', async (t) => {
+  t.test('long-poll and SSE on an unknown event fail with 404 FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', async (t) => {
+    const { servient } = await createServient(t);
+    for (const kind of ['longpoll', 'sse']) {
+      for (const [thing, name] of [
+        ['environment-sensor', 'meltdown'],
+        ['environment-sensor', 'temperature'],
+        ['thermostat', 'overheat'],
+      ]) {
+        const url = `/things/${thing}/events/${name}/${kind}`;
+        assertProblem(t, await servient.app.inject({ method: 'GET', url }), { status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', field: name, instance: url });
+      }
+    }
+  });
+
+  t.test('long-poll and SSE on an event of an unknown Thing fail with 404 FLOWCHAIN_ERR_THING_NOT_FOUND', async (t) => {
+    const { servient } = await createServient(t);
+    for (const kind of ['longpoll', 'sse']) {
+      assertProblem(t, await servient.app.inject({ method: 'GET', url: `/things/nope/events/overheat/${kind}` }), {
+        status: 404,
+        code: 'FLOWCHAIN_ERR_THING_NOT_FOUND',
+      });
+    }
+  });
+
+  t.test('a bare event URL is not a route', async (t) => {
+    const { servient } = await createServient(t);
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/environment-sensor/events/overheat' }), {
+      status: 404,
+      code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND',
+    });
+  });
+});

@@ -1,0 +1,105 @@
+import t from 'tap';
+import { loadBundledContexts } from '../../src/bundled.js';
+import { expandThingDescription } from '../../src/td/json-ld.js';
+import { buildNodeDescription, buildThingDescription, webSocketUrl, WS_SUBPROTOCOL } from '../../src/td/td-builder.js';
+import type { Form, ThingDescription } from '../../src/td/thing-description.js';
+import { TdValidator } from '../../src/td/td-validator.js';
+import { W3C_TD_SCHEMA } from '../helpers/w3c-spec.js';
+
+const source: ThingDescription = {
+  '@context': ['https://www.w3.org/2022/wot/td/v1.1', 'https://w3id.org/flowchain/v1'],
+  title: 'Lamp',
+  driver: { type: 'lamp' },
+  properties: {
+    on: { type: 'boolean', observable: true },
+    power: { type: 'number', readOnly: true, observable: true },
+    secret: { type: 'string', writeOnly: true },
+    label: { type: 'string' },
+  },
+  actions: { blink: { input: { type: 'integer' } } },
+  events: { burnout: { data: { type: 'string' } } },
+};
+const identity = { id: 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', slug: 'lamp' };
+const open = { base: 'http://node.local:8080/', bearerAuth: false };
+const guarded = { base: 'https://node.local/', bearerAuth: true };
+
+const ops = (form: Form): string[] => [form.op ?? []].flat() as string[];
+const opsAt = (forms: readonly Form[] | undefined, href: string): string[] => (forms ?? []).filter((f) => f.href === href).flatMap(ops);
+
+t.test('served TDs validate against the W3C TD 1.1 schema and expand offline, with and without auth', async (t) => {
+  const validator = new TdValidator(W3C_TD_SCHEMA());
+  for (const exposure of [open, guarded]) {
+    const td = buildThingDescription(source, identity, exposure);
+    t.doesNotThrow(() => validator.assertValid(td, 'lamp'));
+    t.ok((await expandThingDescription(td, loadBundledContexts())).length === 1);
+  }
+});
+
+t.test('identity, base and security are filled in, and the driver is not served', async (t) => {
+  const td = buildThingDescription(source, identity, open);
+  t.equal(td.id, identity.id);
+  t.equal(td.base, open.base);
+  t.equal(td.security, 'nosec_sc');
+  t.same(td.securityDefinitions, { nosec_sc: { scheme: 'nosec' } });
+  t.notOk('driver' in td);
+  t.equal(buildThingDescription({ ...source, id: 'urn:dev:own' }, identity, open).id, 'urn:dev:own', 'a TD file may fix its own id');
+});
+
+t.test('each property gets forms for exactly the operations it supports', async (t) => {
+  const props = buildThingDescription(source, identity, open).properties!;
+  const base = 'things/lamp/properties';
+  t.same(opsAt(props.on!.forms, `${base}/on`), ['readproperty', 'writeproperty']);
+  t.same(opsAt(props.on!.forms, `${base}/on/longpoll`), ['observeproperty']);
+  t.same(opsAt(props.on!.forms, `${base}/on/sse`), ['observeproperty', 'unobserveproperty']);
+  t.same(opsAt(props.power!.forms, `${base}/power`), ['readproperty'], 'readOnly: no write');
+  t.same(opsAt(props.secret!.forms, `${base}/secret`), ['writeproperty'], 'writeOnly: no read');
+  t.same(opsAt(props.label!.forms, `${base}/label/sse`), [], 'not observable: no stream');
+  const sse = props.on!.forms!.find((f) => f.subprotocol === 'sse')!;
+  t.equal(sse.contentType, 'text/event-stream');
+  const longpoll = props.on!.forms!.find((f) => f.subprotocol === 'longpoll')!;
+  t.equal(longpoll.contentType, 'application/json');
+});
+
+t.test('WebSocket forms point at the ws endpoint with the flowchain.v1 sub-protocol', async (t) => {
+  const td = buildThingDescription(source, identity, open);
+  const ws = td.properties!.on!.forms!.find((f) => f.subprotocol === WS_SUBPROTOCOL)!;
+  t.equal(ws.href, 'ws://node.local:8080/ws');
+  t.same(ops(ws), ['readproperty', 'writeproperty', 'observeproperty', 'unobserveproperty']);
+  t.equal(webSocketUrl('https://node.local/'), 'wss://node.local/ws');
+  t.same(opsAt(td.events!.burnout!.forms, 'ws://node.local:8080/ws'), ['subscribeevent', 'unsubscribeevent']);
+  t.same(opsAt(td.actions!.blink!.forms, 'ws://node.local:8080/ws'), ['invokeaction']);
+});
+
+t.test('thing-level forms cover read all, read multiple (POST) and write multiple', async (t) => {
+  const forms = buildThingDescription(source, identity, open).forms!;
+  const at = forms.filter((f) => f.href === 'things/lamp/properties');
+  t.same(at.flatMap(ops).sort(), ['readallproperties', 'readmultipleproperties', 'writemultipleproperties']);
+  t.equal(at.find((f) => ops(f).includes('readmultipleproperties'))!['htv:methodName'], 'POST');
+  const readOnly = buildThingDescription({ ...source, properties: { power: { type: 'number', readOnly: true } } }, identity, open);
+  t.notOk(readOnly.forms!.flatMap(ops).includes('writemultipleproperties'), 'no write multiple when nothing is writable');
+});
+
+t.test('with bearer auth, writes and actions carry the bearer scheme and reads stay open', async (t) => {
+  const td = buildThingDescription(source, identity, guarded);
+  t.same(Object.keys(td.securityDefinitions!), ['nosec_sc', 'bearer_sc']);
+  t.match(td.securityDefinitions!.bearer_sc, { scheme: 'bearer', in: 'header', name: 'Authorization' });
+  const forms = [...td.properties!.on!.forms!, ...td.actions!.blink!.forms!, ...td.forms!];
+  for (const form of forms) {
+    const protectedOps = ops(form).filter((op) => ['writeproperty', 'invokeaction', 'writemultipleproperties'].includes(op));
+    if (protectedOps.length > 0) {
+      t.same(form.security, ['bearer_sc'], `${form.href} ${ops(form)} needs the token`);
+      t.equal(protectedOps.length, ops(form).length, 'protected and open operations are never mixed in one form');
+    } else {
+      t.equal(form.security, undefined, `${form.href} ${ops(form)} is open`);
+    }
+  }
+});
+
+t.test('the node TD is a valid Thing Directory TD linking every Thing', async (t) => {
+  const td = buildNodeDescription('urn:uuid:7c9e6679-7425-40de-944b-e07fc1f90ae7', [{ slug: 'lamp', title: 'Lamp' }], open);
+  t.doesNotThrow(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(td, 'node'));
+  t.ok((await expandThingDescription(td, loadBundledContexts())).length === 1);
+  t.equal(td['@type'], 'ThingDirectory');
+  t.same(td.links, [{ rel: 'item', href: 'things/lamp', type: 'application/td+json', title: 'Lamp' }]);
+  t.same(td.properties!.things!.forms, [{ href: 'things', op: ['readproperty'], contentType: 'application/ld+json' }]);
+});

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { TdValidator } from '../../src/td/td-validator.js';
+import { readSpecText, W3C_TD_SCHEMA } from '../helpers/w3c-spec.js';
+
+const minimal = {
+  '@context': 'https://www.w3.org/2022/wot/td/v1.1',
+  title: 'Lamp',
+  securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
+  security: 'nosec_sc',
+  properties: { on: { type: 'boolean', forms: [{ href: 'things/lamp/properties/on' }] } },
+};
+
+t.test('the bundled schema is the unchanged W3C TD 1.1 schema', async (t) => {
+  const bundled = readFileSync(new URL('../../schemas/td-1.1-json-schema.json', import.meta.url), 'utf8');
+  t.equal(bundled, readSpecText('td-1.1/td-json-schema-validation.json'));
+});
+
+t.test('a minimal valid TD passes', async (t) => {
+  t.doesNotThrow(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(minimal, 'lamp'));
+});
+
+t.test('a TD without security fails with FLOWCHAIN_ERR_TD_INVALID naming the field', async (t) => {
+  const { security: _s, ...td } = minimal;
+  t.throws(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(td, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/' });
+});
+
+t.test('a property without forms fails naming the property', async (t) => {
+  const td = { ...minimal, properties: { on: { type: 'boolean' } } };
+  t.throws(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(td, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/properties/on' });
+});
+
+t.test('a wrong @context fails', async (t) => {
+  const td = { ...minimal, '@context': 'https://example.org/not-a-td' };
+  t.throws(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(td, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_INVALID' });
+});

@@ -1,0 +1,47 @@
+import t from 'tap';
+import { environmentSensor } from '../../../src/thing/drivers/environment-sensor.js';
+import { runDriver, sampleTd } from '../../helpers/driver-harness.js';
+
+const td = sampleTd('environment-sensor');
+
+t.test('samples temperature and humidity every interval, the same for the same seed', async (t) => {
+  const a = runDriver(environmentSensor, { td, options: { intervalMs: 500 } });
+  const b = runDriver(environmentSensor, { td, options: { intervalMs: 500 } });
+  for (const h of [a, b]) {
+    h.driver.start();
+    h.clock.advance(5_000);
+    h.driver.stop();
+  }
+  t.equal(a.reports.filter(([n]) => n === 'temperature').length, 10);
+  t.equal(a.reports.filter(([n]) => n === 'humidity').length, 10);
+  t.same(a.reports, b.reports, 'deterministic for a fixed seed');
+  a.clock.advance(5_000);
+  t.equal(a.reports.length, 20, 'stop() cancels sampling');
+});
+
+t.test('overheat fires once when the temperature rises through the threshold, and re-arms below it', async (t) => {
+  const threshold = 22.2;
+  const h = runDriver(environmentSensor, { td, options: { temperature: 22, overheatThreshold: threshold } });
+  h.driver.start();
+  h.clock.advance(3_600_000);
+  const temps = h.reports.filter(([n]) => n === 'temperature').map(([, v]) => v as number);
+  // Count the crossings independently: armed below threshold-0.5, fires at >= threshold.
+  let armed = true;
+  let expected = 0;
+  for (const v of temps) {
+    if (armed && v >= threshold) {
+      expected++;
+      armed = false;
+    } else if (!armed && v < threshold - 0.5) armed = true;
+  }
+  t.ok(expected > 1, `the walk crossed the threshold ${expected} times`);
+  t.equal(h.events.length, expected);
+  for (const [name, data] of h.events) {
+    t.equal(name, 'overheat');
+    t.ok((data as { temperature: number }).temperature >= threshold);
+  }
+});
+
+t.test('a non-numeric option is a TD error naming the option', async (t) => {
+  t.throws(() => runDriver(environmentSensor, { td, options: { intervalMs: 'fast' } }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/driver/options/intervalMs' });
+});
