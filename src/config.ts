@@ -29,7 +29,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest accepted request body or WebSocket message, in bytes. */
   readonly bodyLimit: number;
-  /** Bytes a WebSocket consumer may fall behind before it is disconnected. */
+  /** Bytes a streaming consumer (WebSocket or SSE) may fall behind before it is disconnected. */
   readonly wsBufferLimit: number;
   /** How long a long-poll request waits for a change, in milliseconds. */
   readonly longPollTimeoutMs: number;

@@ -34,14 +34,19 @@ export class BearerAuth {
     if (credentials === 'invalid') throw new FlowchainError('FLOWCHAIN_ERR_AUTH_INVALID', 'the bearer token was not accepted');
   }
 
-  /** A fastify onRequest hook that guards a route; sets WWW-Authenticate (RFC 6750 §3). */
+  /**
+   * Rejects a request whose credentials are not acceptable, with the RFC 6750 §3
+   * WWW-Authenticate challenge. `allowNone` lets requests without any token through.
+   */
+  static reject(reply: FastifyReply, credentials: Credentials, allowNone = false): void {
+    if (credentials === 'valid' || (allowNone && credentials === 'none')) return;
+    reply.header('www-authenticate', credentials === 'none' ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="invalid_token"`);
+    BearerAuth.assert(credentials);
+  }
+
+  /** A fastify onRequest hook that lets only requests with the valid token through. */
   guard() {
-    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const credentials = this.check(request.headers.authorization);
-      if (credentials === 'valid') return;
-      reply.header('www-authenticate', credentials === 'none' ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="invalid_token"`);
-      BearerAuth.assert(credentials);
-    };
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => BearerAuth.reject(reply, this.check(request.headers.authorization));
   }
 }
 

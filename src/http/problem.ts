@@ -38,7 +38,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: u
   const known = toFlowchainError(err);
   const body = describeError(known ?? err);
   if (known === undefined || body.status >= 500) request.log.error({ err }, 'request failed');
-  const problem: Problem = { type: 'about:blank', ...body, instance: request.url };
+  // The path only: a query string may carry an access_token.
+  const problem: Problem = { type: 'about:blank', ...body, instance: request.url.split('?')[0] ?? '/' };
   if (body.status === 405) reply.header('allow', ALLOW[body.code] ?? '');
   return reply.code(body.status).type('application/problem+json').send(problem);
 }

@@ -85,12 +85,20 @@ export function requestIdOf(message: unknown): string | number | null {
 
 /** Parses one text frame into a request, checking the envelope (not the data schemas). */
 export function parseRequest(text: string): WsRequest {
-  let message: unknown;
+  return toRequest(decodeFrame(text));
+}
+
+/** The JSON value of a text frame. */
+export function decodeFrame(text: string): unknown {
   try {
-    message = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw malformed('message is not valid JSON', '/');
   }
+}
+
+/** Checks that a decoded message is a well-formed request. */
+export function toRequest(message: unknown): WsRequest {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) throw malformed('message must be a JSON object', '/');
   const m = message as Record<string, unknown>;
   if (requestIdOf(m) === null) throw malformed('id must be a string or a number', '/id');

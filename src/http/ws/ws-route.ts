@@ -17,11 +17,8 @@ export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: num
 
   app.get('/ws', {
     websocket: true,
-    onRequest: async (request, reply) => {
-      if (credentialsOf(request.headers, request.query) !== 'invalid') return;
-      reply.header('www-authenticate', 'Bearer realm="flowchain", error="invalid_token"');
-      BearerAuth.assert('invalid');
-    },
+    // A wrong token is refused before the upgrade; no token gives a read-only session.
+    onRequest: async (request, reply) => BearerAuth.reject(reply, credentialsOf(request.headers, request.query), true),
   }, (socket, request) => {
     new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
       authRequired: ctx.auth !== undefined,

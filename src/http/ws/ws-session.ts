@@ -10,7 +10,7 @@ import type { ExposedThing } from '../../thing/exposed-thing.js';
 import type { ThingRegistry } from '../../thing/thing-registry.js';
 import { BearerAuth, type Credentials } from '../auth.js';
 import type { Fanout, Receiver } from './fanout.js';
-import { isProtected, parseRequest, requestIdOf, type WsRequest, type WsServerMessage } from './ws-protocol.js';
+import { decodeFrame, isProtected, requestIdOf, toRequest, type WsRequest, type WsServerMessage } from './ws-protocol.js';
 
 /** Close code for a consumer whose unsent data passed the limit (private-use range, RFC 6455 §7.4.2). */
 export const CLOSE_SLOW_CONSUMER = 4008;
@@ -69,12 +69,9 @@ export class WsSession implements Receiver {
     let id: string | number | null = null;
     try {
       if (isBinary) throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'send JSON text frames, not binary', { field: '/' });
-      try {
-        id = requestIdOf(JSON.parse(text));
-      } catch {
-        // parseRequest reports the syntax error below
-      }
-      const request = parseRequest(text);
+      const message = decodeFrame(text);
+      id = requestIdOf(message);
+      const request = toRequest(message);
       const value = await this.#execute(request);
       this.#send(value === undefined ? { type: 'result', id: request.id } : { type: 'result', id: request.id, value });
     } catch (err) {
