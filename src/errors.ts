@@ -27,6 +27,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_REQUEST_TOO_LARGE: { status: 413, title: 'Request body too large' },
   FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Unsupported media type' },
   FLOWCHAIN_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  FLOWCHAIN_ERR_UPGRADE_REQUIRED: { status: 426, title: 'WebSocket upgrade required' },
   FLOWCHAIN_ERR_OPERATION_UNKNOWN: { status: 400, title: 'Unknown operation' },
   FLOWCHAIN_ERR_AUTH_REQUIRED: { status: 401, title: 'Credentials required' },
   FLOWCHAIN_ERR_AUTH_INVALID: { status: 401, title: 'Credentials rejected' },
@@ -36,6 +37,10 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TD_INVALID: { status: 500, title: 'Invalid Thing Description' },
   FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN: { status: 500, title: 'JSON-LD context not bundled' },
   FLOWCHAIN_ERR_DRIVER_UNKNOWN: { status: 500, title: 'Unknown device driver' },
+  // The peer-to-peer ring
+  FLOWCHAIN_ERR_PEER_UNREACHABLE: { status: 503, title: 'Peer unreachable' },
+  FLOWCHAIN_ERR_PEER_MESSAGE_INVALID: { status: 400, title: 'Invalid peer message' },
+  FLOWCHAIN_ERR_LOOKUP_FAILED: { status: 503, title: 'Ring lookup failed' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },

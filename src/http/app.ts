@@ -34,14 +34,17 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
 }
 
-/** Per-request log lines at debug level: at info they would cost as much as a small route. */
+/**
+ * Per-request log lines at debug level (at info they would cost as much as a small route).
+ * Only the path is logged: a query string may carry an access_token.
+ */
 class DebugRequestLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request');
+    request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
   }
 
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    reply.log.debug({ res: reply, err: error ?? undefined, responseTime: reply.elapsedTime }, 'request completed');
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    reply.log.debug({ method: request.method, path: request.url.split('?')[0], statusCode: reply.statusCode, responseTime: reply.elapsedTime, err: error ?? undefined }, 'request completed');
   }
 }
 

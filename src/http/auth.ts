@@ -21,10 +21,14 @@ export class BearerAuth {
     this.#digest = digest(token);
   }
 
-  /** Classifies an `Authorization` header value and/or an RFC 6750 §2.3 `access_token`. */
-  check(authorization: string | undefined, accessToken?: string): Credentials {
+  /**
+   * Classifies an `Authorization` header value and/or an RFC 6750 §2.3 `access_token` query
+   * value. Anything but one string (a repeated parameter arrives as an array) is invalid.
+   */
+  check(authorization: string | undefined, accessToken?: unknown): Credentials {
     const token = bearerToken(authorization) ?? accessToken;
     if (token === undefined) return 'none';
+    if (typeof token !== 'string') return 'invalid';
     return timingSafeEqual(digest(token), this.#digest) ? 'valid' : 'invalid';
   }
 

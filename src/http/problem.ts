@@ -40,15 +40,18 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: u
   if (known === undefined || body.status >= 500) request.log.error({ err }, 'request failed');
   // The path only: a query string may carry an access_token.
   const problem: Problem = { type: 'about:blank', ...body, instance: request.url.split('?')[0] ?? '/' };
-  if (body.status === 405) reply.header('allow', ALLOW[body.code] ?? '');
+  if (body.status === 405) reply.header('allow', allowed(request, body.code));
   return reply.code(body.status).type('application/problem+json').send(problem);
 }
 
 /** RFC 9110 §15.5.6: a 405 lists what the resource does allow. */
-const ALLOW: Partial<Record<ErrorBody['code'], string>> = {
-  FLOWCHAIN_ERR_PROPERTY_READ_ONLY: 'GET, HEAD',
-  FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY: 'PUT',
-};
+function allowed(request: FastifyRequest, code: ErrorBody['code']): string {
+  // Read or write multiple: the collection allows every method even if one member does not.
+  if (request.routeOptions.url === '/things/:thing/properties') return 'GET, HEAD, POST, PUT';
+  if (code === 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY') return 'GET, HEAD';
+  if (code === 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY') return 'PUT';
+  return '';
+}
 
 /** Installs the error and not-found handlers on `app`. */
 export function registerProblemHandlers(app: FastifyInstance): void {

@@ -170,6 +170,7 @@ export class ExposedThing {
   /** observeproperty; the returned function is unobserveproperty. */
   observeProperty(name: string, listener: (change: PropertyChange) => void): Unsubscribe {
     const property = this.#property(name);
+    if (property.writeOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `property ${name} is write-only`, { field: name });
     if (!property.observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
     return subscribe(this.#observers, name, listener);
   }

@@ -4,7 +4,7 @@
  * small WebSocket, Server-Sent Events and plain HTTP clients for the tests that need a socket.
  * Everything a helper opens is closed at the test's teardown.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -16,6 +16,8 @@ import type { Problem } from '../../src/http/problem.js';
 import type { WsServerMessage } from '../../src/http/ws/ws-protocol.js';
 import type { Form, ThingDescription } from '../../src/td/thing-description.js';
 import type { ExposedThing, PropertyChange, ThingEvent, Unsubscribe } from '../../src/thing/exposed-thing.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
+import { tempDir } from '../helpers/test-servient.js';
 
 /** A bearer token long enough for the servient. */
 export const AUTH_TOKEN = 'a-token-of-at-least-16-chars';
@@ -61,8 +63,7 @@ export function assertProblem(t: Test, res: LightMyRequestResponse, expected: Pr
   t.equal(problem.status, expected.status, 'status member');
   t.equal(problem.type, 'about:blank', 'type');
   t.equal(problem.title, ERRORS[expected.code].title, 'title from the catalogue');
-  t.type(problem.detail, 'string', 'detail');
-  t.ok(problem.detail.length > 0, 'detail is not empty');
+  t.ok(typeof problem.detail === 'string' && problem.detail.length > 0, 'a detail');
   if (expected.instance !== undefined) t.equal(problem.instance, expected.instance, 'instance');
   else t.type(problem.instance, 'string', 'instance');
   if (expected.field === null) t.notOk('field' in problem, 'no field');
@@ -101,7 +102,7 @@ function bundledTd(slug: string): Json {
 }
 
 /**
- * A TD directory with two custom devices next to copies of the bundled ones:
+ * A TD directory with two custom devices next to a copy of the bundled thermostat:
  * - `hot-sensor`: an environment sensor that starts at 25.9 °C with its overheat threshold at
  *   26 °C, so overheat fires within a few readings;
  * - `lamp`: a smart plug with extra properties: `label` (observable string, for large
@@ -119,11 +120,29 @@ export function customThings(t: Test): string {
     secret: { title: 'Secret', type: 'string', writeOnly: true, observable: true },
     level: { title: 'Level', type: 'integer', minimum: 0, maximum: 100, observable: false },
   };
-  return t.testdir({
-    'hot-sensor.td.json': JSON.stringify(sensor),
-    'lamp.td.json': JSON.stringify(lamp),
-    'thermostat.td.json': JSON.stringify(bundledTd('thermostat')),
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'hot-sensor.td.json'), JSON.stringify(sensor));
+  writeFileSync(join(dir, 'lamp.td.json'), JSON.stringify(lamp));
+  writeFileSync(join(dir, 'thermostat.td.json'), JSON.stringify(bundledTd('thermostat')));
+  return dir;
+}
+
+/**
+ * Advances the clock one driver tick (1 s) at a time until `thing` raises event `name`, and
+ * returns that event. Everything listening receives it during the same tick.
+ */
+export function advanceUntilEvent(clock: ManualClock, thing: ExposedThing, name: string, maxTicks = 1_000): ThingEvent {
+  let seen: ThingEvent | undefined;
+  const unsubscribe = thing.subscribeEvent(name, (event) => {
+    seen ??= event;
   });
+  try {
+    for (let tick = 0; tick < maxTicks && seen === undefined; tick++) clock.advance(1_000);
+  } finally {
+    unsubscribe();
+  }
+  if (seen === undefined) throw new Error(`${thing.slug} raised no ${name} within ${maxTicks} ticks`);
+  return seen;
 }
 
 /**
@@ -230,6 +249,8 @@ export class WsClient {
     this.socket = socket;
     this.closed = new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     socket.on('message', (data) => this.#receive(JSON.parse(data.toString()) as WsServerMessage));
+    // A socket the server closes abruptly reports an error before 'close'; 'closed' covers it.
+    socket.on('error', () => undefined);
   }
 
   /** Sends a raw frame (an object is sent as JSON text). */
@@ -272,6 +293,39 @@ export class WsClient {
     const [waiter] = this.#waiters.splice(index, 1);
     waiter?.resolve(message);
   }
+}
+
+/** Asserts `reply` is a result (for request `id` when given) and returns its value. */
+export function expectResult(t: Test, reply: WsServerMessage, id?: string | number): unknown {
+  if (reply.type !== 'result') {
+    t.fail(`expected a result, got ${JSON.stringify(reply)}`);
+    return undefined;
+  }
+  if (id !== undefined) t.equal(reply.id, id, 'result id');
+  return reply.value;
+}
+
+/** What an error message must carry. */
+export interface WsErrorExpectation {
+  readonly id: string | number | null;
+  readonly code: ErrorCode;
+  /** The expected `field`; `null` asserts it is absent; undefined does not check. */
+  readonly field?: string | null;
+}
+
+/** Asserts `reply` is an error message with the request id and the catalogue's code, status and title. */
+export function expectError(t: Test, reply: WsServerMessage, expected: WsErrorExpectation): void {
+  if (reply.type !== 'error') {
+    t.fail(`expected ${expected.code}, got ${JSON.stringify(reply)}`);
+    return;
+  }
+  t.equal(reply.id, expected.id, 'error id');
+  t.equal(reply.error.code, expected.code, 'error code');
+  t.equal(reply.error.status, ERRORS[expected.code].status, 'error status');
+  t.equal(reply.error.title, ERRORS[expected.code].title, 'error title');
+  t.type(reply.error.detail, 'string', 'error detail');
+  if (expected.field === null) t.notOk('field' in reply.error, 'no field');
+  else if (expected.field !== undefined) t.equal(reply.error.field, expected.field, 'error field');
 }
 
 /** Opens a WebSocket to the servient at `base`; it is terminated at teardown. */

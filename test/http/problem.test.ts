@@ -67,9 +67,19 @@ t.test('toFlowchainError', async (t) => {
 
 t.test('a FlowchainError becomes problem+json with type, title, status, detail, instance, code and field', async (t) => {
   const app = await problemApp(t);
-  const res = await app.inject({ method: 'GET', url: '/read-only?x=1' });
-  const problem = assertProblem(t, res, { status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY', field: 'x', instance: '/read-only?x=1' });
+  const res = await app.inject({ method: 'GET', url: '/read-only' });
+  const problem = assertProblem(t, res, { status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY', field: 'x', instance: '/read-only' });
   t.same(Object.keys(problem).sort(), ['code', 'detail', 'field', 'instance', 'status', 'title', 'type']);
+});
+
+t.test('the instance is the request path only: a query string, which may carry an access_token, is never echoed', async (t) => {
+  const app = await problemApp(t);
+  const res = await app.inject({ method: 'GET', url: '/read-only?access_token=secret-token-value&x=1' });
+  assertProblem(t, res, { status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY', instance: '/read-only' });
+  t.notMatch(res.body, /secret-token-value/);
+  const missing = await app.inject({ method: 'GET', url: '/nowhere?access_token=secret-token-value' });
+  assertProblem(t, missing, { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND', instance: '/nowhere' });
+  t.notMatch(missing.body, /secret-token-value/);
 });
 
 t.test('a FlowchainError without a field has no field member', async (t) => {

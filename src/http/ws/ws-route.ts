@@ -8,22 +8,31 @@ import type { HttpContext } from '../http-context.js';
 import { Fanout } from './fanout.js';
 import { WsSession } from './ws-session.js';
 import { BearerAuth } from '../auth.js';
+import { FlowchainError } from '../../errors.js';
+import { WS_SUBPROTOCOL } from '../../td/td-builder.js';
 
 /** Registers GET /ws; @fastify/websocket must already be registered. */
 export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: number): void {
   const fanout = new Fanout();
   const credentialsOf = (headers: { authorization?: string }, query: unknown) =>
-    ctx.auth?.check(headers.authorization, (query as { access_token?: string }).access_token) ?? 'none';
+    ctx.auth?.check(headers.authorization, (query as { access_token?: unknown }).access_token) ?? 'none';
 
-  app.get('/ws', {
-    websocket: true,
+  app.route({
+    method: 'GET',
+    url: '/ws',
     // A wrong token is refused before the upgrade; no token gives a read-only session.
     onRequest: async (request, reply) => BearerAuth.reject(reply, credentialsOf(request.headers, request.query), true),
-  }, (socket, request) => {
-    new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
-      authRequired: ctx.auth !== undefined,
-      credentials: credentialsOf(request.headers, request.query),
-      bufferLimit,
-    });
+    // A plain GET (no Upgrade header) is told to upgrade, as RFC 9110 §15.5.22 describes.
+    handler: async (_request, reply) => {
+      reply.header('upgrade', 'websocket');
+      throw new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', `open a WebSocket with sub-protocol ${WS_SUBPROTOCOL}`);
+    },
+    wsHandler: (socket, request) => {
+      new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
+        authRequired: ctx.auth !== undefined,
+        credentials: credentialsOf(request.headers, request.query),
+        bufferLimit,
+      });
+    },
   });
 }

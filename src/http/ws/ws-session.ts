@@ -39,12 +39,16 @@ export class WsSession implements Receiver {
   readonly #init: WsSessionInit;
   readonly #topics = new Set<string>();
   #closed = false;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(socket: WebSocket, components: WsSessionComponents, init: WsSessionInit) {
     this.#socket = socket;
     this.#components = components;
     this.#init = init;
-    socket.on('message', (data, isBinary) => void this.#onMessage(data.toString(), isBinary));
+    // Requests of one socket run in arrival order, so a read sent after a write sees it.
+    socket.on('message', (data, isBinary) => {
+      this.#queue = this.#queue.then(() => this.#onMessage(data.toString(), isBinary));
+    });
     socket.on('close', () => this.#dispose());
     socket.on('error', (err) => components.log.debug({ err }, 'websocket error'));
   }
@@ -97,9 +101,11 @@ export class WsSession implements Receiver {
         return void (await thing.writeMultipleProperties(request.values ?? {}));
       case 'invokeaction':
         return thing.invokeAction(name, request.input);
-      case 'observeproperty':
+      case 'observeproperty': {
+        const current = thing.readProperty(name);
         this.#follow(thing, 'property', name);
-        return thing.readProperty(name);
+        return current;
+      }
       case 'subscribeevent':
         thing.event(name);
         return void this.#follow(thing, 'event', name);

@@ -1,0 +1,255 @@
+/**
+ * One Chord node (Stoica et al., SIGCOMM 2001): iterative lookup (§4.3, Fig. 5) that routes
+ * around dead nodes, join (§4.4), and the periodic stabilize / notify / fix_fingers /
+ * check_predecessor of §4.4 Fig. 6 with the successor list of §5.2. Talks to other nodes only
+ * through a {@link Transport}; time comes from an injected clock.
+ *
+ * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no live route to a key is left, and answers malformed
+ * requests with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ */
+import { FlowchainError, isFlowchainError } from '../errors.js';
+import type { Clock, Timer } from '../thing/clock.js';
+import { fromWire, toWire, type Peer, type WirePeer } from './peer.js';
+import type { RingSpace } from './ring-space.js';
+import { RoutingTable } from './routing-table.js';
+import type { PeerReply, PeerRequest, Transport } from './transport.js';
+
+/** Collaborators of a node. */
+export interface ChordComponents {
+  readonly transport: Transport;
+  readonly space: RingSpace;
+  readonly clock: Clock;
+}
+
+/** Configuration of a node. */
+export interface ChordInit {
+  readonly self: Peer;
+  /** r, the successor-list length (Chord §5.2); the ring survives r-1 simultaneous failures. */
+  readonly successorListSize?: number;
+  /** How often stabilize, fix_fingers and check_predecessor run. */
+  readonly maintenanceIntervalMs?: number;
+}
+
+/** The result of a lookup. */
+export interface Lookup {
+  readonly owner: Peer;
+  /** Remote routing steps taken (0 when this node's successor owns the key). */
+  readonly hops: number;
+}
+
+/** Upper bound on routing steps of one lookup; with working fingers it takes about ½·log2 N. */
+const MAX_HOPS = 64;
+
+/** A Chord ring member. */
+export class ChordNode {
+  readonly table: RoutingTable;
+  readonly #transport: Transport;
+  readonly #space: RingSpace;
+  readonly #clock: Clock;
+  readonly #interval: number;
+  #timer: Timer | undefined;
+  #maintaining = false;
+  readonly #handlers: Readonly<Record<string, (request: PeerRequest) => PeerReply | Promise<PeerReply>>>;
+
+  constructor(components: ChordComponents, init: ChordInit) {
+    this.#transport = components.transport;
+    this.#space = components.space;
+    this.#clock = components.clock;
+    this.#interval = init.maintenanceIntervalMs ?? 1000;
+    this.table = new RoutingTable(components.space, init.self, init.successorListSize ?? 4);
+    // One handler per peer message type.
+    this.#handlers = {
+      ping: () => ({}),
+      step: (request) => this.#onStep(request),
+      'find-successor': async (request) => {
+        const { owner, hops } = await this.findSuccessor(this.#key(request.key));
+        return { owner: this.#wire(owner), hops };
+      },
+      neighbours: () => ({
+        predecessor: this.table.predecessor ? this.#wire(this.table.predecessor) : null,
+        successors: this.table.successors.map((p) => this.#wire(p)),
+      }),
+      notify: (request) => {
+        this.#onNotify(fromWire(request.peer, this.#space));
+        return {};
+      },
+    };
+  }
+
+  get self(): Peer {
+    return this.table.self;
+  }
+
+  /** Answers a request from another node. */
+  async handle(request: PeerRequest): Promise<PeerReply> {
+    const handler = typeof request?.type === 'string' && Object.hasOwn(this.#handlers, request.type) ? this.#handlers[request.type] : undefined;
+    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `unknown peer message type ${String(request?.type)}`, { field: 'type' });
+    return handler(request);
+  }
+
+  /** Joins the ring through any member (Chord §4.4); without one, starts a new ring. */
+  async join(bootstrapUrl?: string): Promise<void> {
+    this.table.predecessor = undefined;
+    if (bootstrapUrl === undefined) return this.table.setSuccessors([]);
+    const reply = await this.#transport.request(bootstrapUrl, { type: 'find-successor', key: this.#space.toHex(this.self.id) });
+    this.table.setSuccessors([fromWire(reply.owner, this.#space)]);
+    await this.stabilize();
+  }
+
+  /** Runs maintenance every interval until {@link stop}. */
+  start(): void {
+    this.#timer ??= this.#clock.every(this.#interval, () => void this.maintain());
+  }
+
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /** One round of stabilize, check_predecessor and fix_fingers; overlapping rounds are skipped. */
+  async maintain(): Promise<void> {
+    if (this.#maintaining) return;
+    this.#maintaining = true;
+    try {
+      await this.stabilize();
+      await this.checkPredecessor();
+      await this.fixFingers();
+    } finally {
+      this.#maintaining = false;
+    }
+  }
+
+  /**
+   * find_successor(key), iteratively: this node asks ever closer nodes for their next step and
+   * counts the steps. A node that does not answer is dropped from the routing table and the
+   * previous node is asked again with it excluded.
+   */
+  async findSuccessor(key: bigint): Promise<Lookup> {
+    if (this.table.successorOwns(key)) return { owner: this.table.successor, hops: 0 };
+    const dead = new Set<bigint>();
+    const path: Peer[] = [];
+    let current = this.table.closestPreceding(key, dead);
+    for (let hops = 1; hops <= MAX_HOPS; hops++) {
+      if (current.id === this.self.id) return { owner: this.#firstLiveSuccessor(dead), hops: hops - 1 };
+      try {
+        const reply = await this.#transport.request(current.url, { type: 'step', key: this.#space.toHex(key), exclude: [...dead].map((id) => this.#space.toHex(id)) });
+        if (reply.owner !== undefined) return { owner: fromWire(reply.owner, this.#space), hops };
+        path.push(current);
+        current = fromWire(reply.next, this.#space);
+      } catch (err) {
+        if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE')) throw err;
+        dead.add(current.id);
+        this.table.remove(current.id);
+        // Back up to the node that pointed here, or restart from our own table.
+        current = path.pop() ?? this.table.closestPreceding(key, dead);
+      }
+    }
+    throw new FlowchainError('FLOWCHAIN_ERR_LOOKUP_FAILED', `no route to ${this.#space.toHex(key)} within ${MAX_HOPS} steps`, { field: 'key' });
+  }
+
+  /**
+   * stabilize (Fig. 6, with §5.2's successor list): ask the successor for its predecessor and
+   * successor list, adopt a closer successor if one joined, and notify it. A dead successor is
+   * replaced by the next live entry of the list.
+   */
+  async stabilize(): Promise<void> {
+    for (let attempt = 0; attempt <= this.table.successors.length + 1; attempt++) {
+      let successor = this.table.successor;
+      if (successor.id === this.self.id) {
+        // Alone, or every successor failed: a known predecessor is the only way back into a ring.
+        const predecessor = this.table.predecessor;
+        if (predecessor === undefined) return;
+        this.table.setSuccessors([predecessor]);
+        successor = predecessor;
+      }
+      try {
+        const reply = await this.#transport.request(successor.url, { type: 'neighbours' });
+        const theirPredecessor = reply.predecessor === null ? undefined : fromWire(reply.predecessor, this.#space);
+        const theirSuccessors = (reply.successors as unknown[]).map((p) => fromWire(p, this.#space));
+        if (theirPredecessor && this.#space.between(theirPredecessor.id, this.self.id, successor.id)) {
+          this.table.setSuccessors([theirPredecessor, successor, ...theirSuccessors]);
+        } else {
+          this.table.setSuccessors([successor, ...theirSuccessors]);
+        }
+        await this.#notify(this.table.successor);
+        return;
+      } catch (err) {
+        if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE') && !isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID')) throw err;
+        this.table.remove(successor.id);
+      }
+    }
+  }
+
+  /** check_predecessor (Fig. 6): forget a predecessor that does not answer. */
+  async checkPredecessor(): Promise<void> {
+    const predecessor = this.table.predecessor;
+    if (predecessor === undefined) return;
+    try {
+      await this.#transport.request(predecessor.url, { type: 'ping' });
+    } catch (err) {
+      if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE')) throw err;
+      this.table.remove(predecessor.id);
+    }
+  }
+
+  /**
+   * fix_fingers (Fig. 6), all fingers per round: finger i is successor(n + 2^i), and when that
+   * start still falls before the previous finger the previous finger is reused, so a round
+   * costs about log2 N lookups rather than m.
+   */
+  async fixFingers(): Promise<void> {
+    let previous: Peer | undefined;
+    for (let i = 0; i < this.#space.bits; i++) {
+      const start = this.#space.fingerStart(this.self.id, i);
+      if (previous === undefined || !this.#space.betweenRightInclusive(start, this.self.id, previous.id)) {
+        try {
+          previous = (await this.findSuccessor(start)).owner;
+        } catch (err) {
+          if (!isFlowchainError(err, 'FLOWCHAIN_ERR_LOOKUP_FAILED')) throw err;
+          return;
+        }
+      }
+      this.table.setFinger(i, previous);
+    }
+  }
+
+  async #notify(successor: Peer): Promise<void> {
+    if (successor.id === this.self.id) return;
+    await this.#transport.request(successor.url, { type: 'notify', peer: this.#wire(this.self) });
+  }
+
+  /** notify (Fig. 6): a node that thinks it might be our predecessor. */
+  #onNotify(candidate: Peer): void {
+    const predecessor = this.table.predecessor;
+    if (predecessor === undefined || this.#space.between(candidate.id, predecessor.id, this.self.id)) this.table.predecessor = candidate;
+    // A lone node learns of the ring through the first node that notifies it.
+    if (this.table.successors.length === 0) this.table.setSuccessors([candidate]);
+  }
+
+  /** One routing step for another node's lookup. */
+  #onStep(request: PeerRequest): PeerReply {
+    const key = this.#key(request.key);
+    const exclude = new Set(Array.isArray(request.exclude) ? request.exclude.slice(0, 64).map((hex) => this.#key(hex)) : []);
+    const successor = this.#firstLiveSuccessor(exclude);
+    if (this.#space.betweenRightInclusive(key, this.self.id, successor.id)) return { owner: this.#wire(successor) };
+    const next = this.table.closestPreceding(key, exclude);
+    return next.id === this.self.id ? { owner: this.#wire(successor) } : { next: this.#wire(next) };
+  }
+
+  #firstLiveSuccessor(dead: ReadonlySet<bigint>): Peer {
+    return this.table.successors.find((p) => !dead.has(p.id)) ?? this.self;
+  }
+
+  #key(value: unknown): bigint {
+    if (typeof value !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key' });
+    try {
+      return this.#space.fromHex(value);
+    } catch (err) {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key', cause: err });
+    }
+  }
+
+  #wire(peer: Peer): WirePeer {
+    return toWire(peer, this.#space);
+  }
+}

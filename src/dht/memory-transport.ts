@@ -1,0 +1,30 @@
+/**
+ * An in-memory network for deterministic simulations of many nodes in one process: delivery is
+ * asynchronous (a microtask) but ordered, a stopped node is unreachable at once, and requests
+ * are copied as they would be by serialisation. Not for production: the WebSocket transport is.
+ */
+import { FlowchainError } from '../errors.js';
+import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';
+
+/** The nodes of one simulated network, by URL. */
+export class MemoryNetwork implements Transport {
+  readonly #handlers = new Map<string, PeerHandler>();
+  /** Requests delivered so far, for message-count statistics. */
+  delivered = 0;
+
+  /** Makes `handler` reachable at `url`; returns how to take it off the network. */
+  listen(url: string, handler: PeerHandler): () => void {
+    this.#handlers.set(url, handler);
+    return () => {
+      if (this.#handlers.get(url) === handler) this.#handlers.delete(url);
+    };
+  }
+
+  async request(url: string, request: PeerRequest): Promise<PeerReply> {
+    await Promise.resolve();
+    const handler = this.#handlers.get(url);
+    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `no node at ${url}`, { field: 'url' });
+    this.delivered++;
+    return structuredClone(await handler(structuredClone(request)));
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * A Chord node's view of the ring (Stoica et al. 2001): its predecessor, a list of its first r
+ * successors (§5.2, so the ring survives r-1 simultaneous failures) and m fingers, finger i
+ * being the first node that succeeds n + 2^i (§4.3). Pure state, no I/O.
+ */
+import type { Peer } from './peer.js';
+import type { RingSpace } from './ring-space.js';
+
+/** Routing state of one node. */
+export class RoutingTable {
+  readonly self: Peer;
+  readonly space: RingSpace;
+  readonly #size: number;
+  #successors: Peer[] = [];
+  #predecessor: Peer | undefined;
+  readonly #fingers: (Peer | undefined)[];
+
+  constructor(space: RingSpace, self: Peer, successorListSize: number) {
+    this.space = space;
+    this.self = self;
+    this.#size = successorListSize;
+    this.#fingers = new Array<Peer | undefined>(space.bits).fill(undefined);
+  }
+
+  /** The immediate successor; the node itself when it is alone. */
+  get successor(): Peer {
+    return this.#successors[0] ?? this.self;
+  }
+
+  get successors(): readonly Peer[] {
+    return this.#successors;
+  }
+
+  get predecessor(): Peer | undefined {
+    return this.#predecessor;
+  }
+
+  set predecessor(peer: Peer | undefined) {
+    this.#predecessor = peer === undefined || peer.id === this.self.id ? undefined : peer;
+  }
+
+  get fingers(): readonly (Peer | undefined)[] {
+    return this.#fingers;
+  }
+
+  /** Replaces the successor list: first entries win, self and duplicates are dropped, r kept. */
+  setSuccessors(peers: readonly Peer[]): void {
+    const seen = new Set<bigint>([this.self.id]);
+    const list: Peer[] = [];
+    for (const peer of peers) {
+      if (seen.has(peer.id)) continue;
+      seen.add(peer.id);
+      list.push(peer);
+      if (list.length === this.#size) break;
+    }
+    this.#successors = list;
+  }
+
+  setFinger(i: number, peer: Peer | undefined): void {
+    this.#fingers[i] = peer?.id === this.self.id ? undefined : peer;
+  }
+
+  /** Forgets a peer that failed: it leaves the fingers, the successor list and the predecessor. */
+  remove(id: bigint): void {
+    this.#successors = this.#successors.filter((p) => p.id !== id);
+    if (this.#predecessor?.id === id) this.#predecessor = undefined;
+    for (let i = 0; i < this.#fingers.length; i++) if (this.#fingers[i]?.id === id) this.#fingers[i] = undefined;
+  }
+
+  /** True when this node's successor owns `key`: key ∈ (n, successor]. */
+  successorOwns(key: bigint): boolean {
+    return this.space.betweenRightInclusive(key, this.self.id, this.successor.id);
+  }
+
+  /** True when this node owns `key`: key ∈ (predecessor, n]. Unknown predecessor: only a lone node owns everything. */
+  owns(key: bigint): boolean {
+    if (this.#predecessor === undefined) return this.#successors.length === 0;
+    return this.space.betweenRightInclusive(key, this.#predecessor.id, this.self.id);
+  }
+
+  /**
+   * closest_preceding_node (Chord Fig. 5), widened to the successor list as §5.3 suggests:
+   * the known node closest to `key` while strictly preceding it; the node itself if none.
+   * `exclude` skips nodes a lookup has just found dead.
+   */
+  closestPreceding(key: bigint, exclude: ReadonlySet<bigint> = new Set()): Peer {
+    let best: Peer = this.self;
+    let bestDistance = this.space.distance(this.self.id, this.self.id); // 0: nothing better yet
+    const consider = (peer: Peer | undefined): void => {
+      if (peer === undefined || exclude.has(peer.id) || !this.space.between(peer.id, this.self.id, key)) return;
+      const d = this.space.distance(this.self.id, peer.id);
+      if (d > bestDistance) {
+        best = peer;
+        bestDistance = d;
+      }
+    };
+    for (const finger of this.#fingers) consider(finger);
+    for (const successor of this.#successors) consider(successor);
+    return best;
+  }
+
+  /** Every distinct peer this node knows, for diagnostics. */
+  knownPeers(): Peer[] {
+    const all = new Map<bigint, Peer>();
+    for (const peer of [...this.#successors, ...this.#fingers, this.#predecessor]) if (peer) all.set(peer.id, peer);
+    return [...all.values()];
+  }
+}

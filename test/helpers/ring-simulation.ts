@@ -1,0 +1,64 @@
+/** Many Chord nodes in one process over the in-memory transport, with a manual clock. */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { ChordNode } from '../../src/dht/chord-node.js';
+import { MemoryNetwork } from '../../src/dht/memory-transport.js';
+import { RING } from '../../src/dht/ring-space.js';
+import { createRandom, type Random } from '../../src/thing/random.js';
+import { ManualClock } from './manual-clock.js';
+
+export class RingSimulation {
+  readonly network = new MemoryNetwork();
+  readonly clock = new ManualClock();
+  readonly random: Random;
+  readonly nodes: ChordNode[] = [];
+  readonly #offline = new Map<ChordNode, () => void>();
+
+  constructor(seed: number, readonly successorListSize = 4) {
+    this.random = createRandom(seed);
+  }
+
+  /** A random 160-bit id, as SHA-1 of random bytes (a stand-in for a public key). */
+  randomId(): bigint {
+    const bytes = Uint8Array.from({ length: 32 }, () => Math.floor(this.random.next() * 256));
+    return RING.fromBytes(sha1(bytes));
+  }
+
+  /** Adds a node and joins it through the first node (or starts the ring). */
+  async addNode(): Promise<ChordNode> {
+    const id = this.randomId();
+    const node = new ChordNode({ transport: this.network, space: RING, clock: this.clock }, { self: { id, url: `mem://${RING.toHex(id)}` }, successorListSize: this.successorListSize });
+    this.#offline.set(node, this.network.listen(node.self.url, (request) => node.handle(request)));
+    await node.join(this.nodes[0]?.self.url);
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Takes nodes off the network at once, as a crash would. */
+  kill(victims: readonly ChordNode[]): void {
+    for (const node of victims) {
+      this.#offline.get(node)?.();
+      this.nodes.splice(this.nodes.indexOf(node), 1);
+    }
+  }
+
+  /** Rounds of maintenance on every live node, in order. */
+  async rounds(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) for (const node of [...this.nodes]) await node.maintain();
+  }
+
+  /** The true owner of `key`: the first live node id at or after it, wrapping (the oracle). */
+  owner(key: bigint): bigint {
+    const ids = this.nodes.map((n) => n.self.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return ids.find((id) => id >= key) ?? ids[0]!;
+  }
+
+  /** True when successor pointers visit every live node once, in id order. */
+  isConsistentRing(): boolean {
+    const sorted = [...this.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
+    return sorted.every((node, i) => node.table.successor.id === sorted[(i + 1) % sorted.length]!.self.id);
+  }
+
+  randomNode(): ChordNode {
+    return this.nodes[Math.floor(this.random.next() * this.nodes.length)]!;
+  }
+}
