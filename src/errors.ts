@@ -40,6 +40,8 @@ export const ERRORS = {
   // The peer-to-peer ring
   FLOWCHAIN_ERR_PEER_UNREACHABLE: { status: 503, title: 'Peer unreachable' },
   FLOWCHAIN_ERR_PEER_MESSAGE_INVALID: { status: 400, title: 'Invalid peer message' },
+  FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID: { status: 401, title: 'Peer message signature or identity rejected' },
+  FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED: { status: 409, title: 'Peer message replayed or outside the time window' },
   FLOWCHAIN_ERR_LOOKUP_FAILED: { status: 503, title: 'Ring lookup failed' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
