@@ -65,8 +65,10 @@ export class ExposedThing {
   readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
   readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
   #driver!: DeviceDriver;
-  /** Writes run one after another so the stored order is the acknowledged order. */
+  /** Device steps of writes run one after another, in arrival order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The save of the latest device-side change of a writable property. */
+  #lastDeviceSave: Promise<void> = Promise.resolve();
 
   private constructor(components: ExposedThingComponents, init: ExposedThingInit) {
     this.slug = init.slug;
@@ -102,6 +104,7 @@ export class ExposedThing {
   async stop(): Promise<void> {
     this.#driver.stop();
     await this.#queue.catch(() => undefined);
+    await this.#store.flushed();
   }
 
   /** readproperty. */
@@ -131,8 +134,9 @@ export class ExposedThing {
   }
 
   /**
-   * writemultipleproperties: all values are checked first and stored in one atomic batch, so
-   * either every value is accepted or nothing changes.
+   * writemultipleproperties: all values are checked first, applied to the device in arrival
+   * order, then stored in one atomic batch; observers hear of them once they are stored. Either
+   * every value is accepted or nothing changes.
    */
   async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<void> {
     const accepted = new Map<string, unknown>();
@@ -143,27 +147,35 @@ export class ExposedThing {
       accepted.set(name, value);
     }
     if (accepted.size === 0) return;
-    await this.#serialized(async () => {
-      const previous = new Map([...accepted.keys()].map((name) => [name, this.#values.get(name) ?? null]));
-      await this.#store.save(this.slug, accepted);
+    // The device step is serialised; the save is queued inside it (so stored order is device
+    // order) but awaited outside it, so concurrent writes share one group commit.
+    const { stored } = await this.#serialized(async () => {
+      const applied: string[] = [];
       try {
-        for (const [name, value] of accepted) await this.#device(() => this.#driver.write(name, value));
+        for (const [name, value] of accepted) {
+          await this.#device(() => this.#driver.write(name, value));
+          applied.push(name);
+        }
       } catch (err) {
-        // The device refused: put the stored values back so storage matches the device.
-        await this.#store.save(this.slug, previous);
+        // The device refused part of it: put back what it had taken, best effort.
+        for (const name of applied) await Promise.resolve(this.#driver.write(name, this.#values.get(name))).catch(() => undefined);
         throw err;
       }
-      for (const [name, value] of accepted) this.#update(name, value);
+      return { stored: this.#store.save(this.slug, accepted) };
     });
+    await stored;
+    for (const [name, value] of accepted) this.#update(name, value);
   }
 
   /** invokeaction: input checked against the action's schema, output returned. */
   async invokeAction(name: string, input: unknown): Promise<unknown> {
     const action = this.action(name);
     if (action.input !== undefined) checkValue(action.input, input, name, 'input');
+    const before = this.#lastDeviceSave;
     const output = await this.#device(() => this.#driver.invoke(name, input));
-    // A device change caused by the action (a toggled plug) is stored before the reply.
-    await this.#queue;
+    // A device change caused by the action (a toggled plug) is stored before the reply, and a
+    // failure to store it fails the action.
+    if (this.#lastDeviceSave !== before) await this.#lastDeviceSave;
     return output;
   }
 
@@ -196,7 +208,8 @@ export class ExposedThing {
     return affordance(this.td.events, 'event', name);
   }
 
-  #serialized(task: () => Promise<void>): Promise<void> {
+  /** Runs device steps one after another, so the device sees writes in arrival order. */
+  #serialized<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task);
     this.#queue = run.catch(() => undefined);
     return run;
@@ -216,7 +229,11 @@ export class ExposedThing {
   #report(name: string, value: unknown): void {
     const property = this.td.properties?.[name];
     if (property === undefined || this.#values.get(name) === value) return;
-    if (!property.readOnly) void this.#serialized(() => this.#store.save(this.slug, new Map([[name, value]])));
+    if (!property.readOnly) {
+      const saved = this.#store.save(this.slug, new Map([[name, value]]));
+      saved.catch(() => undefined); // awaited by the action that caused it, if any
+      this.#lastDeviceSave = saved;
+    }
     this.#update(name, value);
   }
 
