@@ -4,7 +4,10 @@
  * the servient and shuts it down gracefully on SIGINT/SIGTERM. The only module that touches
  * `process`.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
 import { parseCommandLine, readAuthToken, usage, type Config } from './config.js';
@@ -33,6 +36,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return help ? 0 : 2;
   }
+  if (command === 'ring') return runRing(config);
   if (command !== 'start') {
     process.stderr.write(`flowchain: unknown command ${command}\n${usage()}\n`);
     return 2;
@@ -63,6 +67,34 @@ async function main(): Promise<number> {
   });
   logger.info('stopped');
   return Number(process.exitCode ?? 0);
+}
+
+/**
+ * `flowchain ring`: starts `config.nodes` real node processes on 127.0.0.1, ports port..port+N-1,
+ * data in DATA/node-I; the first founds the ring and the others join through it. Signals are
+ * passed on; it exits when every node has.
+ */
+async function runRing(config: Config): Promise<number> {
+  const cli = fileURLToPath(import.meta.url);
+  const base = config.port === 0 ? 8080 : config.port;
+  const children = Array.from({ length: config.nodes }, (_, i) => {
+    const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--data', join(config.data, `node-${i}`), '--things', config.things, '--successors', String(config.successors), '--log-level', config.logLevel];
+    if (i > 0) args.push('--join', `ws://127.0.0.1:${base}`);
+    return { i, args };
+  });
+  const exits: Promise<number>[] = [];
+  const running: ReturnType<typeof spawn>[] = [];
+  for (const { i, args } of children) {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    running.push(child);
+    exits.push(new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
+    process.stderr.write(`flowchain ring: node ${i} on http://127.0.0.1:${base + i}/\n`);
+    // Let the founder listen before the others join through it.
+    if (i === 0) await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => running.forEach((child) => child.kill(signal)));
+  const codes = await Promise.all(exits);
+  return codes.every((code) => code === 0) ? 0 : 1;
 }
 
 main().then(

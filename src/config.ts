@@ -33,6 +33,12 @@ export interface Config {
   readonly wsBufferLimit: number;
   /** How long a long-poll request waits for a change, in milliseconds. */
   readonly longPollTimeoutMs: number;
+  /** A ring member to join through (ws://HOST:PORT); absent means this node founds a ring. */
+  readonly join: string | undefined;
+  /** r, the length of the Chord successor list. */
+  readonly successors: number;
+  /** `flowchain ring`: how many node processes to start (on port, port + 1, ...). */
+  readonly nodes: number;
 }
 
 type Key = keyof Config;
@@ -72,6 +78,18 @@ const httpUrl = (raw: unknown, where: string): string => {
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 };
 
+const peerUrl = (raw: unknown, where: string): string => {
+  const value = text(raw, where);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(where, 'must be a ws:// URL of a ring member');
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) fail(where, 'must be a ws:// URL of a ring member');
+  return value;
+};
+
 const level = (raw: unknown, where: string): LogLevel => {
   if (!LOG_LEVELS.includes(raw as LogLevel)) return fail(where, `must be one of ${LOG_LEVELS.join(', ')}`);
   return raw as LogLevel;
@@ -90,6 +108,9 @@ const OPTIONS: Record<Key, OptionSpec> = {
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
   wsBufferLimit: { flag: 'ws-buffer-limit', env: 'FLOWCHAIN_WS_BUFFER_LIMIT', parse: integer(16 * 1024, 256 * 1024 * 1024) },
   longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
+  join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: peerUrl },
+  successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
+  nodes: { flag: 'nodes', env: 'FLOWCHAIN_NODES', parse: integer(1, 64) },
 };
 
 /** The values used when nothing else says otherwise; `things` is supplied by the caller. */
@@ -104,6 +125,9 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   bodyLimit: 64 * 1024,
   wsBufferLimit: 1024 * 1024,
   longPollTimeoutMs: 25_000,
+  join: undefined,
+  successors: 4,
+  nodes: 4,
 };
 
 /** What {@link parseCommandLine} found. */
@@ -130,7 +154,7 @@ export function usage(): string {
     const fallback = key === 'things' ? 'bundled samples' : String((DEFAULTS as Record<string, unknown>)[key] ?? '-');
     return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
   });
-  return ['Usage: flowchain start [options]', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
+  return ['Usage: flowchain start [options]      run one node', '       flowchain ring --nodes N [options]  run N nodes on loopback that join one ring', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
 }
 
 /**

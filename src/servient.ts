@@ -5,13 +5,15 @@
  * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN,
  * FLOWCHAIN_ERR_DRIVER_UNKNOWN and FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create}.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp } from './http/app.js';
+import { NodeIdentity } from './dht/node-identity.js';
+import { RingService } from './dht/ring-service.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
 import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
@@ -47,13 +49,15 @@ export class Servient {
   readonly app: FastifyInstance;
   readonly registry: ThingRegistry;
   readonly nodeId: string;
+  readonly ring: RingService;
   readonly #config: Config;
   readonly #database: Database;
 
-  private constructor(init: { app: FastifyInstance; registry: ThingRegistry; nodeId: string; config: Config; database: Database }) {
+  private constructor(init: { app: FastifyInstance; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService }) {
     this.app = init.app;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
+    this.ring = init.ring;
     this.#config = init.config;
     this.#database = init.database;
   }
@@ -86,7 +90,13 @@ export class Servient {
       }
       const registry = new ThingRegistry(things);
       await checker.checkNode(nodeId, registry);
+      const identity = await NodeIdentity.load(database.section('identity'));
+      const ring = new RingService(
+        { clock, identity, randomBytes: (n) => new Uint8Array(randomBytes(n)), ...(components.logger ? { log: components.logger } : {}) },
+        { successorListSize: config.successors, maintenanceIntervalMs: 1_000, requestTimeoutMs: 5_000, maxPayload: config.bodyLimit },
+      );
       const app = await buildApp({
+        ring,
         registry,
         clock,
         nodeId,
@@ -98,30 +108,45 @@ export class Servient {
         logger: components.logger,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database });
+      return new Servient({ app, registry, nodeId, config, database, ring });
     } catch (err) {
       await database.close();
       throw err;
     }
   }
 
-  /** Starts the devices, then listens. */
+  /** Starts the devices, listens, then joins (or founds) the ring. */
   async start(): Promise<Address> {
     for (const thing of this.registry.list()) thing.start();
     await this.app.listen({ port: this.#config.port, host: this.#config.host });
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
     const host = this.#config.host;
-    const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const url = this.#config.publicUrl ?? `http://${shown}:${port}/`;
+    try {
+      await this.ring.start(peerSelfUrl(url), this.#config.join);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     return { host, port, url: `http://${shown}:${port}/` };
   }
 
-  /** Stops accepting requests, ends streams, stops the devices, waits for writes, closes the database. */
+  /** Leaves the ring, stops accepting requests, ends streams, stops the devices, waits for writes, closes the database. */
   async stop(): Promise<void> {
+    await this.ring.stop();
     await this.app.close();
     await Promise.all(this.registry.list().map((thing) => thing.stop()));
     await this.#database.close();
   }
+}
+
+/** Where other ring members reach this node: the peer endpoint under its public URL. */
+function peerSelfUrl(httpUrl: string): string {
+  const url = new URL('peer', httpUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
 }
 
 /** The node's namespace UUID, created on first start and kept in the database. */

@@ -49,7 +49,7 @@ export class ChordNode {
   readonly #interval: number;
   #timer: Timer | undefined;
   #maintaining = false;
-  readonly #handlers: Readonly<Record<string, (request: PeerRequest) => PeerReply | Promise<PeerReply>>>;
+  readonly #handlers: Readonly<Record<string, (request: PeerRequest, sender: Peer) => PeerReply | Promise<PeerReply>>>;
 
   constructor(components: ChordComponents, init: ChordInit) {
     this.#transport = components.transport;
@@ -69,8 +69,9 @@ export class ChordNode {
         predecessor: this.table.predecessor ? this.#wire(this.table.predecessor) : null,
         successors: this.table.successors.map((p) => this.#wire(p)),
       }),
-      notify: (request) => {
-        this.#onNotify(fromWire(request.peer, this.#space));
+      // A node can only announce itself: the candidate is the authenticated sender.
+      notify: (_request, sender) => {
+        this.#onNotify(sender);
         return {};
       },
     };
@@ -80,11 +81,11 @@ export class ChordNode {
     return this.table.self;
   }
 
-  /** Answers a request from another node. */
-  async handle(request: PeerRequest): Promise<PeerReply> {
+  /** Answers a request from `sender`, an authenticated ring member. */
+  async handle(request: PeerRequest, sender: Peer): Promise<PeerReply> {
     const handler = typeof request?.type === 'string' && Object.hasOwn(this.#handlers, request.type) ? this.#handlers[request.type] : undefined;
     if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `unknown peer message type ${String(request?.type)}`, { field: 'type' });
-    return handler(request);
+    return handler(request, sender);
   }
 
   /** Joins the ring through any member (Chord §4.4); without one, starts a new ring. */
@@ -215,7 +216,7 @@ export class ChordNode {
 
   async #notify(successor: Peer): Promise<void> {
     if (successor.id === this.self.id) return;
-    await this.#transport.request(successor.url, { type: 'notify', peer: this.#wire(this.self) });
+    await this.#transport.request(successor.url, { type: 'notify' });
   }
 
   /** notify (Fig. 6): a node that thinks it might be our predecessor. */

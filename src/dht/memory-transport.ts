@@ -4,10 +4,11 @@
  * are copied as they would be by serialisation. Not for production: the WebSocket transport is.
  */
 import { FlowchainError } from '../errors.js';
+import type { Peer } from './peer.js';
 import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';
 
 /** The nodes of one simulated network, by URL. */
-export class MemoryNetwork implements Transport {
+export class MemoryNetwork {
   readonly #handlers = new Map<string, PeerHandler>();
   /** Requests delivered so far, for message-count statistics. */
   delivered = 0;
@@ -20,11 +21,16 @@ export class MemoryNetwork implements Transport {
     };
   }
 
-  async request(url: string, request: PeerRequest): Promise<PeerReply> {
-    await Promise.resolve();
-    const handler = this.#handlers.get(url);
-    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `no node at ${url}`, { field: 'url' });
-    this.delivered++;
-    return structuredClone(await handler(structuredClone(request)));
+  /** The transport a node uses: its requests reach handlers with it as the sender. */
+  transportFor(sender: Peer): Transport {
+    return {
+      request: async (url: string, request: PeerRequest): Promise<PeerReply> => {
+        await Promise.resolve();
+        const handler = this.#handlers.get(url);
+        if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `no node at ${url}`, { field: 'url' });
+        this.delivered++;
+        return structuredClone(await handler(structuredClone(request), sender));
+      },
+    };
   }
 }

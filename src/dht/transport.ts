@@ -1,3 +1,5 @@
+import type { Peer } from './peer.js';
+
 /**
  * How Chord nodes talk: request/reply messages addressed by URL. The ring logic depends only on
  * this interface; the WebSocket transport carries it between processes, the in-memory one
@@ -13,8 +15,8 @@ export interface PeerRequest {
 /** A successful reply. Failures travel as thrown FlowchainErrors with their codes. */
 export type PeerReply = Readonly<Record<string, unknown>>;
 
-/** Answers requests addressed to one node. */
-export type PeerHandler = (request: PeerRequest) => Promise<PeerReply>;
+/** Answers requests addressed to one node; `sender` is the authenticated requesting node. */
+export type PeerHandler = (request: PeerRequest, sender: Peer) => Promise<PeerReply>;
 
 /** Sends requests to other nodes. */
 export interface Transport {

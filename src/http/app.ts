@@ -17,6 +17,9 @@ import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
 import { StreamTracker } from './streams.js';
 import { wsRoute } from './ws/ws-route.js';
+import { ringRoutes } from './routes/ring-routes.js';
+import { PEER_SUBPROTOCOL } from '../dht/ws-peer-network.js';
+import type { RingView } from '../dht/ring-service.js';
 
 /** Everything the HTTP layer needs. */
 export interface AppOptions {
@@ -32,6 +35,8 @@ export interface AppOptions {
   readonly longPollTimeoutMs: number;
   /** A pino-compatible logger; omit for silence (tests). */
   readonly logger?: FastifyBaseLogger;
+  /** The ring, when this node takes part in one. */
+  readonly ring?: RingView;
 }
 
 /**
@@ -82,12 +87,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(websocket, {
     options: {
       maxPayload: options.bodyLimit,
-      handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+      handleProtocols: (offered: Set<string>) => [WS_SUBPROTOCOL, PEER_SUBPROTOCOL].find((p) => offered.has(p)) ?? false,
     },
   });
   directoryRoutes(app, ctx);
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
   wsRoute(app, ctx, options.wsBufferLimit);
+  if (options.ring) ringRoutes(app, options.ring);
   return app;
 }

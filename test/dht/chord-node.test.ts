@@ -127,26 +127,36 @@ t.test('lookups route around a dead node before stabilization notices it', async
 
 t.test('malformed peer requests are rejected with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID and change nothing', async (t) => {
   const network = new MemoryNetwork();
-  const node = new ChordNode({ transport: network, space: RING, clock: new ManualClock() }, { self: { id: 5n, url: 'mem://a' } });
+  const self = { id: 5n, url: 'mem://a' };
+  const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock: new ManualClock() }, { self });
+  const sender = { id: 9n, url: 'mem://b' };
   const bad = [
     { type: 'no-such-type' },
     { type: 'step' },
     { type: 'step', key: 'zz' },
     { type: 'find-successor', key: 12 },
-    { type: 'notify', peer: { id: 'short', url: 'mem://x' } },
-    { type: 'notify' },
     { type: '__proto__' },
     { type: 'constructor' },
   ];
-  for (const request of bad) await t.rejects(node.handle(request as never), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, JSON.stringify(request));
+  for (const request of bad) await t.rejects(node.handle(request as never, sender), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, JSON.stringify(request));
   t.equal(node.table.predecessor, undefined);
   t.same(node.table.successors, []);
+});
+
+t.test('notify can only name its authenticated sender as predecessor', async (t) => {
+  const network = new MemoryNetwork();
+  const self = { id: 100n, url: 'mem://a' };
+  const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock: new ManualClock() }, { self });
+  // A request naming some other peer is ignored: the sender is what counts.
+  await node.handle({ type: 'notify', peer: { id: RING.toHex(50n), url: 'mem://victim' } }, { id: 60n, url: 'mem://sender' });
+  t.same(node.table.predecessor, { id: 60n, url: 'mem://sender' });
 });
 
 t.test('maintenance runs on the injected clock and stops with stop()', async (t) => {
   const network = new MemoryNetwork();
   const clock = new ManualClock();
-  const node = new ChordNode({ transport: network, space: RING, clock }, { self: { id: 5n, url: 'mem://a' }, maintenanceIntervalMs: 500 });
+  const self = { id: 5n, url: 'mem://a' };
+  const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock }, { self, maintenanceIntervalMs: 500 });
   node.start();
   t.equal(clock.pending, 1);
   node.stop();

@@ -26,8 +26,9 @@ export class RingSimulation {
   /** Adds a node and joins it through the first node (or starts the ring). */
   async addNode(): Promise<ChordNode> {
     const id = this.randomId();
-    const node = new ChordNode({ transport: this.network, space: RING, clock: this.clock }, { self: { id, url: `mem://${RING.toHex(id)}` }, successorListSize: this.successorListSize });
-    this.#offline.set(node, this.network.listen(node.self.url, (request) => node.handle(request)));
+    const self = { id, url: `mem://${RING.toHex(id)}` };
+    const node = new ChordNode({ transport: this.network.transportFor(self), space: RING, clock: this.clock }, { self, successorListSize: this.successorListSize });
+    this.#offline.set(node, this.network.listen(self.url, (request, sender) => node.handle(request, sender)));
     await node.join(this.nodes[0]?.self.url);
     this.nodes.push(node);
     return node;

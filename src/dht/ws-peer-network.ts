@@ -1,0 +1,230 @@
+/**
+ * Peer RPC over WebSocket, sub-protocol `flowchain-peer.v1`, on an endpoint of the servient's
+ * own HTTP server separate from the dashboard protocol. One socket per peer pair carries
+ * requests both ways: an inbound socket is reused for requests to the node that opened it.
+ * Every frame is a signed {@link Envelope}; a request's nonce is its id, and the reply names
+ * it in `re`. A frame that fails authentication is answered with a signed error reply and
+ * changes nothing.
+ *
+ * Rejects requests with FLOWCHAIN_ERR_PEER_UNREACHABLE (cannot connect, closed, timed out) or
+ * with the code the remote node answered.
+ */
+import { WebSocket, type RawData } from 'ws';
+import { describeError, ERRORS, FlowchainError, isFlowchainError, type ErrorBody, type ErrorCode } from '../errors.js';
+import type { Clock, Timer } from '../thing/clock.js';
+import type { NodeIdentity } from './node-identity.js';
+import type { Peer } from './peer.js';
+import { open, ReplayGuard, seal, type Sender } from './peer-envelope.js';
+import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';
+
+export const PEER_SUBPROTOCOL = 'flowchain-peer.v1';
+
+/** Collaborators of the peer network. */
+export interface PeerNetworkComponents {
+  readonly clock: Clock;
+  readonly identity: NodeIdentity;
+  /** Cryptographically random bytes, for nonces. */
+  readonly randomBytes: (length: number) => Uint8Array;
+  readonly log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+}
+
+/** Settings of the peer network. */
+export interface PeerNetworkInit {
+  /** This node's peer URL, as others reach it (ws://host:port/peer). */
+  readonly selfUrl: string;
+  readonly timeoutMs?: number;
+  /** Largest accepted frame; the server side sets the same limit on its endpoint. */
+  readonly maxPayload?: number;
+}
+
+interface Pending {
+  readonly url: string;
+  /** The socket the request went out on: only a reply on it can settle the request. */
+  readonly socket: WebSocket;
+  readonly resolve: (reply: PeerReply) => void;
+  readonly reject: (err: unknown) => void;
+  readonly timer: Timer;
+}
+
+const unreachable = (url: string, why: string) => new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `${url}: ${why}`, { field: 'url' });
+
+/** This node's side of every peer connection. */
+export class WsPeerNetwork implements Transport {
+  readonly #clock: Clock;
+  readonly #sender: Sender;
+  readonly #randomBytes: (length: number) => Uint8Array;
+  readonly #log: PeerNetworkComponents['log'];
+  readonly #timeoutMs: number;
+  readonly #maxPayload: number;
+  readonly #guard = new ReplayGuard();
+  /** Open (or opening) sockets by the peer URL they lead to. */
+  readonly #links = new Map<string, Promise<WebSocket>>();
+  readonly #sockets = new Set<WebSocket>();
+  readonly #pending = new Map<string, Pending>();
+  #handler: PeerHandler | undefined;
+  #closed = false;
+
+  constructor(components: PeerNetworkComponents, init: PeerNetworkInit) {
+    this.#clock = components.clock;
+    this.#sender = { identity: components.identity, url: init.selfUrl };
+    this.#randomBytes = components.randomBytes;
+    this.#log = components.log;
+    this.#timeoutMs = init.timeoutMs ?? 5_000;
+    this.#maxPayload = init.maxPayload ?? 64 * 1024;
+  }
+
+  /** Who answers incoming requests (the Chord node). */
+  setHandler(handler: PeerHandler): void {
+    this.#handler = handler;
+  }
+
+  /** Adopts a socket another node opened to our peer endpoint. */
+  accept(socket: WebSocket): void {
+    if (this.#closed) return void socket.close(1001, 'shutting down');
+    this.#attach(socket, undefined);
+  }
+
+  async request(url: string, request: PeerRequest): Promise<PeerReply> {
+    if (this.#closed) throw unreachable(url, 'this node is shutting down');
+    const socket = await this.#connect(url);
+    const nonce = this.#randomBytes(16);
+    const envelope = seal(this.#sender, null, { kind: 'request', request }, this.#clock.now(), nonce);
+    return new Promise<PeerReply>((resolve, reject) => {
+      const timer = this.#clock.after(this.#timeoutMs, () => {
+        this.#pending.delete(envelope.nonce);
+        reject(unreachable(url, `no reply within ${this.#timeoutMs} ms`));
+      });
+      this.#pending.set(envelope.nonce, { url, socket, resolve, reject, timer });
+      socket.send(JSON.stringify(envelope));
+    });
+  }
+
+  /** Closes every socket and fails every pending request. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const [nonce, pending] of this.#pending) {
+      pending.timer.cancel();
+      pending.reject(unreachable(pending.url, 'this node is shutting down'));
+      this.#pending.delete(nonce);
+    }
+    const closing = [...this.#sockets].map((socket) => new Promise<void>((resolve) => {
+      if (socket.readyState === WebSocket.CLOSED) return resolve();
+      socket.once('close', () => resolve());
+      socket.close(1001, 'shutting down');
+      // A peer that does not answer the close handshake is cut off.
+      this.#clock.after(1_000, () => socket.terminate());
+    }));
+    await Promise.all(closing);
+  }
+
+  #connect(url: string): Promise<WebSocket> {
+    const existing = this.#links.get(url);
+    if (existing) return existing;
+    const opening = new Promise<WebSocket>((resolve, reject) => {
+      let socket: WebSocket;
+      try {
+        socket = new WebSocket(url, PEER_SUBPROTOCOL, { maxPayload: this.#maxPayload, handshakeTimeout: this.#timeoutMs });
+      } catch (err) {
+        return reject(unreachable(url, (err as Error).message));
+      }
+      socket.once('open', () => resolve(socket));
+      socket.once('error', (err) => reject(unreachable(url, err.message)));
+      this.#attach(socket, url);
+    });
+    this.#links.set(url, opening);
+    opening.catch(() => this.#links.delete(url));
+    return opening;
+  }
+
+  /** Wires a socket: frames in, cleanup on close. `url` is known for sockets we opened. */
+  #attach(socket: WebSocket, url: string | undefined): void {
+    this.#sockets.add(socket);
+    let peerUrl = url;
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      void this.#onFrame(socket, data, isBinary).then((sender) => {
+        // An inbound socket becomes the link to its (authenticated) sender.
+        if (peerUrl === undefined && sender !== undefined && !this.#links.has(sender.url)) {
+          peerUrl = sender.url;
+          this.#links.set(sender.url, Promise.resolve(socket));
+        }
+      });
+    });
+    socket.on('error', (err) => this.#log?.debug({ err, url: peerUrl }, 'peer socket error'));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (peerUrl !== undefined) {
+        void this.#links.get(peerUrl)?.then((linked) => {
+          if (linked === socket) this.#links.delete(peerUrl as string);
+        }, () => undefined);
+      }
+      {
+        for (const [nonce, pending] of this.#pending) {
+          if (pending.socket !== socket) continue;
+          pending.timer.cancel();
+          pending.reject(unreachable(pending.url, 'connection closed'));
+          this.#pending.delete(nonce);
+        }
+      }
+    });
+  }
+
+  /** Handles one frame; returns the authenticated sender, if any. */
+  async #onFrame(socket: WebSocket, data: RawData, isBinary: boolean): Promise<Peer | undefined> {
+    let raw: unknown;
+    let authenticated: { sender: Peer; body: Readonly<Record<string, unknown>> };
+    try {
+      if (isBinary) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'peer frames are JSON text', { field: '/' });
+      try {
+        raw = JSON.parse(data.toString());
+      } catch {
+        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'frame is not JSON', { field: '/' });
+      }
+      authenticated = open(raw, { self: this.#sender.identity.id, clock: this.#clock, guard: this.#guard });
+    } catch (err) {
+      this.#log?.warn({ code: (err as FlowchainError).code }, 'rejected a peer frame');
+      const nonce = (raw as { nonce?: unknown } | undefined)?.nonce;
+      this.#reply(socket, null, typeof nonce === 'string' ? nonce : null, { error: describeError(err) });
+      return undefined;
+    }
+    const { sender, body } = authenticated;
+    const nonce = (raw as { nonce: string }).nonce;
+    if (body.kind === 'reply') this.#settle(socket, body);
+    else if (body.kind === 'request') await this.#serve(socket, sender, nonce, body.request);
+    else this.#reply(socket, sender.id, nonce, { error: describeError(new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'kind must be request or reply', { field: 'body.kind' })) });
+    return sender;
+  }
+
+  async #serve(socket: WebSocket, sender: Peer, nonce: string, request: unknown): Promise<void> {
+    try {
+      if (this.#handler === undefined) throw unreachable(this.#sender.url, 'not ready');
+      if (typeof request !== 'object' || request === null) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'request must be an object', { field: 'body.request' });
+      const reply = await this.#handler(request as PeerRequest, sender);
+      this.#reply(socket, sender.id, nonce, { reply });
+    } catch (err) {
+      if (!isFlowchainError(err)) this.#log?.warn({ err }, 'peer request failed');
+      this.#reply(socket, sender.id, nonce, { error: describeError(err) });
+    }
+  }
+
+  #settle(socket: WebSocket, body: Readonly<Record<string, unknown>>): void {
+    const re = body.re;
+    const pending = typeof re === 'string' ? this.#pending.get(re) : undefined;
+    // Late, unknown, or arriving on another connection than the request left on: ignored.
+    if (pending === undefined || pending.socket !== socket) return;
+    this.#pending.delete(re as string);
+    pending.timer.cancel();
+    const error = body.error as ErrorBody | undefined;
+    if (error !== undefined) {
+      const code: ErrorCode = Object.hasOwn(ERRORS, error.code) ? error.code : 'FLOWCHAIN_ERR_INTERNAL';
+      pending.reject(new FlowchainError(code, `${pending.url}: ${error.detail}`, error.field === undefined ? {} : { field: error.field }));
+    } else {
+      pending.resolve((body.reply ?? {}) as PeerReply);
+    }
+  }
+
+  #reply(socket: WebSocket, to: bigint | null, re: string | null, outcome: { reply?: PeerReply; error?: ErrorBody }): void {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const envelope = seal(this.#sender, to, { kind: 'reply', re, ...outcome }, this.#clock.now(), this.#randomBytes(16));
+    socket.send(JSON.stringify(envelope));
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The ring over HTTP: this node's routing state (GET /ring), a real lookup from this node
+ * (GET /ring/lookup/{40-hex key}), and the peer endpoint (GET /peer, WebSocket sub-protocol
+ * flowchain-peer.v1) where other nodes connect.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { RingView } from '../../dht/ring-service.js';
+import { FlowchainError } from '../../errors.js';
+
+/** Registers /ring, /ring/lookup/:key and /peer. */
+export function ringRoutes(app: FastifyInstance, ring: RingView): void {
+  app.get('/ring', async () => ring.describe());
+
+  app.get<{ Params: { key: string } }>('/ring/lookup/:key', async (request) => ring.lookup(request.params.key));
+
+  app.route({
+    method: 'GET',
+    url: '/peer',
+    handler: async (_request, reply) => {
+      reply.header('upgrade', 'websocket');
+      throw new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', 'the peer endpoint speaks WebSocket, sub-protocol flowchain-peer.v1');
+    },
+    wsHandler: (socket) => ring.accept(socket),
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * The ring between real processes: four `flowchain start` processes on loopback join over the
+ * WebSocket peer endpoint and agree on the ring and on the owner of random keys. And the peer
+ * endpoint of a real node refuses forged, replayed, malformed and oversized messages.
+ */
+import t, { type Test } from 'tap';
+import { WebSocket } from 'ws';
+import { NodeIdentity } from '../../src/dht/node-identity.js';
+import { seal } from '../../src/dht/peer-envelope.js';
+import { peerEndpoint, type RingDescription } from '../../src/dht/ring-service.js';
+import { PEER_SUBPROTOCOL } from '../../src/dht/ws-peer-network.js';
+import { createRandom } from '../../src/thing/random.js';
+import { startNode, type NodeProcess } from '../helpers/node-process.js';
+import { createServient, tempDir } from '../helpers/test-servient.js';
+
+const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
+
+t.test('four processes form one ring and agree on the owner of every key', async (t) => {
+  const first = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
+  const nodes: NodeProcess[] = [first];
+  for (let i = 1; i < 4; i++) nodes.push(await startNode(t, ['--data', tempDir(t), '--join', first.url.replace('http', 'ws')]));
+
+  // Stabilization runs every second on the real clock; wait until successor pointers form one
+  // cycle in id order (bounded).
+  let rings: RingDescription[] = [];
+  for (let attempt = 0; attempt < 30; attempt++) {
+    rings = await Promise.all(nodes.map((n) => getJson<RingDescription>(`${n.url}ring`)));
+    const sorted = [...rings].sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (sorted.every((r, i) => r.successors[0]?.id === sorted[(i + 1) % sorted.length]!.id && r.successors.length === 3)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const sorted = [...rings].sort((a, b) => (a.id < b.id ? -1 : 1));
+  sorted.forEach((r, i) => {
+    t.equal(r.successors[0]?.id, sorted[(i + 1) % 4]!.id, `${r.id.slice(0, 8)}'s successor is the next id`);
+    t.equal(r.predecessor?.id, sorted[(i + 3) % 4]!.id, `${r.id.slice(0, 8)}'s predecessor is the previous id`);
+    t.equal(r.successors.length, 3, 'successor list holds the other three nodes');
+  });
+
+  const random = createRandom(77);
+  for (let k = 0; k < 10; k++) {
+    const key = Array.from({ length: 40 }, () => Math.floor(random.next() * 16).toString(16)).join('');
+    const answers = await Promise.all(nodes.map((n) => getJson<{ owner: { id: string }; hops: number }>(`${n.url}ring/lookup/${key}`)));
+    const expected = sorted.find((r) => r.id >= key)?.id ?? sorted[0]!.id;
+    t.same(new Set(answers.map((a) => a.owner.id)), new Set([expected]), `key ${key.slice(0, 8)}… is owned by ${expected.slice(0, 8)} on every node`);
+  }
+  const bad = await fetch(`${first.url}ring/lookup/not-a-key`);
+  t.equal(bad.status, 400);
+  t.equal(((await bad.json()) as { code: string }).code, 'FLOWCHAIN_ERR_REQUEST_MALFORMED');
+  for (const node of nodes) t.equal(await node.stop(), 0);
+});
+
+/** Opens a peer socket to a node and returns a function that sends a frame and awaits the reply. */
+async function peerSocket(t: Test, url: string) {
+  const socket = new WebSocket(peerEndpoint(url), PEER_SUBPROTOCOL);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  t.teardown(() => socket.close());
+  return (frame: string | Buffer, binary = false) =>
+    new Promise<{ body: { kind: string; re: string | null; error?: { code: string }; reply?: unknown } }>((resolve) => {
+      socket.once('message', (data) => resolve(JSON.parse(data.toString())));
+      socket.send(frame, { binary });
+    });
+}
+
+t.test('the peer endpoint answers forged, replayed, malformed and unknown messages with error codes', async (t) => {
+  const { servient, clock } = await createServient(t);
+  const { url } = await servient.start();
+  const send = await peerSocket(t, url);
+  const nodeId = servient.ring.identity.id;
+  const mallory = { identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(7)), url: 'ws://127.0.0.1:1/peer' };
+  let n = 0;
+  const nonce = () => new Uint8Array(16).fill(++n);
+  const now = () => clock.now();
+
+  const ping = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce());
+  t.same((await send(JSON.stringify(ping))).body.reply, {}, 'an authentic ping is answered');
+  t.equal((await send(JSON.stringify(ping))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', 'the same frame again is a replay');
+
+  const forged = { ...seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce()), from: { ...ping.from, id: '0'.repeat(40) } };
+  t.equal((await send(JSON.stringify(forged))).body.error?.code, 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', 'claiming another id');
+  const tampered = { ...seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce()), body: { kind: 'request', request: { type: 'notify' } } };
+  t.equal((await send(JSON.stringify(tampered))).body.error?.code, 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', 'a changed body');
+  const { sig: _sig, ...unsigned } = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce());
+  t.equal((await send(JSON.stringify(unsigned))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'unsigned');
+  const stale = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now() - 120_000, nonce());
+  t.equal((await send(JSON.stringify(stale))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', 'too old');
+  const unknown = seal(mallory, nodeId, { kind: 'request', request: { type: 'format-disk' } }, now(), nonce());
+  t.equal((await send(JSON.stringify(unknown))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'unknown type');
+  t.equal((await send('{not json')).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'not JSON');
+  t.equal((await send(Buffer.from('{}'), true)).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'binary');
+
+  // Nothing changed: the node is still alone and answers normally.
+  const ring = (await (await fetch(`${url}ring`)).json()) as RingDescription;
+  t.equal(ring.predecessor, null);
+  t.same(ring.successors, []);
+
+  // An oversized frame closes that socket (1009) and the node keeps serving.
+  const big = new WebSocket(peerEndpoint(url), PEER_SUBPROTOCOL);
+  await new Promise((resolve) => big.once('open', resolve));
+  const code = await new Promise<number>((resolve) => {
+    big.once('close', (c) => resolve(c));
+    big.send('x'.repeat(200 * 1024));
+  });
+  t.equal(code, 1009);
+  t.equal((await fetch(`${url}health`)).status, 200);
+});
+
+t.test('joining through an unreachable node fails start-up with FLOWCHAIN_ERR_PEER_UNREACHABLE and releases the port', async (t) => {
+  const { servient } = await createServient(t, { join: 'ws://127.0.0.1:1' });
+  await t.rejects(servient.start(), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  t.equal(servient.app.server.listening, false);
+});
+
+t.test('GET /peer without an upgrade is told to upgrade', async (t) => {
+  const { servient } = await createServient(t);
+  const response = await servient.app.inject('/peer');
+  t.equal(response.statusCode, 426);
+  t.equal(response.json().code, 'FLOWCHAIN_ERR_UPGRADE_REQUIRED');
+});
