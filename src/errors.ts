@@ -43,6 +43,8 @@ export const ERRORS = {
   FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID: { status: 401, title: 'Peer message signature or identity rejected' },
   FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED: { status: 409, title: 'Peer message replayed or outside the time window' },
   FLOWCHAIN_ERR_LOOKUP_FAILED: { status: 503, title: 'Ring lookup failed' },
+  FLOWCHAIN_ERR_RING_NOT_OWNER: { status: 421, title: 'This node does not own that key' },
+  FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE: { status: 413, title: 'Value too large for the ring store' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },

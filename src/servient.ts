@@ -92,7 +92,7 @@ export class Servient {
       await checker.checkNode(nodeId, registry);
       const identity = await NodeIdentity.load(database.section('identity'));
       const ring = new RingService(
-        { clock, identity, randomBytes: (n) => new Uint8Array(randomBytes(n)), ...(components.logger ? { log: components.logger } : {}) },
+        { clock, identity, section: database.section('ring'), randomBytes: (n) => new Uint8Array(randomBytes(n)), ...(components.logger ? { log: components.logger } : {}) },
         { successorListSize: config.successors, maintenanceIntervalMs: 1_000, requestTimeoutMs: 5_000, maxPayload: config.bodyLimit },
       );
       const app = await buildApp({

@@ -37,6 +37,9 @@ export interface Lookup {
   readonly hops: number;
 }
 
+/** Answers one type of peer request. */
+export type RequestHandler = (request: PeerRequest, sender: Peer) => PeerReply | Promise<PeerReply>;
+
 /** Upper bound on routing steps of one lookup; with working fingers it takes about ½·log2 N. */
 const MAX_HOPS = 64;
 
@@ -49,7 +52,9 @@ export class ChordNode {
   readonly #interval: number;
   #timer: Timer | undefined;
   #maintaining = false;
-  readonly #handlers: Readonly<Record<string, (request: PeerRequest, sender: Peer) => PeerReply | Promise<PeerReply>>>;
+  readonly #handlers: Record<string, RequestHandler>;
+  readonly #predecessorListeners = new Set<(previous: Peer | undefined, current: Peer) => void>();
+  readonly #roundListeners = new Set<() => Promise<void>>();
 
   constructor(components: ChordComponents, init: ChordInit) {
     this.#transport = components.transport;
@@ -79,6 +84,22 @@ export class ChordNode {
 
   get self(): Peer {
     return this.table.self;
+  }
+
+  /** Adds the handler of another peer message type (the ring store's, for example). */
+  register(type: string, handler: RequestHandler): void {
+    if (Object.hasOwn(this.#handlers, type)) throw new Error(`peer message type ${type} is taken`);
+    this.#handlers[type] = handler;
+  }
+
+  /** Calls `listener` whenever a new predecessor is accepted (keys then change hands). */
+  onPredecessorChange(listener: (previous: Peer | undefined, current: Peer) => void): void {
+    this.#predecessorListeners.add(listener);
+  }
+
+  /** Runs `task` at the end of every maintenance round. */
+  onMaintenance(task: () => Promise<void>): void {
+    this.#roundListeners.add(task);
   }
 
   /** Answers a request from `sender`, an authenticated ring member. */
@@ -115,6 +136,7 @@ export class ChordNode {
       await this.stabilize();
       await this.checkPredecessor();
       await this.fixFingers();
+      for (const task of this.#roundListeners) await task();
     } finally {
       this.#maintaining = false;
     }
@@ -222,7 +244,10 @@ export class ChordNode {
   /** notify (Fig. 6): a node that thinks it might be our predecessor. */
   #onNotify(candidate: Peer): void {
     const predecessor = this.table.predecessor;
-    if (predecessor === undefined || this.#space.between(candidate.id, predecessor.id, this.self.id)) this.table.predecessor = candidate;
+    if (predecessor === undefined || this.#space.between(candidate.id, predecessor.id, this.self.id)) {
+      this.table.predecessor = candidate;
+      if (predecessor?.id !== candidate.id) for (const listener of this.#predecessorListeners) listener(predecessor, candidate);
+    }
     // A lone node learns of the ring through the first node that notifies it.
     if (this.table.successors.length === 0) this.table.setSuccessors([candidate]);
   }

@@ -13,7 +13,9 @@ import { ChordNode } from './chord-node.js';
 import type { NodeIdentity } from './node-identity.js';
 import { toWire, type WirePeer } from './peer.js';
 import { RING } from './ring-space.js';
+import { RingStore } from './ring-store.js';
 import { WsPeerNetwork, type PeerNetworkComponents } from './ws-peer-network.js';
+import type { Section } from '../storage.js';
 
 /** GET /ring. */
 export interface RingDescription {
@@ -61,15 +63,23 @@ export function peerEndpoint(url: string): string {
 /** This node's ring membership. */
 export class RingService implements RingView {
   readonly identity: NodeIdentity;
-  readonly #components: PeerNetworkComponents & { readonly clock: Clock };
+  readonly #components: PeerNetworkComponents & { readonly clock: Clock; readonly section: Section };
   readonly #init: RingInit;
   #network: WsPeerNetwork | undefined;
   #node: ChordNode | undefined;
+  #store: RingStore | undefined;
 
-  constructor(components: PeerNetworkComponents, init: RingInit) {
+  /** `section` holds this node's share of the ring store. */
+  constructor(components: PeerNetworkComponents & { readonly section: Section }, init: RingInit) {
     this.identity = components.identity;
     this.#components = components;
     this.#init = init;
+  }
+
+  /** The ring's key–value store, once started. */
+  get store(): RingStore {
+    if (this.#store === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', 'the ring is not started yet');
+    return this.#store;
   }
 
   /** Starts the ring at `selfUrl`, joining through `join` or founding a new ring. */
@@ -80,6 +90,7 @@ export class RingService implements RingView {
       { self: { id: this.identity.id, url: selfUrl }, successorListSize: this.#init.successorListSize, maintenanceIntervalMs: this.#init.maintenanceIntervalMs },
     );
     network.setHandler((request, sender) => node.handle(request, sender));
+    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING });
     this.#network = network;
     this.#node = node;
     await node.join(join === undefined ? undefined : peerEndpoint(join));

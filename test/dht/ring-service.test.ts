@@ -116,3 +116,24 @@ t.test('GET /peer without an upgrade is told to upgrade', async (t) => {
   t.equal(response.statusCode, 426);
   t.equal(response.json().code, 'FLOWCHAIN_ERR_UPGRADE_REQUIRED');
 });
+
+t.test('three real servients (LevelDB, signed WebSockets) store, replicate and read ring values', async (t) => {
+  const first = await createServient(t);
+  const founder = await first.servient.start();
+  const others = [await createServient(t, { join: founder.url }), await createServient(t, { join: founder.url })];
+  for (const other of others) await other.servient.start();
+  const all = [first, ...others];
+  // Maintenance runs on each node's manual clock: tick the clocks and let the sockets carry
+  // the messages, until every node knows both others (bounded).
+  const complete = () => all.every(({ servient }) => servient.ring.describe().successors.length === 2);
+  for (let turn = 0; turn < 2_000 && !complete(); turn++) {
+    if (turn % 50 === 0) for (const { clock } of all) clock.advance(1_000);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.ok(complete(), 'each node knows both others');
+
+  const key = 'ab'.repeat(20);
+  const put = await others[1]!.servient.ring.store.put(key, { reading: 21.5 });
+  t.equal(put.replicas, 2, 'owner plus two replicas');
+  for (const { servient } of all) t.same((await servient.ring.store.get(key))?.value, { reading: 21.5 });
+});

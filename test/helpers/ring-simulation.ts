@@ -3,6 +3,8 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { ChordNode } from '../../src/dht/chord-node.js';
 import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
+import { RingStore } from '../../src/dht/ring-store.js';
+import { MemorySection } from './memory-section.js';
 import { createRandom, type Random } from '../../src/thing/random.js';
 import { ManualClock } from './manual-clock.js';
 
@@ -11,6 +13,8 @@ export class RingSimulation {
   readonly clock = new ManualClock();
   readonly random: Random;
   readonly nodes: ChordNode[] = [];
+  /** Each node's ring store and its local data. */
+  readonly stores = new Map<ChordNode, { store: RingStore; section: MemorySection }>();
   readonly #offline = new Map<ChordNode, () => void>();
 
   constructor(seed: number, readonly successorListSize = 4) {
@@ -28,6 +32,9 @@ export class RingSimulation {
     const id = this.randomId();
     const self = { id, url: `mem://${RING.toHex(id)}` };
     const node = new ChordNode({ transport: this.network.transportFor(self), space: RING, clock: this.clock }, { self, successorListSize: this.successorListSize });
+    const transport = this.network.transportFor(self);
+    const section = new MemorySection();
+    this.stores.set(node, { store: new RingStore({ node, transport, section, clock: this.clock, space: RING }), section });
     this.#offline.set(node, this.network.listen(self.url, (request, sender) => node.handle(request, sender)));
     await node.join(this.nodes[0]?.self.url);
     this.nodes.push(node);
@@ -57,6 +64,11 @@ export class RingSimulation {
   isConsistentRing(): boolean {
     const sorted = [...this.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
     return sorted.every((node, i) => node.table.successor.id === sorted[(i + 1) % sorted.length]!.self.id);
+  }
+
+  /** The ring store of a random live node. */
+  randomStore(): RingStore {
+    return this.stores.get(this.randomNode())!.store;
   }
 
   randomNode(): ChordNode {

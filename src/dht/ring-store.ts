@@ -1,0 +1,216 @@
+/**
+ * A key–value store on the ring. A key (40 hex digits) lives at SUCCESSOR(key) and is
+ * replicated to that node's r successors, so it survives the crash of its owner (Chord §5.2
+ * suggests exactly this use of the successor list). Keys change hands as the ring changes:
+ * a node that accepts a new predecessor hands it the keys it now owns (Chord §4.4), and every
+ * maintenance round an owner pushes what it owns to its current successors, which restores r
+ * copies after a failure. Conflicting writes resolve by version, assigned by the owner.
+ *
+ * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
+ * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ */
+import { canonicalJson } from '../canonical-json.js';
+import { FlowchainError } from '../errors.js';
+import type { Section } from '../storage.js';
+import type { Clock } from '../thing/clock.js';
+import type { ChordNode } from './chord-node.js';
+import { toWire, type Peer, type WirePeer } from './peer.js';
+import type { RingSpace } from './ring-space.js';
+import type { PeerReply, PeerRequest, Transport } from './transport.js';
+
+/** A stored value and the owner-assigned version that orders writes. */
+export interface StoredValue {
+  readonly value: unknown;
+  readonly version: number;
+}
+
+/** What a put reports. */
+export interface PutResult {
+  readonly key: string;
+  readonly owner: WirePeer;
+  readonly version: number;
+  /** Successors that confirmed their copy. */
+  readonly replicas: number;
+}
+
+/** Collaborators of the store. */
+export interface RingStoreComponents {
+  readonly node: ChordNode;
+  readonly transport: Transport;
+  readonly section: Section;
+  readonly clock: Clock;
+  readonly space: RingSpace;
+}
+
+/** Limits of the store. */
+export interface RingStoreInit {
+  /** Largest value, as canonical JSON bytes. */
+  readonly maxValueBytes?: number;
+}
+
+/** Entries per replication message, well inside the peer frame limit for small values. */
+const CHUNK = 32;
+
+/** This node's part of the ring store. */
+export class RingStore {
+  readonly #node: ChordNode;
+  readonly #transport: Transport;
+  readonly #section: Section;
+  readonly #clock: Clock;
+  readonly #space: RingSpace;
+  readonly #maxValueBytes: number;
+  /** Bumped on every local change, so an unchanged store is not pushed again. */
+  #changes = 0;
+  #lastPush = '';
+
+  constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
+    this.#node = components.node;
+    this.#transport = components.transport;
+    this.#section = components.section;
+    this.#clock = components.clock;
+    this.#space = components.space;
+    this.#maxValueBytes = init.maxValueBytes ?? 16 * 1024;
+    this.#node.register('store-put', (request) => this.#onPut(request));
+    this.#node.register('store-get', (request) => this.#onGet(request));
+    this.#node.register('store-replicate', (request) => this.#onReplicate(request));
+    this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current));
+    this.#node.onMaintenance(() => this.#pushOwned());
+  }
+
+  /** Stores `value` under `keyHex` at its owner, which replicates it; resolves once stored. */
+  async put(keyHex: string, value: unknown): Promise<PutResult> {
+    const key = this.#parseKey(keyHex);
+    this.#checkSize(value);
+    const { owner } = await this.#node.findSuccessor(key);
+    const reply = await this.#ask(owner, { type: 'store-put', key: this.#space.toHex(key), value });
+    return { key: this.#space.toHex(key), owner: toWire(owner, this.#space), version: reply.version as number, replicas: reply.replicas as number };
+  }
+
+  /** The value under `keyHex`, from its owner (or undefined). */
+  async get(keyHex: string): Promise<(StoredValue & { readonly owner: WirePeer }) | undefined> {
+    const key = this.#parseKey(keyHex);
+    const { owner } = await this.#node.findSuccessor(key);
+    const reply = await this.#ask(owner, { type: 'store-get', key: this.#space.toHex(key) });
+    if (reply.found !== true) return undefined;
+    return { value: reply.value, version: reply.version as number, owner: toWire(owner, this.#space) };
+  }
+
+  /** Sends to a peer, or handles locally when the peer is this node. */
+  #ask(peer: Peer, request: PeerRequest): Promise<PeerReply> {
+    if (peer.id === this.#node.self.id) return this.#node.handle(request, this.#node.self);
+    return this.#transport.request(peer.url, request);
+  }
+
+  async #onPut(request: PeerRequest): Promise<PeerReply> {
+    const key = this.#parseKey(request.key);
+    if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
+    this.#checkSize(request.value);
+    const current = (await this.#section.get(this.#space.toHex(key))) as StoredValue | undefined;
+    // Versions increase per key even if clocks disagree between successive owners.
+    const version = Math.max(this.#clock.now(), (current?.version ?? 0) + 1);
+    const stored: StoredValue = { value: request.value, version };
+    await this.#write([[this.#space.toHex(key), stored]]);
+    const copies = await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, [[this.#space.toHex(key), stored]])));
+    return { version, replicas: copies.filter((c) => c.status === 'fulfilled').length };
+  }
+
+  async #onGet(request: PeerRequest): Promise<PeerReply> {
+    const key = this.#space.toHex(this.#parseKey(request.key));
+    let stored = (await this.#section.get(key)) as StoredValue | undefined;
+    if (stored === undefined && request.local !== true) {
+      // Just took the key over and the copy has not arrived: ask the replicas (read repair).
+      for (const peer of this.#node.table.successors) {
+        const reply = await this.#transport.request(peer.url, { type: 'store-get', key, local: true }).catch(() => undefined);
+        if (reply?.found === true) {
+          stored = { value: reply.value, version: reply.version as number };
+          await this.#write([[key, stored]]);
+          break;
+        }
+      }
+    }
+    return stored === undefined ? { found: false } : { found: true, value: stored.value, version: stored.version };
+  }
+
+  async #onReplicate(request: PeerRequest): Promise<PeerReply> {
+    if (!Array.isArray(request.entries) || request.entries.length > CHUNK) {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `entries must be an array of at most ${CHUNK}`, { field: 'entries' });
+    }
+    const accepted: [string, StoredValue][] = [];
+    for (const entry of request.entries as unknown[]) {
+      const [keyHex, stored] = Array.isArray(entry) ? entry : [];
+      const key = this.#space.toHex(this.#parseKey(keyHex));
+      const version = (stored as StoredValue | undefined)?.version;
+      if (typeof version !== 'number' || !Number.isSafeInteger(version)) {
+        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'each entry is [key, { value, version }]', { field: 'entries' });
+      }
+      this.#checkSize((stored as StoredValue).value);
+      const current = (await this.#section.get(key)) as StoredValue | undefined;
+      if (current === undefined || current.version < version) accepted.push([key, { value: (stored as StoredValue).value, version }]);
+    }
+    await this.#write(accepted);
+    return { stored: accepted.length };
+  }
+
+  /** A new predecessor owns (previous, current]: send it those keys; we keep them as replicas. */
+  async #handOver(previous: Peer | undefined, current: Peer): Promise<void> {
+    const entries: [string, StoredValue][] = [];
+    for await (const [key, stored] of this.#section.entries()) {
+      const id = this.#space.fromHex(key);
+      const theirs = previous === undefined ? !this.#space.betweenRightInclusive(id, current.id, this.#node.self.id) : this.#space.betweenRightInclusive(id, previous.id, current.id);
+      if (theirs) entries.push([key, stored as StoredValue]);
+    }
+    await this.#replicate(current, entries).catch(() => undefined);
+  }
+
+  /** Owner's duty each round: push owned keys to the current successors if anything changed. */
+  async #pushOwned(): Promise<void> {
+    const successors = this.#node.table.successors;
+    const signature = `${this.#changes}|${this.#node.table.predecessor?.id}|${successors.map((p) => p.id).join(',')}`;
+    if (signature === this.#lastPush || successors.length === 0) return;
+    const owned: [string, StoredValue][] = [];
+    for await (const [key, stored] of this.#section.entries()) {
+      if (this.#mayOwn(this.#space.fromHex(key))) owned.push([key, stored as StoredValue]);
+    }
+    const results = await Promise.allSettled(successors.map((peer) => this.#replicate(peer, owned)));
+    if (results.every((r) => r.status === 'fulfilled')) this.#lastPush = signature;
+  }
+
+  async #replicate(peer: Peer, entries: readonly [string, StoredValue][]): Promise<void> {
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      await this.#transport.request(peer.url, { type: 'store-replicate', entries: entries.slice(i, i + CHUNK) });
+    }
+  }
+
+  async #write(entries: readonly [string, StoredValue][]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#section.batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
+    this.#changes++;
+  }
+
+  /** True unless a known predecessor says the key is someone else's. */
+  #mayOwn(key: bigint): boolean {
+    const predecessor = this.#node.table.predecessor;
+    return predecessor === undefined || this.#space.betweenRightInclusive(key, predecessor.id, this.#node.self.id);
+  }
+
+  #checkSize(value: unknown): void {
+    let text: string;
+    try {
+      text = canonicalJson(value);
+    } catch {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'value must be JSON', { field: 'value' });
+    }
+    if (Buffer.byteLength(text) > this.#maxValueBytes) {
+      throw new FlowchainError('FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE', `values are at most ${this.#maxValueBytes} bytes`, { field: 'value' });
+    }
+  }
+
+  #parseKey(value: unknown): bigint {
+    if (typeof value !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key' });
+    try {
+      return this.#space.fromHex(value.toLowerCase());
+    } catch (err) {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key', cause: err });
+    }
+  }
+}

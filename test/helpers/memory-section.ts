@@ -1,0 +1,21 @@
+/** A Section kept in a Map, for simulations of many nodes (the real one is LevelDB). */
+import type { BatchOperation, Section } from '../../src/storage.js';
+
+export class MemorySection implements Section {
+  readonly data = new Map<string, unknown>();
+  async get(key: string) {
+    return structuredClone(this.data.get(key));
+  }
+  async put(key: string, value: unknown) {
+    this.data.set(key, structuredClone(value));
+  }
+  async batch(operations: readonly BatchOperation[]) {
+    for (const op of operations) {
+      if (op.type === 'put') this.data.set(op.key, structuredClone(op.value));
+      else this.data.delete(op.key);
+    }
+  }
+  async *entries(prefix = ''): AsyncIterable<[string, unknown]> {
+    for (const key of [...this.data.keys()].sort()) if (key.startsWith(prefix)) yield [key, structuredClone(this.data.get(key))];
+  }
+}
