@@ -7,7 +7,7 @@
  * sides are measured in alternating windows (ABBA ABBA) so machine noise hits both alike.
  */
 import autocannon from 'autocannon';
-import { HOST, INITIAL_TARGET, INTERLEAVE, interleave, PROPERTY_PATH, ServerProcess, totals } from './lib/common.mjs';
+import { foreignCores, HOST, INITIAL_TARGET, interleave, machineBusyUs, PAIRS, PROPERTY_PATH, ServerProcess, totals } from './lib/common.mjs';
 
 const CONNECTIONS = 50;
 const PIPELINING = 1;
@@ -57,22 +57,27 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
       const warm = await cannon({ url: side.url, duration: warmupS, ...request });
       side.problems.push(...problemsOf(warm, expectedStatus).map((p) => `warm-up: ${p}`));
     }
-    const windowS = durationS / (INTERLEAVE.length / 2);
-    const { windows, pairRatios } = await interleave(
+    const windowS = durationS / PAIRS.length;
+    const { windows, pairRatios, pairs, clean } = await interleave(
       running,
       windowS,
       async (side, seconds) => {
         await side.server.request('cpuMark');
         const loadBefore = process.cpuUsage();
+        const machineBefore = machineBusyUs();
         const result = await cannon({ url: side.url, duration: seconds, ...request });
+        const machineUs = machineBusyUs() - machineBefore;
         const load = process.cpuUsage(loadBefore);
         const cpu = await side.server.request('cpuRead');
         side.problems.push(...problemsOf(result, expectedStatus));
+        const serverCpuUs = cpu.userUs + cpu.systemUs;
+        const loadCpuUs = load.user + load.system;
         return {
           ops: result.requests.total,
           seconds: result.duration,
-          serverCpuUs: cpu.userUs + cpu.systemUs,
-          loadCpuUs: load.user + load.system,
+          serverCpuUs,
+          loadCpuUs,
+          foreignCores: foreignCores(machineUs, serverCpuUs + loadCpuUs, result.duration),
           p50: result.latency.p50,
           p99: result.latency.p99,
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
@@ -92,12 +97,13 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
         p50Ms: median(windows[i].map((w) => w.p50)),
         p99Ms: Math.max(...windows[i].map((w) => w.p99)),
         statusCodes,
+        afterStop: stopped,
         windows: windows[i],
         problems: [...new Set(side.problems)],
       });
     }
     const [baseline, subject] = reports;
-    return { name, unit: 'req/s', baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, target };
+    return { name, unit: 'req/s', baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, pairs, clean, target };
   } finally {
     await Promise.all(running.map((side) => side.server.stop()));
   }

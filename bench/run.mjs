@@ -4,12 +4,16 @@
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
  *   node bench/run.mjs [--quick] [--only=get,put,ws] [--no-write] [--strict]
+ *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
  *   --only      run a subset
  *   --no-write  do not rewrite bench/RESULTS.md (raw JSON still goes to bench/out/)
  *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
+ *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last run's
+ *               bench/out/results.json (after editing bench/notes.md)
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -26,6 +30,7 @@ if (!existsSync(here('../dist/servient.js'))) {
 }
 
 const { propertyGet, propertyPut } = await import('./http-bench.mjs');
+const { FOREIGN_LIMIT } = await import('./lib/common.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
 
 const { values: flags } = parseArgs({
@@ -34,9 +39,18 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
+    'render-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
+
+if (flags['render-only']) {
+  const last = JSON.parse(readFileSync(here('./out/results.json'), 'utf8'));
+  const tables = renderTables(last.results);
+  writeFileSync(here('./RESULTS.md'), renderMarkdown({ ...last, startedAt: new Date(last.startedAt), tables, quick: last.flags.quick }));
+  console.log(`${tables}\n\nrewrote bench/RESULTS.md from the run of ${last.startedAt}`);
+  process.exit(0);
+}
 
 const BENCHMARKS = {
   get: { run: propertyGet, warmupS: 2, durationS: 10 },
@@ -99,7 +113,16 @@ function describeMachine() {
   };
   const cpus = os.cpus();
   const nproc = os.availableParallelism();
+  let revision = 'unknown';
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: here('..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'things', 'package.json') !== '';
+    revision = `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in src/, things/ or package.json' : ''}`;
+  } catch {
+    // not a git checkout
+  }
   return {
+    revision,
     nproc,
     cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -112,6 +135,12 @@ function describeMachine() {
 
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function table(header, rows) {
@@ -144,14 +173,16 @@ function renderTables(results) {
     rows,
   );
   const ratios = table(
-    ['Benchmark', 'Ratio flowchain / baseline', 'Per-pair ratios (min - max)', 'Target', 'Met', 'Server CPU µs/op, flowchain / baseline'],
+    ['Benchmark', 'Ratio flowchain / baseline', 'Median pair ratio', 'Per-pair ratios (min - max)', 'Target', 'Met', 'Server CPU µs/op, flowchain / baseline', 'Pairs used (disturbed, re-measured)'],
     results.map((r) => [
       r.name,
       fmt(r.ratio, 3),
+      fmt(median(r.pairRatios), 3),
       `${fmt(Math.min(...r.pairRatios), 3)} - ${fmt(Math.max(...r.pairRatios), 3)}`,
       `>= ${r.target}`,
       r.ratio >= r.target ? 'yes' : 'NO',
       `${fmt(r.subject.serverCpuUsPerOp / r.baseline.serverCpuUsPerOp, 2)} x`,
+      `${r.pairRatios.length} of ${r.pairs.length} (${r.pairs.filter((p) => p.disturbed).length})${r.clean ? '' : ' - NOISY: too few undisturbed pairs'}`,
     ]),
   );
   return `${main}\n\n${ratios}`;
@@ -161,10 +192,13 @@ function renderMarkdown({ startedAt, command, machine, totalS, tables, results, 
   const observations = [];
   for (const r of results) {
     for (const side of [r.baseline, r.subject]) {
-      if (side.serverCpuPct < 85) {
-        observations.push(
-          `- ${r.name}, ${side.label}: the server used only ${fmt(side.serverCpuPct)} % of a core while the load generator used ${fmt(side.loadCpuPct)} %, so this side was limited by the load generator (or by waiting), not by the server; its throughput understates the server's capacity and the ratio is compressed toward 1.`,
-        );
+      const what = `- ${r.name}, ${side.label}: the server used ${fmt(side.serverCpuPct)} % of a core and the load generator ${fmt(side.loadCpuPct)} %`;
+      if (side.otherLoadCores > FOREIGN_LIMIT) {
+        observations.push(`${what}, while other programs used ${fmt(side.otherLoadCores, 2)} cores on average: the machine was contended, and absolute figures understate both sides.`);
+      } else if (side.serverCpuPct < 85 && side.loadCpuPct >= 85) {
+        observations.push(`${what}: the load generator, not the server, was the limit, so this side's throughput understates the server and compresses the ratio toward 1.`);
+      } else if (side.serverCpuPct < 85) {
+        observations.push(`${what}: neither was saturated, so the server spent time waiting (for I/O or another thread) rather than computing.`);
       }
     }
   }
@@ -174,6 +208,7 @@ function renderMarkdown({ startedAt, command, machine, totalS, tables, results, 
 
 ${quick ? '> **Quick run (`--quick`): durations too short for figures; harness check only.**\n\n' : ''}- Date: ${startedAt.toISOString()}
 - Command: \`${command}\` (from a fresh clone: \`npm ci && npm run bench\`)
+- Code: commit ${machine.revision ?? 'unknown'} (servient compiled to dist/ by the same command)
 - Machine: nproc ${machine.nproc}, ${machine.cpuModel}, ${machine.memoryGiB} GiB RAM, ${machine.os}
 - Node: ${machine.node}; ${Object.entries(machine.packages).map(([n, v]) => `${n} ${v}`).join(', ')}
 - Total bench time: ${fmt(totalS)} s
@@ -187,11 +222,24 @@ a share of one core; "Server CPU µs/op" divides it by requests (HTTP) or by del
 messages (WS). "Load-gen CPU" is the same for the parent process (autocannon, or the 1,000
 WebSocket clients).
 
+## Measurement pairs
+
+Each pair is one baseline window and one Flowchain window, back to back (order alternates).
+"Other load" is CPU that programs other than the benchmark used meanwhile (from /proc/stat),
+in cores; a pair above ${FOREIGN_LIMIT} is disturbed, measured again and left out of the figures
+when at least two undisturbed pairs exist.
+
+${table(
+  ['Benchmark', 'Pair', 'Order', 'Ratio', 'Other load (cores)', 'Used'],
+  results.flatMap((r) => r.pairs.map((p, i) => [r.name, i + 1, p.order.join(' then '), fmt(p.ratio, 3), fmt(p.foreignCores, 2), p.disturbed && r.clean ? 'no (disturbed)' : 'yes'])),
+)}
+
 ## Method
 
 - Every server runs in its own child process (\`bench/server.mjs\`); the load generator runs in
-  the parent, so on a 2-core machine each gets a core. Baseline first, then Flowchain, each in a
-  fresh process; only 127.0.0.1 is used.
+  the parent, so on a 2-core machine each gets a core. Both servers of a benchmark are up at
+  once (the one not being measured idles); each is warmed up, then they are measured in
+  alternating windows (4 pairs, AB BA AB BA; 10 s per side for HTTP, 8 s for WS). Only 127.0.0.1 is used.
 - **Property GET**: autocannon, 50 connections, pipelining 1, warm-up then a fixed measured
   window, against \`GET /things/thermostat/properties/targetTemperature\` on a real \`Servient\`
   (bundled Things, LevelDB in a temp dir, seed 42, system clock, no logger) versus a bare fastify
@@ -208,8 +256,9 @@ WebSocket clients).
   interval, so the change goes the production way (driver report -> ExposedThing observers ->
   Fanout -> WsSession.deliver). The baseline \`ws\` server builds the same propertyChange message,
   JSON-encodes it once per broadcast and sends that buffer to every client. Messages are counted
-  on arrival at the clients; at most 32 broadcasts are in flight (credit-based), and after the
-  window every produced broadcast must have reached every client.
+  on arrival at the clients (lean RFC 6455 clients, see Notes); at most 32 broadcasts are in
+  flight (credit-based), and after each window every produced broadcast must have reached
+  every client.
 ${observations.length > 0 ? `\n## Observations from this run\n\n${observations.join('\n')}\n` : ''}
 ## Notes
 

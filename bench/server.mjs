@@ -2,7 +2,7 @@
  * The server side of every benchmark, run as a child process so the load generator in the
  * parent gets its own core (the machine has two). Driven over the IPC channel:
  *
- *   { id, cmd: 'start', kind, ... }  -> { id, port }
+ *   { id, cmd: 'start', kind, ... }  -> { id, port, data? }       data: its temp directory
  *   { id, cmd: 'cpuMark' }           -> { id }                    starts a CPU-time window
  *   { id, cmd: 'cpuRead' }           -> { id, userUs, systemUs }  CPU used since cpuMark
  *   { id, cmd: 'emit', n }           -> { id, emitted }           n notifications (WS kinds)
@@ -38,10 +38,22 @@ process.on('disconnect', () => void shutdown(3));
 
 process.on('message', (message) => {
   void handle(message).then(
-    (reply) => process.connected && process.send({ id: message.id, ...reply }),
-    (err) => process.connected && process.send({ id: message.id, error: String(err?.stack ?? err) }),
+    (reply) => respond(message, reply),
+    (err) => respond(message, { error: String(err?.stack ?? err) }),
   );
 });
+
+/** Answers a command; after 'stop' the process exits once the answer is out. */
+function respond(message, reply) {
+  const exit = message.cmd === 'stop';
+  if (!process.connected) {
+    if (exit) process.exit(0);
+    return;
+  }
+  process.send({ id: message.id, ...reply }, undefined, {}, () => {
+    if (exit) process.exit(0);
+  });
+}
 
 async function handle(message) {
   switch (message.cmd) {
@@ -51,7 +63,7 @@ async function handle(message) {
       const start = starters[message.kind];
       if (start === undefined) throw new Error(`unknown kind ${message.kind}`);
       server = await start(message);
-      return { port: server.port };
+      return { port: server.port, data: server.data };
     }
     case 'cpuMark':
       cpuMark = process.cpuUsage();
@@ -63,11 +75,8 @@ async function handle(message) {
     case 'emit':
       if (server?.emit === undefined) throw new Error('this kind cannot emit');
       return { emitted: server.emit(Math.max(0, Math.min(1000, message.n | 0))) };
-    case 'stop': {
-      const result = await shutdown(undefined);
-      setImmediate(() => process.exit(0));
-      return result;
-    }
+    case 'stop':
+      return shutdown(undefined);
     default:
       throw new Error(`unknown command ${message.cmd}`);
   }
@@ -108,6 +117,7 @@ async function startFlowchain(options) {
   const { port } = await servient.start();
   return {
     port,
+    data,
     emit: clock
       ? (n) => {
           const target = broadcasts + n;

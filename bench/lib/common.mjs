@@ -3,6 +3,9 @@
  * child process (bench/server.mjs) driven over IPC with a time limit on every request.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const HOST = '127.0.0.1';
@@ -22,6 +25,8 @@ export class ServerProcess {
   /** @type {Map<number, { resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
   #pending = new Map();
   #exited;
+  /** The child's temp directory, removed here too in case the child could not. */
+  #dataDir;
 
   constructor() {
     this.#child = fork(SERVER_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -68,7 +73,8 @@ export class ServerProcess {
 
   /** Starts a server of `kind` in the child; resolves with its port. */
   async start(kind, options = {}) {
-    const { port } = await this.request('start', { kind, ...options }, 30_000);
+    const { port, data } = await this.request('start', { kind, ...options }, 30_000);
+    this.#dataDir = data;
     return port;
   }
 
@@ -83,6 +89,7 @@ export class ServerProcess {
         this.#child.kill('SIGKILL');
         await this.#exited;
       }
+      if (this.#dataDir !== undefined) await rm(this.#dataDir, { recursive: true, force: true });
     }
     return result;
   }
@@ -93,32 +100,106 @@ export function delay(ms) {
 }
 
 /**
- * The order the two sides are measured in: baseline (0) and subject (1) alternate as ABBA
- * ABBA, so a slow drift of the machine (other load, CPU frequency) hits both sides alike.
- * Each consecutive pair holds one window of each side and gives one ratio.
+ * CPU time the whole machine has spent busy (user, nice, system, irq, softirq, steal), in µs,
+ * from /proc/stat; NaN where that is not available. Subtracting the benchmark's own processes
+ * from it gives the load other programs put on the machine during a window.
  */
-export const INTERLEAVE = [0, 1, 1, 0, 0, 1, 1, 0];
+export function machineBusyUs() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal = 0] = fields;
+    return ((user + nice + system + irq + softirq + steal) * 1e6) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Linux reports /proc/stat in USER_HZ ticks, 100 per second on every mainstream platform. */
+const USER_HZ = 100;
+
+/** Cores' worth of CPU other programs used during a window, from machine and own CPU time. */
+export function foreignCores(machineUs, ownUs, seconds) {
+  return Math.max(0, (machineUs - ownUs) / (seconds * 1e6));
+}
 
 /**
- * Measures two prepared sides in {@link INTERLEAVE} order, `windowS` seconds per window, with
- * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs, ... }`.
- * Returns every window per side and the per-pair ratios subject/baseline of ops per second.
+ * A window in which other programs used more than this many cores is "disturbed": on a
+ * 2-core machine the server and the load generator already use both.
  */
-export async function interleave(sides, windowS, measureWindow, log) {
-  const windows = [[], []];
-  const pairRatios = [];
-  let pending;
-  for (const [i, index] of INTERLEAVE.entries()) {
-    log(`  ${sides[index].label}: window ${i + 1}/${INTERLEAVE.length} (${windowS}s)`);
-    const window = await measureWindow(sides[index], windowS);
-    windows[index].push(window);
-    if (i % 2 === 0) pending = { index, rate: window.ops / window.seconds };
-    else {
-      const rate = window.ops / window.seconds;
-      pairRatios.push(index === 1 ? rate / pending.rate : pending.rate / rate);
+export const FOREIGN_LIMIT = 0.15;
+
+/** Time the whole run may spend waiting for other programs to go quiet. */
+let quietBudgetMs = 30_000;
+
+/**
+ * Waits, in 250 ms samples, until other programs use less than {@link FOREIGN_LIMIT} cores,
+ * or until the run's waiting budget is spent. Call it when the benchmark itself is idle.
+ * Resolves with whether the machine was quiet.
+ */
+export async function waitForQuiet(log) {
+  let said = false;
+  while (quietBudgetMs > 0) {
+    const machineBefore = machineBusyUs();
+    const ownBefore = process.cpuUsage();
+    const started = performance.now();
+    await delay(250);
+    const seconds = (performance.now() - started) / 1000;
+    const own = process.cpuUsage(ownBefore);
+    const foreign = foreignCores(machineBusyUs() - machineBefore, own.user + own.system, seconds);
+    if (Number.isNaN(foreign) || foreign <= FOREIGN_LIMIT) return true;
+    quietBudgetMs -= seconds * 1000;
+    if (!said) log(`  other programs are using ${foreign.toFixed(2)} cores; waiting for quiet (${Math.max(0, quietBudgetMs / 1000).toFixed(0)} s of waiting left)`);
+    said = true;
+  }
+  return false;
+}
+
+/**
+ * The order the two sides are measured in: pairs of one baseline (0) and one subject (1)
+ * window, alternating AB BA AB BA, so a slow drift of the machine hits both sides alike. Each
+ * pair gives one ratio.
+ */
+export const PAIRS = [
+  [0, 1],
+  [1, 0],
+  [0, 1],
+  [1, 0],
+];
+
+/**
+ * Measures two prepared sides in {@link PAIRS} order, `windowS` seconds per window, with
+ * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs,
+ * foreignCores, ... }`. A pair with a disturbed window is measured again in the same order, at
+ * most `maxRetries` times in all. The figures come from the undisturbed pairs when at least two
+ * exist, otherwise from every pair (and `clean` is false).
+ */
+export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2) {
+  const plan = [...PAIRS];
+  const pairs = [];
+  for (let p = 0; p < plan.length && p < PAIRS.length + maxRetries; p++) {
+    await waitForQuiet(log);
+    const windows = [];
+    for (const index of plan[p]) {
+      log(`  ${sides[index].label}: pair ${p + 1}, ${windowS}s`);
+      windows[index] = await measureWindow(sides[index], windowS);
+    }
+    const foreign = Math.max(windows[0].foreignCores, windows[1].foreignCores);
+    const disturbed = foreign > FOREIGN_LIMIT;
+    pairs.push({ order: plan[p], windows, ratio: windows[1].ops / windows[1].seconds / (windows[0].ops / windows[0].seconds), foreign, disturbed });
+    if (disturbed) {
+      log(`  pair ${p + 1} disturbed: other programs used ${foreign.toFixed(2)} cores; measuring it again`);
+      plan.push(plan[p]);
     }
   }
-  return { windows, pairRatios };
+  const undisturbed = pairs.filter((pair) => !pair.disturbed);
+  const clean = undisturbed.length >= 2;
+  const used = clean ? undisturbed : pairs;
+  return {
+    windows: [used.map((pair) => pair.windows[0]), used.map((pair) => pair.windows[1])],
+    pairRatios: used.map((pair) => pair.ratio),
+    pairs: pairs.map(({ order, ratio, foreign, disturbed }) => ({ order: order.map((i) => sides[i].label), ratio, foreignCores: foreign, disturbed })),
+    clean,
+  };
 }
 
 /** Totals over a side's windows: rate from summed ops and time, CPU shares and per-op cost. */
@@ -129,7 +210,10 @@ export function totals(windows) {
   const serverCpuUs = sum('serverCpuUs');
   const loadCpuUs = sum('loadCpuUs');
   const rates = windows.map((w) => w.ops / w.seconds);
+  const foreign = windows.map((w) => w.foreignCores).filter((f) => Number.isFinite(f));
   return {
+    /** Mean CPU, in cores, that other programs used during these windows. */
+    otherLoadCores: foreign.length > 0 ? foreign.reduce((a, b) => a + b, 0) / foreign.length : Number.NaN,
     ops,
     seconds,
     rate: ops / seconds,

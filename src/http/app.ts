@@ -17,7 +17,7 @@ import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
 import { StreamTracker } from './streams.js';
 import { wsRoute } from './ws/ws-route.js';
-import { ringRoutes } from './routes/ring-routes.js';
+import { peerRoute, ringRoutes } from './routes/ring-routes.js';
 import { PEER_SUBPROTOCOL } from '../dht/ws-peer-network.js';
 import type { RingView } from '../dht/ring-service.js';
 
@@ -84,16 +84,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Streams never finish on their own: end them first so close() does not wait on them.
   app.addHook('preClose', async () => ctx.streams.closeAll());
 
-  await app.register(websocket, {
-    options: {
-      maxPayload: options.bodyLimit,
-      handleProtocols: (offered: Set<string>) => [WS_SUBPROTOCOL, PEER_SUBPROTOCOL].find((p) => offered.has(p)) ?? false,
-    },
-  });
   directoryRoutes(app, ctx);
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
-  wsRoute(app, ctx, options.wsBufferLimit);
   if (options.ring) ringRoutes(app, options.ring);
+  // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
+  // lives in a child context holding only the two WebSocket endpoints.
+  await app.register(async (sockets) => {
+    await sockets.register(websocket, {
+      options: {
+        maxPayload: options.bodyLimit,
+        handleProtocols: (offered: Set<string>) => [WS_SUBPROTOCOL, PEER_SUBPROTOCOL].find((p) => offered.has(p)) ?? false,
+      },
+    });
+    wsRoute(sockets, ctx, options.wsBufferLimit);
+    if (options.ring) peerRoute(sockets, options.ring);
+  });
   return app;
 }

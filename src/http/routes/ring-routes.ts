@@ -7,12 +7,15 @@ import type { FastifyInstance } from 'fastify';
 import type { RingView } from '../../dht/ring-service.js';
 import { FlowchainError } from '../../errors.js';
 
-/** Registers /ring, /ring/lookup/:key and /peer. */
+/** Registers /ring and /ring/lookup/:key. */
 export function ringRoutes(app: FastifyInstance, ring: RingView): void {
   app.get('/ring', async () => ring.describe());
 
   app.get<{ Params: { key: string } }>('/ring/lookup/:key', async (request) => ring.lookup(request.params.key));
+}
 
+/** Registers the peer endpoint /peer; @fastify/websocket must be registered in `app`. */
+export function peerRoute(app: FastifyInstance, ring: RingView): void {
   app.route({
     method: 'GET',
     url: '/peer',
