@@ -51,10 +51,14 @@ export class ChordNode {
   readonly #clock: Clock;
   readonly #interval: number;
   #timer: Timer | undefined;
-  #maintaining = false;
+  /** The maintenance round in flight, if any. */
+  #round: Promise<void> | undefined;
+  /** Set by leave(): no more rounds, so nothing re-announces this node afterwards. */
+  #left = false;
   readonly #handlers: Record<string, RequestHandler>;
   readonly #predecessorListeners = new Set<(previous: Peer | undefined, current: Peer) => void>();
   readonly #roundListeners = new Set<() => Promise<void>>();
+  readonly #leaveListeners = new Set<() => Promise<void>>();
 
   constructor(components: ChordComponents, init: ChordInit) {
     this.#transport = components.transport;
@@ -74,6 +78,10 @@ export class ChordNode {
         predecessor: this.table.predecessor ? this.#wire(this.table.predecessor) : null,
         successors: this.table.successors.map((p) => this.#wire(p)),
       }),
+      leaving: (request, sender) => {
+        this.#onLeaving(request, sender);
+        return {};
+      },
       // A node can only announce itself: the candidate is the authenticated sender.
       notify: (_request, sender) => {
         this.#onNotify(sender);
@@ -97,6 +105,11 @@ export class ChordNode {
     this.#predecessorListeners.add(listener);
   }
 
+  /** Runs `task` before this node leaves (the ring store hands its keys over). */
+  onLeave(task: () => Promise<void>): void {
+    this.#leaveListeners.add(task);
+  }
+
   /** Runs `task` at the end of every maintenance round. */
   onMaintenance(task: () => Promise<void>): void {
     this.#roundListeners.add(task);
@@ -118,6 +131,28 @@ export class ChordNode {
     await this.stabilize();
   }
 
+  /**
+   * Leaves the ring gracefully: hands data over (leave listeners), then tells the successor
+   * who its new predecessor is and the predecessor who its new successors are, so the ring
+   * closes at once instead of after failure detection. Unreachable neighbours are skipped.
+   */
+  async leave(): Promise<void> {
+    this.stop();
+    this.#left = true;
+    // A round still in flight could notify the successor after the notice below.
+    await this.#round?.catch(() => undefined);
+    for (const task of this.#leaveListeners) await task().catch(() => undefined);
+    const { predecessor, successor, successors } = { predecessor: this.table.predecessor, successor: this.table.successor, successors: this.table.successors };
+    const notices: Promise<unknown>[] = [];
+    if (successor.id !== this.self.id) {
+      notices.push(this.#transport.request(successor.url, { type: 'leaving', predecessor: predecessor ? this.#wire(predecessor) : null }));
+    }
+    if (predecessor !== undefined && predecessor.id !== successor.id) {
+      notices.push(this.#transport.request(predecessor.url, { type: 'leaving', successors: successors.map((p) => this.#wire(p)) }));
+    }
+    await Promise.allSettled(notices);
+  }
+
   /** Runs maintenance every interval until {@link stop}. */
   start(): void {
     this.#timer ??= this.#clock.every(this.#interval, () => void this.maintain());
@@ -130,16 +165,18 @@ export class ChordNode {
 
   /** One round of stabilize, check_predecessor and fix_fingers; overlapping rounds are skipped. */
   async maintain(): Promise<void> {
-    if (this.#maintaining) return;
-    this.#maintaining = true;
-    try {
-      await this.stabilize();
-      await this.checkPredecessor();
-      await this.fixFingers();
-      for (const task of this.#roundListeners) await task();
-    } finally {
-      this.#maintaining = false;
-    }
+    if (this.#left) return;
+    this.#round ??= (async () => {
+      try {
+        await this.stabilize();
+        await this.checkPredecessor();
+        await this.fixFingers();
+        for (const task of this.#roundListeners) await task();
+      } finally {
+        this.#round = undefined;
+      }
+    })();
+    return this.#round;
   }
 
   /**
@@ -250,6 +287,21 @@ export class ChordNode {
     }
     // A lone node learns of the ring through the first node that notifies it.
     if (this.table.successors.length === 0) this.table.setSuccessors([candidate]);
+  }
+
+  /** A neighbour is leaving: close the gap it leaves (its claims count only for its own place). */
+  #onLeaving(request: PeerRequest, sender: Peer): void {
+    const wasPredecessor = this.table.predecessor?.id === sender.id;
+    const wasSuccessor = this.table.successor.id === sender.id;
+    this.table.remove(sender.id);
+    if (wasPredecessor && request.predecessor) {
+      const next = fromWire(request.predecessor, this.#space);
+      if (next.id !== this.self.id) this.table.predecessor = next;
+    }
+    if (wasSuccessor && Array.isArray(request.successors)) {
+      const theirs = request.successors.slice(0, 32).map((p) => fromWire(p, this.#space));
+      this.table.setSuccessors([...theirs, ...this.table.successors]);
+    }
   }
 
   /** One routing step for another node's lookup. */

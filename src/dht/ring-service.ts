@@ -97,8 +97,9 @@ export class RingService implements RingView {
     node.start();
   }
 
+  /** Leaves the ring gracefully (keys handed over, neighbours told), then closes the sockets. */
   async stop(): Promise<void> {
-    this.#node?.stop();
+    await this.#node?.leave();
     await this.#network?.close();
   }
 

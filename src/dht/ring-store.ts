@@ -75,6 +75,7 @@ export class RingStore {
     this.#node.register('store-replicate', (request) => this.#onReplicate(request));
     this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current));
     this.#node.onMaintenance(() => this.#pushOwned());
+    this.#node.onLeave(() => this.#handOverAll());
   }
 
   /** Stores `value` under `keyHex` at its owner, which replicates it; resolves once stored. */
@@ -160,6 +161,17 @@ export class RingStore {
       if (theirs) entries.push([key, stored as StoredValue]);
     }
     await this.#replicate(current, entries).catch(() => undefined);
+  }
+
+  /** Leaving: the successor becomes the owner of everything this node owned. */
+  async #handOverAll(): Promise<void> {
+    const successor = this.#node.table.successor;
+    if (successor.id === this.#node.self.id) return;
+    const owned: [string, StoredValue][] = [];
+    for await (const [key, stored] of this.#section.entries()) {
+      if (this.#mayOwn(this.#space.fromHex(key))) owned.push([key, stored as StoredValue]);
+    }
+    await this.#replicate(successor, owned);
   }
 
   /** Owner's duty each round: push owned keys to the current successors if anything changed. */

@@ -43,11 +43,16 @@ export class RoutingTable {
     return this.#fingers;
   }
 
-  /** Replaces the successor list: first entries win, self and duplicates are dropped, r kept. */
+  /**
+   * Replaces the successor list with `peers` in ring order: it ends where it comes back round
+   * to this node (anything after that is a second lap, and a stale entry there would circulate
+   * forever among nodes of a ring smaller than r), duplicates are dropped, r are kept.
+   */
   setSuccessors(peers: readonly Peer[]): void {
-    const seen = new Set<bigint>([this.self.id]);
+    const seen = new Set<bigint>();
     const list: Peer[] = [];
     for (const peer of peers) {
+      if (peer.id === this.self.id) break;
       if (seen.has(peer.id)) continue;
       seen.add(peer.id);
       list.push(peer);

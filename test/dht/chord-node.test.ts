@@ -152,6 +152,18 @@ t.test('notify can only name its authenticated sender as predecessor', async (t)
   t.same(node.table.predecessor, { id: 60n, url: 'mem://sender' });
 });
 
+t.test('a leaving notice from a node that is not a neighbour changes no pointer', async (t) => {
+  const sim = new RingSimulation(12);
+  await grow(sim, 6);
+  const sorted = [...sim.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
+  const node = sorted[0]!;
+  const stranger = sorted[3]!.self;
+  const before = { predecessor: node.table.predecessor, successor: node.table.successor };
+  await node.handle({ type: 'leaving', predecessor: { id: RING.toHex(1n), url: 'mem://evil' }, successors: [{ id: RING.toHex(2n), url: 'mem://evil' }] }, stranger);
+  t.same(node.table.predecessor, before.predecessor);
+  t.same(node.table.successor, before.successor);
+});
+
 t.test('maintenance runs on the injected clock and stops with stop()', async (t) => {
   const network = new MemoryNetwork();
   const clock = new ManualClock();

@@ -46,6 +46,24 @@ t.test('four processes form one ring and agree on the owner of every key', async
   const bad = await fetch(`${first.url}ring/lookup/not-a-key`);
   t.equal(bad.status, 400);
   t.equal(((await bad.json()) as { code: string }).code, 'FLOWCHAIN_ERR_REQUEST_MALFORMED');
+
+  // SIGTERM makes a node leave gracefully: the other three close the ring without it.
+  const leaving = nodes.pop()!;
+  const leavingId = rings[3]!.id;
+  t.equal(await leaving.stop(), 0);
+  const survey = async () => (await Promise.all(nodes.map((n) => getJson<RingDescription>(`${n.url}ring`)))).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const rest = await survey();
+  rest.forEach((r, i) => {
+    t.equal(r.successors[0]?.id, rest[(i + 1) % 3]!.id, 'successor closed over the gap at once');
+    t.not(r.predecessor?.id, leavingId, 'no predecessor points at the leaver');
+  });
+  // Nodes further back learn it from their successor's list at their next stabilize (bounded).
+  let lists = rest;
+  for (let attempt = 0; attempt < 20 && lists.some((r) => r.successors.some((p) => p.id === leavingId)); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    lists = await survey();
+  }
+  t.notOk(lists.some((r) => r.successors.some((p) => p.id === leavingId)), 'the leaver is gone from every successor list');
   for (const node of nodes) t.equal(await node.stop(), 0);
 });
 

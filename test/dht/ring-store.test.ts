@@ -92,6 +92,21 @@ t.test('a joining node takes over the keys it now owns', async (t) => {
   t.equal(misplaced, 0, 'each key moved to the node that owns it now');
 });
 
+t.test('a leaving node hands its keys to its successor and the ring closes at once', async (t) => {
+  const sim = new RingSimulation(36);
+  await grow(sim, 16);
+  const written = await writeKeys(sim, 100);
+  for (let i = 0; i < 4; i++) await sim.leave(sim.randomNode());
+  t.ok(sim.isConsistentRing(), 'successor pointers are right without a maintenance round');
+  t.equal(await missing(sim, written), 0, 'no key was lost');
+  let misplaced = 0;
+  for (const key of written.keys()) {
+    const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(key)))!;
+    if (!sim.stores.get(owner)!.section.data.has(key)) misplaced++;
+  }
+  t.equal(misplaced, 0, 'each key sits at its new owner');
+});
+
 t.test('bad store requests are rejected with codes and store nothing', async (t) => {
   const sim = new RingSimulation(35);
   await grow(sim, 4);

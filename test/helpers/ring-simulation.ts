@@ -49,6 +49,12 @@ export class RingSimulation {
     }
   }
 
+  /** A node leaves gracefully and goes off the network. */
+  async leave(node: ChordNode): Promise<void> {
+    await node.leave();
+    this.kill([node]);
+  }
+
   /** Rounds of maintenance on every live node, in order. */
   async rounds(count: number): Promise<void> {
     for (let i = 0; i < count; i++) for (const node of [...this.nodes]) await node.maintain();

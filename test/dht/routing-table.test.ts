@@ -1,0 +1,38 @@
+import t from 'tap';
+import { RING } from '../../src/dht/ring-space.js';
+import { RoutingTable } from '../../src/dht/routing-table.js';
+
+const peer = (id: bigint) => ({ id, url: `mem://${id}` });
+
+t.test('the successor list stops where it comes back round to this node', async (t) => {
+  const table = new RoutingTable(RING, peer(10n), 4);
+  // successor 20's list wraps past us (10) to a stale 30: a second lap, dropped
+  table.setSuccessors([peer(20n), peer(25n), peer(10n), peer(30n)]);
+  t.same(table.successors.map((p) => p.id), [20n, 25n]);
+  table.setSuccessors([peer(20n), peer(20n), peer(25n), peer(26n), peer(27n), peer(28n)]);
+  t.same(table.successors.map((p) => p.id), [20n, 25n, 26n, 27n], 'duplicates dropped, r kept');
+});
+
+t.test('closestPreceding picks the known node closest before the key, skipping excluded ones', async (t) => {
+  const table = new RoutingTable(RING, peer(10n), 4);
+  table.setSuccessors([peer(20n)]);
+  table.setFinger(5, peer(50n));
+  table.setFinger(6, peer(90n));
+  t.equal(table.closestPreceding(100n).id, 90n);
+  t.equal(table.closestPreceding(100n, new Set([90n])).id, 50n);
+  t.equal(table.closestPreceding(15n).id, 10n, 'nothing between: this node');
+  t.equal(table.closestPreceding(5n).id, 90n, 'across zero');
+});
+
+t.test('a failed peer leaves fingers, successors and predecessor', async (t) => {
+  const table = new RoutingTable(RING, peer(10n), 4);
+  table.setSuccessors([peer(20n), peer(30n)]);
+  table.setFinger(0, peer(20n));
+  table.predecessor = peer(5n);
+  table.remove(20n);
+  t.same(table.successors.map((p) => p.id), [30n]);
+  t.equal(table.fingers[0], undefined);
+  table.remove(5n);
+  t.equal(table.predecessor, undefined);
+  t.ok(table.owns(999n) === false, 'with successors but no predecessor, ownership is unknown');
+});
