@@ -66,29 +66,25 @@ const text = (raw: unknown, where: string): string => {
   return raw;
 };
 
-const httpUrl = (raw: unknown, where: string): string => {
+/** An absolute URL with one of `protocols`; `expected` says what it should be in the error. */
+const url = (protocols: readonly string[], expected: string) => (raw: unknown, where: string): URL => {
   const value = text(raw, where);
-  let url: URL;
+  let parsed: URL | undefined;
   try {
-    url = new URL(value);
+    parsed = new URL(value);
   } catch {
-    return fail(where, 'must be an absolute http(s) URL');
+    // reported below
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(where, 'must be an absolute http(s) URL');
-  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+  if (parsed === undefined || !protocols.includes(parsed.protocol)) return fail(where, `must be ${expected}`);
+  return parsed;
 };
 
-const peerUrl = (raw: unknown, where: string): string => {
-  const value = text(raw, where);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(where, 'must be a ws:// URL of a ring member');
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) fail(where, 'must be a ws:// URL of a ring member');
-  return value;
+const httpUrl = (raw: unknown, where: string): string => {
+  const { href } = url(['http:', 'https:'], 'an absolute http(s) URL')(raw, where);
+  return href.endsWith('/') ? href : `${href}/`;
 };
+
+const peerUrl = (raw: unknown, where: string): string => url(['ws:', 'wss:', 'http:', 'https:'], 'a ws:// URL of a ring member')(raw, where).href;
 
 const level = (raw: unknown, where: string): LogLevel => {
   if (!LOG_LEVELS.includes(raw as LogLevel)) return fail(where, `must be one of ${LOG_LEVELS.join(', ')}`);

@@ -9,7 +9,7 @@
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { Clock, Timer } from '../thing/clock.js';
-import { fromWire, toWire, type Peer, type WirePeer } from './peer.js';
+import { fromWire, keyFromWire, toWire, type Peer, type WirePeer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import { RoutingTable } from './routing-table.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';
@@ -319,12 +319,7 @@ export class ChordNode {
   }
 
   #key(value: unknown): bigint {
-    if (typeof value !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key' });
-    try {
-      return this.#space.fromHex(value);
-    } catch (err) {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key', cause: err });
-    }
+    return keyFromWire(value, this.#space);
   }
 
   #wire(peer: Peer): WirePeer {

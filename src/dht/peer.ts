@@ -30,3 +30,13 @@ export function fromWire(value: unknown, space: RingSpace): Peer {
     throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'peer id is not a ring id', { field: 'peer.id', cause: err });
   }
 }
+
+/** Reads a ring key from a message. Throws FLOWCHAIN_ERR_PEER_MESSAGE_INVALID unless it is a hex ring id. */
+export function keyFromWire(value: unknown, space: RingSpace): bigint {
+  if (typeof value !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key' });
+  try {
+    return space.fromHex(value.toLowerCase());
+  } catch (err) {
+    throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key', cause: err });
+  }
+}

@@ -14,7 +14,7 @@ import { FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { Clock } from '../thing/clock.js';
 import type { ChordNode } from './chord-node.js';
-import { toWire, type Peer, type WirePeer } from './peer.js';
+import { keyFromWire, toWire, type Peer, type WirePeer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';
 
@@ -218,11 +218,6 @@ export class RingStore {
   }
 
   #parseKey(value: unknown): bigint {
-    if (typeof value !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key' });
-    try {
-      return this.#space.fromHex(value.toLowerCase());
-    } catch (err) {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'key must be a hex ring id', { field: 'key', cause: err });
-    }
+    return keyFromWire(value, this.#space);
   }
 }

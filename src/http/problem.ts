@@ -60,3 +60,14 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     sendProblem(reply, request, new FlowchainError('FLOWCHAIN_ERR_ROUTE_NOT_FOUND', `no resource at ${request.method} ${request.url.split('?')[0]}`)),
   );
 }
+
+/**
+ * The plain-HTTP handler of a WebSocket-only endpoint: 426 with `Upgrade: websocket`
+ * (RFC 9110 §15.5.22), naming the sub-protocol to ask for.
+ */
+export function upgradeRequired(subprotocol: string) {
+  return async (_request: FastifyRequest, reply: FastifyReply): Promise<never> => {
+    reply.header('upgrade', 'websocket');
+    throw new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', `open a WebSocket with sub-protocol ${subprotocol}`);
+  };
+}

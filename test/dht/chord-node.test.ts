@@ -45,17 +45,10 @@ t.test('two nodes find each other through join, notify and stabilize', async (t)
   t.equal(a.table.predecessor?.id, b.self.id);
 });
 
-/** Joins `count` nodes, one maintenance round after each (joins interleaved with stabilization, Chord §4.4). */
-async function grow(sim: RingSimulation, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    await sim.addNode();
-    await sim.rounds(1);
-  }
-}
 
 t.test('64 nodes: after stabilization every lookup returns the true owner in about ½·log2 N hops', async (t) => {
   const sim = new RingSimulation(64);
-  await grow(sim, 64);
+  await sim.grow(64);
   const rounds = await settle(sim);
   t.ok(rounds > 0, `consistent after ${rounds} rounds`);
   const hops = await checkLookups(t, sim, 2_000);
@@ -83,7 +76,7 @@ t.test('churn: 25% of 64 nodes crash at once; after stabilization every lookup i
   // r = 2·log2 N as Chord §5.2 recommends, so that with high probability no node loses its
   // whole successor list when a quarter of the ring fails together.
   const sim = new RingSimulation(65, 12);
-  await grow(sim, 64);
+  await sim.grow(64);
   t.ok((await settle(sim)) > 0);
   const victims = [...sim.nodes].sort(() => sim.random.next() - 0.5).slice(0, 16);
   sim.kill(victims);
@@ -95,7 +88,7 @@ t.test('churn: 25% of 64 nodes crash at once; after stabilization every lookup i
 
 t.test('with the default r = 4, three adjacent successors failing together do not break the ring', async (t) => {
   const sim = new RingSimulation(7);
-  await grow(sim, 16);
+  await sim.grow(16);
   t.ok((await settle(sim)) > 0);
   const sorted = [...sim.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
   sim.kill(sorted.slice(3, 6));
@@ -105,7 +98,7 @@ t.test('with the default r = 4, three adjacent successors failing together do no
 
 t.test('lookups route around a dead node before stabilization notices it', async (t) => {
   const sim = new RingSimulation(9);
-  await grow(sim, 32);
+  await sim.grow(32);
   t.ok((await settle(sim)) > 0);
   sim.kill([sim.nodes[5]!, sim.nodes[17]!]);
   // No maintenance: lookups must work around the holes on their own; the owner of a key that
@@ -154,7 +147,7 @@ t.test('notify can only name its authenticated sender as predecessor', async (t)
 
 t.test('a leaving notice from a node that is not a neighbour changes no pointer', async (t) => {
   const sim = new RingSimulation(12);
-  await grow(sim, 6);
+  await sim.grow(6);
   const sorted = [...sim.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
   const node = sorted[0]!;
   const stranger = sorted[3]!.self;

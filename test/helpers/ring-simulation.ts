@@ -49,6 +49,24 @@ export class RingSimulation {
     }
   }
 
+  /** Joins `count` nodes, one maintenance round after each (joins interleaved with stabilization, Chord §4.4). */
+  async grow(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      await this.addNode();
+      await this.rounds(1);
+    }
+  }
+
+  /** How many of `keys` are not held by their current owner itself. */
+  misplaced(keys: Iterable<string>): number {
+    let count = 0;
+    for (const key of keys) {
+      const owner = this.nodes.find((n) => n.self.id === this.owner(RING.fromHex(key)))!;
+      if (!this.stores.get(owner)!.section.data.has(key)) count++;
+    }
+    return count;
+  }
+
   /** A node leaves gracefully and goes off the network. */
   async leave(node: ChordNode): Promise<void> {
     await node.leave();

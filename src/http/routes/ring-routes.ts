@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { RingView } from '../../dht/ring-service.js';
-import { FlowchainError } from '../../errors.js';
+import { PEER_SUBPROTOCOL } from '../../dht/ws-peer-network.js';
+import { upgradeRequired } from '../problem.js';
 
 /** Registers /ring and /ring/lookup/:key. */
 export function ringRoutes(app: FastifyInstance, ring: RingView): void {
@@ -19,10 +20,7 @@ export function peerRoute(app: FastifyInstance, ring: RingView): void {
   app.route({
     method: 'GET',
     url: '/peer',
-    handler: async (_request, reply) => {
-      reply.header('upgrade', 'websocket');
-      throw new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', 'the peer endpoint speaks WebSocket, sub-protocol flowchain-peer.v1');
-    },
+    handler: upgradeRequired(PEER_SUBPROTOCOL),
     wsHandler: (socket) => ring.accept(socket),
   });
 }

@@ -8,7 +8,7 @@ import type { HttpContext } from '../http-context.js';
 import { Fanout } from './fanout.js';
 import { WsSession } from './ws-session.js';
 import { BearerAuth } from '../auth.js';
-import { FlowchainError } from '../../errors.js';
+import { upgradeRequired } from '../problem.js';
 import { WS_SUBPROTOCOL } from '../../td/td-builder.js';
 
 /** Registers GET /ws; @fastify/websocket must already be registered. */
@@ -22,11 +22,7 @@ export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: num
     url: '/ws',
     // A wrong token is refused before the upgrade; no token gives a read-only session.
     onRequest: async (request, reply) => BearerAuth.reject(reply, credentialsOf(request.headers, request.query), true),
-    // A plain GET (no Upgrade header) is told to upgrade, as RFC 9110 §15.5.22 describes.
-    handler: async (_request, reply) => {
-      reply.header('upgrade', 'websocket');
-      throw new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', `open a WebSocket with sub-protocol ${WS_SUBPROTOCOL}`);
-    },
+    handler: upgradeRequired(WS_SUBPROTOCOL),
     wsHandler: (socket, request) => {
       new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
         authRequired: ctx.auth !== undefined,
