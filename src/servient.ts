@@ -118,7 +118,13 @@ export class Servient {
   /** Starts the devices, listens, then joins (or founds) the ring. */
   async start(): Promise<Address> {
     for (const thing of this.registry.list()) thing.start();
-    await this.app.listen({ port: this.#config.port, host: this.#config.host });
+    try {
+      await this.app.listen({ port: this.#config.port, host: this.#config.host });
+    } catch (err) {
+      await this.stop();
+      const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
+      throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `cannot listen on ${this.#config.host}:${this.#config.port}: ${reason}`, { field: 'port', cause: err });
+    }
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
     const host = this.#config.host;

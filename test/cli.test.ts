@@ -63,6 +63,15 @@ t.test('a bad config stops start-up naming the option', async (t) => {
   t.match(fromFile.stderr, /config\.json: prot/);
 });
 
+t.test('a port that is in use stops start-up with FLOWCHAIN_ERR_CONFIG_INVALID naming the port', async (t) => {
+  const running = await startNode(t, ['--data', tempDir(t)]);
+  const port = new URL(running.url).port;
+  const result = await runCli(['start', '--port', port, '--host', '127.0.0.1', '--data', tempDir(t)]);
+  t.equal(result.code, 1);
+  t.match(result.stderr, new RegExp(`FLOWCHAIN_ERR_CONFIG_INVALID: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+  await running.stop();
+});
+
 t.test('--help prints usage and exits 0; an unknown command exits 2', async (t) => {
   const help = await runCli(['--help']);
   t.equal(help.code, 0);
