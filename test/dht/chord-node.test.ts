@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { ChordNode } from '../../src/dht/chord-node.js';
 import { MemoryNetwork } from '../../src/dht/memory-transport.js';
@@ -62,6 +63,19 @@ t.test('64 nodes: after stabilization every lookup returns the true owner in abo
     }
   }
   t.equal(wrong, 0, 'edge keys resolve correctly');
+});
+
+t.test('property: for any key and any starting node, find_successor returns the brute-force owner', async (t) => {
+  const sim = new RingSimulation(40);
+  await sim.grow(48);
+  t.ok((await settle(sim)) > 0);
+  const key = fc.oneof(fc.bigInt({ min: 0n, max: RING.size - 1n }), fc.constantFrom(0n, 1n, RING.size - 1n), fc.constantFrom(...sim.nodes.map((n) => n.self.id)));
+  const start = fc.integer({ min: 0, max: sim.nodes.length - 1 });
+  await fc.assert(
+    fc.asyncProperty(key, start, async (k, i) => (await sim.nodes[i]!.findSuccessor(k)).owner.id === sim.owner(k)),
+    { numRuns: 1_000, seed: 40 },
+  );
+  t.pass('1000 generated cases held');
 });
 
 t.test('64 nodes joining all at once, with no maintenance between joins, still converge to one ring', async (t) => {
