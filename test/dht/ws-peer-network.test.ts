@@ -1,0 +1,81 @@
+import t, { type Test } from 'tap';
+import { WebSocketServer } from 'ws';
+import { FlowchainError } from '../../src/errors.js';
+import { NodeIdentity } from '../../src/dht/node-identity.js';
+import type { Peer } from '../../src/dht/peer.js';
+import type { PeerHandler } from '../../src/dht/transport.js';
+import { PEER_SUBPROTOCOL, WsPeerNetwork } from '../../src/dht/ws-peer-network.js';
+import { createRandom } from '../../src/thing/random.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+/** A peer network listening on its own WebSocket server (port 0), closed at teardown. */
+async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHandler) {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => PEER_SUBPROTOCOL });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/peer`;
+  const random = createRandom(seed);
+  const identity = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(seed));
+  const network = new WsPeerNetwork(
+    { clock, identity, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256)) },
+    { selfUrl: url, timeoutMs: 1_000 },
+  );
+  network.setHandler(handler);
+  let connections = 0;
+  server.on('connection', (socket) => {
+    connections++;
+    network.accept(socket);
+  });
+  t.teardown(async () => {
+    await network.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { network, url, identity, connections: () => connections };
+}
+
+t.test('requests and replies travel both ways over one socket per pair, with the sender authenticated', async (t) => {
+  const clock = new ManualClock();
+  const seen: Peer[] = [];
+  const echo: PeerHandler = async (request, sender) => {
+    seen.push(sender);
+    return { echo: request.type };
+  };
+  const a = await node(t, 1, clock, echo);
+  const b = await node(t, 2, clock, echo);
+  t.same(await a.network.request(b.url, { type: 'hello' }), { echo: 'hello' });
+  t.same(seen[0], { id: a.identity.id, url: a.url }, 'b saw a, as its key proves');
+  t.same(await b.network.request(a.url, { type: 'back' }), { echo: 'back' }, 'b reuses the socket a opened');
+  t.equal(a.connections() + b.connections(), 1, 'one socket for the pair');
+});
+
+t.test('a request without a reply fails with FLOWCHAIN_ERR_PEER_UNREACHABLE when its time is up', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 3, clock, async () => ({}));
+  const silent = await node(t, 4, clock, () => new Promise(() => undefined));
+  const pending = a.network.request(silent.url, { type: 'never' });
+  // Let the request reach the other side, then pass the timeout on the injected clock.
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+  clock.advance(1_001);
+  await t.rejects(pending, { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+});
+
+t.test('errors thrown by the remote handler arrive with their code', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 5, clock, async () => ({}));
+  const b = await node(t, 6, clock, async () => {
+    throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', 'not mine', { field: 'key' });
+  });
+  await t.rejects(a.network.request(b.url, { type: 'store-put' }), { code: 'FLOWCHAIN_ERR_RING_NOT_OWNER', field: 'key' });
+});
+
+t.test('an unreachable URL and a closed network fail with FLOWCHAIN_ERR_PEER_UNREACHABLE', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 7, clock, async () => ({}));
+  await t.rejects(a.network.request('ws://127.0.0.1:1/peer', { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  const b = await node(t, 8, clock, () => new Promise(() => undefined));
+  const pending = t.rejects(a.network.request(b.url, { type: 'never' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'the peer closing fails what was pending');
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+  await b.network.close();
+  await pending;
+  await a.network.close();
+  await t.rejects(a.network.request(b.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+});
