@@ -12,7 +12,7 @@ import { loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp } from './http/app.js';
-import { NodeIdentity } from './dht/node-identity.js';
+import { NodeIdentity } from './node-identity.js';
 import { RingService } from './dht/ring-service.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';

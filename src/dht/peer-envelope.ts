@@ -13,7 +13,7 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
 import { FlowchainError } from '../errors.js';
 import type { Clock } from '../thing/clock.js';
-import { NodeIdentity, ringIdOf } from './node-identity.js';
+import { NodeIdentity, ringIdOf } from '../node-identity.js';
 import type { Peer } from './peer.js';
 import { RING } from './ring-space.js';
 

@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import { FlowchainError } from '../errors.js';
 import type { Clock } from '../thing/clock.js';
 import { ChordNode } from './chord-node.js';
-import type { NodeIdentity } from './node-identity.js';
+import type { NodeIdentity } from '../node-identity.js';
 import { toWire, type WirePeer } from './peer.js';
 import { RING } from './ring-space.js';
 import { RingStore } from './ring-store.js';

@@ -12,7 +12,7 @@
 import { WebSocket, type RawData } from 'ws';
 import { describeError, ERRORS, FlowchainError, isFlowchainError, type ErrorBody, type ErrorCode } from '../errors.js';
 import type { Clock, Timer } from '../thing/clock.js';
-import type { NodeIdentity } from './node-identity.js';
+import type { NodeIdentity } from '../node-identity.js';
 import type { Peer } from './peer.js';
 import { open, ReplayGuard, seal, type Sender } from './peer-envelope.js';
 import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { NodeIdentity } from '../../src/dht/node-identity.js';
+import { NodeIdentity } from '../../src/node-identity.js';
 import { open, ReplayGuard, seal, type Envelope } from '../../src/dht/peer-envelope.js';
 import { RING } from '../../src/dht/ring-space.js';
 import { ManualClock } from '../helpers/manual-clock.js';

@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
-import { NodeIdentity } from '../../src/dht/node-identity.js';
+import { NodeIdentity } from '../../src/node-identity.js';
 import { seal } from '../../src/dht/peer-envelope.js';
 import { peerEndpoint, type RingDescription } from '../../src/dht/ring-service.js';
 import { PEER_SUBPROTOCOL } from '../../src/dht/ws-peer-network.js';

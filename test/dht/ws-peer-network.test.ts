@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { WebSocketServer } from 'ws';
 import { FlowchainError } from '../../src/errors.js';
-import { NodeIdentity } from '../../src/dht/node-identity.js';
+import { NodeIdentity } from '../../src/node-identity.js';
 import type { Peer } from '../../src/dht/peer.js';
 import type { PeerHandler } from '../../src/dht/transport.js';
 import { PEER_SUBPROTOCOL, WsPeerNetwork } from '../../src/dht/ws-peer-network.js';

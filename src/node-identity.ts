@@ -1,17 +1,17 @@
 /**
- * A node's identity on the ring: an Ed25519 key pair (RFC 8032) whose public key's SHA-1 is
- * the node's 160-bit ring id (Chord §4.2 hashes node identifiers with SHA-1). The secret key
- * stays in the node's database and never leaves it.
+ * A node's identity: an Ed25519 key pair (RFC 8032) whose public key's SHA-1 is the node's
+ * 160-bit id, its place on the ring (Chord §4.2 hashes node identifiers with SHA-1). It signs
+ * peer messages and data transactions. The secret key stays in the node's database and never
+ * leaves it.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Section } from '../storage.js';
-import { RING } from './ring-space.js';
+import type { Section } from './storage.js';
 
-/** The ring id that belongs to an Ed25519 public key. */
+/** The 160-bit node id that belongs to an Ed25519 public key: SHA-1 of the key, big-endian. */
 export function ringIdOf(publicKey: Uint8Array): bigint {
-  return RING.fromBytes(sha1(publicKey));
+  return BigInt(`0x${bytesToHex(sha1(publicKey))}`);
 }
 
 /** A key pair and the ring id derived from it. */

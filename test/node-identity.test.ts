@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { NodeIdentity, ringIdOf } from '../../src/dht/node-identity.js';
-import { Database } from '../../src/storage.js';
-import { tempDir } from '../helpers/test-servient.js';
+import { NodeIdentity, ringIdOf } from '../src/node-identity.js';
+import { Database } from '../src/storage.js';
+import { tempDir } from './helpers/test-servient.js';
 
 const secret = Uint8Array.from({ length: 32 }, (_, i) => i);
 
