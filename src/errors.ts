@@ -45,6 +45,10 @@ export const ERRORS = {
   FLOWCHAIN_ERR_LOOKUP_FAILED: { status: 503, title: 'Ring lookup failed' },
   FLOWCHAIN_ERR_RING_NOT_OWNER: { status: 421, title: 'This node does not own that key' },
   FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE: { status: 413, title: 'Value too large for the ring store' },
+  // Data transactions (the broker)
+  FLOWCHAIN_ERR_TX_MALFORMED: { status: 400, title: 'Malformed data transaction' },
+  FLOWCHAIN_ERR_TX_HASH_MISMATCH: { status: 400, title: 'H_DATA does not match the transaction' },
+  FLOWCHAIN_ERR_TX_SIGNATURE_INVALID: { status: 401, title: 'Data transaction signature rejected' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },
