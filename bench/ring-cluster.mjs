@@ -208,7 +208,7 @@ async function checkLookups(nodes, keys, count) {
       const key = keys[(i * count + k) % keys.length];
       try {
         const result = await getJson(`${node.url}ring/lookup/${key}`, 5_000);
-        if (result.owner?.id !== owner(key)) wrong++;
+        if (result.owner?.id !== owner(key)) { wrong++; if (process.env.RING_DEBUG && wrong <= 5) console.error('WRONG', node.url, key, 'got', result.owner?.id, 'want', owner(key), 'hops', result.hops, JSON.stringify(await getJson(`${node.url}ring`))); }
         hops.push(result.hops);
       } catch {
         failed++;

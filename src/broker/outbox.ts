@@ -1,0 +1,156 @@
+/**
+ * A durable, ordered outbox. An item is stored in LevelDB before enqueue() resolves and stays
+ * there until it is delivered, so nothing accepted is lost to a crash or restart. Delivery is
+ * strictly in enqueue order: the head is retried with growing back-off (on the injected clock)
+ * until it goes through; an item the receiver refuses for good is moved to a dead-letter
+ * section and reported, never silently dropped.
+ */
+import type { Section } from '../storage.js';
+import type { Clock, Timer } from '../thing/clock.js';
+
+/** What the outbox needs. */
+export interface OutboxComponents {
+  /** Pending items. */
+  readonly section: Section;
+  /** Items refused for good, kept for inspection. */
+  readonly deadLetters: Section;
+  readonly clock: Clock;
+}
+
+/** Delivers one item; throws to have it retried later. */
+export type Deliver<T> = (item: T) => Promise<void>;
+
+/** Decides whether a delivery error is permanent (the item goes to the dead letters). */
+export type IsPermanent = (err: unknown) => boolean;
+
+/** Back-off between retries of the head item, in milliseconds (the last one repeats). */
+export const DEFAULT_BACKOFF_MS: readonly number[] = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+
+/** Sequence numbers are zero-padded so LevelDB's key order is enqueue order. */
+const key = (sequence: number): string => sequence.toString().padStart(16, '0');
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** The outbox of one node. */
+export class Outbox<T> {
+  readonly #section: Section;
+  readonly #deadLetters: Section;
+  readonly #clock: Clock;
+  readonly #backoff: readonly number[];
+  readonly #queue: { readonly sequence: number; readonly item: T }[] = [];
+  readonly #waiters = new Map<number, Waiter>();
+  #next = 0;
+  #deliver: Deliver<T> | undefined;
+  #isPermanent: IsPermanent = () => false;
+  #running = false;
+  #timer: Timer | undefined;
+  #attempts = 0;
+  #draining: Promise<void> | undefined;
+
+  constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[] } = {}) {
+    this.#section = components.section;
+    this.#deadLetters = components.deadLetters;
+    this.#clock = components.clock;
+    this.#backoff = init.backoffMs ?? DEFAULT_BACKOFF_MS;
+  }
+
+  /** Loads what a previous run left pending; call once before use. */
+  async open(): Promise<void> {
+    for await (const [stored, item] of this.#section.entries()) {
+      const sequence = Number(stored);
+      this.#queue.push({ sequence, item: item as T });
+      this.#next = sequence + 1;
+    }
+  }
+
+  /** Items waiting for delivery. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Stores `item` durably; resolves with its sequence number once it is on disk. */
+  async enqueue(item: T): Promise<number> {
+    const sequence = this.#next++;
+    await this.#section.put(key(sequence), item);
+    this.#queue.push({ sequence, item });
+    this.#kick();
+    return sequence;
+  }
+
+  /**
+   * Resolves when the item `sequence` has been delivered; rejects if it was refused for good.
+   * Ask right after enqueue(): an item that already left the queue counts as delivered.
+   */
+  delivered(sequence: number): Promise<void> {
+    if (!this.#queue.some((entry) => entry.sequence === sequence)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.set(sequence, { resolve, reject }));
+  }
+
+  /** Starts delivering with `deliver`, in order, until {@link stop}. */
+  start(deliver: Deliver<T>, isPermanent: IsPermanent = () => false): void {
+    this.#deliver = deliver;
+    this.#isPermanent = isPermanent;
+    this.#running = true;
+    this.#kick();
+  }
+
+  /** Stops delivering (pending items stay stored) and waits for a delivery in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    await this.#draining;
+  }
+
+  /** Retries the head now instead of waiting out its back-off (the ring changed, say). */
+  retryNow(): void {
+    if (this.#timer === undefined) return;
+    this.#timer.cancel();
+    this.#timer = undefined;
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (!this.#running || this.#draining !== undefined || this.#timer !== undefined || this.#queue.length === 0) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      // Items enqueued while the last delivery finished.
+      if (this.#timer === undefined) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#running && this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      try {
+        await (this.#deliver as Deliver<T>)(head.item);
+      } catch (err) {
+        if (!this.#isPermanent(err)) {
+          const wait = this.#backoff[Math.min(this.#attempts++, this.#backoff.length - 1)]!;
+          this.#timer = this.#clock.after(wait, () => {
+            this.#timer = undefined;
+            this.#kick();
+          });
+          return;
+        }
+        await this.#deadLetters.put(key(head.sequence), { item: head.item, error: String((err as Error)?.message ?? err) });
+        await this.#remove(head.sequence);
+        this.#waiters.get(head.sequence)?.reject(err);
+        this.#waiters.delete(head.sequence);
+        continue;
+      }
+      this.#attempts = 0;
+      await this.#remove(head.sequence);
+      this.#waiters.get(head.sequence)?.resolve();
+      this.#waiters.delete(head.sequence);
+    }
+  }
+
+  async #remove(sequence: number): Promise<void> {
+    await this.#section.batch([{ type: 'del', key: key(sequence) }]);
+    this.#queue.shift();
+  }
+}
