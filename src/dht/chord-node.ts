@@ -4,8 +4,12 @@
  * check_predecessor of §4.4 Fig. 6 with the successor list of §5.2. Talks to other nodes only
  * through a {@link Transport}; time comes from an injected clock.
  *
- * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no live route to a key is left, and answers malformed
- * requests with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ * A peer that does not answer, answers malformed replies or answers with an error is treated
+ * as failed by lookups and maintenance; nothing a peer sends can make maintenance throw.
+ *
+ * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no live route to a key is left (and, from
+ * {@link ChordNode.join}, whatever the bootstrap node answered), and answers malformed requests
+ * with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { Clock, Timer } from '../thing/clock.js';
@@ -19,6 +23,7 @@ export interface ChordComponents {
   readonly transport: Transport;
   readonly space: RingSpace;
   readonly clock: Clock;
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 /** Configuration of a node. */
@@ -50,6 +55,7 @@ export class ChordNode {
   readonly #space: RingSpace;
   readonly #clock: Clock;
   readonly #interval: number;
+  readonly #log: ChordComponents['log'];
   #timer: Timer | undefined;
   /** The maintenance round in flight, if any. */
   #round: Promise<void> | undefined;
@@ -65,6 +71,7 @@ export class ChordNode {
     this.#space = components.space;
     this.#clock = components.clock;
     this.#interval = init.maintenanceIntervalMs ?? 1000;
+    this.#log = components.log;
     this.table = new RoutingTable(components.space, init.self, init.successorListSize ?? 4);
     // One handler per peer message type.
     this.#handlers = {
@@ -163,15 +170,19 @@ export class ChordNode {
     this.#timer = undefined;
   }
 
-  /** One round of stabilize, check_predecessor and fix_fingers; overlapping rounds are skipped. */
+  /**
+   * One round of stabilize, check_predecessor, fix_fingers and the round listeners; overlapping
+   * rounds are skipped. Never rejects: whatever a peer answers, a failing step is logged and
+   * the next one runs.
+   */
   async maintain(): Promise<void> {
     if (this.#left) return;
     this.#round ??= (async () => {
       try {
-        await this.stabilize();
-        await this.checkPredecessor();
-        await this.fixFingers();
-        for (const task of this.#roundListeners) await task();
+        const steps = [() => this.stabilize(), () => this.checkPredecessor(), () => this.fixFingers(), ...this.#roundListeners];
+        for (const step of steps) {
+          await step().catch((err: unknown) => this.#log?.warn({ err }, 'ring maintenance step failed'));
+        }
       } finally {
         this.#round = undefined;
       }
@@ -197,7 +208,8 @@ export class ChordNode {
         path.push(current);
         current = fromWire(reply.next, this.#space);
       } catch (err) {
-        if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE')) throw err;
+        // Unreachable, a malformed reply or an error answer: route around that node.
+        if (!isFlowchainError(err)) throw err;
         dead.add(current.id);
         this.table.remove(current.id);
         // Back up to the node that pointed here, or restart from our own table.
@@ -224,18 +236,27 @@ export class ChordNode {
       }
       try {
         const reply = await this.#transport.request(successor.url, { type: 'neighbours' });
-        const theirPredecessor = reply.predecessor === null ? undefined : fromWire(reply.predecessor, this.#space);
-        const theirSuccessors = (reply.successors as unknown[]).map((p) => fromWire(p, this.#space));
+        if (!Array.isArray(reply.successors)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'neighbours reply lacks successors', { field: 'successors' });
+        const theirPredecessor = reply.predecessor === null || reply.predecessor === undefined ? undefined : fromWire(reply.predecessor, this.#space);
+        const theirSuccessors = reply.successors.slice(0, 32).map((p: unknown) => fromWire(p, this.#space));
         if (theirPredecessor && this.#space.between(theirPredecessor.id, this.self.id, successor.id)) {
           this.table.setSuccessors([theirPredecessor, successor, ...theirSuccessors]);
         } else {
           this.table.setSuccessors([successor, ...theirSuccessors]);
         }
-        await this.#notify(this.table.successor);
+      } catch (err) {
+        if (!isFlowchainError(err)) throw err;
+        this.table.remove(successor.id);
+        continue;
+      }
+      // The notified node may be a newly adopted one: if it fails, it is the one to drop.
+      const notified = this.table.successor;
+      try {
+        await this.#notify(notified);
         return;
       } catch (err) {
-        if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE') && !isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID')) throw err;
-        this.table.remove(successor.id);
+        if (!isFlowchainError(err)) throw err;
+        this.table.remove(notified.id);
       }
     }
   }
@@ -247,7 +268,7 @@ export class ChordNode {
     try {
       await this.#transport.request(predecessor.url, { type: 'ping' });
     } catch (err) {
-      if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE')) throw err;
+      if (!isFlowchainError(err)) throw err;
       this.table.remove(predecessor.id);
     }
   }
@@ -265,7 +286,7 @@ export class ChordNode {
         try {
           previous = (await this.findSuccessor(start)).owner;
         } catch (err) {
-          if (!isFlowchainError(err, 'FLOWCHAIN_ERR_LOOKUP_FAILED')) throw err;
+          if (!isFlowchainError(err)) throw err;
           return;
         }
       }

@@ -86,7 +86,7 @@ export class RingService implements RingView {
   async start(selfUrl: string, join?: string): Promise<void> {
     const network = new WsPeerNetwork(this.#components, { selfUrl, timeoutMs: this.#init.requestTimeoutMs, maxPayload: this.#init.maxPayload });
     const node = new ChordNode(
-      { transport: network, space: RING, clock: this.#components.clock },
+      { transport: network, space: RING, clock: this.#components.clock, ...(this.#components.log ? { log: this.#components.log } : {}) },
       { self: { id: this.identity.id, url: selfUrl }, successorListSize: this.#init.successorListSize, maintenanceIntervalMs: this.#init.maintenanceIntervalMs },
     );
     network.setHandler((request, sender) => node.handle(request, sender));

@@ -73,7 +73,8 @@ export class RingStore {
     this.#node.register('store-put', (request) => this.#onPut(request));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request) => this.#onReplicate(request));
-    this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current));
+    // Best effort: if it fails, the next rounds' owner pushes deliver the keys instead.
+    this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current).catch(() => undefined));
     this.#node.onMaintenance(() => this.#pushOwned());
     this.#node.onLeave(() => this.#handOverAll());
   }

@@ -141,7 +141,10 @@ export class WsPeerNetwork implements Transport {
     this.#sockets.add(socket);
     let peerUrl = url;
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      void this.#onFrame(socket, data, isBinary).then((sender) => {
+      void this.#onFrame(socket, data, isBinary).catch((err: unknown) => {
+        this.#log?.warn({ err }, 'peer frame failed');
+        return undefined;
+      }).then((sender) => {
         // An inbound socket becomes the link to its (authenticated) sender.
         if (peerUrl === undefined && sender !== undefined && !this.#links.has(sender.url)) {
           peerUrl = sender.url;
@@ -182,6 +185,10 @@ export class WsPeerNetwork implements Transport {
       authenticated = open(raw, { self: this.#sender.identity.id, clock: this.#clock, guard: this.#guard });
     } catch (err) {
       this.#log?.warn({ code: (err as FlowchainError).code }, 'rejected a peer frame');
+      // Never answer a rejected reply: two nodes that cannot authenticate each other (clocks
+      // apart, say) would otherwise bounce error replies forever.
+      const body = (raw as { body?: { kind?: unknown; re?: unknown } } | undefined)?.body;
+      if (body?.kind === 'reply' || body?.re !== undefined) return undefined;
       const nonce = (raw as { nonce?: unknown } | undefined)?.nonce;
       this.#reply(socket, null, typeof nonce === 'string' ? nonce : null, { error: describeError(err) });
       return undefined;
@@ -213,12 +220,16 @@ export class WsPeerNetwork implements Transport {
     if (pending === undefined || pending.socket !== socket) return;
     this.#pending.delete(re as string);
     pending.timer.cancel();
-    const error = body.error as ErrorBody | undefined;
+    const { error, reply } = body as { error?: unknown; reply?: unknown };
     if (error !== undefined) {
-      const code: ErrorCode = Object.hasOwn(ERRORS, error.code) ? error.code : 'FLOWCHAIN_ERR_INTERNAL';
-      pending.reject(new FlowchainError(code, `${pending.url}: ${error.detail}`, error.field === undefined ? {} : { field: error.field }));
+      const e = error as Partial<ErrorBody> | null;
+      const code: ErrorCode = typeof e?.code === 'string' && Object.hasOwn(ERRORS, e.code) ? e.code : 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID';
+      const field = typeof e?.field === 'string' ? { field: e.field } : {};
+      pending.reject(new FlowchainError(code, `${pending.url}: ${typeof e?.detail === 'string' ? e.detail : 'error reply'}`, field));
+    } else if (typeof reply === 'object' && reply !== null && !Array.isArray(reply)) {
+      pending.resolve(reply as PeerReply);
     } else {
-      pending.resolve((body.reply ?? {}) as PeerReply);
+      pending.reject(new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `${pending.url}: a reply is an object`, { field: 'reply' }));
     }
   }
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { ChordNode } from '../../src/dht/chord-node.js';
+import { FlowchainError } from '../../src/errors.js';
 import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -169,6 +170,33 @@ t.test('a leaving notice from a node that is not a neighbour changes no pointer'
   await node.handle({ type: 'leaving', predecessor: { id: RING.toHex(1n), url: 'mem://evil' }, successors: [{ id: RING.toHex(2n), url: 'mem://evil' }] }, stranger);
   t.same(node.table.predecessor, before.predecessor);
   t.same(node.table.successor, before.successor);
+});
+
+t.test('nothing a misbehaving peer answers makes maintenance throw; the peer is dropped', async (t) => {
+  const network = new MemoryNetwork();
+  const self = { id: 100n, url: 'mem://self' };
+  const liar = { id: 200n, url: 'mem://liar' };
+  const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock: new ManualClock() }, { self });
+  network.listen(self.url, (request, sender) => node.handle(request, sender));
+  const answers: Record<string, () => unknown> = {
+    neighbours: () => ({ predecessor: null }), // no successors array
+    step: () => {
+      throw new FlowchainError('FLOWCHAIN_ERR_INTERNAL', 'boom');
+    },
+    notify: () => ({}),
+    ping: () => ({}),
+  };
+  network.listen(liar.url, async (request) => answers[request.type]?.() as never);
+  node.table.setSuccessors([liar]);
+  node.table.predecessor = liar;
+  node.table.setFinger(100, liar);
+  await node.maintain();
+  t.same(node.table.successors, [], 'the liar was dropped from the successors');
+  // A lookup through a peer that answers with an error routes around it.
+  node.table.setSuccessors([liar]);
+  node.table.setFinger(159, liar);
+  const far = RING.add(200n, 1n << 158n);
+  t.equal((await node.findSuccessor(far)).owner.id, 100n, 'with the liar gone, the node answers for itself');
 });
 
 t.test('maintenance runs on the injected clock and stops with stop()', async (t) => {

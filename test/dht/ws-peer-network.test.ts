@@ -6,10 +6,11 @@ import type { Peer } from '../../src/dht/peer.js';
 import type { PeerHandler } from '../../src/dht/transport.js';
 import { PEER_SUBPROTOCOL, WsPeerNetwork } from '../../src/dht/ws-peer-network.js';
 import { createRandom } from '../../src/thing/random.js';
+import { seal } from '../../src/dht/peer-envelope.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 /** A peer network listening on its own WebSocket server (port 0), closed at teardown. */
-async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHandler) {
+async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHandler, onFrame?: (frame: string) => string | undefined) {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => PEER_SUBPROTOCOL });
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/peer`;
@@ -21,15 +22,27 @@ async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHand
   );
   network.setHandler(handler);
   let connections = 0;
+  let frames = 0;
   server.on('connection', (socket) => {
     connections++;
+    if (onFrame) {
+      // A scripted peer: answers each frame itself instead of the network.
+      socket.on('message', (data) => {
+        frames++;
+        const answer = onFrame(data.toString());
+        if (answer !== undefined) socket.send(answer);
+      });
+      return;
+    }
+    socket.on('message', () => frames++);
     network.accept(socket);
   });
   t.teardown(async () => {
     await network.close();
+    for (const socket of server.clients) socket.terminate(); // scripted peers' sockets
     await new Promise((resolve) => server.close(resolve));
   });
-  return { network, url, identity, connections: () => connections };
+  return { network, url, identity, connections: () => connections, frames: () => frames };
 }
 
 t.test('requests and replies travel both ways over one socket per pair, with the sender authenticated', async (t) => {
@@ -78,4 +91,37 @@ t.test('an unreachable URL and a closed network fail with FLOWCHAIN_ERR_PEER_UNR
   await pending;
   await a.network.close();
   await t.rejects(a.network.request(b.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+});
+
+t.test('a reply whose error is not an error object is rejected as invalid, without crashing', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 9, clock, async () => ({}));
+  const mallory = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(10));
+  const fake = await node(t, 10, clock, async () => ({}), (frame) => {
+    const request = JSON.parse(frame) as { nonce: string };
+    const envelope = seal({ identity: mallory, url: 'ws://fake' }, a.identity.id, { kind: 'reply', re: request.nonce, error: null }, clock.now(), new Uint8Array(16).fill(1));
+    return JSON.stringify(envelope);
+  });
+  await t.rejects(a.network.request(fake.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
+  // The scripted peer answers again with the same nonce: a replayed reply is ignored, so the
+  // request runs into its timeout rather than into a crash.
+  const second = t.rejects(a.network.request(fake.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+  clock.advance(1_001);
+  await second;
+  const b = await node(t, 13, clock, async () => ({ fine: true }));
+  t.same(await a.network.request(b.url, { type: 'ping' }), { fine: true }, 'the node still works');
+});
+
+t.test('two nodes whose clocks are 40 s apart do not bounce error replies at each other', async (t) => {
+  const aClock = new ManualClock(Date.UTC(2026, 0, 1, 0, 0, 40));
+  const a = await node(t, 11, aClock, async () => ({}));
+  const b = await node(t, 12, new ManualClock(Date.UTC(2026, 0, 1)), async () => ({}));
+  // b refuses the stale request with a signed error reply; a cannot authenticate that reply
+  // either (its time is 40 s off), so a must neither trust nor answer it: the request times out.
+  const failed = t.rejects(a.network.request(b.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(b.frames(), 1, 'b received the request only: a did not answer b\'s error reply');
+  aClock.advance(1_001);
+  await failed;
 });
