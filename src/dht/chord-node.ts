@@ -133,7 +133,7 @@ export class ChordNode {
   async join(bootstrapUrl?: string): Promise<void> {
     this.table.predecessor = undefined;
     if (bootstrapUrl === undefined) return this.table.setSuccessors([]);
-    const reply = await this.#transport.request(bootstrapUrl, { type: 'find-successor', key: this.#space.toHex(this.self.id) });
+    const reply = await this.#transport.request({ url: bootstrapUrl }, { type: 'find-successor', key: this.#space.toHex(this.self.id) });
     this.table.setSuccessors([fromWire(reply.owner, this.#space)]);
     await this.stabilize();
   }
@@ -152,10 +152,10 @@ export class ChordNode {
     const { predecessor, successor, successors } = { predecessor: this.table.predecessor, successor: this.table.successor, successors: this.table.successors };
     const notices: Promise<unknown>[] = [];
     if (successor.id !== this.self.id) {
-      notices.push(this.#transport.request(successor.url, { type: 'leaving', predecessor: predecessor ? this.#wire(predecessor) : null }));
+      notices.push(this.#transport.request(successor, { type: 'leaving', predecessor: predecessor ? this.#wire(predecessor) : null }));
     }
     if (predecessor !== undefined && predecessor.id !== successor.id) {
-      notices.push(this.#transport.request(predecessor.url, { type: 'leaving', successors: successors.map((p) => this.#wire(p)) }));
+      notices.push(this.#transport.request(predecessor, { type: 'leaving', successors: successors.map((p) => this.#wire(p)) }));
     }
     await Promise.allSettled(notices);
   }
@@ -203,7 +203,7 @@ export class ChordNode {
     for (let hops = 1; hops <= MAX_HOPS; hops++) {
       if (current.id === this.self.id) return { owner: this.#firstLiveSuccessor(dead), hops: hops - 1 };
       try {
-        const reply = await this.#transport.request(current.url, { type: 'step', key: this.#space.toHex(key), exclude: [...dead].map((id) => this.#space.toHex(id)) });
+        const reply = await this.#transport.request(current, { type: 'step', key: this.#space.toHex(key), exclude: [...dead].map((id) => this.#space.toHex(id)) });
         if (reply.owner !== undefined) return { owner: fromWire(reply.owner, this.#space), hops };
         path.push(current);
         current = fromWire(reply.next, this.#space);
@@ -235,7 +235,7 @@ export class ChordNode {
         successor = predecessor;
       }
       try {
-        const reply = await this.#transport.request(successor.url, { type: 'neighbours' });
+        const reply = await this.#transport.request(successor, { type: 'neighbours' });
         if (!Array.isArray(reply.successors)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'neighbours reply lacks successors', { field: 'successors' });
         const theirPredecessor = reply.predecessor === null || reply.predecessor === undefined ? undefined : fromWire(reply.predecessor, this.#space);
         const theirSuccessors = reply.successors.slice(0, 32).map((p: unknown) => fromWire(p, this.#space));
@@ -266,7 +266,7 @@ export class ChordNode {
     const predecessor = this.table.predecessor;
     if (predecessor === undefined) return;
     try {
-      await this.#transport.request(predecessor.url, { type: 'ping' });
+      await this.#transport.request(predecessor, { type: 'ping' });
     } catch (err) {
       if (!isFlowchainError(err)) throw err;
       this.table.remove(predecessor.id);
@@ -296,7 +296,7 @@ export class ChordNode {
 
   async #notify(successor: Peer): Promise<void> {
     if (successor.id === this.self.id) return;
-    await this.#transport.request(successor.url, { type: 'notify' });
+    await this.#transport.request(successor, { type: 'notify' });
   }
 
   /** notify (Fig. 6): a node that thinks it might be our predecessor. */

@@ -5,7 +5,7 @@
  */
 import { FlowchainError } from '../errors.js';
 import type { Peer } from './peer.js';
-import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';
+import type { PeerHandler, PeerReply, PeerRequest, PeerTarget, Transport } from './transport.js';
 
 /** The nodes of one simulated network, by URL. */
 export class MemoryNetwork {
@@ -24,10 +24,10 @@ export class MemoryNetwork {
   /** The transport a node uses: its requests reach handlers with it as the sender. */
   transportFor(sender: Peer): Transport {
     return {
-      request: async (url: string, request: PeerRequest): Promise<PeerReply> => {
+      request: async (target: PeerTarget, request: PeerRequest): Promise<PeerReply> => {
         await Promise.resolve();
-        const handler = this.#handlers.get(url);
-        if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `no node at ${url}`, { field: 'url' });
+        const handler = this.#handlers.get(target.url);
+        if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `no node at ${target.url}`, { field: 'url' });
         this.delivered++;
         return structuredClone(await handler(structuredClone(request), sender));
       },

@@ -54,7 +54,10 @@ export function seal(sender: Sender, to: bigint | null, body: Record<string, unk
   return { ...unsigned, sig: bytesToHex(sender.identity.sign(utf8ToBytes(canonicalJson(unsigned)))) };
 }
 
-/** Remembers the nonces seen within the window, so a message is accepted at most once. */
+/**
+ * Remembers nonces so a message is accepted at most once. A message is valid while its time is
+ * within the window of ours, on either side, so a nonce is kept for twice the window.
+ */
 export class ReplayGuard {
   readonly #seen = new Map<string, number>();
   readonly #windowMs: number;
@@ -71,7 +74,7 @@ export class ReplayGuard {
   admit(nonce: string, now: number): boolean {
     // Map iteration is insertion order, so expired nonces are at the front.
     for (const [old, at] of this.#seen) {
-      if (now - at <= this.#windowMs) break;
+      if (now - at <= 2 * this.#windowMs) break;
       this.#seen.delete(old);
     }
     if (this.#seen.has(nonce)) return false;
@@ -104,7 +107,8 @@ export function open(raw: unknown, receiver: Receiver): { readonly sender: Peer;
   if (!NodeIdentity.verify(hexToBytes(sig), utf8ToBytes(canonicalJson(unsigned)), key)) {
     throw new FlowchainError('FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', 'signature does not verify', { field: 'sig' });
   }
-  // Freshness is checked only for authentic messages, so forgeries cannot fill the guard.
+  // Freshness is checked only for signed messages (any key pair can sign, so this bounds the
+  // guard by the rate of signed traffic, not by the rate of garbage).
   const now = receiver.clock.now();
   if (Math.abs(now - envelope.ts) > receiver.guard.windowMs) {
     throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', 'message time is outside the accepted window', { field: 'ts' });

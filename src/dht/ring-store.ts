@@ -100,7 +100,7 @@ export class RingStore {
   /** Sends to a peer, or handles locally when the peer is this node. */
   #ask(peer: Peer, request: PeerRequest): Promise<PeerReply> {
     if (peer.id === this.#node.self.id) return this.#node.handle(request, this.#node.self);
-    return this.#transport.request(peer.url, request);
+    return this.#transport.request(peer, request);
   }
 
   async #onPut(request: PeerRequest): Promise<PeerReply> {
@@ -122,7 +122,7 @@ export class RingStore {
     if (stored === undefined && request.local !== true) {
       // Just took the key over and the copy has not arrived: ask the replicas (read repair).
       for (const peer of this.#node.table.successors) {
-        const reply = await this.#transport.request(peer.url, { type: 'store-get', key, local: true }).catch(() => undefined);
+        const reply = await this.#transport.request(peer, { type: 'store-get', key, local: true }).catch(() => undefined);
         if (reply?.found === true) {
           stored = { value: reply.value, version: reply.version as number };
           await this.#write([[key, stored]]);
@@ -190,7 +190,7 @@ export class RingStore {
 
   async #replicate(peer: Peer, entries: readonly [string, StoredValue][]): Promise<void> {
     for (let i = 0; i < entries.length; i += CHUNK) {
-      await this.#transport.request(peer.url, { type: 'store-replicate', entries: entries.slice(i, i + CHUNK) });
+      await this.#transport.request(peer, { type: 'store-replicate', entries: entries.slice(i, i + CHUNK) });
     }
   }
 

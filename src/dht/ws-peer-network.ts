@@ -15,7 +15,7 @@ import type { Clock, Timer } from '../thing/clock.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { Peer } from './peer.js';
 import { open, ReplayGuard, seal, type Sender } from './peer-envelope.js';
-import type { PeerHandler, PeerReply, PeerRequest, Transport } from './transport.js';
+import type { PeerHandler, PeerReply, PeerRequest, PeerTarget, Transport } from './transport.js';
 
 export const PEER_SUBPROTOCOL = 'flowchain-peer.v1';
 
@@ -37,8 +37,16 @@ export interface PeerNetworkInit {
   readonly maxPayload?: number;
 }
 
+/**
+ * Requests a node may send without knowing the recipient's id (joining through a bare
+ * address). They only read, so a captured one replayed to another node changes nothing.
+ */
+const UNADDRESSED = new Set(['find-successor', 'ping']);
+
 interface Pending {
   readonly url: string;
+  /** The node that must sign the reply, when known. */
+  readonly expected: bigint | undefined;
   /** The socket the request went out on: only a reply on it can settle the request. */
   readonly socket: WebSocket;
   readonly resolve: (reply: PeerReply) => void;
@@ -57,7 +65,10 @@ export class WsPeerNetwork implements Transport {
   readonly #timeoutMs: number;
   readonly #maxPayload: number;
   readonly #guard = new ReplayGuard();
-  /** Open (or opening) sockets by the peer URL they lead to. */
+  /**
+   * Open (or opening) sockets: `url:<url>` for sockets this node dialled, `id:<hex>` for any
+   * socket whose far end proved that id. A URL another node merely claims never becomes a link.
+   */
   readonly #links = new Map<string, Promise<WebSocket>>();
   readonly #sockets = new Set<WebSocket>();
   readonly #pending = new Map<string, Pending>();
@@ -84,17 +95,19 @@ export class WsPeerNetwork implements Transport {
     this.#attach(socket, undefined);
   }
 
-  async request(url: string, request: PeerRequest): Promise<PeerReply> {
+  async request(target: PeerTarget, request: PeerRequest): Promise<PeerReply> {
+    const { url, id: expected } = target;
     if (this.#closed) throw unreachable(url, 'this node is shutting down');
-    const socket = await this.#connect(url);
+    const linked = expected === undefined ? undefined : this.#links.get(`id:${expected.toString(16)}`);
+    const socket = await (linked ?? this.#connect(url));
     const nonce = this.#randomBytes(16);
-    const envelope = seal(this.#sender, null, { kind: 'request', request }, this.#clock.now(), nonce);
+    const envelope = seal(this.#sender, expected ?? null, { kind: 'request', request }, this.#clock.now(), nonce);
     return new Promise<PeerReply>((resolve, reject) => {
       const timer = this.#clock.after(this.#timeoutMs, () => {
         this.#pending.delete(envelope.nonce);
         reject(unreachable(url, `no reply within ${this.#timeoutMs} ms`));
       });
-      this.#pending.set(envelope.nonce, { url, socket, resolve, reject, timer });
+      this.#pending.set(envelope.nonce, { url, expected, socket, resolve, reject, timer });
       socket.send(JSON.stringify(envelope));
     });
   }
@@ -118,7 +131,7 @@ export class WsPeerNetwork implements Transport {
   }
 
   #connect(url: string): Promise<WebSocket> {
-    const existing = this.#links.get(url);
+    const existing = this.#links.get(`url:${url}`);
     if (existing) return existing;
     const opening = new Promise<WebSocket>((resolve, reject) => {
       let socket: WebSocket;
@@ -129,44 +142,45 @@ export class WsPeerNetwork implements Transport {
       }
       socket.once('open', () => resolve(socket));
       socket.once('error', (err) => reject(unreachable(url, err.message)));
-      this.#attach(socket, url);
+      this.#attach(socket, `url:${url}`);
     });
-    this.#links.set(url, opening);
-    opening.catch(() => this.#links.delete(url));
+    this.#links.set(`url:${url}`, opening);
+    opening.catch(() => this.#links.delete(`url:${url}`));
     return opening;
   }
 
-  /** Wires a socket: frames in, cleanup on close. `url` is known for sockets we opened. */
-  #attach(socket: WebSocket, url: string | undefined): void {
+  /** Wires a socket: frames in, cleanup on close. `dialled` is the link key of sockets we opened. */
+  #attach(socket: WebSocket, dialled: string | undefined): void {
     this.#sockets.add(socket);
-    let peerUrl = url;
+    const keys = new Set<string>(dialled === undefined ? [] : [dialled]);
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      void this.#onFrame(socket, data, isBinary).catch((err: unknown) => {
-        this.#log?.warn({ err }, 'peer frame failed');
-        return undefined;
-      }).then((sender) => {
-        // An inbound socket becomes the link to its (authenticated) sender.
-        if (peerUrl === undefined && sender !== undefined && !this.#links.has(sender.url)) {
-          peerUrl = sender.url;
-          this.#links.set(sender.url, Promise.resolve(socket));
-        }
-      });
+      void this.#onFrame(socket, data, isBinary)
+        .catch((err: unknown) => {
+          this.#log?.warn({ err }, 'peer frame failed');
+          return undefined;
+        })
+        .then((sender) => {
+          // The far end proved its id: requests to that id may use this socket.
+          const key = sender === undefined ? undefined : `id:${sender.id.toString(16)}`;
+          if (key !== undefined && !this.#links.has(key)) {
+            keys.add(key);
+            this.#links.set(key, Promise.resolve(socket));
+          }
+        });
     });
-    socket.on('error', (err) => this.#log?.debug({ err, url: peerUrl }, 'peer socket error'));
+    socket.on('error', (err) => this.#log?.debug({ err }, 'peer socket error'));
     socket.once('close', () => {
       this.#sockets.delete(socket);
-      if (peerUrl !== undefined) {
-        void this.#links.get(peerUrl)?.then((linked) => {
-          if (linked === socket) this.#links.delete(peerUrl as string);
+      for (const key of keys) {
+        void this.#links.get(key)?.then((linked) => {
+          if (linked === socket) this.#links.delete(key);
         }, () => undefined);
       }
-      {
-        for (const [nonce, pending] of this.#pending) {
-          if (pending.socket !== socket) continue;
-          pending.timer.cancel();
-          pending.reject(unreachable(pending.url, 'connection closed'));
-          this.#pending.delete(nonce);
-        }
+      for (const [nonce, pending] of this.#pending) {
+        if (pending.socket !== socket) continue;
+        pending.timer.cancel();
+        pending.reject(unreachable(pending.url, 'connection closed'));
+        this.#pending.delete(nonce);
       }
     });
   }
@@ -194,17 +208,21 @@ export class WsPeerNetwork implements Transport {
       return undefined;
     }
     const { sender, body } = authenticated;
-    const nonce = (raw as { nonce: string }).nonce;
-    if (body.kind === 'reply') this.#settle(socket, body);
-    else if (body.kind === 'request') await this.#serve(socket, sender, nonce, body.request);
+    const { nonce, to } = raw as { nonce: string; to: string | null };
+    if (body.kind === 'reply') this.#settle(socket, sender, body);
+    else if (body.kind === 'request') await this.#serve(socket, sender, nonce, body.request, to !== null);
     else this.#reply(socket, sender.id, nonce, { error: describeError(new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'kind must be request or reply', { field: 'body.kind' })) });
     return sender;
   }
 
-  async #serve(socket: WebSocket, sender: Peer, nonce: string, request: unknown): Promise<void> {
+  async #serve(socket: WebSocket, sender: Peer, nonce: string, request: unknown, addressed: boolean): Promise<void> {
     try {
       if (this.#handler === undefined) throw unreachable(this.#sender.url, 'not ready');
       if (typeof request !== 'object' || request === null) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'request must be an object', { field: 'body.request' });
+      // Only reads may be unaddressed: anything that changes state must name this node.
+      if (!addressed && !UNADDRESSED.has(String((request as PeerRequest).type))) {
+        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'this request must be addressed to the recipient (to)', { field: 'to' });
+      }
       const reply = await this.#handler(request as PeerRequest, sender);
       this.#reply(socket, sender.id, nonce, { reply });
     } catch (err) {
@@ -213,13 +231,17 @@ export class WsPeerNetwork implements Transport {
     }
   }
 
-  #settle(socket: WebSocket, body: Readonly<Record<string, unknown>>): void {
+  #settle(socket: WebSocket, sender: Peer, body: Readonly<Record<string, unknown>>): void {
     const re = body.re;
     const pending = typeof re === 'string' ? this.#pending.get(re) : undefined;
     // Late, unknown, or arriving on another connection than the request left on: ignored.
     if (pending === undefined || pending.socket !== socket) return;
     this.#pending.delete(re as string);
     pending.timer.cancel();
+    if (pending.expected !== undefined && sender.id !== pending.expected) {
+      pending.reject(new FlowchainError('FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', `${pending.url}: answered by another node than the one asked`, { field: 'from.id' }));
+      return;
+    }
     const { error, reply } = body as { error?: unknown; reply?: unknown };
     if (error !== undefined) {
       const e = error as Partial<ErrorBody> | null;

@@ -52,7 +52,18 @@ t.test('a replayed or stale message is rejected; nonces expire with the window',
   const future = seal(alice, bob.id, { type: 'ping' }, clock.now() + 31_000, nonce(5));
   t.throws(() => open(future, receiver), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', field: 'ts' });
   open(seal(alice, bob.id, { type: 'ping' }, clock.now(), nonce(6)), receiver);
-  t.equal(receiver.guard.size, 1, 'the expired nonce was forgotten');
+  t.equal(receiver.guard.size, 2, 'the first nonce is still kept: it is forgotten only after twice the window');
+  clock.advance(30_000);
+  open(seal(alice, bob.id, { type: 'ping' }, clock.now(), nonce(8)), receiver);
+  t.equal(receiver.guard.size, 2, 'now the first nonce is forgotten');
+});
+
+t.test('a message sealed ahead of our clock cannot be replayed once its first nonce record would have expired', async (t) => {
+  const { receiver, clock } = setup();
+  const ahead = seal(alice, bob.id, { type: 'leaving' }, clock.now() + 25_000, nonce(9));
+  open(ahead, receiver);
+  clock.advance(31_000); // the message is still within the window (25 s ahead, 31 s later)
+  t.throws(() => open(ahead, receiver), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', field: 'nonce' });
 });
 
 t.test('a message for another node is rejected', async (t) => {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { FlowchainError } from '../../src/errors.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import type { Peer } from '../../src/dht/peer.js';
@@ -42,7 +42,7 @@ async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHand
     for (const socket of server.clients) socket.terminate(); // scripted peers' sockets
     await new Promise((resolve) => server.close(resolve));
   });
-  return { network, url, identity, connections: () => connections, frames: () => frames };
+  return { network, url, identity, peer: { url, id: identity.id }, connections: () => connections, frames: () => frames };
 }
 
 t.test('requests and replies travel both ways over one socket per pair, with the sender authenticated', async (t) => {
@@ -54,9 +54,9 @@ t.test('requests and replies travel both ways over one socket per pair, with the
   };
   const a = await node(t, 1, clock, echo);
   const b = await node(t, 2, clock, echo);
-  t.same(await a.network.request(b.url, { type: 'hello' }), { echo: 'hello' });
+  t.same(await a.network.request(b.peer, { type: 'hello' }), { echo: 'hello' });
   t.same(seen[0], { id: a.identity.id, url: a.url }, 'b saw a, as its key proves');
-  t.same(await b.network.request(a.url, { type: 'back' }), { echo: 'back' }, 'b reuses the socket a opened');
+  t.same(await b.network.request(a.peer, { type: 'back' }), { echo: 'back' }, 'b reuses the socket a opened');
   t.equal(a.connections() + b.connections(), 1, 'one socket for the pair');
 });
 
@@ -64,7 +64,7 @@ t.test('a request without a reply fails with FLOWCHAIN_ERR_PEER_UNREACHABLE when
   const clock = new ManualClock();
   const a = await node(t, 3, clock, async () => ({}));
   const silent = await node(t, 4, clock, () => new Promise(() => undefined));
-  const pending = a.network.request(silent.url, { type: 'never' });
+  const pending = a.network.request(silent.peer, { type: 'never' });
   // Let the request reach the other side, then pass the timeout on the injected clock.
   for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
   clock.advance(1_001);
@@ -77,20 +77,20 @@ t.test('errors thrown by the remote handler arrive with their code', async (t) =
   const b = await node(t, 6, clock, async () => {
     throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', 'not mine', { field: 'key' });
   });
-  await t.rejects(a.network.request(b.url, { type: 'store-put' }), { code: 'FLOWCHAIN_ERR_RING_NOT_OWNER', field: 'key' });
+  await t.rejects(a.network.request(b.peer, { type: 'store-put' }), { code: 'FLOWCHAIN_ERR_RING_NOT_OWNER', field: 'key' });
 });
 
 t.test('an unreachable URL and a closed network fail with FLOWCHAIN_ERR_PEER_UNREACHABLE', async (t) => {
   const clock = new ManualClock();
   const a = await node(t, 7, clock, async () => ({}));
-  await t.rejects(a.network.request('ws://127.0.0.1:1/peer', { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  await t.rejects(a.network.request({ url: 'ws://127.0.0.1:1/peer' }, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
   const b = await node(t, 8, clock, () => new Promise(() => undefined));
-  const pending = t.rejects(a.network.request(b.url, { type: 'never' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'the peer closing fails what was pending');
+  const pending = t.rejects(a.network.request(b.peer, { type: 'never' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'the peer closing fails what was pending');
   for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
   await b.network.close();
   await pending;
   await a.network.close();
-  await t.rejects(a.network.request(b.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  await t.rejects(a.network.request(b.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
 });
 
 t.test('a reply whose error is not an error object is rejected as invalid, without crashing', async (t) => {
@@ -102,15 +102,15 @@ t.test('a reply whose error is not an error object is rejected as invalid, witho
     const envelope = seal({ identity: mallory, url: 'ws://fake' }, a.identity.id, { kind: 'reply', re: request.nonce, error: null }, clock.now(), new Uint8Array(16).fill(1));
     return JSON.stringify(envelope);
   });
-  await t.rejects(a.network.request(fake.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
+  await t.rejects(a.network.request(fake.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
   // The scripted peer answers again with the same nonce: a replayed reply is ignored, so the
   // request runs into its timeout rather than into a crash.
-  const second = t.rejects(a.network.request(fake.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  const second = t.rejects(a.network.request(fake.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
   for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
   clock.advance(1_001);
   await second;
   const b = await node(t, 13, clock, async () => ({ fine: true }));
-  t.same(await a.network.request(b.url, { type: 'ping' }), { fine: true }, 'the node still works');
+  t.same(await a.network.request(b.peer, { type: 'ping' }), { fine: true }, 'the node still works');
 });
 
 t.test('two nodes whose clocks are 40 s apart do not bounce error replies at each other', async (t) => {
@@ -119,9 +119,37 @@ t.test('two nodes whose clocks are 40 s apart do not bounce error replies at eac
   const b = await node(t, 12, new ManualClock(Date.UTC(2026, 0, 1)), async () => ({}));
   // b refuses the stale request with a signed error reply; a cannot authenticate that reply
   // either (its time is 40 s off), so a must neither trust nor answer it: the request times out.
-  const failed = t.rejects(a.network.request(b.url, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  const failed = t.rejects(a.network.request(b.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
   for (let i = 0; i < 200; i++) await new Promise((resolve) => setImmediate(resolve));
   t.equal(b.frames(), 1, 'b received the request only: a did not answer b\'s error reply');
   aClock.advance(1_001);
   await failed;
+});
+
+t.test('a node cannot impersonate another: claimed URLs never become links, and replies must be signed by the node asked', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 14, clock, async () => ({}));
+  const b = await node(t, 15, clock, async () => ({ who: 'B' }));
+  const mallory = await node(t, 16, clock, async () => ({ who: 'MALLORY' }));
+  // Mallory dials A and, signing with her own key, claims to be at B's URL.
+  const socket = new WebSocket(a.url, PEER_SUBPROTOCOL);
+  await new Promise((resolve) => socket.once('open', resolve));
+  t.teardown(() => socket.close());
+  const claim = seal({ identity: mallory.identity, url: b.url }, a.identity.id, { kind: 'request', request: { type: 'ping' } }, clock.now(), new Uint8Array(16).fill(9));
+  await new Promise((resolve) => {
+    socket.once('message', resolve);
+    socket.send(JSON.stringify(claim));
+  });
+  t.same(await a.network.request(b.peer, { type: 'whoami' }), { who: 'B' }, "A's request for B reached B");
+  // And a reply signed by someone other than the node asked is refused.
+  await t.rejects(a.network.request({ url: mallory.url, id: b.identity.id }, { type: 'whoami' }), { code: 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID' });
+});
+
+t.test('a request that changes state must be addressed to its recipient; only reads may go unaddressed', async (t) => {
+  const clock = new ManualClock();
+  const a = await node(t, 17, clock, async () => ({}));
+  const b = await node(t, 18, clock, async (request) => ({ did: request.type }));
+  t.same(await a.network.request({ url: b.url }, { type: 'ping' }), { did: 'ping' }, 'an unaddressed ping is fine');
+  await t.rejects(a.network.request({ url: b.url }, { type: 'notify' }), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', field: 'to' });
+  t.same(await a.network.request(b.peer, { type: 'notify' }), { did: 'notify' });
 });
