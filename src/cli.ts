@@ -62,8 +62,9 @@ async function main(): Promise<number> {
         resolve();
       });
     };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    // `on`, not `once`: a second signal must reach the handler to force the exit.
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
   });
   logger.info('stopped');
   return Number(process.exitCode ?? 0);
@@ -89,12 +90,26 @@ async function runRing(config: Config): Promise<number> {
     running.push(child);
     exits.push(new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
     process.stderr.write(`flowchain ring: node ${i} on http://127.0.0.1:${base + i}/\n`);
-    // Let the founder listen before the others join through it.
-    if (i === 0) await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The others join through the founder: wait until it answers (bounded).
+    if (i === 0 && !(await answers(`http://127.0.0.1:${base}/health`, 15_000))) {
+      running.forEach((c) => c.kill('SIGTERM'));
+      process.stderr.write(`flowchain ring: the first node did not start on port ${base}\n`);
+      return 1;
+    }
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => running.forEach((child) => child.kill(signal)));
   const codes = await Promise.all(exits);
   return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+/** Polls `url` until it answers 200, for at most `limitMs`. */
+async function answers(url: string, limitMs: number): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
 }
 
 main().then(

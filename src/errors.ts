@@ -32,6 +32,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_AUTH_REQUIRED: { status: 401, title: 'Credentials required' },
   FLOWCHAIN_ERR_AUTH_INVALID: { status: 401, title: 'Credentials rejected' },
   FLOWCHAIN_ERR_WS_SLOW_CONSUMER: { status: 503, title: 'Consumer too slow, send buffer full' },
+  FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests waiting on one socket' },
   // Start-up: configuration and Thing Description files
   FLOWCHAIN_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
   FLOWCHAIN_ERR_TD_INVALID: { status: 500, title: 'Invalid Thing Description' },

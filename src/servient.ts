@@ -7,16 +7,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
-import { buildApp } from './http/app.js';
+import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
 import { NodeIdentity } from './node-identity.js';
 import { RingService } from './dht/ring-service.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
-import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
+import { buildNodeDescription, buildThingDescription, webSocketUrl, type ExposureOptions } from './td/td-builder.js';
 import { isUuid, nameBasedId } from './td/thing-id.js';
 import { TdValidator } from './td/td-validator.js';
 import { systemClock, type Clock } from './thing/clock.js';
@@ -31,7 +30,7 @@ import { ThingRegistry } from './thing/thing-registry.js';
 /** Collaborators a servient can be given instead of the real ones (tests inject a clock). */
 export interface ServientComponents {
   readonly clock?: Clock;
-  readonly logger?: FastifyBaseLogger;
+  readonly logger?: HttpLogger;
   readonly drivers?: ReadonlyMap<string, DriverFactory>;
   /** The bearer token, already read from --auth-token-file. */
   readonly authToken?: string;
@@ -46,14 +45,14 @@ export interface Address {
 
 /** One Flowchain node. */
 export class Servient {
-  readonly app: FastifyInstance;
+  readonly app: HttpApp;
   readonly registry: ThingRegistry;
   readonly nodeId: string;
   readonly ring: RingService;
   readonly #config: Config;
   readonly #database: Database;
 
-  private constructor(init: { app: FastifyInstance; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService }) {
     this.app = init.app;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
@@ -81,12 +80,18 @@ export class Servient {
           const driverFactory = driverFor(file, drivers);
           const exposed = await ExposedThing.create(
             { store, clock, random: createRandom(deriveSeed(seed, file.slug)), driverFactory },
-            { slug: file.slug, id: nameBasedId(nodeNamespace, file.slug), td: file.td },
+            { slug: file.slug, id: typeof file.td.id === 'string' ? file.td.id : nameBasedId(nodeNamespace, file.slug), td: file.td },
           );
           await checker.check(exposed, file.path);
           return exposed;
         });
         things.push(thing);
+      }
+      const ids = new Map<string, string>();
+      for (const thing of things) {
+        const other = ids.get(thing.id);
+        if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${thing.slug}.td.json: /id ${thing.id} is already the id of ${other}.td.json`, { field: '/id' });
+        ids.set(thing.id, thing.slug);
       }
       const registry = new ThingRegistry(things);
       await checker.checkNode(nodeId, registry);
@@ -131,7 +136,8 @@ export class Servient {
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const url = this.#config.publicUrl ?? `http://${shown}:${port}/`;
     try {
-      await this.ring.start(peerSelfUrl(url), this.#config.join);
+      // Other ring members reach this node at the peer endpoint under its public URL.
+      await this.ring.start(webSocketUrl(url, 'peer'), this.#config.join);
     } catch (err) {
       await this.stop();
       throw err;
@@ -146,13 +152,6 @@ export class Servient {
     await Promise.all(this.registry.list().map((thing) => thing.stop()));
     await this.#database.close();
   }
-}
-
-/** Where other ring members reach this node: the peer endpoint under its public URL. */
-function peerSelfUrl(httpUrl: string): string {
-  const url = new URL('peer', httpUrl);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.href;
 }
 
 /** The node's namespace UUID, created on first start and kept in the database. */

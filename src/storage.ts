@@ -55,11 +55,21 @@ export class Database {
       get: (key) => guard('read', () => sub.get(key)),
       put: (key, value) => guard('write', () => sub.put(key, value)),
       batch: (operations) => guard('write', () => sub.batch(operations.map((op) => ({ ...op })))),
-      entries: (prefix = '') => sub.iterator(prefix ? { gte: prefix, lt: `${prefix}\uffff` } : {}),
+      entries: (prefix = '') => guardedEntries(sub.iterator(prefix ? { gte: prefix, lt: `${prefix}\uffff` } : {}), name),
     };
   }
 
+  /** Closes the database; sections fail with FLOWCHAIN_ERR_STORE_FAILED afterwards. */
   async close(): Promise<void> {
     await this.#level.close();
+  }
+}
+
+/** An iterator whose failures are FLOWCHAIN_ERR_STORE_FAILED, like every other section call. */
+async function* guardedEntries(entries: AsyncIterable<[string, unknown]>, name: string): AsyncIterable<[string, unknown]> {
+  try {
+    yield* entries;
+  } catch (err) {
+    throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', `database read failed in section ${name}`, { cause: err });
   }
 }

@@ -92,6 +92,17 @@ t.test('a user adds a device by dropping a TD file into the things directory', a
   t.equal((await servient.app.inject('/things/greenhouse/properties/temperature')).statusCode, 200);
 });
 
+t.test("a TD file's own id is the Thing's id everywhere; two files with one id are refused", async (t) => {
+  const things = t.testdir({ 'greenhouse.td.json': sensorFile({ id: 'urn:dev:greenhouse-7' }) });
+  const { servient } = await createServient(t, { things });
+  t.equal((await servient.app.inject('/things/greenhouse')).json().id, 'urn:dev:greenhouse-7');
+  const byId = await servient.app.inject(`/things/${encodeURIComponent('urn:dev:greenhouse-7')}`);
+  t.equal(byId.statusCode, 200, 'found by its own id');
+  t.equal(servient.registry.get('urn:dev:greenhouse-7').slug, 'greenhouse');
+  const twins = t.testdir({ 'a.td.json': sensorFile({ id: 'urn:dev:same' }), 'b.td.json': sensorFile({ id: 'urn:dev:same' }) });
+  await t.rejects(createServient(t, { things: twins }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/id' });
+});
+
 t.test('start listens on an ephemeral port and stop closes everything', async (t) => {
   const { servient } = await createServient(t);
   const address = await servient.start();

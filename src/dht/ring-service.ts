@@ -90,7 +90,7 @@ export class RingService implements RingView {
       { self: { id: this.identity.id, url: selfUrl }, successorListSize: this.#init.successorListSize, maintenanceIntervalMs: this.#init.maintenanceIntervalMs },
     );
     network.setHandler((request, sender) => node.handle(request, sender));
-    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING });
+    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING }, { maxPayload: this.#init.maxPayload });
     this.#network = network;
     this.#node = node;
     await node.join(join === undefined ? undefined : peerEndpoint(join));

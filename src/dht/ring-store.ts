@@ -44,12 +44,16 @@ export interface RingStoreComponents {
 
 /** Limits of the store. */
 export interface RingStoreInit {
-  /** Largest value, as canonical JSON bytes. */
+  /** The peer frame limit: replication messages are cut to fit well inside it. */
+  readonly maxPayload?: number;
+  /** Largest value, as canonical JSON bytes; at most a quarter of the frame limit. */
   readonly maxValueBytes?: number;
 }
 
-/** Entries per replication message, well inside the peer frame limit for small values. */
+/** Most entries in one replication message. */
 const CHUNK = 32;
+/** How far ahead of our clock a replicated version may be (the peer-message time window). */
+const VERSION_SLACK_MS = 30_000;
 
 /** This node's part of the ring store. */
 export class RingStore {
@@ -59,6 +63,7 @@ export class RingStore {
   readonly #clock: Clock;
   readonly #space: RingSpace;
   readonly #maxValueBytes: number;
+  readonly #maxFrameBytes: number;
   /** Bumped on every local change, so an unchanged store is not pushed again. */
   #changes = 0;
   #lastPush = '';
@@ -69,7 +74,9 @@ export class RingStore {
     this.#section = components.section;
     this.#clock = components.clock;
     this.#space = components.space;
-    this.#maxValueBytes = init.maxValueBytes ?? 16 * 1024;
+    const maxPayload = init.maxPayload ?? 64 * 1024;
+    this.#maxFrameBytes = Math.floor(maxPayload / 2);
+    this.#maxValueBytes = Math.min(init.maxValueBytes ?? 16 * 1024, Math.floor(maxPayload / 4));
     this.#node.register('store-put', (request) => this.#onPut(request));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request) => this.#onReplicate(request));
@@ -145,6 +152,10 @@ export class RingStore {
       if (typeof version !== 'number' || !Number.isSafeInteger(version)) {
         throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'each entry is [key, { value, version }]', { field: 'entries' });
       }
+      // Versions are owner clock readings: one far in the future would pin the key forever.
+      if (version > this.#clock.now() + VERSION_SLACK_MS) {
+        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'version is ahead of every clock', { field: 'entries' });
+      }
       this.#checkSize((stored as StoredValue).value);
       const current = (await this.#section.get(key)) as StoredValue | undefined;
       if (current === undefined || current.version < version) accepted.push([key, { value: (stored as StoredValue).value, version }]);
@@ -188,10 +199,21 @@ export class RingStore {
     if (results.every((r) => r.status === 'fulfilled')) this.#lastPush = signature;
   }
 
+  /** Sends entries in messages of at most CHUNK entries and half the peer frame limit. */
   async #replicate(peer: Peer, entries: readonly [string, StoredValue][]): Promise<void> {
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      await this.#transport.request(peer, { type: 'store-replicate', entries: entries.slice(i, i + CHUNK) });
+    let chunk: [string, StoredValue][] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      const size = Buffer.byteLength(canonicalJson(entry));
+      if (chunk.length === CHUNK || (chunk.length > 0 && bytes + size > this.#maxFrameBytes)) {
+        await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(entry);
+      bytes += size;
     }
+    if (chunk.length > 0) await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
   }
 
   async #write(entries: readonly [string, StoredValue][]): Promise<void> {

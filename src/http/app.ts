@@ -21,6 +21,9 @@ import { peerRoute, ringRoutes } from './routes/ring-routes.js';
 import { PEER_SUBPROTOCOL } from '../dht/ws-peer-network.js';
 import type { RingView } from '../dht/ring-service.js';
 
+/** The HTTP application (a fastify instance) and the logger type it takes, for the composition root. */
+export type { FastifyBaseLogger as HttpLogger, FastifyInstance as HttpApp } from 'fastify';
+
 /** Everything the HTTP layer needs. */
 export interface AppOptions {
   readonly registry: ThingRegistry;

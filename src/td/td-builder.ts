@@ -33,15 +33,15 @@ export interface ExposureOptions {
 
 /** The parts of a Thing the builder needs beyond its TD file. */
 export interface ThingIdentity {
-  /** The stable TD `id`. */
+  /** The stable TD `id` (the file's own, or one the servient derived). */
   readonly id: string;
   /** The URL path segment of the Thing. */
   readonly slug: string;
 }
 
-/** The WebSocket URL that belongs to an HTTP base (`http:` → `ws:`, `https:` → `wss:`). */
-export function webSocketUrl(base: string): string {
-  const url = new URL('ws', base);
+/** The WebSocket URL of `path` under an HTTP base (`http:` → `ws:`, `https:` → `wss:`). */
+export function webSocketUrl(base: string, path = 'ws'): string {
+  const url = new URL(path, base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.href;
 }
@@ -134,7 +134,7 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
 
   return {
     '@context': context,
-    id: source.id ?? identity.id,
+    id: identity.id,
     ...rest,
     base: exposure.base,
     securityDefinitions: securityDefinitions(exposure),

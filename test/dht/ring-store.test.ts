@@ -1,5 +1,10 @@
 import t from 'tap';
+import { ChordNode } from '../../src/dht/chord-node.js';
+import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
+import { RingStore } from '../../src/dht/ring-store.js';
+import type { PeerRequest, PeerTarget } from '../../src/dht/transport.js';
+import { MemorySection } from '../helpers/memory-section.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
 
 async function grow(sim: RingSimulation, count: number): Promise<void> {
@@ -96,5 +101,36 @@ t.test('bad store requests are rejected with codes and store nothing', async (t)
   await t.rejects(sim.randomStore().put('nope', 1), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
   await t.rejects(node.handle({ type: 'store-replicate', entries: 'all' }, sender), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
   await t.rejects(node.handle({ type: 'store-replicate', entries: [[notMine, { value: 1 }]] }, sender), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
+  const poison = [[notMine, { value: 1, version: sim.clock.now() + 3_600_000 }]];
+  await t.rejects(node.handle({ type: 'store-replicate', entries: poison }, sender), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, 'a version from the future');
   t.equal(sim.stores.get(node)!.section.data.size, 0);
+});
+
+t.test('replication messages stay within half the peer frame limit; values within a quarter', async (t) => {
+  const sim = new RingSimulation(37);
+  const network = new MemoryNetwork();
+  const sizes: number[] = [];
+  const nodes = [10n, 2n ** 159n].map((id) => {
+    const self = { id, url: `mem://${id}` };
+    const inner = network.transportFor(self);
+    const transport = {
+      request: (target: PeerTarget, request: PeerRequest) => {
+        if (request.type === 'store-replicate') sizes.push(Buffer.byteLength(JSON.stringify(request.entries)));
+        return inner.request(target, request);
+      },
+    };
+    const node = new ChordNode({ transport, space: RING, clock: sim.clock }, { self });
+    const store = new RingStore({ node, transport, section: new MemorySection(), clock: sim.clock, space: RING }, { maxPayload: 4_096 });
+    network.listen(self.url, (request, sender) => node.handle(request, sender));
+    return { node, store };
+  });
+  await nodes[0]!.node.join();
+  await nodes[1]!.node.join(nodes[0]!.node.self.url);
+  for (let i = 0; i < 4; i++) for (const { node } of nodes) await node.maintain();
+  await t.rejects(nodes[0]!.store.put(keyOf(sim), 'x'.repeat(1_100)), { code: 'FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE' });
+  for (let i = 0; i < 20; i++) await nodes[0]!.store.put(keyOf(sim), 'v'.repeat(900));
+  sizes.length = 0;
+  await nodes[1]!.node.leave(); // hands everything it owns to node 0 in bounded messages
+  for (const { node } of nodes) await node.maintain();
+  t.ok(sizes.every((size) => size <= 2_048), `largest replication message ${Math.max(0, ...sizes)} bytes`);
 });

@@ -14,6 +14,10 @@ import { decodeFrame, isProtected, requestIdOf, toRequest, type WsRequest, type 
 
 /** Close code for a consumer whose unsent data passed the limit (private-use range, RFC 6455 §7.4.2). */
 export const CLOSE_SLOW_CONSUMER = 4008;
+/** RFC 6455 §7.4.1 policy violation: used for a client that floods requests. */
+const CLOSE_POLICY = 1008;
+/** Requests one socket may have waiting for an answer. */
+const MAX_WAITING_REQUESTS = 256;
 
 /** What a session needs from the server. */
 export interface WsSessionComponents {
@@ -40,14 +44,22 @@ export class WsSession implements Receiver {
   readonly #topics = new Set<string>();
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
+  /** Requests received and not yet answered. */
+  #waiting = 0;
 
   constructor(socket: WebSocket, components: WsSessionComponents, init: WsSessionInit) {
     this.#socket = socket;
     this.#components = components;
     this.#init = init;
-    // Requests of one socket run in arrival order, so a read sent after a write sees it.
+    // Requests of one socket run in arrival order, so a read sent after a write sees it. A
+    // client that sends faster than it is served is cut off rather than queued without bound.
     socket.on('message', (data, isBinary) => {
-      this.#queue = this.#queue.then(() => this.#onMessage(data.toString(), isBinary));
+      if (++this.#waiting > MAX_WAITING_REQUESTS) {
+        this.#dispose();
+        socket.close(CLOSE_POLICY, 'FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS');
+        return;
+      }
+      this.#queue = this.#queue.then(() => this.#onMessage(data.toString(), isBinary)).finally(() => this.#waiting--);
     });
     socket.on('close', () => this.#dispose());
     socket.on('error', (err) => components.log.debug({ err }, 'websocket error'));
@@ -70,6 +82,7 @@ export class WsSession implements Receiver {
   }
 
   async #onMessage(text: string, isBinary: boolean): Promise<void> {
+    if (this.#closed) return;
     let id: string | number | null = null;
     try {
       if (isBinary) throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'send JSON text frames, not binary', { field: '/' });
@@ -117,7 +130,8 @@ export class WsSession implements Receiver {
 
   #follow(thing: ExposedThing, kind: 'property' | 'event', name: string): void {
     const key = topicKey(thing, kind, name);
-    if (this.#topics.has(key)) return;
+    // A request that waited behind others may run after the socket closed.
+    if (this.#closed || this.#topics.has(key)) return;
     this.#components.fanout.add(key, this, (broadcast) =>
       kind === 'property'
         ? thing.observeProperty(name, (c) => broadcast({ type: 'propertyChange', thingID: thing.id, name, value: c.value, timestamp: new Date(c.timestamp).toISOString() }))

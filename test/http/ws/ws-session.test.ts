@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import t from 'tap';
+import { WebSocket as RawSocket } from 'ws';
 import type { WsEvent, WsPropertyChange, WsServerMessage } from '../../../src/http/ws/ws-protocol.js';
 import { CLOSE_SLOW_CONSUMER } from '../../../src/http/ws/ws-session.js';
 import { createServient } from '../../helpers/test-servient.js';
@@ -531,4 +532,16 @@ t.test('with a token configured', async (t) => {
       t.same(servient.registry.get('thermostat').readMultipleProperties(['mode', 'targetTemperature']), { mode: 'off', targetTemperature: 20 });
     });
   }
+});
+
+t.test('a client that floods requests faster than they are served is closed with 1008 FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS', async (t) => {
+  const { servient } = await createServient(t);
+  const { url } = await servient.start();
+  const socket = new RawSocket(new URL('ws', url).href.replace('http', 'ws'), 'flowchain.v1');
+  await new Promise((resolve) => socket.once('open', resolve));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const frames = Array.from({ length: 2_000 }, (_, i) => JSON.stringify({ id: i, op: 'writeproperty', thingID: 'thermostat', name: 'targetTemperature', value: 20 + (i % 2) }));
+  for (const frame of frames) socket.send(frame);
+  t.same(await closed, { code: 1008, reason: 'FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS' });
+  t.equal((await servient.app.inject('/health')).statusCode, 200, 'the node keeps serving');
 });
