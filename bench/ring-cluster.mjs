@@ -22,7 +22,7 @@ import autocannon from 'autocannon';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { RING } from '../dist/dht/ring-space.js';
 import { createRandom } from '../dist/thing/random.js';
-import { delay, foreignCores, HOST, interleave, machineBusyUs, PAIRS, totals } from './lib/common.mjs';
+import { delay, foreignCores, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, totals } from './lib/common.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const CONNECTIONS = 50;
@@ -196,9 +196,12 @@ async function waitConsistent(nodes, since, r) {
   return { ...first, polls };
 }
 
-/** `count` lookups of seeded random keys on each of `nodes`, checked against the live ids. */
-async function checkLookups(nodes, keys, count) {
-  const ids = (await describeAll(nodes)).map((s) => s?.id).filter((id) => id !== undefined).sort();
+/**
+ * `count` lookups of seeded random keys on each of `nodes`, each checked against the oracle:
+ * the first id at or after the key, wrapping, among every live node of `cluster`.
+ */
+async function checkLookups(cluster, nodes, keys, count) {
+  const ids = (await describeAll(cluster.live)).map((s) => s?.id).filter((id) => id !== undefined).sort();
   const owner = (key) => ids.find((id) => id >= key) ?? ids[0];
   const hops = [];
   let wrong = 0;
@@ -208,7 +211,7 @@ async function checkLookups(nodes, keys, count) {
       const key = keys[(i * count + k) % keys.length];
       try {
         const result = await getJson(`${node.url}ring/lookup/${key}`, 5_000);
-        if (result.owner?.id !== owner(key)) { wrong++; if (process.env.RING_DEBUG && wrong <= 5) console.error('WRONG', node.url, key, 'got', result.owner?.id, 'want', owner(key), 'hops', result.hops, JSON.stringify(await getJson(`${node.url}ring`))); }
+        if (result.owner?.id !== owner(key)) wrong++;
         hops.push(result.hops);
       } catch {
         failed++;
@@ -260,6 +263,19 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
   }
   const nodes = cluster.live;
   const nodesCpuUs = () => nodes.reduce((sum, n) => sum + n.cpuUs(), 0);
+  // What the idle ring costs (maintenance every second on every node), and a wait for the
+  // nodes to finish lookups still in flight when a window ends, so none spill into the next.
+  const coresOver = async (ms) => {
+    const before = nodesCpuUs();
+    const started = performance.now();
+    await delay(ms);
+    return (nodesCpuUs() - before) / ((performance.now() - started) * 1000);
+  };
+  const idleCores = await coresOver(3_000);
+  const drain = async () => {
+    for (let i = 0; i < 25 && (await coresOver(200)) > idleCores + 0.2; i++);
+  };
+  await drain();
   const windowS = durationS / PAIRS.length;
   const { windows, pairRatios, pairs, clean } = await interleave(
     sides,
@@ -274,6 +290,7 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
       const serverCpuUs = nodesCpuUs() - nodesBefore;
       const loadCpuUs = load.user + load.system;
       side.problems.push(...problemsOf(result));
+      await drain();
       return {
         ops: result.requests.total,
         seconds: result.duration,
@@ -285,6 +302,9 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
       };
     },
     log,
+    2,
+    // The node processes are the benchmark's too: their CPU is not "other load".
+    () => ownCpuUs() + nodesCpuUs(),
   );
   const report = (side, i) => ({
     label: side.label,
@@ -296,7 +316,7 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
   });
   const baseline = report(sides[0], 0);
   const subject = report(sides[1], 1);
-  return { baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, pairs, clean, connections: CONNECTIONS };
+  return { baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, pairs, clean, connections: CONNECTIONS, idleCores, windowS };
 }
 
 function median(values) {
@@ -330,9 +350,9 @@ export async function ringCluster({ processes, cycles, warmupS, durationS, sampl
 
     const throughput = await lookupThroughput({ cluster, target, keys, warmupS, durationS, log });
     for (const side of [throughput.baseline, throughput.subject]) problems.push(...side.problems.map((p) => `${side.label}: ${p}`));
-    const sample = await checkLookups([target], sampleKeys, sampleLookups);
+    const sample = await checkLookups(cluster, [target], sampleKeys, sampleLookups);
     if (sample.wrong + sample.failed > 0) problems.push(`lookup sample on the target: ${sample.wrong} wrong owners, ${sample.failed} failed of ${sample.lookups}`);
-    const spread = await checkLookups(cluster.live, sampleKeys, Math.ceil(sampleLookups / processes));
+    const spread = await checkLookups(cluster, cluster.live, sampleKeys, Math.ceil(sampleLookups / processes));
     if (spread.wrong + spread.failed > 0) problems.push(`lookup sample on every node: ${spread.wrong} wrong owners, ${spread.failed} failed of ${spread.lookups}`);
     const meanHops = (hops) => hops.reduce((a, b) => a + b, 0) / Math.max(1, hops.length);
     log(`  lookups ${throughput.subject.rate.toFixed(0)}/s vs /health ${throughput.baseline.rate.toFixed(0)}/s (${throughput.ratio.toFixed(3)}); mean hops ${meanHops(sample.hops).toFixed(2)}`);
@@ -343,7 +363,7 @@ export async function ringCluster({ processes, cycles, warmupS, durationS, sampl
       // "listening" line (it logs that after join() returned).
       const joiner = await cluster.start(target);
       const joined = await waitConsistent(cluster.live, joiner.listeningAt, r);
-      const joinCheck = await checkLookups(cluster.live, sampleKeys, 10);
+      const joinCheck = await checkLookups(cluster, cluster.live, sampleKeys, 10);
       if (Number.isNaN(joined.consistent)) problems.push(`cycle ${cycle + 1}: the ring was not consistent within ${CONSISTENT_TIMEOUT_MS / 1000} s of the join`);
       if (joinCheck.wrong + joinCheck.failed > 0) problems.push(`cycle ${cycle + 1}, after the join: ${joinCheck.wrong} wrong owners, ${joinCheck.failed} failed lookups of ${joinCheck.lookups}`);
       // Crash: SIGKILL one of the others (never the target, which the joins go through).
@@ -353,7 +373,7 @@ export async function ringCluster({ processes, cycles, warmupS, durationS, sampl
       victim.child.kill('SIGKILL');
       await victim.exited;
       const healed = await waitConsistent(cluster.live, killedAt, r);
-      const crashCheck = await checkLookups(cluster.live, sampleKeys, 10);
+      const crashCheck = await checkLookups(cluster, cluster.live, sampleKeys, 10);
       if (Number.isNaN(healed.consistent)) problems.push(`cycle ${cycle + 1}: the ring was not consistent within ${CONSISTENT_TIMEOUT_MS / 1000} s of the SIGKILL`);
       if (crashCheck.wrong + crashCheck.failed > 0) problems.push(`cycle ${cycle + 1}, after the crash: ${crashCheck.wrong} wrong owners, ${crashCheck.failed} failed lookups of ${crashCheck.lookups}`);
       churn.push({

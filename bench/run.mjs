@@ -3,15 +3,21 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,ring] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
  *   --only      run a subset
  *   --no-write  do not rewrite bench/RESULTS.md (raw JSON still goes to bench/out/)
  *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
- *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last run's
- *               bench/out/results.json (after editing bench/notes.md)
+ *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last runs'
+ *               bench/out/results.json and bench/out/ring.json (after editing bench/notes.md
+ *               or bench/ring-notes.md)
+ *
+ * RESULTS.md has two parts, each from the last run that measured it: get, put and ws at the
+ * top, the ring (`ring`, see ring-bench.mjs) in its own section at the end. A run that measures
+ * only one part keeps the other as it is (re-rendered from its JSON when that is at hand,
+ * otherwise copied from the current RESULTS.md).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +37,15 @@ if (!existsSync(here('../dist/servient.js'))) {
 
 const { propertyGet, propertyPut } = await import('./http-bench.mjs');
 const { FOREIGN_LIMIT } = await import('./lib/common.mjs');
+const { fmt, median, table } = await import('./lib/format.mjs');
+const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
+
+const RESULTS_FILE = here('./RESULTS.md');
+const HTTP_JSON = here('./out/results.json');
+const RING_JSON = here('./out/ring.json');
+/** Opens the ring section of RESULTS.md; everything from it to the end is the ring's. */
+const RING_MARKER = '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->';
 
 const { values: flags } = parseArgs({
   options: {
@@ -45,10 +59,15 @@ const { values: flags } = parseArgs({
 });
 
 if (flags['render-only']) {
-  const last = JSON.parse(readFileSync(here('./out/results.json'), 'utf8'));
-  const tables = renderTables(last.results);
-  writeFileSync(here('./RESULTS.md'), renderMarkdown({ ...last, startedAt: new Date(last.startedAt), tables, quick: last.flags.quick }));
-  console.log(`${tables}\n\nrewrote bench/RESULTS.md from the run of ${last.startedAt}`);
+  const http = existsSync(HTTP_JSON) ? JSON.parse(readFileSync(HTTP_JSON, 'utf8')) : undefined;
+  const ring = existsSync(RING_JSON) ? JSON.parse(readFileSync(RING_JSON, 'utf8')) : undefined;
+  if (http === undefined && ring === undefined) {
+    console.error('nothing to render: bench/out/results.json and bench/out/ring.json are both missing (run the benchmarks first)');
+    process.exit(2);
+  }
+  const top = http === undefined ? undefined : renderMarkdown({ ...http, startedAt: new Date(http.startedAt), tables: renderTables(http.results), quick: http.flags.quick });
+  writeFileSync(RESULTS_FILE, assemble(top, ring === undefined ? undefined : renderRingSection(ring)));
+  console.log(`rewrote bench/RESULTS.md from ${[http && `the get/put/ws run of ${http.startedAt}`, ring && `the ring run of ${ring.startedAt}`].filter(Boolean).join(' and ')}`);
   process.exit(0);
 }
 
@@ -56,6 +75,8 @@ const BENCHMARKS = {
   get: { run: propertyGet, warmupS: 2, durationS: 10 },
   put: { run: propertyPut, warmupS: 2, durationS: 10 },
   ws: { run: wsFanout, warmupS: 2, durationS: 8 },
+  // Not a flowchain-vs-baseline throughput pair like the others: several figures, its own section.
+  ring: { run: ringBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {
@@ -71,35 +92,68 @@ function log(line) {
 const startedAt = new Date();
 const wallStart = performance.now();
 const results = [];
+let ring;
 for (const key of selected) {
   const spec = BENCHMARKS[key];
+  log(`[${key}] running`);
+  if (key === 'ring') {
+    ring = await spec.run({ quick: flags.quick, log });
+    continue;
+  }
   const warmupS = flags.quick ? 1 : spec.warmupS;
   const durationS = flags.quick ? 3 : spec.durationS;
-  log(`[${key}] running`);
   results.push({ key, ...(await spec.run({ warmupS, durationS, log })) });
 }
 const totalS = (performance.now() - wallStart) / 1000;
 
 const machine = describeMachine();
-const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node bench/run.mjs${process.argv.slice(2).map((a) => ` ${a}`).join('')}`;
-const tables = renderTables(results);
-console.log(`\n${tables}\n`);
-console.log(`Total bench time ${totalS.toFixed(0)} s on ${machine.summary}.`);
-
+const args = process.argv.slice(2);
+const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}` : `node bench/run.mjs${args.map((a) => ` ${a}`).join('')}`;
 mkdirSync(here('./out'), { recursive: true });
-writeFileSync(here('./out/results.json'), `${JSON.stringify({ startedAt, command, machine, flags, totalS, results }, null, 2)}\n`);
+let top;
+if (results.length > 0) {
+  const tables = renderTables(results);
+  console.log(`\n${tables}\n`);
+  writeFileSync(HTTP_JSON, `${JSON.stringify({ startedAt, command, machine, flags, totalS, results }, null, 2)}\n`);
+  top = renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick: flags.quick });
+}
+let ringSection;
+if (ring !== undefined) {
+  const record = { startedAt, command, machine, quick: flags.quick, ...ring };
+  writeFileSync(RING_JSON, `${JSON.stringify(record, null, 2)}\n`);
+  ringSection = renderRingSection(record);
+  console.log(`\n${ringSection}`);
+}
+console.log(`Total bench time ${totalS.toFixed(0)} s on ${machine.summary}.`);
 if (!flags['no-write']) {
-  writeFileSync(here('./RESULTS.md'), renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick: flags.quick }));
+  writeFileSync(RESULTS_FILE, assemble(top, ringSection));
   log('wrote bench/RESULTS.md');
 }
 
-const invalid = results.filter((r) => r.baseline.problems.length + r.subject.problems.length > 0);
+const invalid = [
+  ...results.filter((r) => r.baseline.problems.length + r.subject.problems.length > 0).map((r) => r.name),
+  ...(ring !== undefined && ring.problems.length > 0 ? [ring.name] : []),
+];
 const missed = results.filter((r) => r.ratio < r.target);
 if (invalid.length > 0) {
-  console.error(`INVALID: ${invalid.map((r) => r.name).join(', ')} (see problems above)`);
+  console.error(`INVALID: ${invalid.join(', ')} (see problems above)`);
   process.exitCode = 1;
 } else if (missed.length > 0 && flags.strict) {
   process.exitCode = 1;
+}
+
+/**
+ * RESULTS.md from its two parts; a part that is undefined is kept from the current file (the
+ * text before the ring marker, or from it to the end).
+ */
+function assemble(top, ringSection) {
+  const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
+  const at = current.indexOf(RING_MARKER);
+  const keptTop = at < 0 ? current : current.slice(0, at);
+  const keptRing = at < 0 ? undefined : current.slice(at + RING_MARKER.length).trim();
+  const head = (top ?? keptTop).trimEnd();
+  const tail = ringSection ?? keptRing;
+  return tail === undefined ? `${head}\n` : `${head}\n\n${RING_MARKER}\n\n${tail.trim()}\n`;
 }
 
 function describeMachine() {
@@ -131,22 +185,6 @@ function describeMachine() {
     packages: { fastify: version('fastify'), '@fastify/websocket': version('@fastify/websocket'), ws: version('ws'), level: version('level'), autocannon: version('autocannon') },
     summary: `${nproc} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), Node ${process.version}`,
   };
-}
-
-function fmt(n, digits = 0) {
-  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
 function renderTables(results) {

@@ -131,21 +131,28 @@ export const FOREIGN_LIMIT = 0.15;
 /** Time the whole run may spend waiting for other programs to go quiet. */
 let quietBudgetMs = 30_000;
 
+/** CPU time this process has used so far, in µs. */
+export function ownCpuUs() {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 /**
  * Waits, in 250 ms samples, until other programs use less than {@link FOREIGN_LIMIT} cores,
  * or until the run's waiting budget is spent. Call it when the benchmark itself is idle.
- * Resolves with whether the machine was quiet.
+ * `ownCpu` tells the CPU time (µs) of the benchmark's own processes, when more than this one
+ * counts as the benchmark (the ring benchmark's node processes). Resolves with whether the
+ * machine was quiet.
  */
-export async function waitForQuiet(log) {
+export async function waitForQuiet(log, ownCpu = ownCpuUs) {
   let said = false;
   while (quietBudgetMs > 0) {
     const machineBefore = machineBusyUs();
-    const ownBefore = process.cpuUsage();
+    const ownBefore = ownCpu();
     const started = performance.now();
     await delay(250);
     const seconds = (performance.now() - started) / 1000;
-    const own = process.cpuUsage(ownBefore);
-    const foreign = foreignCores(machineBusyUs() - machineBefore, own.user + own.system, seconds);
+    const foreign = foreignCores(machineBusyUs() - machineBefore, ownCpu() - ownBefore, seconds);
     if (Number.isNaN(foreign) || foreign <= FOREIGN_LIMIT) return true;
     quietBudgetMs -= seconds * 1000;
     if (!said) log(`  other programs are using ${foreign.toFixed(2)} cores; waiting for quiet (${Math.max(0, quietBudgetMs / 1000).toFixed(0)} s of waiting left)`);
@@ -171,13 +178,14 @@ export const PAIRS = [
  * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs,
  * foreignCores, ... }`. A pair with a disturbed window is measured again in the same order, at
  * most `maxRetries` times in all. The figures come from the undisturbed pairs when at least two
- * exist, otherwise from every pair (and `clean` is false).
+ * exist, otherwise from every pair (and `clean` is false). `ownCpu` is passed to
+ * {@link waitForQuiet}.
  */
-export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2) {
+export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs) {
   const plan = [...PAIRS];
   const pairs = [];
   for (let p = 0; p < plan.length && p < PAIRS.length + maxRetries; p++) {
-    await waitForQuiet(log);
+    await waitForQuiet(log, ownCpu);
     const windows = [];
     for (const index of plan[p]) {
       log(`  ${sides[index].label}: pair ${p + 1}, ${windowS}s`);
