@@ -37,6 +37,10 @@ export interface Config {
   readonly join: string | undefined;
   /** r, the length of the Chord successor list. */
   readonly successors: number;
+  /** When a write is answered: once its owner stored the transaction (`owner`), or at once (`local`). */
+  readonly ack: 'owner' | 'local';
+  /** How long a write waits for its owner's acknowledgement before it is answered as queued, in milliseconds. */
+  readonly ackTimeoutMs: number;
   /** `flowchain ring`: how many node processes to start (on port, port + 1, ...). */
   readonly nodes: number;
 }
@@ -92,6 +96,11 @@ const level = (raw: unknown, where: string): LogLevel => {
 };
 
 /** One row per option: its flag, environment variable and parser. Config-file keys are the field names. */
+const ackMode = (raw: unknown, where: string): 'owner' | 'local' => {
+  if (raw !== 'owner' && raw !== 'local') return fail(where, 'must be owner or local');
+  return raw;
+};
+
 const OPTIONS: Record<Key, OptionSpec> = {
   port: { flag: 'port', env: 'FLOWCHAIN_PORT', parse: integer(0, 65535) },
   host: { flag: 'host', env: 'FLOWCHAIN_HOST', parse: text },
@@ -106,6 +115,8 @@ const OPTIONS: Record<Key, OptionSpec> = {
   longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
   join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: peerUrl },
   successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
+  ack: { flag: 'ack', env: 'FLOWCHAIN_ACK', parse: ackMode },
+  ackTimeoutMs: { flag: 'ack-timeout', env: 'FLOWCHAIN_ACK_TIMEOUT', parse: integer(100, 600_000) },
   nodes: { flag: 'nodes', env: 'FLOWCHAIN_NODES', parse: integer(1, 64) },
 };
 
@@ -123,6 +134,8 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   longPollTimeoutMs: 25_000,
   join: undefined,
   successors: 4,
+  ack: 'owner',
+  ackTimeoutMs: 10_000,
   nodes: 4,
 };
 

@@ -50,6 +50,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TX_MALFORMED: { status: 400, title: 'Malformed data transaction' },
   FLOWCHAIN_ERR_TX_HASH_MISMATCH: { status: 400, title: 'H_DATA does not match the transaction' },
   FLOWCHAIN_ERR_TX_SIGNATURE_INVALID: { status: 401, title: 'Data transaction signature rejected' },
+  FLOWCHAIN_ERR_TX_NOT_FOUND: { status: 404, title: 'No such transaction' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },

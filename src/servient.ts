@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
+import { Broker } from './broker/broker.js';
+import type { DataTransaction } from './broker/data-transaction.js';
+import { History } from './broker/history.js';
+import { LEDGER_THING, ledgerDriver, ledgerThingDescription } from './broker/ledger-thing.js';
+import { Outbox } from './broker/outbox.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
+import { MemoryLedger } from './ledger/memory-ledger.js';
 import { NodeIdentity } from './node-identity.js';
 import { RingService } from './dht/ring-service.js';
 import { Database } from './storage.js';
@@ -49,13 +55,15 @@ export class Servient {
   readonly registry: ThingRegistry;
   readonly nodeId: string;
   readonly ring: RingService;
+  readonly broker: Broker;
   readonly #config: Config;
   readonly #database: Database;
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker }) {
     this.app = init.app;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
+    this.broker = init.broker;
     this.ring = init.ring;
     this.#config = init.config;
     this.#database = init.database;
@@ -74,12 +82,29 @@ export class Servient {
       const nodeId = `urn:uuid:${nodeNamespace}`;
       const store = new PropertyStore(database.section('properties'));
       const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
+      const systemRandom = (n: number) => new Uint8Array(randomBytes(n));
+      const identity = await NodeIdentity.load(database.section('identity'));
+      const ring = new RingService(
+        { clock, identity, section: database.section('ring'), randomBytes: systemRandom, ...(components.logger ? { log: components.logger } : {}) },
+        { successorListSize: config.successors, maintenanceIntervalMs: 1_000, requestTimeoutMs: 5_000, ...peerLimits(config.bodyLimit) },
+      );
+      const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS });
+      await outbox.open();
+      const broker = new Broker(
+        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: new MemoryLedger(clock.now(), systemRandom), ...(components.logger ? { log: components.logger } : {}) },
+        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs },
+      );
       const things: ExposedThing[] = [];
-      for (const file of files) {
+      const reserved = files.find((file) => file.slug === LEDGER_THING);
+      if (reserved !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${reserved.path}: the name ${LEDGER_THING} is reserved for the node's ledger Thing`, { field: '/' });
+      const sources = [
+        ...files.map((file) => ({ ...file, driver: () => driverFor(file, drivers) })),
+        { slug: LEDGER_THING, path: 'ledger Thing', td: ledgerThingDescription, driver: () => ledgerDriver(broker) },
+      ];
+      for (const file of sources) {
         const thing = await inFile(file.path, async () => {
-          const driverFactory = driverFor(file, drivers);
           const exposed = await ExposedThing.create(
-            { store, clock, random: createRandom(deriveSeed(seed, file.slug)), driverFactory },
+            { store, clock, random: createRandom(deriveSeed(seed, file.slug)), driverFactory: file.driver(), journal: broker },
             { slug: file.slug, id: typeof file.td.id === 'string' ? file.td.id : nameBasedId(nodeNamespace, file.slug), td: file.td },
           );
           await checker.check(exposed, file.path);
@@ -95,25 +120,22 @@ export class Servient {
       }
       const registry = new ThingRegistry(things);
       await checker.checkNode(nodeId, registry);
-      const identity = await NodeIdentity.load(database.section('identity'));
-      const ring = new RingService(
-        { clock, identity, section: database.section('ring'), randomBytes: (n) => new Uint8Array(randomBytes(n)), ...(components.logger ? { log: components.logger } : {}) },
-        { successorListSize: config.successors, maintenanceIntervalMs: 1_000, requestTimeoutMs: 5_000, maxPayload: config.bodyLimit },
-      );
       const app = await buildApp({
         ring,
+        ledger: broker,
         registry,
         clock,
         nodeId,
         authToken: components.authToken,
         publicUrl: config.publicUrl,
         bodyLimit: config.bodyLimit,
+        peerFrameLimit: peerLimits(config.bodyLimit).maxPayload,
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
         logger: components.logger,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring });
+      return new Servient({ app, registry, nodeId, config, database, ring, broker });
     } catch (err) {
       await database.close();
       throw err;
@@ -138,6 +160,7 @@ export class Servient {
     try {
       // Other ring members reach this node at the peer endpoint under its public URL.
       await this.ring.start(webSocketUrl(url, 'peer'), this.#config.join);
+      this.broker.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -145,14 +168,30 @@ export class Servient {
     return { host, port, url: `http://${shown}:${port}/` };
   }
 
-  /** Leaves the ring, stops accepting requests, ends streams, stops the devices, waits for writes, closes the database. */
+  /**
+   * Stops sending transactions (queued ones stay in the outbox), leaves the ring, stops
+   * accepting requests, ends streams, stops the devices, waits for writes, closes the database.
+   */
   async stop(): Promise<void> {
+    await this.broker.stop();
     await this.ring.stop();
     await this.app.close();
     await Promise.all(this.registry.list().map((thing) => thing.stop()));
     await this.#database.close();
   }
 }
+
+/**
+ * Peer limits that fit any accepted write: a transaction holds a value of at most bodyLimit
+ * plus its hashes and signature, and the ring store takes values up to a quarter of a frame.
+ */
+function peerLimits(bodyLimit: number): { readonly maxPayload: number; readonly maxValueBytes: number } {
+  const maxValueBytes = bodyLimit + 8 * 1024;
+  return { maxPayload: 4 * maxValueBytes, maxValueBytes };
+}
+
+/** Retries of an undelivered transaction: quick at first, then every 5 s while its owner is away. */
+const OUTBOX_BACKOFF_MS = [250, 500, 1_000, 2_000, 5_000];
 
 /** The node's namespace UUID, created on first start and kept in the database. */
 async function nodeUuid(database: Database): Promise<string> {

@@ -22,7 +22,7 @@ t.test('every TD the node serves validates against the W3C TD 1.1 schema and exp
     const { servient } = await createServient(t, authToken ? { authToken } : {});
     const listing = (await servient.app.inject('/things')).json() as ThingDescription[];
     const node = (await servient.app.inject('/.well-known/wot')).json() as ThingDescription;
-    t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Smart plug', 'Thermostat']);
+    t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Ledger', 'Smart plug', 'Thermostat']);
     const validator = new TdValidator(W3C_TD_SCHEMA());
     for (const td of [...listing, node]) {
       t.doesNotThrow(() => validator.assertValid(td, td.title), `${td.title} validates`);
@@ -88,7 +88,7 @@ t.test('a user adds a device by dropping a TD file into the things directory', a
   const things = t.testdir({ 'greenhouse.td.json': sensorFile({ title: 'Greenhouse' }), 'notes.txt': 'ignored' });
   const { servient } = await createServient(t, { things });
   const listing = (await servient.app.inject('/things')).json() as ThingDescription[];
-  t.same(listing.map((td) => td.title), ['Greenhouse']);
+  t.same(listing.map((td) => td.title), ['Greenhouse', 'Ledger'], 'the dropped-in Thing, and the ledger Thing every node has');
   t.equal((await servient.app.inject('/things/greenhouse/properties/temperature')).statusCode, 200);
 });
 
@@ -108,7 +108,7 @@ t.test('start listens on an ephemeral port and stop closes everything', async (t
   const address = await servient.start();
   t.ok(address.port > 0);
   const health = await fetch(`${address.url}health`);
-  t.match(await health.json(), { status: 'ok', things: 3 });
+  t.match(await health.json(), { status: 'ok', things: 4 });
   await servient.stop();
   await t.rejects(fetch(`${address.url}health`));
 });

@@ -23,18 +23,10 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/
 import { canonicalJson } from '../canonical-json.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, ringIdOf } from '../node-identity.js';
+import type { RecordedChange } from '../thing/change-journal.js';
 
-/** Who caused a change: a consumer's write, or the device itself (a reading, a toggle). */
-export type Origin = 'consumer' | 'device';
-
-/** What changed. */
-export interface TransactionData {
-  /** The Thing's TD `id`. */
-  readonly thing: string;
-  readonly property: string;
-  readonly value: unknown;
-  readonly origin: Origin;
-}
+/** What changed: the Thing's TD `id`, the property, its new value and the change's origin. */
+export type TransactionData = RecordedChange;
 
 /** A signed data transaction as it travels and is stored. */
 export interface DataTransaction {

@@ -49,6 +49,7 @@ export class Outbox<T> {
   #timer: Timer | undefined;
   #attempts = 0;
   #draining: Promise<void> | undefined;
+  #onChange: (pending: number) => void = () => undefined;
 
   constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[] } = {}) {
     this.#section = components.section;
@@ -71,11 +72,22 @@ export class Outbox<T> {
     return this.#queue.length;
   }
 
+  /** Calls `listener` with the number of waiting items whenever it changes. */
+  onChange(listener: (pending: number) => void): void {
+    this.#onChange = listener;
+  }
+
+  /** The first waiting item that satisfies `predicate`. */
+  find(predicate: (item: T) => boolean): T | undefined {
+    return this.#queue.find((entry) => predicate(entry.item))?.item;
+  }
+
   /** Stores `item` durably; resolves with its sequence number once it is on disk. */
   async enqueue(item: T): Promise<number> {
     const sequence = this.#next++;
     await this.#section.put(key(sequence), item);
     this.#queue.push({ sequence, item });
+    this.#onChange(this.#queue.length);
     this.#kick();
     return sequence;
   }
@@ -152,5 +164,6 @@ export class Outbox<T> {
   async #remove(sequence: number): Promise<void> {
     await this.#section.batch([{ type: 'del', key: key(sequence) }]);
     this.#queue.shift();
+    this.#onChange(this.#queue.length);
   }
 }

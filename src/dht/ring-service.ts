@@ -9,13 +9,14 @@
 import type { WebSocket } from 'ws';
 import { FlowchainError } from '../errors.js';
 import type { Clock } from '../thing/clock.js';
-import { ChordNode } from './chord-node.js';
+import { ChordNode, type RequestHandler } from './chord-node.js';
 import type { NodeIdentity } from '../node-identity.js';
 import { toWire, type WirePeer } from './peer.js';
 import { RING } from './ring-space.js';
 import { RingStore } from './ring-store.js';
 import { WsPeerNetwork, type PeerNetworkComponents } from './ws-peer-network.js';
 import type { Section } from '../storage.js';
+import type { PeerReply, PeerRequest } from './transport.js';
 
 /** GET /ring. */
 export interface RingDescription {
@@ -49,6 +50,8 @@ export interface RingInit {
   readonly maintenanceIntervalMs: number;
   readonly requestTimeoutMs: number;
   readonly maxPayload: number;
+  /** Largest value of the ring store, at most a quarter of maxPayload. */
+  readonly maxValueBytes?: number;
 }
 
 /** Converts a join address: `ws://host:port` gets the peer endpoint path. */
@@ -68,6 +71,7 @@ export class RingService implements RingView {
   #network: WsPeerNetwork | undefined;
   #node: ChordNode | undefined;
   #store: RingStore | undefined;
+  readonly #handlers = new Map<string, RequestHandler>();
 
   /** `section` holds this node's share of the ring store. */
   constructor(components: PeerNetworkComponents & { readonly section: Section }, init: RingInit) {
@@ -90,11 +94,34 @@ export class RingService implements RingView {
       { self: { id: this.identity.id, url: selfUrl }, successorListSize: this.#init.successorListSize, maintenanceIntervalMs: this.#init.maintenanceIntervalMs },
     );
     network.setHandler((request, sender) => node.handle(request, sender));
-    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING }, { maxPayload: this.#init.maxPayload });
+    for (const [type, handler] of this.#handlers) node.register(type, handler);
+    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING }, { maxPayload: this.#init.maxPayload, ...(this.#init.maxValueBytes ? { maxValueBytes: this.#init.maxValueBytes } : {}) });
     this.#network = network;
     this.#node = node;
     await node.join(join === undefined ? undefined : peerEndpoint(join));
     node.start();
+  }
+
+  /** Answers peer requests of `type` (another layer's protocol, the broker's say); call before start. */
+  register(type: string, handler: RequestHandler): void {
+    this.#handlers.set(type, handler);
+  }
+
+  /**
+   * Sends `request` to SUCCESSOR(key), found by a lookup from this node, or handles it here
+   * when this node owns the key. Rejects with the owner's error code, or
+   * FLOWCHAIN_ERR_PEER_UNREACHABLE / FLOWCHAIN_ERR_LOOKUP_FAILED.
+   */
+  async askOwner(keyHex: string, request: PeerRequest): Promise<{ readonly owner: WirePeer; readonly reply: PeerReply }> {
+    const node = this.#started();
+    const { owner } = await node.findSuccessor(RING.fromHex(keyHex));
+    const reply = owner.id === node.self.id ? await node.handle(request, node.self) : await (this.#network as WsPeerNetwork).request(owner, request);
+    return { owner: toWire(owner, RING), reply };
+  }
+
+  /** This node as a ring member. */
+  get self(): WirePeer {
+    return toWire(this.#started().self, RING);
   }
 
   /** Leaves the ring gracefully (keys handed over, neighbours told), then closes the sockets. */

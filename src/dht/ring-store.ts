@@ -104,6 +104,26 @@ export class RingStore {
     return { value: reply.value, version: reply.version as number, owner: toWire(owner, this.#space) };
   }
 
+  /**
+   * Stores `value` under `keyHex` on this node, which must own the key, and replicates it to
+   * the successors: what a put does at its owner. Throws FLOWCHAIN_ERR_RING_NOT_OWNER.
+   */
+  async putOwned(keyHex: string, value: unknown): Promise<{ readonly version: number; readonly replicas: number }> {
+    const reply = await this.#onPut({ type: 'store-put', key: keyHex, value });
+    return { version: reply.version as number, replicas: reply.replicas as number };
+  }
+
+  /** The value under `keyHex` as this node has it, asking its successors when it has no copy. */
+  async getOwned(keyHex: string): Promise<StoredValue | undefined> {
+    const reply = await this.#onGet({ type: 'store-get', key: keyHex });
+    return reply.found === true ? { value: reply.value, version: reply.version as number } : undefined;
+  }
+
+  /** True unless this node knows the key belongs to another node. */
+  owns(keyHex: string): boolean {
+    return this.#mayOwn(this.#parseKey(keyHex));
+  }
+
   /** Sends to a peer, or handles locally when the peer is this node. */
   #ask(peer: Peer, request: PeerRequest): Promise<PeerReply> {
     if (peer.id === this.#node.self.id) return this.#node.handle(request, this.#node.self);

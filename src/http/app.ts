@@ -10,7 +10,8 @@ import type { Clock } from '../thing/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import { BearerAuth } from './auth.js';
 import { Descriptions } from './descriptions.js';
-import type { HttpContext } from './http-context.js';
+import type { HttpContext, LedgerView } from './http-context.js';
+import { ledgerRoutes } from './routes/ledger-routes.js';
 import { registerProblemHandlers } from './problem.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
@@ -34,12 +35,16 @@ export interface AppOptions {
   readonly authToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly bodyLimit: number;
+  /** Largest peer message; the dashboard socket keeps to bodyLimit. */
+  readonly peerFrameLimit?: number;
   readonly wsBufferLimit: number;
   readonly longPollTimeoutMs: number;
   /** A pino-compatible logger; omit for silence (tests). */
   readonly logger?: FastifyBaseLogger;
   /** The ring, when this node takes part in one. */
   readonly ring?: RingView;
+  /** Transaction receipts and property histories, when the node records changes. */
+  readonly ledger?: LedgerView;
 }
 
 /**
@@ -81,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     streams: new StreamTracker(options.clock, options.wsBufferLimit),
     clock: options.clock,
     longPollTimeoutMs: options.longPollTimeoutMs,
+    ledger: options.ledger,
   };
 
   registerProblemHandlers(app);
@@ -91,16 +97,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
   if (options.ring) ringRoutes(app, options.ring);
+  if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the two WebSocket endpoints.
   await app.register(async (sockets) => {
     await sockets.register(websocket, {
       options: {
-        maxPayload: options.bodyLimit,
+        // Peer frames may be larger than requests (they carry whole transactions); the
+        // dashboard protocol enforces bodyLimit itself.
+        maxPayload: Math.max(options.bodyLimit, options.peerFrameLimit ?? 0),
         handleProtocols: (offered: Set<string>) => [WS_SUBPROTOCOL, PEER_SUBPROTOCOL].find((p) => offered.has(p)) ?? false,
       },
     });
-    wsRoute(sockets, ctx, options.wsBufferLimit);
+    wsRoute(sockets, ctx, { bufferLimit: options.wsBufferLimit, frameLimit: options.bodyLimit });
     if (options.ring) peerRoute(sockets, options.ring);
   });
   return app;

@@ -1,5 +1,6 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
 import type { FastifyReply } from 'fastify';
+import type { JournalReceipt } from '../thing/change-journal.js';
 import type { Clock } from '../thing/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import type { BearerAuth } from './auth.js';
@@ -15,6 +16,36 @@ export interface HttpContext {
   readonly streams: StreamTracker;
   readonly clock: Clock;
   readonly longPollTimeoutMs: number;
+  /** Receipts and histories, when the node records its changes. */
+  readonly ledger: LedgerView | undefined;
+}
+
+/** The broker as the HTTP layer uses it. */
+export interface LedgerView {
+  /** A transaction's receipt by id or H_DATA; FLOWCHAIN_ERR_TX_NOT_FOUND when unknown. */
+  receipt(id: string): Promise<object>;
+  /** The newest `limit` recorded values of a property, newest first. */
+  history(thing: string, property: string, limit: number): Promise<readonly object[]>;
+}
+
+/** The link relation of a write's receipt (an extension relation, RFC 8288 §2.1.2). */
+export const RECEIPT_REL = 'https://w3id.org/flowchain#receipt';
+
+/**
+ * Answers a write (always 204: the value is applied and stored) with what became of its
+ * transactions: `Flowchain-Tx-Status` is `stored` once every owner stored them, `queued`
+ * while any still waits in the outbox and `refused` if an owner rejected one for good, `Flowchain-Tx-Id` lists the transaction ids known, and
+ * a `Link` per transaction points at its receipt (by id, or by H_DATA while queued).
+ */
+export function sendWriteResult(reply: FastifyReply, receipts: readonly JournalReceipt[], base: string): FastifyReply {
+  const ids = receipts.flatMap((r) => (r.txId === undefined ? [] : [r.txId]));
+  if (ids.length > 0) reply.header('flowchain-tx-id', ids.join(', '));
+  if (receipts.length > 0) {
+    reply.header('link', receipts.map((r) => `<${new URL(`ledger/tx/${r.txId ?? r.key}`, base).href}>; rel="${RECEIPT_REL}"; title="${r.property}"`).join(', '));
+  }
+  const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
+  if (worst !== undefined) reply.header('flowchain-tx-status', worst);
+  return reply.code(204).send();
 }
 
 /** Route parameters naming a Thing and one of its affordances. */

@@ -120,6 +120,18 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     return { ...event, forms };
   });
 
+  // Recorded properties keep a history of values with their transactions (RFC 5829's
+  // version-history relation, anchored at the property).
+  const history = Object.entries(source.properties ?? {})
+    .filter(([, property]) => property.recorded !== false && !property.writeOnly)
+    .map(([name]) => ({
+      rel: 'version-history',
+      href: `${prefix}/properties/${encodeURIComponent(name)}/history`,
+      anchor: `${prefix}/properties/${encodeURIComponent(name)}`,
+      type: 'application/json',
+    }));
+  const links: Record<string, unknown>[] = [...(rest.links ?? []), ...history];
+
   const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
   const allHref = `${prefix}/properties`;
   const thingOps = ['readallproperties', 'readmultipleproperties', ...(hasWritable ? ['writemultipleproperties'] : [])];
@@ -136,6 +148,7 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     '@context': context,
     id: identity.id,
     ...rest,
+    ...(links.length > 0 ? { links } : {}),
     base: exposure.base,
     securityDefinitions: securityDefinitions(exposure),
     security: SECURITY.open,

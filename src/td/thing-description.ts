@@ -56,6 +56,8 @@ export interface InteractionAffordance {
 /** TD 1.1 §5.3.1.3 PropertyAffordance: a data schema that is also an interaction affordance. */
 export interface PropertyAffordance extends InteractionAffordance, DataSchema {
   readonly observable?: boolean;
+  /** Flowchain term: `false` keeps this property's changes out of the ledger. */
+  readonly recorded?: boolean;
 }
 
 /** TD 1.1 §5.3.1.4 ActionAffordance. */

@@ -10,6 +10,7 @@
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { ActionAffordance, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
+import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type Origin } from './change-journal.js';
 import type { Clock } from './clock.js';
 import { checkValue } from './data-schema.js';
 import type { DeviceDriver, DriverFactory } from './drivers/device-driver.js';
@@ -42,6 +43,8 @@ export interface ExposedThingComponents {
   readonly clock: Clock;
   readonly random: Random;
   readonly driverFactory: DriverFactory;
+  /** Where accepted changes are recorded; none by default. */
+  readonly journal?: ChangeJournal;
 }
 
 /** What makes one Thing. */
@@ -61,6 +64,7 @@ export class ExposedThing {
   readonly td: ThingDescription;
   readonly #clock: Clock;
   readonly #store: PropertyStore;
+  readonly #journal: ChangeJournal;
   readonly #values = new Map<string, unknown>();
   readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
   readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
@@ -76,6 +80,7 @@ export class ExposedThing {
     this.td = init.td;
     this.#clock = components.clock;
     this.#store = components.store;
+    this.#journal = components.journal ?? NO_JOURNAL;
   }
 
   /** Loads the Thing's stored values and builds its driver; call {@link start} to run it. */
@@ -128,17 +133,18 @@ export class ExposedThing {
     return Object.fromEntries(names.map((name) => [name, this.readProperty(name)]));
   }
 
-  /** writeproperty: validated, stored, applied to the device, then announced. */
-  async writeProperty(name: string, value: unknown): Promise<void> {
-    await this.writeMultipleProperties({ [name]: value });
+  /** writeproperty: validated, applied to the device, stored, recorded, then announced. */
+  async writeProperty(name: string, value: unknown): Promise<readonly JournalReceipt[]> {
+    return this.writeMultipleProperties({ [name]: value });
   }
 
   /**
    * writemultipleproperties: all values are checked first, applied to the device in arrival
-   * order, then stored in one atomic batch; observers hear of them once they are stored. Either
-   * every value is accepted or nothing changes.
+   * order, then stored in one atomic batch and handed to the journal; observers hear of them
+   * once they are stored. Either every value is accepted or nothing changes. Resolves with the
+   * journal's receipts of the recorded properties.
    */
-  async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<void> {
+  async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<readonly JournalReceipt[]> {
     const accepted = new Map<string, unknown>();
     for (const [name, value] of Object.entries(values)) {
       const property = this.#property(name);
@@ -146,7 +152,7 @@ export class ExposedThing {
       checkValue(property, value, name, 'input');
       accepted.set(name, value);
     }
-    if (accepted.size === 0) return;
+    if (accepted.size === 0) return [];
     // The device step is serialised; the save is queued inside it (so stored order is device
     // order) but awaited outside it, so concurrent writes share one group commit.
     const { stored } = await this.#serialized(async () => {
@@ -165,6 +171,7 @@ export class ExposedThing {
     });
     await stored;
     for (const [name, value] of accepted) this.#update(name, value);
+    return this.#journal.record(this.#recordable(accepted, 'consumer'), true);
   }
 
   /** invokeaction: input checked against the action's schema, output returned. */
@@ -235,6 +242,15 @@ export class ExposedThing {
       this.#lastDeviceSave = saved;
     }
     this.#update(name, value);
+    // The journal reports its own failures; a reading never waits for its owner.
+    this.#journal.record(this.#recordable(new Map([[name, value]]), 'device'), false).catch(() => undefined);
+  }
+
+  /** The changes among `values` whose properties are recorded. */
+  #recordable(values: ReadonlyMap<string, unknown>, origin: Origin) {
+    return [...values]
+      .filter(([name]) => isRecorded(this.td.properties?.[name] ?? {}))
+      .map(([property, value]) => ({ thing: this.id, property, value, origin }));
   }
 
   #update(name: string, value: unknown): void {

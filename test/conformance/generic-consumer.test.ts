@@ -15,7 +15,7 @@ for (const auth of [false, true]) {
     const { servient, clock } = await createServient(t, auth ? { authToken: TOKEN } : {});
     const { url } = await servient.start();
     const listing = (await (await fetch(new URL('things', url))).json()) as ThingDescription[];
-    t.equal(listing.length, 3);
+    t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Ledger', 'Smart plug', 'Thermostat'].sort(), 'the sample Things and the ledger Thing');
 
     for (const td of listing) {
       const consumer = new GenericConsumer(td, auth ? TOKEN : undefined);

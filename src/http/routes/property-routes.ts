@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import type { PropertyChange } from '../../thing/exposed-thing.js';
-import { sendJson, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { sendJson, sendWriteResult, type AffordanceParams, type HttpContext } from '../http-context.js';
 
 /** Registers the property routes under /things/:thing/properties. */
 export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
@@ -16,8 +16,8 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   );
 
   app.put<{ Params: AffordanceParams }>('/things/:thing/properties/:name', guard, async (request, reply) => {
-    await ctx.registry.get(request.params.thing).writeProperty(request.params.name, request.body);
-    return reply.code(204).send();
+    const receipts = await ctx.registry.get(request.params.thing).writeProperty(request.params.name, request.body);
+    return sendWriteResult(reply, receipts, ctx.descriptions.baseFor(request));
   });
 
   app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => ctx.registry.get(request.params.thing).readAllProperties());
@@ -37,8 +37,8 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (typeof values !== 'object' || values === null || Array.isArray(values)) {
       throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'writemultipleproperties takes a JSON object of property values', { field: '/' });
     }
-    await thing.writeMultipleProperties(values as Record<string, unknown>);
-    return reply.code(204).send();
+    const receipts = await thing.writeMultipleProperties(values as Record<string, unknown>);
+    return sendWriteResult(reply, receipts, ctx.descriptions.baseFor(request));
   });
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/longpoll', async (request, reply) => {

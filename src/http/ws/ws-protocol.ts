@@ -6,6 +6,7 @@
  *
  * Throws FLOWCHAIN_ERR_REQUEST_MALFORMED and FLOWCHAIN_ERR_OPERATION_UNKNOWN.
  */
+import type { JournalReceipt } from '../../thing/change-journal.js';
 import { FlowchainError, type ErrorBody } from '../../errors.js';
 
 /** Operations a client may request, by what they carry. */
@@ -40,11 +41,15 @@ export interface WsRequest {
   readonly values?: Readonly<Record<string, unknown>>;
 }
 
-/** The reply to one request; `value` is the value read, the action output, or absent. */
+/**
+ * The reply to one request; `value` is the value read, the action output, or absent. A write's
+ * reply lists the transactions it became (`transactions`, as in the HTTP Link header).
+ */
 export interface WsResult {
   readonly type: 'result';
   readonly id: string | number;
   readonly value?: unknown;
+  readonly transactions?: readonly JournalReceipt[];
 }
 
 /** A property of an observed Thing changed. */

@@ -12,7 +12,7 @@ import { upgradeRequired } from '../problem.js';
 import { WS_SUBPROTOCOL } from '../../td/td-builder.js';
 
 /** Registers GET /ws; @fastify/websocket must already be registered. */
-export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: number): void {
+export function wsRoute(app: FastifyInstance, ctx: HttpContext, limits: { readonly bufferLimit: number; readonly frameLimit: number }): void {
   const fanout = new Fanout();
   const credentialsOf = (headers: { authorization?: string }, query: unknown) =>
     ctx.auth?.check(headers.authorization, (query as { access_token?: unknown }).access_token) ?? 'none';
@@ -27,7 +27,7 @@ export function wsRoute(app: FastifyInstance, ctx: HttpContext, bufferLimit: num
       new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
         authRequired: ctx.auth !== undefined,
         credentials: credentialsOf(request.headers, request.query),
-        bufferLimit,
+        ...limits,
       });
     },
   });

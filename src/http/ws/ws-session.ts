@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { describeError, FlowchainError, isFlowchainError } from '../../errors.js';
+import type { JournalReceipt } from '../../thing/change-journal.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
 import type { ThingRegistry } from '../../thing/thing-registry.js';
 import { BearerAuth, type Credentials } from '../auth.js';
@@ -16,6 +17,8 @@ import { decodeFrame, isProtected, requestIdOf, toRequest, type WsRequest, type 
 export const CLOSE_SLOW_CONSUMER = 4008;
 /** RFC 6455 §7.4.1 policy violation: used for a client that floods requests. */
 const CLOSE_POLICY = 1008;
+/** RFC 6455 §7.4.1: a message too big to process. */
+const CLOSE_TOO_BIG = 1009;
 /** Requests one socket may have waiting for an answer. */
 const MAX_WAITING_REQUESTS = 256;
 
@@ -34,6 +37,8 @@ export interface WsSessionInit {
   readonly credentials: Credentials;
   /** Bytes the socket may have queued before the consumer counts as stalled. */
   readonly bufferLimit: number;
+  /** Largest message accepted, in bytes (the server's own limit may be higher, for peers). */
+  readonly frameLimit: number;
 }
 
 /** Serves one socket. */
@@ -54,6 +59,11 @@ export class WsSession implements Receiver {
     // Requests of one socket run in arrival order, so a read sent after a write sees it. A
     // client that sends faster than it is served is cut off rather than queued without bound.
     socket.on('message', (data, isBinary) => {
+      if ((data as Buffer).length > init.frameLimit) {
+        this.#dispose();
+        socket.close(CLOSE_TOO_BIG, 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE');
+        return;
+      }
       if (++this.#waiting > MAX_WAITING_REQUESTS) {
         this.#dispose();
         socket.close(CLOSE_POLICY, 'FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS');
@@ -90,7 +100,8 @@ export class WsSession implements Receiver {
       id = requestIdOf(message);
       const request = toRequest(message);
       const value = await this.#execute(request);
-      this.#send(value === undefined ? { type: 'result', id: request.id } : { type: 'result', id: request.id, value });
+      if (value instanceof Written) this.#send({ type: 'result', id: request.id, ...(value.receipts.length > 0 ? { transactions: value.receipts } : {}) });
+      else this.#send(value === undefined ? { type: 'result', id: request.id } : { type: 'result', id: request.id, value });
     } catch (err) {
       if (!isFlowchainError(err)) this.#components.log.error({ err }, 'websocket request failed');
       this.#send({ type: 'error', id, error: describeError(err) });
@@ -105,13 +116,13 @@ export class WsSession implements Receiver {
       case 'readproperty':
         return thing.readProperty(name);
       case 'writeproperty':
-        return void (await thing.writeProperty(name, request.value));
+        return new Written(await thing.writeProperty(name, request.value));
       case 'readallproperties':
         return thing.readAllProperties();
       case 'readmultipleproperties':
         return thing.readMultipleProperties(request.names ?? []);
       case 'writemultipleproperties':
-        return void (await thing.writeMultipleProperties(request.values ?? {}));
+        return new Written(await thing.writeMultipleProperties(request.values ?? {}));
       case 'invokeaction':
         return thing.invokeAction(name, request.input);
       case 'observeproperty': {
@@ -155,4 +166,9 @@ export class WsSession implements Receiver {
 
 function topicKey(thing: ExposedThing, kind: 'property' | 'event', name: string): string {
   return `${thing.slug}\u0000${kind}\u0000${name}`;
+}
+
+/** What a write answers: the transactions it became, not a value. */
+class Written {
+  constructor(readonly receipts: readonly JournalReceipt[]) {}
 }

@@ -42,12 +42,13 @@ t.test('property operations', async (t) => {
     t.equal(expectResult(t, byId), 'heat');
   });
 
-  t.test('writeproperty answers a result without a value and the value is written', async (t) => {
+  t.test('writeproperty answers a result naming its stored transaction, and the value is written', async (t) => {
     const { servient } = await createServient(t);
     const { url } = await servient.start();
     const ws = await openWs(t, url);
     const reply = await ws.request({ id: 7, op: 'writeproperty', thingID: 'thermostat', name: 'targetTemperature', value: 23.5 });
-    t.same(reply, { type: 'result', id: 7 });
+    t.match(reply, { type: 'result', id: 7, transactions: [{ key: /^[0-9a-f]{40}$/, property: 'targetTemperature', txId: /^[0-9a-f]{64}$/, status: 'stored' }] });
+    t.notOk('value' in (reply as object), 'a write answers no value');
     t.equal(body(await servient.app.inject({ method: 'GET', url: '/things/thermostat/properties/targetTemperature' })), 23.5);
   });
 
@@ -79,7 +80,8 @@ t.test('property operations', async (t) => {
     const { servient } = await createServient(t);
     const { url } = await servient.start();
     const ws = await openWs(t, url);
-    t.same(await ws.request({ id: 1, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 19, mode: 'cool' } }), { type: 'result', id: 1 });
+    const written = (await ws.request({ id: 1, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 19, mode: 'cool' } })) as unknown as { transactions: { property: string; status: string }[] };
+    t.same(written.transactions.map((tx) => [tx.property, tx.status]), [['targetTemperature', 'stored'], ['mode', 'stored']], 'one transaction per written property');
     t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 19, mode: 'cool' });
   });
 
@@ -305,8 +307,8 @@ t.test('requests pipelined on one socket take effect in order: a read sent after
   ws.send({ id: 2, op: 'readproperty', thingID: 'thermostat', name: 'mode' });
   const first = await ws.next();
   const second = await ws.next();
-  t.same([first, second], [
-    { type: 'result', id: 1 },
+  t.match([first, second], [
+    { type: 'result', id: 1, transactions: [{ property: 'mode', status: 'stored' }] },
     { type: 'result', id: 2, value: 'off' },
   ]);
 });
@@ -450,7 +452,7 @@ t.test('a frame larger than bodyLimit closes that socket with 1009 and the node 
   t.equal(servient.registry.get('lamp').readProperty('label'), null, 'the oversized write was not applied');
   await spy.when((s) => s.active === 0);
   t.equal(expectResult(t, await other.request({ op: 'readproperty', thingID: 'lamp', name: 'on' })), false, 'another socket is still served');
-  t.same(await other.request({ id: 2, op: 'writeproperty', thingID: 'lamp', name: 'label', value: 'x'.repeat(1000) }), { type: 'result', id: 2 });
+  t.match(await other.request({ id: 2, op: 'writeproperty', thingID: 'lamp', name: 'label', value: 'x'.repeat(1000) }), { type: 'result', id: 2, transactions: [{ status: 'stored' }] }, 'a value near the body limit still fits a transaction');
   const late = await openWs(t, url);
   t.equal(expectResult(t, await late.request({ op: 'readproperty', thingID: 'lamp', name: 'label' })), 'x'.repeat(1000), 'and new sockets are accepted');
 });
@@ -526,8 +528,8 @@ t.test('with a token configured', async (t) => {
       const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
       const { url } = await servient.start();
       const ws = await openWs(t, url, options);
-      t.same(await ws.request({ id: 1, op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'off' }), { type: 'result', id: 1 });
-      t.same(await ws.request({ id: 2, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 20 } }), { type: 'result', id: 2 });
+      t.match(await ws.request({ id: 1, op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'off' }), { type: 'result', id: 1, transactions: [{ status: 'stored' }] });
+      t.match(await ws.request({ id: 2, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 20 } }), { type: 'result', id: 2, transactions: [{ status: 'stored' }] });
       t.same(expectResult(t, await ws.request({ op: 'invokeaction', thingID: 'smart-plug', name: 'toggle' })), { on: true });
       t.same(servient.registry.get('thermostat').readMultipleProperties(['mode', 'targetTemperature']), { mode: 'off', targetTemperature: 20 });
     });

@@ -1,0 +1,211 @@
+/**
+ * The broker layer of one node (Flowchain's broker-server layer). Every accepted property
+ * change becomes a signed data transaction that is stored in the durable outbox first, then
+ * sent, strictly in order, to SUCCESSOR(H_DATA) on the ring, whose {@link TransactionOwner}
+ * stores, replicates and acknowledges it. A writer can wait for that acknowledgement (the
+ * default `owner` ack) or not (`local`); either way the outbox retries until the owner has it,
+ * across restarts. The broker also answers receipts and property histories, and reports every
+ * transaction's progress to status listeners.
+ *
+ * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
+ */
+import type { WirePeer } from '../dht/peer.js';
+import type { PeerReply, PeerRequest } from '../dht/transport.js';
+import { FlowchainError, isFlowchainError } from '../errors.js';
+import type { NodeIdentity } from '../node-identity.js';
+import type { ChangeJournal, JournalReceipt, RecordedChange } from '../thing/change-journal.js';
+import type { Clock } from '../thing/clock.js';
+import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
+import type { History, HistoryEntry } from './history.js';
+import type { LedgerSink, TransactionRecord } from './ledger-sink.js';
+import type { Outbox } from './outbox.js';
+import { indexKey, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type TransactionIndex, type TransactionStore } from './transaction-owner.js';
+
+/** When a write is answered: once its owner stored it, or once it is in the local outbox. */
+export type AckMode = 'owner' | 'local';
+
+/** The ring, as the broker uses it. */
+export interface BrokerRing {
+  readonly self: WirePeer;
+  readonly store: TransactionStore;
+  register(type: string, handler: (request: PeerRequest) => Promise<PeerReply>): void;
+  askOwner(keyHex: string, request: PeerRequest): Promise<{ readonly owner: WirePeer; readonly reply: PeerReply }>;
+}
+
+/** A step in a transaction's life, as status listeners see it. */
+export interface TransactionUpdate {
+  readonly hData: string;
+  readonly thing: string;
+  readonly property: string;
+  /** `queued` in this node's outbox, `stored` at its owner, `refused` by it for good. */
+  readonly status: 'queued' | 'stored' | 'refused';
+  readonly txId?: string;
+  readonly owner?: WirePeer;
+  readonly error?: string;
+}
+
+/** A receipt: the stored transaction record, or the queued transaction when not delivered yet. */
+export type Receipt = (TransactionRecord & { readonly hData: string }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
+
+/** Collaborators of the broker. */
+export interface BrokerComponents {
+  readonly ring: BrokerRing;
+  readonly identity: NodeIdentity;
+  readonly clock: Clock;
+  readonly randomBytes: (length: number) => Uint8Array;
+  readonly outbox: Outbox<DataTransaction>;
+  readonly history: History;
+  readonly ledger: LedgerSink;
+  readonly log?: { warn(object: object, message: string): void };
+}
+
+/** Broker settings. */
+export interface BrokerInit {
+  readonly ack: AckMode;
+  /** How long a write waits for its owner before it is answered as queued. */
+  readonly ackTimeoutMs: number;
+}
+
+/** Errors no retry can cure: the transaction goes to the dead letters. */
+const PERMANENT = new Set(['FLOWCHAIN_ERR_TX_MALFORMED', 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE']);
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The broker of one node. */
+export class Broker implements ChangeJournal {
+  readonly #c: BrokerComponents;
+  readonly #init: BrokerInit;
+  readonly #owner: TransactionOwner;
+  readonly #listeners = new Set<(update: TransactionUpdate) => void>();
+  /** Acknowledgements that a waiting writer will pick up, by H_DATA. */
+  readonly #acks = new Map<string, Acknowledgement | undefined>();
+  #running = false;
+
+  constructor(components: BrokerComponents, init: BrokerInit) {
+    this.#c = components;
+    this.#init = init;
+    this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, clock: components.clock, self: () => components.ring.self });
+    components.ring.register(SUBMIT_TRANSACTION, async (request) => ({ ...(await this.#owner.submit(request.tx)) }));
+  }
+
+  /** Starts delivering the outbox (what a previous run left first); call once the ring runs. */
+  start(): void {
+    this.#running = true;
+    this.#c.outbox.start(
+      (tx) => this.#deliver(tx),
+      (err) => isFlowchainError(err) && PERMANENT.has(err.code),
+    );
+  }
+
+  /** Stops delivering; queued transactions stay in the outbox for the next start. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#c.outbox.stop();
+  }
+
+  /** Transactions waiting in the outbox. */
+  get pending(): number {
+    return this.#c.outbox.pending;
+  }
+
+  /** Calls `listener` with the outbox size whenever it changes. */
+  onPending(listener: (pending: number) => void): void {
+    this.#c.outbox.onChange(listener);
+  }
+
+  /** Calls `listener` on every step of every transaction this node sends; returns the unsubscribe. */
+  onUpdate(listener: (update: TransactionUpdate) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Signs each change into a transaction, keeps it in the history and the outbox, and (see {@link ChangeJournal}) may wait for its owner. */
+  async record(changes: readonly RecordedChange[], wait: boolean): Promise<readonly JournalReceipt[]> {
+    // Before start (or after stop) nothing is delivered, so nothing is worth waiting for.
+    const waiting = wait && this.#init.ack === 'owner' && this.#running;
+    const txs: DataTransaction[] = [];
+    const sequences: number[] = [];
+    for (const change of changes) {
+      const tx = createTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16));
+      if (waiting) this.#acks.set(tx.hData, undefined);
+      await this.#c.history.append(tx);
+      sequences.push(await this.#c.outbox.enqueue(tx));
+      txs.push(tx);
+      this.#emit({ hData: tx.hData, thing: change.thing, property: change.property, status: 'queued' });
+    }
+    const outcomes = waiting ? await this.#within(Promise.allSettled(sequences.map((s) => this.#c.outbox.delivered(s))), this.#init.ackTimeoutMs) : undefined;
+    return txs.map((tx, i): JournalReceipt => {
+      const ack = this.#acks.get(tx.hData);
+      this.#acks.delete(tx.hData);
+      const receipt = { key: tx.hData, property: tx.data.property };
+      if (ack !== undefined) return { ...receipt, txId: ack.txId, status: 'stored' };
+      return { ...receipt, status: outcomes?.[i]?.status === 'rejected' ? 'refused' : 'queued' };
+    });
+  }
+
+  /**
+   * The receipt of a transaction, by its id (64 hex) or its H_DATA (40 hex), from any node:
+   * read from the ring, or from this node's outbox while it waits there.
+   */
+  async receipt(id: string): Promise<Receipt> {
+    const ref = id.toLowerCase();
+    if (!HEX40.test(ref) && !HEX64.test(ref)) throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'a transaction is named by its id (64 hex digits) or its H_DATA (40 hex digits)', { field: 'txId' });
+    let hData = ref;
+    if (HEX64.test(ref)) {
+      const index = (await this.#c.ring.store.get(indexKey(ref)))?.value as TransactionIndex | undefined;
+      if (index?.txId !== ref) throw notFound(ref);
+      hData = index.hData;
+    }
+    const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
+    if (record !== undefined) return { ...record, hData };
+    const queued = this.#c.outbox.find((tx) => tx.hData === hData);
+    if (queued !== undefined) return { hData, status: 'queued', tx: queued };
+    throw notFound(ref);
+  }
+
+  /** The newest `limit` recorded values of a property of a Thing of this node. */
+  history(thing: string, property: string, limit: number): Promise<HistoryEntry[]> {
+    return this.#c.history.recent(thing, property, limit);
+  }
+
+  async #deliver(tx: DataTransaction): Promise<void> {
+    const update = { hData: tx.hData, thing: tx.data.thing, property: tx.data.property };
+    let ack: Acknowledgement;
+    try {
+      ack = checkAcknowledgement(tx, (await this.#c.ring.askOwner(tx.hData, { type: SUBMIT_TRANSACTION, tx })).reply);
+    } catch (err) {
+      if (isFlowchainError(err) && PERMANENT.has(err.code)) {
+        this.#c.log?.warn({ err, hData: tx.hData }, 'transaction refused by its owner; kept in the dead letters');
+        this.#emit({ ...update, status: 'refused', error: err.code });
+      }
+      throw err;
+    }
+    await this.#c.history.settle(tx, ack.txId);
+    if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
+    this.#emit({ ...update, status: 'stored', txId: ack.txId, owner: ack.owner });
+  }
+
+  #emit(update: TransactionUpdate): void {
+    for (const listener of this.#listeners) listener(update);
+  }
+
+  /** Resolves with `work`'s result, or with undefined once `ms` pass. */
+  #within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = this.#c.clock.after(ms, () => resolve(undefined))));
+    return Promise.race([work, timeout]).finally(() => timer?.cancel());
+  }
+}
+
+/** An owner's reply, checked: its transaction id must be H_txID of the H_BLOCK it names. */
+function checkAcknowledgement(tx: DataTransaction, reply: PeerReply): Acknowledgement {
+  const ack = reply as Partial<Acknowledgement>;
+  if (typeof ack.hBlock !== 'string' || !HEX64.test(ack.hBlock) || ack.txId !== transactionId(ack.hBlock, tx.hData) || ack.hData !== tx.hData) {
+    throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'the owner acknowledged with a transaction id that is not H_txID of the transaction', { field: 'txId' });
+  }
+  return ack as Acknowledgement;
+}
+
+function notFound(ref: string): FlowchainError {
+  return new FlowchainError('FLOWCHAIN_ERR_TX_NOT_FOUND', `no transaction ${ref} on the ring or in this node's outbox`, { field: 'txId' });
+}

@@ -1,0 +1,67 @@
+/**
+ * Recent values of each recorded property on the node that exposes it, with the transaction
+ * that carries each one: written when the change is queued, completed with the transaction id
+ * once the owner has stored it. Bounded per property; the ledger keeps everything.
+ */
+import type { Section } from '../storage.js';
+import type { DataTransaction } from './data-transaction.js';
+
+/** One recorded value. */
+export interface HistoryEntry {
+  readonly value: unknown;
+  readonly timestamp: number;
+  readonly origin: string;
+  /** H_DATA: the transaction's key on the ring. */
+  readonly hData: string;
+  /** Absent until the owner acknowledged the transaction. */
+  readonly txId?: string;
+}
+
+/** Prune a property's history after this many appends. */
+const PRUNE_EVERY = 32;
+
+const prefixOf = (thing: string, property: string): string => `${encodeURIComponent(thing)}/${encodeURIComponent(property)}/`;
+// Timestamps are padded so key order is time order; H_DATA keeps equal times apart.
+const keyOf = (tx: DataTransaction): string => `${prefixOf(tx.data.thing, tx.data.property)}${tx.timestamp.toString().padStart(15, '0')}/${tx.hData}`;
+
+/** The history of every recorded property of one node. */
+export class History {
+  readonly #section: Section;
+  readonly #limit: number;
+  readonly #appends = new Map<string, number>();
+
+  /** Keeps the newest `limit` values of each property. */
+  constructor(section: Section, limit = 100) {
+    this.#section = section;
+    this.#limit = limit;
+  }
+
+  async append(tx: DataTransaction): Promise<void> {
+    const entry: HistoryEntry = { value: tx.data.value, timestamp: tx.timestamp, origin: tx.data.origin, hData: tx.hData };
+    await this.#section.put(keyOf(tx), entry);
+    const prefix = prefixOf(tx.data.thing, tx.data.property);
+    const appends = (this.#appends.get(prefix) ?? 0) + 1;
+    this.#appends.set(prefix, appends % PRUNE_EVERY);
+    if (appends >= PRUNE_EVERY) await this.#prune(prefix);
+  }
+
+  /** Adds the transaction id once the owner has stored `tx`. */
+  async settle(tx: DataTransaction, txId: string): Promise<void> {
+    const entry = (await this.#section.get(keyOf(tx))) as HistoryEntry | undefined;
+    if (entry !== undefined && entry.txId === undefined) await this.#section.put(keyOf(tx), { ...entry, txId });
+  }
+
+  /** The newest `limit` values of a property, newest first. */
+  async recent(thing: string, property: string, limit: number): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    for await (const [, entry] of this.#section.entries(prefixOf(thing, property))) entries.push(entry as HistoryEntry);
+    return entries.reverse().slice(0, limit);
+  }
+
+  async #prune(prefix: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const [key] of this.#section.entries(prefix)) keys.push(key);
+    const old = keys.slice(0, Math.max(0, keys.length - this.#limit));
+    if (old.length > 0) await this.#section.batch(old.map((key) => ({ type: 'del', key })));
+  }
+}
