@@ -145,11 +145,14 @@ export class Broker implements ChangeJournal {
 
   /**
    * The receipt of a transaction, by its id (64 hex) or its H_DATA (40 hex), from any node:
-   * read from the ring, or from this node's outbox while it waits there.
+   * from this node's outbox while it waits there, otherwise from the ring.
    */
   async receipt(id: string): Promise<Receipt> {
     const ref = id.toLowerCase();
     if (!HEX40.test(ref) && !HEX64.test(ref)) throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'a transaction is named by its id (64 hex digits) or its H_DATA (40 hex digits)', { field: 'txId' });
+    // What this node still holds has not reached its owner (and needs no ring to answer).
+    const queued = HEX40.test(ref) ? this.#c.outbox.find((tx) => tx.hData === ref) : undefined;
+    if (queued !== undefined) return { hData: ref, status: 'queued', tx: queued };
     let hData = ref;
     if (HEX64.test(ref)) {
       const index = (await this.#c.ring.store.get(indexKey(ref)))?.value as TransactionIndex | undefined;
@@ -157,10 +160,8 @@ export class Broker implements ChangeJournal {
       hData = index.hData;
     }
     const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
-    if (record !== undefined) return { ...record, hData };
-    const queued = this.#c.outbox.find((tx) => tx.hData === hData);
-    if (queued !== undefined) return { hData, status: 'queued', tx: queued };
-    throw notFound(ref);
+    if (record === undefined) throw notFound(ref);
+    return { ...record, hData };
   }
 
   /** The newest `limit` recorded values of a property of a Thing of this node. */

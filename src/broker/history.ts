@@ -21,7 +21,8 @@ export interface HistoryEntry {
 const PRUNE_EVERY = 32;
 
 const prefixOf = (thing: string, property: string): string => `${encodeURIComponent(thing)}/${encodeURIComponent(property)}/`;
-// Timestamps are padded so key order is time order; H_DATA keeps equal times apart.
+// Timestamps are padded so key order is time order; H_DATA keeps equal times apart (values
+// written in the same millisecond are ordered by it, not by arrival).
 const keyOf = (tx: DataTransaction): string => `${prefixOf(tx.data.thing, tx.data.property)}${tx.timestamp.toString().padStart(15, '0')}/${tx.hData}`;
 
 /** The history of every recorded property of one node. */

@@ -40,7 +40,8 @@ export class Outbox<T> {
   readonly #deadLetters: Section;
   readonly #clock: Clock;
   readonly #backoff: readonly number[];
-  readonly #queue: { readonly sequence: number; readonly item: T }[] = [];
+  /** Waiting items in enqueue order; `stored` says, once settled, whether the item reached the disk. */
+  readonly #queue: { readonly sequence: number; readonly item: T; readonly stored: Promise<boolean> }[] = [];
   readonly #waiters = new Map<number, Waiter>();
   #next = 0;
   #deliver: Deliver<T> | undefined;
@@ -62,7 +63,7 @@ export class Outbox<T> {
   async open(): Promise<void> {
     for await (const [stored, item] of this.#section.entries()) {
       const sequence = Number(stored);
-      this.#queue.push({ sequence, item: item as T });
+      this.#queue.push({ sequence, item: item as T, stored: Promise.resolve(true) });
       this.#next = sequence + 1;
     }
   }
@@ -82,11 +83,18 @@ export class Outbox<T> {
     return this.#queue.find((entry) => predicate(entry.item))?.item;
   }
 
-  /** Stores `item` durably; resolves with its sequence number once it is on disk. */
+  /**
+   * Stores `item` durably; resolves with its sequence number once it is on disk. Concurrent
+   * enqueues keep their call order: an item joins the queue at once, and delivery waits until
+   * it is stored.
+   */
   async enqueue(item: T): Promise<number> {
     const sequence = this.#next++;
-    await this.#section.put(key(sequence), item);
-    this.#queue.push({ sequence, item });
+    const stored = this.#section.put(key(sequence), item);
+    // An item that never reached the disk is dropped by the delivery loop, unsent; its caller
+    // hears why from the rejection.
+    this.#queue.push({ sequence, item, stored: stored.then(() => true, () => false) });
+    await stored;
     this.#onChange(this.#queue.length);
     this.#kick();
     return sequence;
@@ -137,6 +145,10 @@ export class Outbox<T> {
   async #drain(): Promise<void> {
     while (this.#running && this.#queue.length > 0) {
       const head = this.#queue[0]!;
+      if (!(await head.stored)) {
+        this.#queue.shift();
+        continue;
+      }
       try {
         await (this.#deliver as Deliver<T>)(head.item);
       } catch (err) {

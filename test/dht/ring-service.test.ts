@@ -3,33 +3,22 @@
  * WebSocket peer endpoint and agree on the ring and on the owner of random keys. And the peer
  * endpoint of a real node refuses forged, replayed, malformed and oversized messages.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { WebSocket } from 'ws';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { seal } from '../../src/dht/peer-envelope.js';
 import { peerEndpoint, type RingDescription } from '../../src/dht/ring-service.js';
 import { PEER_SUBPROTOCOL } from '../../src/dht/ws-peer-network.js';
+import { peerSocket } from '../helpers/peer-socket.js';
 import { createRandom } from '../../src/thing/random.js';
-import { startNode, type NodeProcess } from '../helpers/node-process.js';
-import { createServient, tempDir } from '../helpers/test-servient.js';
-
-const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
+import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { createServient } from '../helpers/test-servient.js';
 
 t.test('four processes form one ring and agree on the owner of every key', async (t) => {
-  const first = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
-  const nodes: NodeProcess[] = [first];
-  for (let i = 1; i < 4; i++) nodes.push(await startNode(t, ['--data', tempDir(t), '--join', first.url.replace('http', 'ws')]));
-
-  // Stabilization runs every second on the real clock; wait until successor pointers form one
-  // cycle in id order (bounded).
-  let rings: RingDescription[] = [];
-  for (let attempt = 0; attempt < 30; attempt++) {
-    rings = await Promise.all(nodes.map((n) => getJson<RingDescription>(`${n.url}ring`)));
-    const sorted = [...rings].sort((a, b) => (a.id < b.id ? -1 : 1));
-    if (sorted.every((r, i) => r.successors[0]?.id === sorted[(i + 1) % sorted.length]!.id && r.successors.length === 3)) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  const sorted = [...rings].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const nodes = await startRing(t, 4);
+  const first = nodes[0]!;
+  const sorted = await settledRing(nodes);
+  const rings = await Promise.all(nodes.map((n) => getJson<RingDescription>(`${n.url}ring`)));
   sorted.forEach((r, i) => {
     t.equal(r.successors[0]?.id, sorted[(i + 1) % 4]!.id, `${r.id.slice(0, 8)}'s successor is the next id`);
     t.equal(r.predecessor?.id, sorted[(i + 3) % 4]!.id, `${r.id.slice(0, 8)}'s predecessor is the previous id`);
@@ -40,7 +29,7 @@ t.test('four processes form one ring and agree on the owner of every key', async
   for (let k = 0; k < 10; k++) {
     const key = Array.from({ length: 40 }, () => Math.floor(random.next() * 16).toString(16)).join('');
     const answers = await Promise.all(nodes.map((n) => getJson<{ owner: { id: string }; hops: number }>(`${n.url}ring/lookup/${key}`)));
-    const expected = sorted.find((r) => r.id >= key)?.id ?? sorted[0]!.id;
+    const expected = ownerOf(sorted, key).id;
     t.same(new Set(answers.map((a) => a.owner.id)), new Set([expected]), `key ${key.slice(0, 8)}… is owned by ${expected.slice(0, 8)} on every node`);
   }
   const bad = await fetch(`${first.url}ring/lookup/not-a-key`);
@@ -66,18 +55,6 @@ t.test('four processes form one ring and agree on the owner of every key', async
   t.notOk(lists.some((r) => r.successors.some((p) => p.id === leavingId)), 'the leaver is gone from every successor list');
   for (const node of nodes) t.equal(await node.stop(), 0);
 });
-
-/** Opens a peer socket to a node and returns a function that sends a frame and awaits the reply. */
-async function peerSocket(t: Test, url: string) {
-  const socket = new WebSocket(peerEndpoint(url), PEER_SUBPROTOCOL);
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  t.teardown(() => socket.close());
-  return (frame: string | Buffer, binary = false) =>
-    new Promise<{ body: { kind: string; re: string | null; error?: { code: string }; reply?: unknown } }>((resolve) => {
-      socket.once('message', (data) => resolve(JSON.parse(data.toString())));
-      socket.send(frame, { binary });
-    });
-}
 
 t.test('the peer endpoint answers forged, replayed, malformed and unknown messages with error codes', async (t) => {
   const { servient, clock } = await createServient(t);

@@ -1,0 +1,59 @@
+/**
+ * The broker across four real processes: a write on one node lands at SUCCESSOR(H_DATA) as
+ * computed from /ring, its receipt reads the same from every node, and killing the owner after
+ * the acknowledgement loses nothing (a replica answers).
+ */
+import t from 'tap';
+import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+
+interface Receipt {
+  txId: string;
+  hData: string;
+  status: string;
+  owner: { id: string };
+  tx: { data: { value: unknown } };
+}
+
+t.test('writes land at their owner, receipts read the same everywhere, and survive the owner', async (t) => {
+  const nodes = await startRing(t, 4);
+  const sorted = await settledRing(nodes);
+  t.equal(new Set(sorted.map((r) => r.successors[0]?.id)).size, 4, 'one ring of four');
+  const writer = nodes[0]!;
+  const writerId = (await getJson<{ id: string }>(`${writer.url}ring`)).id;
+
+  // H_DATA has a fresh random λ, so where a write lands is chance: write until one lands on
+  // another node (each write does with probability 3/4; 40 writes all missing is ~1e-24).
+  const receipts: Receipt[] = [];
+  for (let i = 0; i < 40 && !receipts.some((r) => r.owner.id !== writerId); i++) {
+    const value = 10 + (i % 40) / 2;
+    const res = await fetch(`${writer.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+    t.equal(res.headers.get('flowchain-tx-status'), 'stored', `write ${value} acknowledged by its owner`);
+    const receipt = await getJson<Receipt>(`${writer.url}ledger/tx/${res.headers.get('flowchain-tx-id')}`);
+    t.equal(receipt.owner.id, ownerOf(sorted, receipt.hData).id, `H_DATA ${receipt.hData.slice(0, 8)}… is stored at its successor`);
+    receipts.push(receipt);
+  }
+  const remote = receipts.find((r) => r.owner.id !== writerId);
+  t.ok(remote, 'a write landed on another node');
+  for (const node of nodes) {
+    t.same(await getJson(`${node.url}ledger/tx/${remote!.txId}`), remote, `the receipt reads the same from ${node.url}`);
+  }
+
+  // Kill the owner without warning; its successor holds a replica and takes the key over.
+  const ownerIndex = sorted.findIndex((r) => r.id === remote!.owner.id);
+  const ownerNode = nodes.find((n) => sorted[ownerIndex]!.url.startsWith(n.url.replace('http', 'ws')))!;
+  t.ok(ownerNode, 'found the owner process by its URL');
+  await ownerNode.stop('SIGKILL');
+  const survivors = nodes.filter((n) => n !== ownerNode);
+  for (const node of survivors) {
+    let receipt: Receipt | undefined;
+    for (let attempt = 0; attempt < 40 && receipt?.txId !== remote!.txId; attempt++) {
+      const res = await fetch(`${node.url}ledger/tx/${remote!.txId}`);
+      if (res.status === 200) receipt = (await res.json()) as Receipt;
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    t.match(receipt, { txId: remote!.txId, hData: remote!.hData, tx: remote!.tx }, `after the owner died, ${node.url} still reads the receipt`);
+  }
+  const after = await fetch(`${writer.url}things/thermostat/properties/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '"auto"' });
+  t.equal(after.headers.get('flowchain-tx-status'), 'stored', 'writes go on with three nodes');
+  for (const node of survivors) t.equal(await node.stop(), 0);
+});

@@ -1,0 +1,157 @@
+/**
+ * The broker in a real node (one process, real LevelDB, real peer endpoint): writes become
+ * transactions stored at their owner, with receipts, histories and ledger events; writes made
+ * while the ring is not running wait in the outbox across a restart; tampered transactions sent
+ * over the peer endpoint are refused and store nothing.
+ */
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { createTransaction, type DataTransaction } from '../../src/broker/data-transaction.js';
+import { SUBMIT_TRANSACTION } from '../../src/broker/transaction-owner.js';
+import { seal } from '../../src/dht/peer-envelope.js';
+import { NodeIdentity } from '../../src/node-identity.js';
+import { peerSocket } from '../helpers/peer-socket.js';
+import { createServient, tempDir } from '../helpers/test-servient.js';
+
+interface Receipt {
+  txId: string;
+  hData: string;
+  hBlock: string;
+  status: string;
+  owner: { id: string; url: string };
+  block: { number: number; openedAt: number; nonce: string };
+  tx: DataTransaction;
+}
+
+const sha256 = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest();
+/** H_txID recomputed here with node:crypto, independently of src/. */
+const expectedTxId = (hBlock: string, hData: string): string => sha256(sha256(Buffer.concat([Buffer.from(hBlock, 'hex'), Buffer.from(hData, 'hex')]))).toString('hex');
+const put = (url: string, value: unknown) => fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+
+t.test('a PUT answers once its transaction is stored at its owner, with the id and a receipt link', async (t) => {
+  const { servient } = await createServient(t);
+  const { url } = await servient.start();
+  const res = await put(`${url}things/thermostat/properties/targetTemperature`, 22.5);
+  t.equal(res.status, 204);
+  t.equal(res.headers.get('flowchain-tx-status'), 'stored');
+  const txId = res.headers.get('flowchain-tx-id') ?? '';
+  t.match(txId, /^[0-9a-f]{64}$/);
+  const link = /^<([^>]+)>; rel="https:\/\/w3id\.org\/flowchain#receipt"; title="targetTemperature"$/.exec(res.headers.get('link') ?? '');
+  t.ok(link, 'one receipt link, titled with the property');
+  t.equal(link?.[1], `${url}ledger/tx/${txId}`);
+
+  const receipt = (await (await fetch(link![1]!)).json()) as Receipt;
+  t.equal(receipt.txId, txId);
+  t.equal(receipt.status, 'pending', 'stored at its owner, not mined yet');
+  t.equal(receipt.owner.id, servient.ring.describe().id, 'a ring of one owns every key');
+  t.same(receipt.tx.data, { thing: servient.registry.get('thermostat').id, property: 'targetTemperature', value: 22.5, origin: 'consumer' });
+  t.equal(receipt.hBlock, sha256(Buffer.from(JSON.stringify([receipt.block.number, receipt.block.openedAt, receipt.block.nonce]))).toString('hex'), 'H_BLOCK of the open block');
+  t.equal(txId, expectedTxId(receipt.hBlock, receipt.hData), 'H_txID = SHA256(SHA256(H_BLOCK ‖ H_DATA))');
+  t.same(await (await fetch(`${url}ledger/tx/${receipt.hData}`)).json(), receipt, 'the same receipt by H_DATA');
+
+  const history = (await (await fetch(`${url}things/thermostat/properties/targetTemperature/history`)).json()) as { value: unknown; txId?: string; origin: string }[];
+  t.match(history[0], { value: 22.5, txId, origin: 'consumer' }, 'the newest value first, with its transaction');
+});
+
+t.test('rejected writes and unrecorded properties make no transaction; bad receipt ids are clear errors', async (t) => {
+  const { servient } = await createServient(t);
+  const { url } = await servient.start();
+  const rejected = await put(`${url}things/thermostat/properties/targetTemperature`, 99);
+  t.equal(rejected.status, 400);
+  t.equal(rejected.headers.get('flowchain-tx-id'), null);
+  t.same(await (await fetch(`${url}things/thermostat/properties/targetTemperature/history`)).json(), [], 'no history entry for a refused value');
+
+  const td = (await (await fetch(`${url}things/smart-plug`)).json()) as { properties: Record<string, { recorded?: boolean }>; links: { rel: string; href: string }[] };
+  t.equal(td.properties.power?.recorded, false, 'the sample plug marks its power reading as not recorded');
+  t.same(
+    td.links.filter((l) => l.rel === 'version-history').map((l) => l.href),
+    ['things/smart-plug/properties/on/history'],
+    'the TD links the history of recorded properties only',
+  );
+
+  const notFound = await fetch(`${url}ledger/tx/${'0'.repeat(64)}`);
+  t.equal(notFound.status, 404);
+  t.equal(((await notFound.json()) as { code: string }).code, 'FLOWCHAIN_ERR_TX_NOT_FOUND');
+  const malformed = await fetch(`${url}ledger/tx/xyz`);
+  t.equal(malformed.status, 400);
+  t.equal(((await malformed.json()) as { code: string }).code, 'FLOWCHAIN_ERR_REQUEST_MALFORMED');
+  const badLimit = await fetch(`${url}things/thermostat/properties/mode/history?limit=0`);
+  t.equal(((await badLimit.json()) as { field: string }).field, 'limit');
+});
+
+t.test('the ledger Thing streams each step of a write, so a dashboard can follow it', async (t) => {
+  const { servient } = await createServient(t);
+  const { url } = await servient.start();
+  const updates: { status: string; property: string; txId?: string }[] = [];
+  const unsubscribe = servient.registry.get('ledger').subscribeEvent('transaction', (event) => updates.push(event.data as never));
+  t.teardown(unsubscribe);
+  const res = await put(`${url}things/thermostat/properties/mode`, 'cool');
+  const txId = res.headers.get('flowchain-tx-id');
+  t.same(
+    updates.filter((u) => u.property === 'mode').map((u) => [u.status, u.txId]),
+    [['queued', undefined], ['stored', txId]],
+  );
+  t.equal(servient.registry.get('ledger').readProperty('outbox'), 0, 'nothing left waiting');
+});
+
+t.test('writes accepted while the ring is not running wait in the outbox, across a restart, and are delivered in order', async (t) => {
+  const data = tempDir(t);
+  const first = await createServient(t, { data });
+  // Not started: no ring, so every transaction stays queued (and the write is still answered).
+  const queued: string[] = [];
+  for (const value of [18, 18.5, 19]) {
+    first.clock.advance(1_000);
+    const res = await first.servient.app.inject({ method: 'PUT', url: '/things/thermostat/properties/targetTemperature', payload: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+    t.equal(res.statusCode, 204);
+    t.equal(res.headers['flowchain-tx-status'], 'queued');
+    t.equal(res.headers['flowchain-tx-id'], undefined, 'no id before the owner has it');
+    queued.push(/ledger\/tx\/([0-9a-f]{40})>/.exec(String(res.headers.link))![1]!);
+  }
+  t.equal(first.servient.broker.pending, 3);
+  const early = await first.servient.app.inject(`/ledger/tx/${queued[0]}`);
+  t.match(early.json(), { hData: queued[0], status: 'queued' }, 'the sender answers for what it still holds');
+  await first.servient.stop();
+
+  const second = await createServient(t, { data });
+  t.equal(second.servient.broker.pending, 3, 'the outbox came back from LevelDB');
+  const { url } = await second.servient.start();
+  const receipts: Receipt[] = [];
+  for (const key of queued) {
+    let receipt: Receipt | undefined;
+    for (let i = 0; i < 100 && receipt?.txId === undefined; i++) {
+      receipt = (await (await fetch(`${url}ledger/tx/${key}`)).json()) as Receipt;
+      if (receipt.txId === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    receipts.push(receipt!);
+  }
+  t.same(receipts.map((r) => [r.status, r.tx.data.value]), [['pending', 18], ['pending', 18.5], ['pending', 19]]);
+  t.ok(receipts.every((r, i) => i === 0 || r.tx.timestamp >= receipts[i - 1]!.tx.timestamp), 'in the order they were written');
+  const history = (await (await fetch(`${url}things/thermostat/properties/targetTemperature/history`)).json()) as { value: number; txId?: string }[];
+  t.same(history.map((h) => [h.value, h.txId]), receipts.map((r) => [r.tx.data.value, r.txId]).reverse(), 'the history learnt each transaction id');
+  t.equal(second.servient.broker.pending, 0);
+});
+
+t.test('a tampered or misaddressed transaction over the peer endpoint is refused with a code and stores nothing', async (t) => {
+  const { servient, clock } = await createServient(t);
+  const { url } = await servient.start();
+  const send = await peerSocket(t, url);
+  const nodeId = servient.ring.identity.id;
+  const sender = { identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(9)), url: 'ws://127.0.0.1:1/peer' };
+  let n = 0;
+  const submit = async (tx: unknown) => (await send(JSON.stringify(seal(sender, nodeId, { kind: 'request', request: { type: SUBMIT_TRANSACTION, tx } }, clock.now(), new Uint8Array(16).fill(++n))))).body;
+  const data = { thing: 'urn:dev:x', property: 'p', value: 1, origin: 'consumer' as const };
+  const good = createTransaction(data, sender.identity, clock.now(), new Uint8Array(16).fill(1));
+
+  t.equal((await submit({ ...good, data: { ...data, value: 2 } })).error?.code, 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'value changed after hashing');
+  t.equal((await submit({ ...good, signature: good.signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'signature changed');
+  const other = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(3));
+  t.equal((await submit({ ...good, sender: { ...good.sender, key: Buffer.from(other.publicKey).toString('hex') } })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'another sender key');
+  t.equal((await submit({ ...good, hData: 'zz' })).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
+  t.equal((await submit('not a transaction')).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
+  for (const key of [good.hData]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'nothing was stored');
+
+  const accepted = (await submit(good)).reply as { txId: string; hData: string };
+  t.equal(accepted.hData, good.hData, 'the untampered transaction is accepted');
+  const again = (await submit(good)).reply as { txId: string };
+  t.equal(again.txId, accepted.txId, 'a retry of the same transaction gets the same id and stores nothing new');
+});

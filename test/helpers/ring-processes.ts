@@ -1,0 +1,36 @@
+/** Rings of real `flowchain start` processes for tests: start them and wait until they agree. */
+import type { Test } from 'tap';
+import type { RingDescription } from '../../src/dht/ring-service.js';
+import { startNode, type NodeProcess } from './node-process.js';
+import { tempDir } from './test-servient.js';
+
+export const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
+
+/** Starts `count` nodes, each after the first joining through it; `args` go to every node. */
+export async function startRing(t: Test, count: number, args: string[] = []): Promise<NodeProcess[]> {
+  const first = await startNode(t, ['--data', tempDir(t), '--log-level', 'info', ...args]);
+  const nodes = [first];
+  for (let i = 1; i < count; i++) nodes.push(await startNode(t, ['--data', tempDir(t), '--join', first.url.replace('http', 'ws'), ...args]));
+  return nodes;
+}
+
+/**
+ * Polls GET /ring on every node (stabilization runs every second on the real clock) until the
+ * successor pointers form one cycle in id order with full successor lists, or `attempts` run
+ * out; resolves with the descriptions sorted by id either way, for the test to check.
+ */
+export async function settledRing(nodes: readonly NodeProcess[], attempts = 30): Promise<RingDescription[]> {
+  let sorted: RingDescription[] = [];
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    sorted = (await Promise.all(nodes.map((n) => getJson<RingDescription>(`${n.url}ring`)))).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const full = Math.min(nodes.length - 1, 4);
+    if (sorted.every((r, i) => r.successors[0]?.id === sorted[(i + 1) % sorted.length]!.id && r.successors.length === full)) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return sorted;
+}
+
+/** SUCCESSOR(key) among the sorted ids: the first id at or after it, wrapping. */
+export function ownerOf(sorted: readonly RingDescription[], key: string): RingDescription {
+  return sorted.find((r) => r.id >= key) ?? sorted[0]!;
+}
