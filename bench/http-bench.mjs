@@ -7,7 +7,8 @@
  * sides are measured in alternating windows (ABBA ABBA) so machine noise hits both alike.
  */
 import autocannon from 'autocannon';
-import { foreignCores, HOST, INITIAL_TARGET, interleave, machineBusyUs, PAIRS, PROPERTY_PATH, ServerProcess, totals } from './lib/common.mjs';
+import { HOST, INITIAL_TARGET, interleave, machineBusyUs, PAIRS, problemsOf, PROPERTY_PATH, ServerProcess, totals, windowFigures } from './lib/common.mjs';
+import { median } from './lib/format.mjs';
 
 const CONNECTIONS = 50;
 const PIPELINING = 1;
@@ -17,20 +18,6 @@ const PUT_BODIES = ['21.5', '22'];
 
 function cannon(options) {
   return autocannon({ connections: CONNECTIONS, pipelining: PIPELINING, timeout: 10, ...options });
-}
-
-/** Problems that make an autocannon run invalid (empty when valid). */
-function problemsOf(result, expectedStatus) {
-  const problems = [];
-  if (result.requests.total === 0) problems.push('no request completed');
-  if (result.errors > 0) problems.push(`${result.errors} connection errors`);
-  if (result.timeouts > 0) problems.push(`${result.timeouts} timeouts`);
-  if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses`);
-  if (result.mismatches > 0) problems.push(`${result.mismatches} response bodies differed from the expected one`);
-  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
-    if (Number(code) !== expectedStatus) problems.push(`${count} responses with status ${code} (expected only ${expectedStatus})`);
-  }
-  return problems;
 }
 
 async function expectResponse(url, init, status, body) {
@@ -73,13 +60,7 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
         const serverCpuUs = cpu.userUs + cpu.systemUs;
         const loadCpuUs = load.user + load.system;
         return {
-          ops: result.requests.total,
-          seconds: result.duration,
-          serverCpuUs,
-          loadCpuUs,
-          foreignCores: foreignCores(machineUs, serverCpuUs + loadCpuUs, result.duration),
-          p50: result.latency.p50,
-          p99: result.latency.p99,
+          ...windowFigures(result, { serverCpuUs, loadCpuUs, machineUs }),
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
         };
       },
@@ -107,12 +88,6 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
   } finally {
     await Promise.all(running.map((side) => side.server.stop()));
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Benchmark 1: property GET, servient vs bare fastify. */

@@ -22,7 +22,8 @@ import autocannon from 'autocannon';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { RING } from '../dist/dht/ring-space.js';
 import { createRandom } from '../dist/thing/random.js';
-import { delay, foreignCores, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, totals } from './lib/common.mjs';
+import { delay, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, problemsOf, totals, windowFigures } from './lib/common.mjs';
+import { median } from './lib/format.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const CONNECTIONS = 50;
@@ -228,15 +229,6 @@ function seededKeys(seed, count) {
 }
 
 /** Problems that make an autocannon run invalid (empty when valid). */
-function problemsOf(result) {
-  const problems = [];
-  if (result.requests.total === 0) problems.push('no request completed');
-  if (result.errors > 0) problems.push(`${result.errors} connection errors`);
-  if (result.timeouts > 0) problems.push(`${result.timeouts} timeouts`);
-  if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses`);
-  return problems;
-}
-
 /**
  * Lookups/s on `target` versus GET /health on the same node, in alternating windows. The CPU
  * figures are the sum over every node process (a lookup costs CPU on the nodes it visits).
@@ -291,15 +283,7 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
       const loadCpuUs = load.user + load.system;
       side.problems.push(...problemsOf(result));
       await drain();
-      return {
-        ops: result.requests.total,
-        seconds: result.duration,
-        serverCpuUs,
-        loadCpuUs,
-        foreignCores: foreignCores(machineUs, serverCpuUs + loadCpuUs, result.duration),
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-      };
+      return windowFigures(result, { serverCpuUs, loadCpuUs, machineUs });
     },
     log,
     2,
@@ -317,12 +301,6 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
   const baseline = report(sides[0], 0);
   const subject = report(sides[1], 1);
   return { baseline, subject, ratio: subject.rate / baseline.rate, pairRatios, pairs, clean, connections: CONNECTIONS, idleCores, windowS };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**

@@ -232,3 +232,34 @@ export function totals(windows) {
     loadCpuPct: (100 * loadCpuUs) / (seconds * 1e6),
   };
 }
+
+/**
+ * Problems that make an autocannon run invalid (empty when valid). With `expectedStatus`, any
+ * other status code is one too.
+ */
+export function problemsOf(result, expectedStatus) {
+  const problems = [];
+  if (result.requests.total === 0) problems.push('no request completed');
+  if (result.errors > 0) problems.push(`${result.errors} connection errors`);
+  if (result.timeouts > 0) problems.push(`${result.timeouts} timeouts`);
+  if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses`);
+  if (result.mismatches > 0) problems.push(`${result.mismatches} response bodies differed from the expected one`);
+  if (expectedStatus === undefined) return problems;
+  for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
+    if (Number(code) !== expectedStatus) problems.push(`${count} responses with status ${code} (expected only ${expectedStatus})`);
+  }
+  return problems;
+}
+
+/** One measured window of an autocannon run, in the shape {@link interleave} expects. */
+export function windowFigures(result, { serverCpuUs, loadCpuUs, machineUs }) {
+  return {
+    ops: result.requests.total,
+    seconds: result.duration,
+    serverCpuUs,
+    loadCpuUs,
+    foreignCores: foreignCores(machineUs, serverCpuUs + loadCpuUs, result.duration),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
+}
