@@ -129,6 +129,16 @@ export class ChordNode {
     return handler(request, sender);
   }
 
+  /**
+   * Sends `request` to SUCCESSOR(key), found by a lookup from this node, or handles it here
+   * when this node is the owner. Rejects with the owner's error code or the lookup's.
+   */
+  async askOwner(key: bigint, request: PeerRequest): Promise<{ readonly owner: Peer; readonly reply: PeerReply }> {
+    const { owner } = await this.findSuccessor(key);
+    const reply = owner.id === this.self.id ? await this.handle(request, this.self) : await this.#transport.request(owner, request);
+    return { owner, reply };
+  }
+
   /** Joins the ring through any member (Chord §4.4); without one, starts a new ring. */
   async join(bootstrapUrl?: string): Promise<void> {
     this.table.predecessor = undefined;

@@ -108,14 +108,11 @@ export class RingService implements RingView {
   }
 
   /**
-   * Sends `request` to SUCCESSOR(key), found by a lookup from this node, or handles it here
-   * when this node owns the key. Rejects with the owner's error code, or
+   * {@link ChordNode.askOwner} for a 40-hex key. Rejects with the owner's error code, or
    * FLOWCHAIN_ERR_PEER_UNREACHABLE / FLOWCHAIN_ERR_LOOKUP_FAILED.
    */
   async askOwner(keyHex: string, request: PeerRequest): Promise<{ readonly owner: WirePeer; readonly reply: PeerReply }> {
-    const node = this.#started();
-    const { owner } = await node.findSuccessor(RING.fromHex(keyHex));
-    const reply = owner.id === node.self.id ? await node.handle(request, node.self) : await (this.#network as WsPeerNetwork).request(owner, request);
+    const { owner, reply } = await this.#started().askOwner(RING.fromHex(keyHex), request);
     return { owner: toWire(owner, RING), reply };
   }
 

@@ -90,16 +90,14 @@ export class RingStore {
   async put(keyHex: string, value: unknown): Promise<PutResult> {
     const key = this.#parseKey(keyHex);
     this.#checkSize(value);
-    const { owner } = await this.#node.findSuccessor(key);
-    const reply = await this.#ask(owner, { type: 'store-put', key: this.#space.toHex(key), value });
+    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-put', key: this.#space.toHex(key), value });
     return { key: this.#space.toHex(key), owner: toWire(owner, this.#space), version: reply.version as number, replicas: reply.replicas as number };
   }
 
   /** The value under `keyHex`, from its owner (or undefined). */
   async get(keyHex: string): Promise<(StoredValue & { readonly owner: WirePeer }) | undefined> {
     const key = this.#parseKey(keyHex);
-    const { owner } = await this.#node.findSuccessor(key);
-    const reply = await this.#ask(owner, { type: 'store-get', key: this.#space.toHex(key) });
+    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-get', key: this.#space.toHex(key) });
     if (reply.found !== true) return undefined;
     return { value: reply.value, version: reply.version as number, owner: toWire(owner, this.#space) };
   }
@@ -122,12 +120,6 @@ export class RingStore {
   /** True unless this node knows the key belongs to another node. */
   owns(keyHex: string): boolean {
     return this.#mayOwn(this.#parseKey(keyHex));
-  }
-
-  /** Sends to a peer, or handles locally when the peer is this node. */
-  #ask(peer: Peer, request: PeerRequest): Promise<PeerReply> {
-    if (peer.id === this.#node.self.id) return this.#node.handle(request, this.#node.self);
-    return this.#transport.request(peer, request);
   }
 
   async #onPut(request: PeerRequest): Promise<PeerReply> {
