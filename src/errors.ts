@@ -110,3 +110,15 @@ export function describeError(err: unknown): ErrorBody {
   const spec = ERRORS.FLOWCHAIN_ERR_INTERNAL;
   return { code: 'FLOWCHAIN_ERR_INTERNAL', status: spec.status, title: spec.title, detail: 'Unexpected internal error' };
 }
+
+/**
+ * The error another node described with an {@link ErrorBody}, as a FlowchainError of the same
+ * code; a body that names no catalogue code becomes FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ * `origin` prefixes the detail (the peer's URL, say).
+ */
+export function errorFromBody(body: unknown, origin: string): FlowchainError {
+  const e = body as Partial<ErrorBody> | null;
+  const code: ErrorCode = typeof e?.code === 'string' && Object.hasOwn(ERRORS, e.code) ? e.code : 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID';
+  const field = typeof e?.field === 'string' ? { field: e.field } : {};
+  return new FlowchainError(code, `${origin}: ${typeof e?.detail === 'string' ? e.detail : 'error reply'}`, field);
+}

@@ -92,7 +92,7 @@ export class Servient {
       await outbox.open();
       const broker = new Broker(
         { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: new MemoryLedger(clock.now(), systemRandom), ...(components.logger ? { log: components.logger } : {}) },
-        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs },
+        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2 },
       );
       const things: ExposedThing[] = [];
       const reserved = files.find((file) => file.slug === LEDGER_THING);

@@ -11,7 +11,8 @@
  */
 import type { WirePeer } from '../dht/peer.js';
 import type { PeerReply, PeerRequest } from '../dht/transport.js';
-import { FlowchainError, isFlowchainError } from '../errors.js';
+import { chunks } from '../dht/chunks.js';
+import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { ChangeJournal, JournalReceipt, RecordedChange } from '../thing/change-journal.js';
 import type { Clock } from '../thing/clock.js';
@@ -19,7 +20,7 @@ import { createTransaction, transactionId, type DataTransaction } from './data-t
 import type { History, HistoryEntry } from './history.js';
 import type { LedgerSink, TransactionRecord } from './ledger-sink.js';
 import type { Outbox } from './outbox.js';
-import { indexKey, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type TransactionIndex, type TransactionStore } from './transaction-owner.js';
+import { indexKey, MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type TransactionIndex, type TransactionStore } from './transaction-owner.js';
 
 /** When a write is answered: once its owner stored it, or once it is in the local outbox. */
 export type AckMode = 'owner' | 'local';
@@ -28,8 +29,9 @@ export type AckMode = 'owner' | 'local';
 export interface BrokerRing {
   readonly self: WirePeer;
   readonly store: TransactionStore;
-  register(type: string, handler: (request: PeerRequest) => Promise<PeerReply>): void;
-  askOwner(keyHex: string, request: PeerRequest): Promise<{ readonly owner: WirePeer; readonly reply: PeerReply }>;
+  register(type: string, handler: (request: PeerRequest, sender: { readonly id: bigint }) => Promise<PeerReply>): void;
+  ownersOf(keysHex: readonly string[]): Promise<readonly { readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]>;
+  ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply>;
 }
 
 /** A step in a transaction's life, as status listeners see it. */
@@ -64,6 +66,8 @@ export interface BrokerInit {
   readonly ack: AckMode;
   /** How long a write waits for its owner before it is answered as queued. */
   readonly ackTimeoutMs: number;
+  /** Largest submission to an owner, as JSON bytes (well inside the peer frame limit). */
+  readonly maxSubmissionBytes: number;
 }
 
 /** Errors no retry can cure: the transaction goes to the dead letters. */
@@ -85,7 +89,8 @@ export class Broker implements ChangeJournal {
     this.#c = components;
     this.#init = init;
     this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, clock: components.clock, self: () => components.ring.self });
-    components.ring.register(SUBMIT_TRANSACTION, async (request) => ({ ...(await this.#owner.submit(request.tx)) }));
+    // A node does not check its own signatures on what it hands itself in-process.
+    components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => ({ results: await this.#owner.submit(request.txs, sender.id !== components.identity.id) }));
   }
 
   /** Starts delivering the outbox (what a previous run left first); call once the ring runs. */
@@ -128,8 +133,8 @@ export class Broker implements ChangeJournal {
     for (const change of changes) {
       const tx = createTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16));
       if (waiting) this.#acks.set(tx.hData, undefined);
-      await this.#c.history.append(tx);
-      sequences.push(await this.#c.outbox.enqueue(tx));
+      const [, sequence] = await Promise.all([this.#c.history.append(tx), this.#c.outbox.enqueue(tx)]);
+      sequences.push(sequence);
       txs.push(tx);
       this.#emit({ hData: tx.hData, thing: change.thing, property: change.property, status: 'queued' });
     }
@@ -169,21 +174,47 @@ export class Broker implements ChangeJournal {
     return this.#c.history.recent(thing, property, limit);
   }
 
-  async #deliver(tx: DataTransaction): Promise<void> {
-    const update = { hData: tx.hData, thing: tx.data.thing, property: tx.data.property };
-    let ack: Acknowledgement;
-    try {
-      ack = checkAcknowledgement(tx, (await this.#c.ring.askOwner(tx.hData, { type: SUBMIT_TRANSACTION, tx })).reply);
-    } catch (err) {
-      if (isFlowchainError(err) && PERMANENT.has(err.code)) {
-        this.#c.log?.warn({ err, hData: tx.hData }, 'transaction refused by its owner; kept in the dead letters');
-        this.#emit({ ...update, status: 'refused', error: err.code });
-      }
-      throw err;
+  /**
+   * Delivers a batch from the outbox: the transactions are grouped by owner and each owner
+   * gets them in submissions, in order. Resolves with each one's error, undefined where stored.
+   */
+  async #deliver(txs: readonly DataTransaction[]): Promise<unknown[]> {
+    const failures: unknown[] = txs.map(() => undefined);
+    const acked: [DataTransaction, Acknowledgement][] = [];
+    const groups = await this.#c.ring.ownersOf(txs.map((tx) => tx.hData));
+    await Promise.all(
+      groups.map(async ({ owner, error, positions }) => {
+        for (const submission of chunks(positions, MAX_SUBMISSION, this.#init.maxSubmissionBytes, (i) => txs[i])) {
+          try {
+            if (owner === undefined) throw error;
+            const results = checkResults(await this.#c.ring.ask(owner, { type: SUBMIT_TRANSACTION, txs: submission.map((i) => txs[i]) }), submission.length);
+            submission.forEach((i, j) => {
+              try {
+                acked.push([txs[i]!, checkAcknowledgement(txs[i]!, results[j]!, owner.url)]);
+              } catch (err) {
+                failures[i] = err;
+              }
+            });
+          } catch (err) {
+            for (const i of submission) failures[i] = err;
+          }
+        }
+      }),
+    );
+    // Not waited for: it joins the outbox's own write of this batch, and a history that
+    // misses an id is no reason to send the transaction again.
+    this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])).catch((err: unknown) => this.#c.log?.warn({ err }, 'history entries not completed with their transaction ids'));
+    for (const [tx, ack] of acked) {
+      if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
+      this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }
-    await this.#c.history.settle(tx, ack.txId);
-    if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
-    this.#emit({ ...update, status: 'stored', txId: ack.txId, owner: ack.owner });
+    txs.forEach((tx, i) => {
+      const err = failures[i];
+      if (!isFlowchainError(err) || !PERMANENT.has(err.code)) return;
+      this.#c.log?.warn({ err, hData: tx.hData }, 'transaction refused by its owner; kept in the dead letters');
+      this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'refused', error: err.code });
+    });
+    return failures;
   }
 
   #emit(update: TransactionUpdate): void {
@@ -198,10 +229,20 @@ export class Broker implements ChangeJournal {
   }
 }
 
-/** An owner's reply, checked: its transaction id must be H_txID of the H_BLOCK it names. */
-function checkAcknowledgement(tx: DataTransaction, reply: PeerReply): Acknowledgement {
-  const ack = reply as Partial<Acknowledgement>;
-  if (typeof ack.hBlock !== 'string' || !HEX64.test(ack.hBlock) || ack.txId !== transactionId(ack.hBlock, tx.hData) || ack.hData !== tx.hData) {
+/** A submission's reply: one result per transaction sent. */
+function checkResults(reply: PeerReply, count: number): SubmitResult[] {
+  const results = reply.results;
+  if (!Array.isArray(results) || results.length !== count || !results.every((r) => typeof r === 'object' && r !== null)) {
+    throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `the owner answers one result per transaction (${count})`, { field: 'results' });
+  }
+  return results as SubmitResult[];
+}
+
+/** One transaction's result, checked: an error, or an id that is H_txID of the H_BLOCK it names. */
+function checkAcknowledgement(tx: DataTransaction, result: SubmitResult, ownerUrl: string): Acknowledgement {
+  if (result.error !== undefined) throw errorFromBody(result.error, ownerUrl);
+  const ack = result.ack as Partial<Acknowledgement> | undefined;
+  if (typeof ack?.hBlock !== 'string' || !HEX64.test(ack.hBlock) || ack.txId !== transactionId(ack.hBlock, tx.hData) || ack.hData !== tx.hData) {
     throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'the owner acknowledged with a transaction id that is not H_txID of the transaction', { field: 'txId' });
   }
   return ack as Acknowledgement;

@@ -25,6 +25,8 @@ const prefixOf = (thing: string, property: string): string => `${encodeURICompon
 // written in the same millisecond are ordered by it, not by arrival).
 const keyOf = (tx: DataTransaction): string => `${prefixOf(tx.data.thing, tx.data.property)}${tx.timestamp.toString().padStart(15, '0')}/${tx.hData}`;
 
+const entryOf = (tx: DataTransaction, txId?: string): HistoryEntry => ({ value: tx.data.value, timestamp: tx.timestamp, origin: tx.data.origin, hData: tx.hData, ...(txId === undefined ? {} : { txId }) });
+
 /** The history of every recorded property of one node. */
 export class History {
   readonly #section: Section;
@@ -38,18 +40,19 @@ export class History {
   }
 
   async append(tx: DataTransaction): Promise<void> {
-    const entry: HistoryEntry = { value: tx.data.value, timestamp: tx.timestamp, origin: tx.data.origin, hData: tx.hData };
-    await this.#section.put(keyOf(tx), entry);
+    await this.#section.put(keyOf(tx), entryOf(tx));
     const prefix = prefixOf(tx.data.thing, tx.data.property);
     const appends = (this.#appends.get(prefix) ?? 0) + 1;
     this.#appends.set(prefix, appends % PRUNE_EVERY);
     if (appends >= PRUNE_EVERY) await this.#prune(prefix);
   }
 
-  /** Adds the transaction id once the owner has stored `tx`. */
-  async settle(tx: DataTransaction, txId: string): Promise<void> {
-    const entry = (await this.#section.get(keyOf(tx))) as HistoryEntry | undefined;
-    if (entry !== undefined && entry.txId === undefined) await this.#section.put(keyOf(tx), { ...entry, txId });
+  /**
+   * Adds the transaction ids once the owners have stored the transactions, in one write. (An
+   * entry pruned meanwhile comes back until the next pruning: it is older than the limit.)
+   */
+  async settle(settled: readonly (readonly [DataTransaction, string])[]): Promise<void> {
+    if (settled.length > 0) await this.#section.batch(settled.map(([tx, txId]) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx, txId) })));
   }
 
   /** The newest `limit` values of a property, newest first. */
@@ -61,7 +64,7 @@ export class History {
 
   async #prune(prefix: string): Promise<void> {
     const keys: string[] = [];
-    for await (const [key] of this.#section.entries(prefix)) keys.push(key);
+    for await (const key of this.#section.keys(prefix)) keys.push(key);
     const old = keys.slice(0, Math.max(0, keys.length - this.#limit));
     if (old.length > 0) await this.#section.batch(old.map((key) => ({ type: 'del', key })));
   }

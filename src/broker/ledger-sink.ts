@@ -33,6 +33,6 @@ export interface TransactionRecord {
 export interface LedgerSink {
   /** The block new transactions go into. */
   currentBlock(): OpenBlock;
-  /** Takes a transaction its owner has just stored and replicated. */
-  submit(record: TransactionRecord): Promise<void>;
+  /** Takes transactions their owner (this node) has just stored and replicated, in order. */
+  submit(records: readonly TransactionRecord[]): Promise<void>;
 }

@@ -1,9 +1,11 @@
 /**
  * A durable, ordered outbox. An item is stored in LevelDB before enqueue() resolves and stays
  * there until it is delivered, so nothing accepted is lost to a crash or restart. Delivery is
- * strictly in enqueue order: the head is retried with growing back-off (on the injected clock)
- * until it goes through; an item the receiver refuses for good is moved to a dead-letter
- * section and reported, never silently dropped.
+ * in enqueue order, in batches: the oldest waiting items (up to the batch size) go out
+ * together, and the next batch starts only when that one is settled. Items of a batch that
+ * failed stay at the head and are retried, with newer items behind them, after a growing
+ * back-off (on the injected clock); an item the receiver refuses for good is moved to a
+ * dead-letter section and reported, never silently dropped.
  */
 import type { Section } from '../storage.js';
 import type { Clock, Timer } from '../thing/clock.js';
@@ -17,8 +19,11 @@ export interface OutboxComponents {
   readonly clock: Clock;
 }
 
-/** Delivers one item; throws to have it retried later. */
-export type Deliver<T> = (item: T) => Promise<void>;
+/**
+ * Delivers a batch of items; resolves with one entry per item, in order: undefined where it
+ * was delivered, the error where not. Throwing fails the whole batch.
+ */
+export type Deliver<T> = (items: readonly T[]) => Promise<readonly unknown[]>;
 
 /** Decides whether a delivery error is permanent (the item goes to the dead letters). */
 export type IsPermanent = (err: unknown) => boolean;
@@ -26,8 +31,18 @@ export type IsPermanent = (err: unknown) => boolean;
 /** Back-off between retries of the head item, in milliseconds (the last one repeats). */
 export const DEFAULT_BACKOFF_MS: readonly number[] = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 
+/** Most items in one delivery. */
+export const DEFAULT_BATCH_SIZE = 64;
+
 /** Sequence numbers are zero-padded so LevelDB's key order is enqueue order. */
 const key = (sequence: number): string => sequence.toString().padStart(16, '0');
+
+interface Entry<T> {
+  readonly sequence: number;
+  readonly item: T;
+  /** Settles, once the write is done, with whether the item reached the disk. */
+  readonly stored: Promise<boolean>;
+}
 
 interface Waiter {
   readonly resolve: () => void;
@@ -40,8 +55,9 @@ export class Outbox<T> {
   readonly #deadLetters: Section;
   readonly #clock: Clock;
   readonly #backoff: readonly number[];
-  /** Waiting items in enqueue order; `stored` says, once settled, whether the item reached the disk. */
-  readonly #queue: { readonly sequence: number; readonly item: T; readonly stored: Promise<boolean> }[] = [];
+  readonly #batchSize: number;
+  /** Waiting items in enqueue order. */
+  readonly #queue: Entry<T>[] = [];
   readonly #waiters = new Map<number, Waiter>();
   #next = 0;
   #deliver: Deliver<T> | undefined;
@@ -52,11 +68,12 @@ export class Outbox<T> {
   #draining: Promise<void> | undefined;
   #onChange: (pending: number) => void = () => undefined;
 
-  constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[] } = {}) {
+  constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[]; readonly batchSize?: number } = {}) {
     this.#section = components.section;
     this.#deadLetters = components.deadLetters;
     this.#clock = components.clock;
     this.#backoff = init.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.#batchSize = init.batchSize ?? DEFAULT_BATCH_SIZE;
   }
 
   /** Loads what a previous run left pending; call once before use. */
@@ -135,7 +152,8 @@ export class Outbox<T> {
 
   #kick(): void {
     if (!this.#running || this.#draining !== undefined || this.#timer !== undefined || this.#queue.length === 0) return;
-    this.#draining = this.#drain().finally(() => {
+    // A failed database write leaves the items where they are: try again later.
+    this.#draining = this.#drain().catch(() => this.#retryLater()).finally(() => {
       this.#draining = undefined;
       // Items enqueued while the last delivery finished.
       if (this.#timer === undefined) this.#kick();
@@ -144,38 +162,44 @@ export class Outbox<T> {
 
   async #drain(): Promise<void> {
     while (this.#running && this.#queue.length > 0) {
-      const head = this.#queue[0]!;
-      if (!(await head.stored)) {
-        this.#queue.shift();
-        continue;
-      }
+      const taken = this.#queue.slice(0, this.#batchSize);
+      // An item that never reached the disk is dropped unsent (its enqueue rejected).
+      const stored = await Promise.all(taken.map((entry) => entry.stored));
+      const batch = taken.filter((_, i) => stored[i]);
+      let failures: readonly unknown[];
       try {
-        await (this.#deliver as Deliver<T>)(head.item);
+        failures = batch.length === 0 ? [] : await (this.#deliver as Deliver<T>)(batch.map((entry) => entry.item));
       } catch (err) {
-        if (!this.#isPermanent(err)) {
-          const wait = this.#backoff[Math.min(this.#attempts++, this.#backoff.length - 1)]!;
-          this.#timer = this.#clock.after(wait, () => {
-            this.#timer = undefined;
-            this.#kick();
-          });
-          return;
-        }
-        await this.#deadLetters.put(key(head.sequence), { item: head.item, error: String((err as Error)?.message ?? err) });
-        await this.#remove(head.sequence);
-        this.#waiters.get(head.sequence)?.reject(err);
-        this.#waiters.delete(head.sequence);
-        continue;
+        failures = batch.map(() => err);
       }
+      const outcomes = batch.map((entry, i) => ({ entry, error: failures[i], fate: failures[i] === undefined ? 'done' : this.#isPermanent(failures[i]) ? 'refused' : 'retry' }));
+      const refused = outcomes.filter((o) => o.fate === 'refused');
+      const retry = outcomes.filter((o) => o.fate === 'retry').map((o) => o.entry);
+      if (refused.length > 0) {
+        await this.#deadLetters.batch(refused.map(({ entry, error }) => ({ type: 'put', key: key(entry.sequence), value: { item: entry.item, error: String((error as Error)?.message ?? error) } })));
+      }
+      const gone = outcomes.filter((o) => o.fate !== 'retry');
+      if (gone.length > 0) await this.#section.batch(gone.map(({ entry }) => ({ type: 'del', key: key(entry.sequence) })));
+      this.#queue.splice(0, taken.length, ...retry);
+      this.#onChange(this.#queue.length);
+      for (const { entry, error, fate } of gone) {
+        const waiter = this.#waiters.get(entry.sequence);
+        this.#waiters.delete(entry.sequence);
+        if (fate === 'done') waiter?.resolve();
+        else waiter?.reject(error);
+      }
+      if (retry.length > 0) return this.#retryLater();
       this.#attempts = 0;
-      await this.#remove(head.sequence);
-      this.#waiters.get(head.sequence)?.resolve();
-      this.#waiters.delete(head.sequence);
     }
   }
 
-  async #remove(sequence: number): Promise<void> {
-    await this.#section.batch([{ type: 'del', key: key(sequence) }]);
-    this.#queue.shift();
-    this.#onChange(this.#queue.length);
+  /** Tries the head again after the next back-off step. */
+  #retryLater(): void {
+    if (!this.#running) return;
+    const wait = this.#backoff[Math.min(this.#attempts++, this.#backoff.length - 1)]!;
+    this.#timer = this.#clock.after(wait, () => {
+      this.#timer = undefined;
+      this.#kick();
+    });
   }
 }

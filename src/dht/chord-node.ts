@@ -42,6 +42,9 @@ export interface Lookup {
   readonly hops: number;
 }
 
+/** Keys that one node owns, by their positions in a list; `error` when their lookup failed. */
+export type OwnerGroup = { readonly owner: Peer; readonly positions: readonly number[] } | { readonly error: unknown; readonly positions: readonly number[]; readonly owner?: undefined };
+
 /** Answers one type of peer request. */
 export type RequestHandler = (request: PeerRequest, sender: Peer) => PeerReply | Promise<PeerReply>;
 
@@ -135,8 +138,29 @@ export class ChordNode {
    */
   async askOwner(key: bigint, request: PeerRequest): Promise<{ readonly owner: Peer; readonly reply: PeerReply }> {
     const { owner } = await this.findSuccessor(key);
-    const reply = owner.id === this.self.id ? await this.handle(request, this.self) : await this.#transport.request(owner, request);
-    return { owner, reply };
+    return { owner, reply: await this.ask(owner, request) };
+  }
+
+  /** Sends `request` to `peer`, or handles it here when `peer` is this node. */
+  ask(peer: Peer, request: PeerRequest): Promise<PeerReply> {
+    return peer.id === this.self.id ? this.handle(request, this.self) : this.#transport.request(peer, request);
+  }
+
+  /**
+   * Groups `keys` by SUCCESSOR(key), looked up in parallel: one group per owner with the
+   * positions of its keys, in their order. Keys whose lookup failed form groups of their own,
+   * with the error instead of an owner.
+   */
+  async ownersOf(keys: readonly bigint[]): Promise<OwnerGroup[]> {
+    const lookups = await Promise.allSettled(keys.map((key) => this.findSuccessor(key)));
+    const groups = new Map<bigint | number, OwnerGroup>();
+    lookups.forEach((lookup, position) => {
+      const group = lookup.status === 'fulfilled' ? groups.get(lookup.value.owner.id) : undefined;
+      if (group !== undefined) (group.positions as number[]).push(position);
+      else if (lookup.status === 'fulfilled') groups.set(lookup.value.owner.id, { owner: lookup.value.owner, positions: [position] });
+      else groups.set(-1 - position, { error: lookup.reason, positions: [position] });
+    });
+    return [...groups.values()];
   }
 
   /** Joins the ring through any member (Chord §4.4); without one, starts a new ring. */

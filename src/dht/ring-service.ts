@@ -11,7 +11,7 @@ import { FlowchainError } from '../errors.js';
 import type { Clock } from '../thing/clock.js';
 import { ChordNode, type RequestHandler } from './chord-node.js';
 import type { NodeIdentity } from '../node-identity.js';
-import { toWire, type WirePeer } from './peer.js';
+import { fromWire, toWire, type WirePeer } from './peer.js';
 import { RING } from './ring-space.js';
 import { RingStore } from './ring-store.js';
 import { WsPeerNetwork, type PeerNetworkComponents } from './ws-peer-network.js';
@@ -108,12 +108,18 @@ export class RingService implements RingView {
   }
 
   /**
-   * {@link ChordNode.askOwner} for a 40-hex key. Rejects with the owner's error code, or
-   * FLOWCHAIN_ERR_PEER_UNREACHABLE / FLOWCHAIN_ERR_LOOKUP_FAILED.
+   * Groups 40-hex keys by their owner, SUCCESSOR(key) ({@link ChordNode.ownersOf}): each
+   * group has the owner, or the lookup's error (FLOWCHAIN_ERR_PEER_UNREACHABLE,
+   * FLOWCHAIN_ERR_LOOKUP_FAILED), and the positions of its keys.
    */
-  async askOwner(keyHex: string, request: PeerRequest): Promise<{ readonly owner: WirePeer; readonly reply: PeerReply }> {
-    const { owner, reply } = await this.#started().askOwner(RING.fromHex(keyHex), request);
-    return { owner: toWire(owner, RING), reply };
+  async ownersOf(keysHex: readonly string[]): Promise<{ readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]> {
+    const groups = await this.#started().ownersOf(keysHex.map((key) => RING.fromHex(key)));
+    return groups.map((group) => (group.owner === undefined ? group : { owner: toWire(group.owner, RING), positions: group.positions }));
+  }
+
+  /** Sends `request` to the ring member `peer` (handled here when it is this node); rejects with its error code. */
+  ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply> {
+    return this.#started().ask(fromWire(peer, RING), request);
   }
 
   /** This node as a ring member. */

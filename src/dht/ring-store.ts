@@ -2,18 +2,20 @@
  * A key–value store on the ring. A key (40 hex digits) lives at SUCCESSOR(key) and is
  * replicated to that node's r successors, so it survives the crash of its owner (Chord §5.2
  * suggests exactly this use of the successor list). Keys change hands as the ring changes:
- * a node that accepts a new predecessor hands it the keys it now owns (Chord §4.4), and every
- * maintenance round an owner pushes what it owns to its current successors, which restores r
- * copies after a failure. Conflicting writes resolve by version, assigned by the owner.
+ * a node that accepts a new predecessor hands it the keys it now owns (Chord §4.4), and in the
+ * first maintenance round after its neighbourhood changed an owner pushes what it owns to its
+ * current successors, which restores r copies after a failure (writes that missed a successor
+ * are pushed again every round until they reach it). Conflicting writes resolve by version,
+ * assigned by the owner.
  *
  * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
  * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
-import { canonicalJson } from '../canonical-json.js';
 import { FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { Clock } from '../thing/clock.js';
 import type { ChordNode } from './chord-node.js';
+import { chunks } from './chunks.js';
 import { keyFromWire, toWire, type Peer, type WirePeer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';
@@ -46,7 +48,7 @@ export interface RingStoreComponents {
 export interface RingStoreInit {
   /** The peer frame limit: replication messages are cut to fit well inside it. */
   readonly maxPayload?: number;
-  /** Largest value, as canonical JSON bytes; at most a quarter of the frame limit. */
+  /** Largest value, as JSON bytes; at most a quarter of the frame limit. */
   readonly maxValueBytes?: number;
 }
 
@@ -64,9 +66,10 @@ export class RingStore {
   readonly #space: RingSpace;
   readonly #maxValueBytes: number;
   readonly #maxFrameBytes: number;
-  /** Bumped on every local change, so an unchanged store is not pushed again. */
-  #changes = 0;
-  #lastPush = '';
+  /** The neighbourhood (predecessor and successors) at the last complete push of everything owned. */
+  #pushedTo = '';
+  /** Owned entries that did not reach every successor when written: pushed again next round. */
+  readonly #unreplicated = new Map<string, StoredValue>();
 
   constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
     this.#node = components.node;
@@ -78,6 +81,7 @@ export class RingStore {
     this.#maxFrameBytes = Math.floor(maxPayload / 2);
     this.#maxValueBytes = Math.min(init.maxValueBytes ?? 16 * 1024, Math.floor(maxPayload / 4));
     this.#node.register('store-put', (request) => this.#onPut(request));
+    this.#node.register('store-put-many', (request) => this.#onPutMany(request));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request) => this.#onReplicate(request));
     // Best effort: if it fails, the next rounds' owner pushes deliver the keys instead.
@@ -103,18 +107,55 @@ export class RingStore {
   }
 
   /**
-   * Stores `value` under `keyHex` on this node, which must own the key, and replicates it to
-   * the successors: what a put does at its owner. Throws FLOWCHAIN_ERR_RING_NOT_OWNER.
+   * Stores each `[keyHex, value]` at the key's owner, one message per owner (keys looked up in
+   * parallel). Resolves with one entry per input: undefined where it is stored, the error
+   * (its lookup's, its owner's) where not.
    */
-  async putOwned(keyHex: string, value: unknown): Promise<{ readonly version: number; readonly replicas: number }> {
-    const reply = await this.#onPut({ type: 'store-put', key: keyHex, value });
-    return { version: reply.version as number, replicas: reply.replicas as number };
+  async putMany(entries: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
+    const keys = entries.map(([keyHex, value]) => {
+      this.#checkSize(value);
+      return this.#parseKey(keyHex);
+    });
+    const failures: unknown[] = entries.map(() => undefined);
+    await Promise.all(
+      (await this.#node.ownersOf(keys)).map(async (group) => {
+        const mine = group.positions.map((i): [string, unknown] => [this.#space.toHex(keys[i]!), entries[i]![1]]);
+        try {
+          if (group.owner === undefined) throw group.error;
+          for (const chunk of chunks(mine, CHUNK, this.#maxFrameBytes)) await this.#node.ask(group.owner, { type: 'store-put-many', entries: chunk });
+        } catch (err) {
+          for (const i of group.positions) failures[i] = err;
+        }
+      }),
+    );
+    return failures;
   }
 
-  /** The value under `keyHex` as this node has it, asking its successors when it has no copy. */
-  async getOwned(keyHex: string): Promise<StoredValue | undefined> {
-    const reply = await this.#onGet({ type: 'store-get', key: keyHex });
-    return reply.found === true ? { value: reply.value, version: reply.version as number } : undefined;
+  /**
+   * Stores the entries on this node, which must own every key, in one write, and replicates
+   * them to the successors: what a put does at its owner. With `ifAbsent`, a key that already
+   * has a value keeps it (nothing is written for it) and `existing` reports that value.
+   * Throws FLOWCHAIN_ERR_RING_NOT_OWNER.
+   */
+  async putOwned(entries: readonly (readonly [string, unknown])[], ifAbsent = false): Promise<{ readonly versions: number[]; readonly existing: (StoredValue | undefined)[]; readonly replicas: number }> {
+    const keys = entries.map(([keyHex, value]) => {
+      const key = this.#parseKey(keyHex);
+      if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
+      this.#checkSize(value);
+      return this.#space.toHex(key);
+    });
+    const current = (await this.#section.getMany(keys)) as (StoredValue | undefined)[];
+    // Versions increase per key even if clocks disagree between successive owners.
+    const now = this.#clock.now();
+    const versions = current.map((stored) => Math.max(now, (stored?.version ?? 0) + 1));
+    const stored = keys.flatMap((key, i): [string, StoredValue][] => (ifAbsent && current[i] !== undefined ? [] : [[key, { value: entries[i]![1], version: versions[i]! }]]));
+    await this.#write(stored);
+    const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored)));
+    for (const [key, value] of stored) {
+      if (copies.some((c) => c.status === 'rejected')) this.#unreplicated.set(key, value);
+      else this.#unreplicated.delete(key);
+    }
+    return { versions, existing: ifAbsent ? current : keys.map(() => undefined), replicas: copies.filter((c) => c.status === 'fulfilled').length };
   }
 
   /** True unless this node knows the key belongs to another node. */
@@ -123,16 +164,17 @@ export class RingStore {
   }
 
   async #onPut(request: PeerRequest): Promise<PeerReply> {
-    const key = this.#parseKey(request.key);
-    if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
-    this.#checkSize(request.value);
-    const current = (await this.#section.get(this.#space.toHex(key))) as StoredValue | undefined;
-    // Versions increase per key even if clocks disagree between successive owners.
-    const version = Math.max(this.#clock.now(), (current?.version ?? 0) + 1);
-    const stored: StoredValue = { value: request.value, version };
-    await this.#write([[this.#space.toHex(key), stored]]);
-    const copies = await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, [[this.#space.toHex(key), stored]])));
-    return { version, replicas: copies.filter((c) => c.status === 'fulfilled').length };
+    const { versions, replicas } = await this.putOwned([[request.key as string, request.value]]);
+    return { version: versions[0], replicas };
+  }
+
+  async #onPutMany(request: PeerRequest): Promise<PeerReply> {
+    const entries = this.#entries(request);
+    if (!entries.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string')) {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'each entry is [key, value]', { field: 'entries' });
+    }
+    const { replicas } = await this.putOwned(entries as [string, unknown][]);
+    return { replicas };
   }
 
   async #onGet(request: PeerRequest): Promise<PeerReply> {
@@ -152,12 +194,17 @@ export class RingStore {
     return stored === undefined ? { found: false } : { found: true, value: stored.value, version: stored.version };
   }
 
-  async #onReplicate(request: PeerRequest): Promise<PeerReply> {
+  /** A message's `entries`: an array of at most CHUNK. */
+  #entries(request: PeerRequest): unknown[] {
     if (!Array.isArray(request.entries) || request.entries.length > CHUNK) {
       throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `entries must be an array of at most ${CHUNK}`, { field: 'entries' });
     }
+    return request.entries;
+  }
+
+  async #onReplicate(request: PeerRequest): Promise<PeerReply> {
     const accepted: [string, StoredValue][] = [];
-    for (const entry of request.entries as unknown[]) {
+    for (const entry of this.#entries(request)) {
       const [keyHex, stored] = Array.isArray(entry) ? entry : [];
       const key = this.#space.toHex(this.#parseKey(keyHex));
       const version = (stored as StoredValue | undefined)?.version;
@@ -198,40 +245,38 @@ export class RingStore {
     await this.#replicate(successor, owned);
   }
 
-  /** Owner's duty each round: push owned keys to the current successors if anything changed. */
+  /**
+   * Owner's duty each round: when the neighbourhood changed, push everything owned to the
+   * current successors (restoring r copies after a failure or a join); otherwise push only
+   * what did not reach every successor when it was written.
+   */
   async #pushOwned(): Promise<void> {
     const successors = this.#node.table.successors;
-    const signature = `${this.#changes}|${this.#node.table.predecessor?.id}|${successors.map((p) => p.id).join(',')}`;
-    if (signature === this.#lastPush || successors.length === 0) return;
-    const owned: [string, StoredValue][] = [];
-    for await (const [key, stored] of this.#section.entries()) {
-      if (this.#mayOwn(this.#space.fromHex(key))) owned.push([key, stored as StoredValue]);
+    if (successors.length === 0) return;
+    const neighbourhood = `${this.#node.table.predecessor?.id}|${successors.map((p) => p.id).join(',')}`;
+    const retried = [...this.#unreplicated];
+    let owned: [string, StoredValue][] = retried;
+    if (neighbourhood !== this.#pushedTo) {
+      owned = [];
+      for await (const [key, stored] of this.#section.entries()) owned.push([key, stored as StoredValue]);
     }
+    owned = owned.filter(([key]) => this.#mayOwn(this.#space.fromHex(key)));
+    if (owned.length === 0 && neighbourhood === this.#pushedTo) return;
     const results = await Promise.allSettled(successors.map((peer) => this.#replicate(peer, owned)));
-    if (results.every((r) => r.status === 'fulfilled')) this.#lastPush = signature;
+    if (results.some((r) => r.status === 'rejected')) return;
+    this.#pushedTo = neighbourhood;
+    // Unless rewritten meanwhile (that write reported its own replication).
+    for (const [key, stored] of retried) if (this.#unreplicated.get(key) === stored) this.#unreplicated.delete(key);
   }
 
   /** Sends entries in messages of at most CHUNK entries and half the peer frame limit. */
   async #replicate(peer: Peer, entries: readonly [string, StoredValue][]): Promise<void> {
-    let chunk: [string, StoredValue][] = [];
-    let bytes = 0;
-    for (const entry of entries) {
-      const size = Buffer.byteLength(canonicalJson(entry));
-      if (chunk.length === CHUNK || (chunk.length > 0 && bytes + size > this.#maxFrameBytes)) {
-        await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(entry);
-      bytes += size;
-    }
-    if (chunk.length > 0) await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
+    for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
   }
 
   async #write(entries: readonly [string, StoredValue][]): Promise<void> {
     if (entries.length === 0) return;
     await this.#section.batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
-    this.#changes++;
   }
 
   /** True unless a known predecessor says the key is someone else's. */
@@ -241,12 +286,13 @@ export class RingStore {
   }
 
   #checkSize(value: unknown): void {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = canonicalJson(value);
+      text = JSON.stringify(value);
     } catch {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'value must be JSON', { field: 'value' });
+      text = undefined;
     }
+    if (text === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'value must be JSON', { field: 'value' });
     if (Buffer.byteLength(text) > this.#maxValueBytes) {
       throw new FlowchainError('FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE', `values are at most ${this.#maxValueBytes} bytes`, { field: 'value' });
     }

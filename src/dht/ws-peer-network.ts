@@ -10,7 +10,7 @@
  * with the code the remote node answered.
  */
 import { WebSocket, type RawData } from 'ws';
-import { describeError, ERRORS, FlowchainError, isFlowchainError, type ErrorBody, type ErrorCode } from '../errors.js';
+import { describeError, errorFromBody, FlowchainError, isFlowchainError, type ErrorBody } from '../errors.js';
 import type { Clock, Timer } from '../thing/clock.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { Peer } from './peer.js';
@@ -244,10 +244,7 @@ export class WsPeerNetwork implements Transport {
     }
     const { error, reply } = body as { error?: unknown; reply?: unknown };
     if (error !== undefined) {
-      const e = error as Partial<ErrorBody> | null;
-      const code: ErrorCode = typeof e?.code === 'string' && Object.hasOwn(ERRORS, e.code) ? e.code : 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID';
-      const field = typeof e?.field === 'string' ? { field: e.field } : {};
-      pending.reject(new FlowchainError(code, `${pending.url}: ${typeof e?.detail === 'string' ? e.detail : 'error reply'}`, field));
+      pending.reject(errorFromBody(error, pending.url));
     } else if (typeof reply === 'object' && reply !== null && !Array.isArray(reply)) {
       pending.resolve(reply as PeerReply);
     } else {

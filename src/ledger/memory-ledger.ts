@@ -23,9 +23,9 @@ export class MemoryLedger implements LedgerSink {
     return this.#block;
   }
 
-  async submit(record: TransactionRecord): Promise<void> {
-    this.#submitted.push(record);
-    if (this.#submitted.length > KEPT) this.#submitted.shift();
+  async submit(records: readonly TransactionRecord[]): Promise<void> {
+    this.#submitted.push(...records);
+    if (this.#submitted.length > KEPT) this.#submitted.splice(0, this.#submitted.length - KEPT);
   }
 
   /** What was submitted, oldest first. */

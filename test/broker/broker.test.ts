@@ -138,7 +138,8 @@ t.test('a tampered or misaddressed transaction over the peer endpoint is refused
   const nodeId = servient.ring.identity.id;
   const sender = { identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(9)), url: 'ws://127.0.0.1:1/peer' };
   let n = 0;
-  const submit = async (tx: unknown) => (await send(JSON.stringify(seal(sender, nodeId, { kind: 'request', request: { type: SUBMIT_TRANSACTION, tx } }, clock.now(), new Uint8Array(16).fill(++n))))).body;
+  const post = async (txs: unknown) => (await send(JSON.stringify(seal(sender, nodeId, { kind: 'request', request: { type: SUBMIT_TRANSACTION, txs } }, clock.now(), new Uint8Array(16).fill(++n))))).body;
+  const submit = async (tx: unknown) => ((await post([tx])).reply as { results: { ack?: { txId: string; hData: string }; error?: { code: string } }[] }).results[0]!;
   const data = { thing: 'urn:dev:x', property: 'p', value: 1, origin: 'consumer' as const };
   const good = createTransaction(data, sender.identity, clock.now(), new Uint8Array(16).fill(1));
 
@@ -148,10 +149,16 @@ t.test('a tampered or misaddressed transaction over the peer endpoint is refused
   t.equal((await submit({ ...good, sender: { ...good.sender, key: Buffer.from(other.publicKey).toString('hex') } })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'another sender key');
   t.equal((await submit({ ...good, hData: 'zz' })).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
   t.equal((await submit('not a transaction')).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
+  t.equal((await post('not a list')).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'a submission is a list');
+  t.equal((await post(Array.from({ length: 65 }, () => good))).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'of at most 64 transactions');
   for (const key of [good.hData]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'nothing was stored');
 
-  const accepted = (await submit(good)).reply as { txId: string; hData: string };
-  t.equal(accepted.hData, good.hData, 'the untampered transaction is accepted');
-  const again = (await submit(good)).reply as { txId: string };
+  const mixed = createTransaction({ ...data, value: 5 }, sender.identity, clock.now(), new Uint8Array(16).fill(2));
+  const results = ((await post([{ ...mixed, signature: good.signature }, good])).reply as { results: { ack?: { txId: string; hData: string }; error?: { code: string } }[] }).results;
+  t.equal(results[0]?.error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'in one submission, the forged transaction is refused');
+  const accepted = results[1]!.ack!;
+  t.equal(accepted.hData, good.hData, 'and the untampered one beside it is accepted');
+  t.equal((await servient.app.inject(`/ledger/tx/${mixed.hData}`)).statusCode, 404, 'the forged one was not stored');
+  const again = (await submit(good)).ack!;
   t.equal(again.txId, accepted.txId, 'a retry of the same transaction gets the same id and stores nothing new');
 });

@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap';
-import { Outbox } from '../../src/broker/outbox.js';
+import { Outbox, type Deliver } from '../../src/broker/outbox.js';
 import { Database } from '../../src/storage.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/test-servient.js';
 
-async function open(t: Test, dir: string, clock = new ManualClock()) {
+async function open(t: Test, dir: string, clock = new ManualClock(), batchSize = 64) {
   const db = await Database.open(dir);
-  const outbox = new Outbox<{ n: number }>({ section: db.section('outbox'), deadLetters: db.section('dead'), clock }, { backoffMs: [100, 200] });
+  const outbox = new Outbox<{ n: number }>({ section: db.section('outbox'), deadLetters: db.section('dead'), clock }, { backoffMs: [100, 200], batchSize });
   await outbox.open();
   const close = async () => {
     await outbox.stop();
@@ -16,43 +16,86 @@ async function open(t: Test, dir: string, clock = new ManualClock()) {
   return { outbox, db, clock, close };
 }
 
-/** Yields until `condition` holds (bounded). */
+/** Waits until `condition` holds (bounded: about two seconds). */
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
-t.test('items are delivered once each, in enqueue order', async (t) => {
-  const { outbox } = await open(t, tempDir(t));
-  const seen: number[] = [];
-  outbox.start(async (item) => void seen.push(item.n));
+/** Lets pending I/O and callbacks run, without waiting for anything in particular. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** A batch delivery made of a per-item one: each item's error, or undefined when it went through. */
+function eachOf(deliver: (item: { n: number }) => void): Deliver<{ n: number }> {
+  return async (items) =>
+    items.map((item) => {
+      try {
+        deliver(item);
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    });
+}
+
+t.test('items are delivered once each, in enqueue order, in batches of at most the batch size', async (t) => {
+  const { outbox } = await open(t, tempDir(t), new ManualClock(), 2);
+  const batches: number[][] = [];
   const sequences = await Promise.all([1, 2, 3, 4, 5].map((n) => outbox.enqueue({ n })));
+  outbox.start(async (items) => {
+    batches.push(items.map((item) => item.n));
+    return items.map(() => undefined);
+  });
   await Promise.all(sequences.map((s) => outbox.delivered(s)));
-  t.same(seen, [1, 2, 3, 4, 5]);
+  t.same(batches, [[1, 2], [3, 4], [5]]);
   t.equal(outbox.pending, 0);
 });
 
-t.test('while the receiver is down the head is retried with back-off, and nothing overtakes it', async (t) => {
+t.test('while the receiver is down the batch is retried with back-off, and nothing overtakes it', async (t) => {
   const { outbox, clock } = await open(t, tempDir(t));
   let up = false;
-  const seen: number[] = [];
-  let attempts = 0;
-  outbox.start(async (item) => {
-    attempts++;
+  const batches: number[][] = [];
+  outbox.start(async (items) => {
+    batches.push(items.map((item) => item.n));
     if (!up) throw new Error('owner unreachable');
-    seen.push(item.n);
+    return items.map(() => undefined);
   });
   await outbox.enqueue({ n: 1 });
+  await until(() => batches.length === 1);
   await outbox.enqueue({ n: 2 });
-  await until(() => attempts === 1);
   clock.advance(99);
-  t.equal(attempts, 1, 'no retry before the back-off');
+  await settle();
+  t.equal(batches.length, 1, 'no retry before the back-off, and the newer item waits behind the head');
   clock.advance(1);
-  await until(() => attempts === 2);
-  t.equal(attempts, 2);
+  await until(() => batches.length === 2);
+  t.same(batches[1], [1, 2], 'the retry carries the head first, then what queued behind it');
   up = true;
   clock.advance(200);
-  await until(() => seen.length === 2);
-  t.same(seen, [1, 2]);
+  await until(() => outbox.pending === 0);
+  t.same(batches[2], [1, 2]);
+  t.equal(outbox.pending, 0);
+});
+
+t.test('in a batch, what went through is done and only the failed items are retried', async (t) => {
+  const { outbox, clock } = await open(t, tempDir(t));
+  let failing = true;
+  const seen: number[] = [];
+  const sequences = await Promise.all([1, 2, 3].map((n) => outbox.enqueue({ n })));
+  outbox.start(
+    eachOf((item) => {
+      if (item.n === 2 && failing) throw new Error('owner of 2 unreachable');
+      seen.push(item.n);
+    }),
+  );
+  await outbox.delivered(sequences[2]!);
+  await outbox.delivered(sequences[0]!);
+  t.same(seen, [1, 3]);
+  t.equal(outbox.pending, 1, 'only item 2 waits');
+  failing = false;
+  clock.advance(100);
+  await outbox.delivered(sequences[1]!);
+  t.same(seen, [1, 3, 2], 'each item went through exactly once');
 });
 
 t.test('pending items survive a restart and are delivered in order afterwards', async (t) => {
@@ -67,7 +110,7 @@ t.test('pending items survive a restart and are delivered in order afterwards', 
   const second = await open(t, dir);
   t.equal(second.outbox.pending, 3);
   const seen: number[] = [];
-  second.outbox.start(async (item) => void seen.push(item.n));
+  second.outbox.start(eachOf((item) => void seen.push(item.n)));
   const next = await second.outbox.enqueue({ n: 4 });
   await second.outbox.delivered(next);
   t.same(seen, [1, 2, 3, 4]);
@@ -76,18 +119,19 @@ t.test('pending items survive a restart and are delivered in order afterwards', 
 t.test('an item refused for good goes to the dead letters, its waiter hears why, and the rest go on', async (t) => {
   const { outbox, db } = await open(t, tempDir(t));
   const seen: number[] = [];
-  outbox.start(
-    async (item) => {
-      if (item.n === 2) throw Object.assign(new Error('tampered'), { permanent: true });
-      seen.push(item.n);
-    },
-    (err) => (err as { permanent?: boolean }).permanent === true,
-  );
   const sequences = [];
   for (const n of [1, 2, 3]) sequences.push(await outbox.enqueue({ n }));
+  outbox.start(
+    eachOf((item) => {
+      if (item.n === 2) throw Object.assign(new Error('tampered'), { permanent: true });
+      seen.push(item.n);
+    }),
+    (err) => (err as { permanent?: boolean }).permanent === true,
+  );
   await t.rejects(outbox.delivered(sequences[1]!), { message: 'tampered' });
   await outbox.delivered(sequences[2]!);
   t.same(seen, [1, 3]);
+  t.equal(outbox.pending, 0);
   const dead: unknown[] = [];
   for await (const [, entry] of db.section('dead').entries()) dead.push(entry);
   t.match(dead, [{ item: { n: 2 }, error: 'tampered' }]);

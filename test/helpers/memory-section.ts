@@ -6,6 +6,9 @@ export class MemorySection implements Section {
   async get(key: string) {
     return structuredClone(this.data.get(key));
   }
+  async getMany(keys: readonly string[]) {
+    return keys.map((key) => structuredClone(this.data.get(key)));
+  }
   async put(key: string, value: unknown) {
     this.data.set(key, structuredClone(value));
   }
@@ -14,6 +17,9 @@ export class MemorySection implements Section {
       if (op.type === 'put') this.data.set(op.key, structuredClone(op.value));
       else this.data.delete(op.key);
     }
+  }
+  async *keys(prefix = ''): AsyncIterable<string> {
+    for (const key of [...this.data.keys()].sort()) if (key.startsWith(prefix)) yield key;
   }
   async *entries(prefix = ''): AsyncIterable<[string, unknown]> {
     for (const key of [...this.data.keys()].sort()) if (key.startsWith(prefix)) yield [key, structuredClone(this.data.get(key))];
