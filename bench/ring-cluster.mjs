@@ -117,10 +117,12 @@ class NodeProcess {
 }
 
 /** A ring of node processes sharing one temp directory. */
-class Cluster {
+export class Cluster {
   nodes = [];
   #root;
   #count = 0;
+  /** Further arguments of every `flowchain start` (a `--things` directory, say). */
+  extraArgs = [];
 
   static async create() {
     const cluster = new Cluster();
@@ -128,9 +130,14 @@ class Cluster {
     return cluster;
   }
 
+  /** The cluster's temp directory (removed by close()). */
+  get root() {
+    return this.#root;
+  }
+
   /** Starts a node, joining through `via` (a NodeProcess) or founding the ring. */
   async start(via) {
-    const args = [CLI, 'start', '--host', HOST, '--port', '0', '--data', join(this.#root, `node-${this.#count++}`), '--log-level', 'info'];
+    const args = [CLI, 'start', '--host', HOST, '--port', '0', '--data', join(this.#root, `node-${this.#count++}`), '--log-level', 'info', ...this.extraArgs];
     if (via !== undefined) args.push('--join', via.joinUrl);
     const node = new NodeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), performance.now());
     this.nodes.push(node);
@@ -182,7 +189,7 @@ function assess(states, r) {
  * consistent (successors and predecessors) and every successor list is complete, or the time
  * limit. Returns the ms from `since` at which each held first (NaN if never).
  */
-async function waitConsistent(nodes, since, r) {
+export async function waitConsistent(nodes, since, r) {
   const first = { successors: Number.NaN, predecessors: Number.NaN, consistent: Number.NaN, lists: Number.NaN };
   let polls = 0;
   while (performance.now() - since < CONSISTENT_TIMEOUT_MS) {
@@ -235,28 +242,37 @@ function seededKeys(seed, count) {
  */
 async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log }) {
   let next = 0;
-  const sides = [
-    { label: 'GET /health (baseline)', path: () => '/health', problems: [] },
-    { label: 'GET /ring/lookup/{key}', path: () => `/ring/lookup/${keys[next++ % keys.length]}`, problems: [] },
-  ];
+  // Both sides build each request the same way; only the path differs.
+  const get = (path) => [{ method: 'GET', setupRequest: (request) => ({ ...request, path: path() }) }];
+  return pairedThroughput({
+    nodes: cluster.live,
+    target,
+    sides: [
+      { label: 'GET /health (baseline)', requests: get(() => '/health') },
+      { label: 'GET /ring/lookup/{key}', requests: get(() => `/ring/lookup/${keys[next++ % keys.length]}`) },
+    ],
+    warmupS,
+    durationS,
+    log,
+  });
+}
+
+/**
+ * Measures two request mixes against one node of a cluster in alternating windows (the
+ * first side is the baseline), with the CPU of every node. A side is { label, requests
+ * (autocannon request specs), expectedStatus? }.
+ */
+export async function pairedThroughput({ nodes, target, sides: specs, warmupS, durationS, log }) {
+  const sides = specs.map((spec) => ({ ...spec, problems: [] }));
   const cannon = (side, duration) =>
-    autocannon({
-      url: `http://${HOST}:${new URL(target.url).port}`,
-      connections: CONNECTIONS,
-      pipelining: 1,
-      timeout: 10,
-      duration,
-      // Both sides build each request the same way; only the path differs.
-      requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: side.path() }) }],
-    });
+    autocannon({ url: `http://${HOST}:${new URL(target.url).port}`, connections: CONNECTIONS, pipelining: 1, timeout: 10, duration, requests: side.requests });
   for (const side of sides) {
     log(`  ${side.label}: warm-up ${warmupS}s`);
-    side.problems.push(...problemsOf(await cannon(side, warmupS)).map((p) => `warm-up: ${p}`));
+    side.problems.push(...problemsOf(await cannon(side, warmupS), side.expectedStatus).map((p) => `warm-up: ${p}`));
   }
-  const nodes = cluster.live;
   const nodesCpuUs = () => nodes.reduce((sum, n) => sum + n.cpuUs(), 0);
   // What the idle ring costs (maintenance every second on every node), and a wait for the
-  // nodes to finish lookups still in flight when a window ends, so none spill into the next.
+  // nodes to finish work still in flight when a window ends, so none spills into the next.
   const coresOver = async (ms) => {
     const before = nodesCpuUs();
     const started = performance.now();
@@ -281,7 +297,7 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
       const load = process.cpuUsage(loadBefore);
       const serverCpuUs = nodesCpuUs() - nodesBefore;
       const loadCpuUs = load.user + load.system;
-      side.problems.push(...problemsOf(result));
+      side.problems.push(...problemsOf(result, side.expectedStatus));
       await drain();
       return windowFigures(result, { serverCpuUs, loadCpuUs, machineUs });
     },

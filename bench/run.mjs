@@ -3,21 +3,20 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,ring] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
  *   --only      run a subset
- *   --no-write  do not rewrite bench/RESULTS.md (raw JSON still goes to bench/out/)
+ *   --no-write  print the figures only: neither bench/RESULTS.md nor bench/out/ is written
  *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
- *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last runs'
- *               bench/out/results.json and bench/out/ring.json (after editing bench/notes.md
- *               or bench/ring-notes.md)
+ *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last runs' JSON in
+ *               bench/out/ (after editing bench/notes.md, broker-notes.md or ring-notes.md)
  *
- * RESULTS.md has two parts, each from the last run that measured it: get, put and ws at the
- * top, the ring (`ring`, see ring-bench.mjs) in its own section at the end. A run that measures
- * only one part keeps the other as it is (re-rendered from its JSON when that is at hand,
- * otherwise copied from the current RESULTS.md).
+ * RESULTS.md has three parts, each from the last run that measured it: get, put and ws at
+ * the top, then the broker (`broker`, see broker-bench.mjs) and the ring (`ring`, see
+ * ring-bench.mjs) in sections of their own. A run that measures only some parts keeps the
+ * others as they are.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,14 +37,17 @@ if (!existsSync(here('../dist/servient.js'))) {
 const { propertyGet, propertyPut } = await import('./http-bench.mjs');
 const { FOREIGN_LIMIT } = await import('./lib/common.mjs');
 const { fmt, median, table } = await import('./lib/format.mjs');
+const { brokerBenchmarks, renderBrokerSection } = await import('./broker-bench.mjs');
 const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
 const HTTP_JSON = here('./out/results.json');
-const RING_JSON = here('./out/ring.json');
-/** Opens the ring section of RESULTS.md; everything from it to the end is the ring's. */
-const RING_MARKER = '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->';
+/** The sections after the top one, in file order; each opens with its marker line. */
+const SECTIONS = [
+  { key: 'broker', json: here('./out/broker.json'), render: renderBrokerSection, marker: '<!-- broker section: rendered by bench/run.mjs from bench/out/broker.json (notes: bench/broker-notes.md) -->' },
+  { key: 'ring', json: here('./out/ring.json'), render: renderRingSection, marker: '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->' },
+];
 
 const { values: flags } = parseArgs({
   options: {
@@ -60,14 +62,24 @@ const { values: flags } = parseArgs({
 
 if (flags['render-only']) {
   const http = existsSync(HTTP_JSON) ? JSON.parse(readFileSync(HTTP_JSON, 'utf8')) : undefined;
-  const ring = existsSync(RING_JSON) ? JSON.parse(readFileSync(RING_JSON, 'utf8')) : undefined;
-  if (http === undefined && ring === undefined) {
-    console.error('nothing to render: bench/out/results.json and bench/out/ring.json are both missing (run the benchmarks first)');
+  const parts = {};
+  const from = [];
+  if (http !== undefined) {
+    parts.top = renderMarkdown({ ...http, startedAt: new Date(http.startedAt), tables: renderTables(http.results), quick: http.flags.quick });
+    from.push(`the get/put/ws run of ${http.startedAt}`);
+  }
+  for (const section of SECTIONS) {
+    if (!existsSync(section.json)) continue;
+    const run = JSON.parse(readFileSync(section.json, 'utf8'));
+    parts[section.key] = section.render(run);
+    from.push(`the ${section.key} run of ${run.startedAt}`);
+  }
+  if (from.length === 0) {
+    console.error('nothing to render: no JSON in bench/out/ (run the benchmarks first)');
     process.exit(2);
   }
-  const top = http === undefined ? undefined : renderMarkdown({ ...http, startedAt: new Date(http.startedAt), tables: renderTables(http.results), quick: http.flags.quick });
-  writeFileSync(RESULTS_FILE, assemble(top, ring === undefined ? undefined : renderRingSection(ring)));
-  console.log(`rewrote bench/RESULTS.md from ${[http && `the get/put/ws run of ${http.startedAt}`, ring && `the ring run of ${ring.startedAt}`].filter(Boolean).join(' and ')}`);
+  writeFileSync(RESULTS_FILE, assemble(parts));
+  console.log(`rewrote bench/RESULTS.md from ${from.join(' and ')}`);
   process.exit(0);
 }
 
@@ -75,7 +87,8 @@ const BENCHMARKS = {
   get: { run: propertyGet, warmupS: 2, durationS: 10 },
   put: { run: propertyPut, warmupS: 2, durationS: 10 },
   ws: { run: wsFanout, warmupS: 2, durationS: 8 },
-  // Not a flowchain-vs-baseline throughput pair like the others: several figures, its own section.
+  // Not flowchain-vs-baseline throughput pairs like the others: several figures, own sections.
+  broker: { run: brokerBenchmarks },
   ring: { run: ringBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
@@ -92,12 +105,13 @@ function log(line) {
 const startedAt = new Date();
 const wallStart = performance.now();
 const results = [];
-let ring;
+/** The runs of the sectioned benchmarks, by key. */
+const sectioned = {};
 for (const key of selected) {
   const spec = BENCHMARKS[key];
   log(`[${key}] running`);
-  if (key === 'ring') {
-    ring = await spec.run({ quick: flags.quick, log });
+  if (SECTIONS.some((section) => section.key === key)) {
+    sectioned[key] = await spec.run({ quick: flags.quick, log });
     continue;
   }
   const warmupS = flags.quick ? 1 : spec.warmupS;
@@ -109,30 +123,32 @@ const totalS = (performance.now() - wallStart) / 1000;
 const machine = describeMachine();
 const args = process.argv.slice(2);
 const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}` : `node bench/run.mjs${args.map((a) => ` ${a}`).join('')}`;
-mkdirSync(here('./out'), { recursive: true });
-let top;
+const write = !flags['no-write'];
+if (write) mkdirSync(here('./out'), { recursive: true });
+const parts = {};
 if (results.length > 0) {
   const tables = renderTables(results);
   console.log(`\n${tables}\n`);
-  writeFileSync(HTTP_JSON, `${JSON.stringify({ startedAt, command, machine, flags, totalS, results }, null, 2)}\n`);
-  top = renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick: flags.quick });
+  if (write) writeFileSync(HTTP_JSON, `${JSON.stringify({ startedAt, command, machine, flags, totalS, results }, null, 2)}\n`);
+  parts.top = renderMarkdown({ startedAt, command, machine, totalS, tables, results, quick: flags.quick });
 }
-let ringSection;
-if (ring !== undefined) {
-  const record = { startedAt, command, machine, quick: flags.quick, ...ring };
-  writeFileSync(RING_JSON, `${JSON.stringify(record, null, 2)}\n`);
-  ringSection = renderRingSection(record);
-  console.log(`\n${ringSection}`);
+for (const section of SECTIONS) {
+  const run = sectioned[section.key];
+  if (run === undefined) continue;
+  const record = { startedAt, command, machine, quick: flags.quick, ...run };
+  if (write) writeFileSync(section.json, `${JSON.stringify(record, null, 2)}\n`);
+  parts[section.key] = section.render(record);
+  console.log(`\n${parts[section.key]}`);
 }
 console.log(`Total bench time ${totalS.toFixed(0)} s on ${machine.summary}.`);
-if (!flags['no-write']) {
-  writeFileSync(RESULTS_FILE, assemble(top, ringSection));
+if (write) {
+  writeFileSync(RESULTS_FILE, assemble(parts));
   log('wrote bench/RESULTS.md');
 }
 
 const invalid = [
   ...results.filter((r) => r.baseline.problems.length + r.subject.problems.length > 0).map((r) => r.name),
-  ...(ring !== undefined && ring.problems.length > 0 ? [ring.name] : []),
+  ...Object.values(sectioned).filter((run) => run.problems.length > 0).map((run) => run.name),
 ];
 const missed = results.filter((r) => r.ratio < r.target);
 if (invalid.length > 0) {
@@ -143,17 +159,20 @@ if (invalid.length > 0) {
 }
 
 /**
- * RESULTS.md from its two parts; a part that is undefined is kept from the current file (the
- * text before the ring marker, or from it to the end).
+ * RESULTS.md from its parts (`top` and one per section); a part that is undefined is kept
+ * from the current file (the text before the first marker, or from its marker to the next).
  */
-function assemble(top, ringSection) {
+function assemble(parts) {
   const current = existsSync(RESULTS_FILE) ? readFileSync(RESULTS_FILE, 'utf8') : '';
-  const at = current.indexOf(RING_MARKER);
-  const keptTop = at < 0 ? current : current.slice(0, at);
-  const keptRing = at < 0 ? undefined : current.slice(at + RING_MARKER.length).trim();
-  const head = (top ?? keptTop).trimEnd();
-  const tail = ringSection ?? keptRing;
-  return tail === undefined ? `${head}\n` : `${head}\n\n${RING_MARKER}\n\n${tail.trim()}\n`;
+  const found = SECTIONS.map((section) => ({ ...section, at: current.indexOf(section.marker) })).filter((s) => s.at >= 0).sort((a, b) => a.at - b.at);
+  const kept = { top: found.length === 0 ? current : current.slice(0, found[0].at) };
+  found.forEach((section, i) => (kept[section.key] = current.slice(section.at + section.marker.length, found[i + 1]?.at ?? current.length)));
+  const blocks = [(parts.top ?? kept.top).trimEnd()];
+  for (const section of SECTIONS) {
+    const text = parts[section.key] ?? kept[section.key];
+    if (text !== undefined) blocks.push(`${section.marker}\n\n${text.trim()}`);
+  }
+  return `${blocks.join('\n\n')}\n`;
 }
 
 function describeMachine() {
@@ -283,11 +302,14 @@ ${table(
   (bundled Things, LevelDB in a temp dir, seed 42, system clock, no logger) versus a bare fastify
   app (no logger) with one GET route at the same path returning \`21\`. Every response body is
   checked (\`expectBody\`).
-- **Property PUT**: same load shape; each connection alternates bodies \`21.5\` and \`22\`
-  (\`application/json\`). Flowchain checks the value against the TD schema, stores it in LevelDB
-  before answering 204 and notifies observers. The baseline route has fastify parse the JSON
-  and answers 204. Any status other than 204, error or timeout makes the run invalid; after
-  Flowchain stops, its LevelDB is reopened and must hold one of the written values.
+- **Property PUT (not recorded)**: same load shape; each connection alternates bodies \`21.5\`
+  and \`22\` (\`application/json\`), on \`thermostat-plain\`: the bundled thermostat loaded a second
+  time with \`"recorded": false\` on targetTemperature. Flowchain checks the value against the TD
+  schema, stores it in LevelDB before answering 204 and notifies observers; it makes no data
+  transaction. What recording costs on top (signing, the outbox, delivery to the owner) is the
+  broker section below. The baseline route has fastify parse the JSON and answers 204. Any
+  status other than 204, error or timeout makes the run invalid; after Flowchain stops, its
+  LevelDB is reopened and must hold one of the written values.
 - **WS fan-out**: 1,000 clients connect with sub-protocol \`flowchain.v1\`, send
   \`observeproperty\` for environment-sensor/temperature and wait for the result. The Flowchain
   server runs with an injected manual clock; each requested change advances it one sensor

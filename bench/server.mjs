@@ -17,11 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
-import { BUNDLED_THINGS } from '../dist/bundled.js';
 import { DEFAULTS } from '../dist/config.js';
 import { Servient } from '../dist/servient.js';
 import { Database } from '../dist/storage.js';
-import { HOST, INITIAL_TARGET, PROPERTY_PATH, WS_PATH, WS_SUBPROTOCOL } from './lib/common.mjs';
+import { HOST, INITIAL_TARGET, PROPERTY_PATH, WS_PATH, WS_SUBPROTOCOL, writeThings } from './lib/common.mjs';
 import { ManualClock } from './lib/manual-clock.mjs';
 
 /** Hard limit on the life of this process, in case the parent dies without a word. */
@@ -95,11 +94,11 @@ async function shutdown(exitCode) {
   return result;
 }
 
-/** The real node: bundled Things, LevelDB in a fresh temp dir, no logger (as in production with logging off). */
+/** The real node: bundled Things (plus thermostat-plain), LevelDB in a fresh temp dir, no logger (as in production with logging off). */
 async function startFlowchain(options) {
   const data = await mkdtemp(join(tmpdir(), 'flowchain-bench-'));
   const clock = options.clock === 'manual' ? new ManualClock() : undefined;
-  const config = { ...DEFAULTS, things: BUNDLED_THINGS, host: HOST, port: 0, seed: 42, logLevel: 'silent', data };
+  const config = { ...DEFAULTS, things: await writeThings(join(data, 'things')), host: HOST, port: 0, seed: 42, logLevel: 'silent', data };
   let servient;
   try {
     servient = await Servient.create(config, clock ? { clock } : {});
@@ -134,7 +133,7 @@ async function startFlowchain(options) {
         // Reopen the database the node wrote to: the last acknowledged write must be there.
         const db = await Database.open(join(data, 'db'));
         try {
-          persisted = await db.section('properties').get('thermostat/targetTemperature');
+          persisted = { recorded: await db.section('properties').get('thermostat/targetTemperature'), plain: await db.section('properties').get('thermostat-plain/targetTemperature') };
         } finally {
           await db.close();
         }

@@ -4,13 +4,16 @@
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export const HOST = '127.0.0.1';
 /** The property the HTTP benchmarks read and write. */
 export const PROPERTY_PATH = '/things/thermostat/properties/targetTemperature';
+/** The same property on `thermostat-plain`, which does not record it (see {@link writeThings}). */
+export const PLAIN_PROPERTY_PATH = '/things/thermostat-plain/properties/targetTemperature';
 /** targetTemperature in the bundled thermostat TD's driver options. */
 export const INITIAL_TARGET = 21;
 export const WS_PATH = '/ws';
@@ -262,4 +265,20 @@ export function windowFigures(result, { serverCpuUs, loadCpuUs, machineUs }) {
     p50: result.latency.p50,
     p99: result.latency.p99,
   };
+}
+
+/**
+ * Writes the bundled Things into `dir`, plus `thermostat-plain`: the thermostat again with
+ * targetTemperature marked `"recorded": false`, so a PUT on it is the bare servient PUT
+ * (validation and persistence, no data transaction). Returns `dir`.
+ */
+export async function writeThings(dir) {
+  const bundled = fileURLToPath(new URL('../../things/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(bundled)) if (name.endsWith('.td.json')) await copyFile(join(bundled, name), join(dir, name));
+  const td = JSON.parse(await readFile(join(bundled, 'thermostat.td.json'), 'utf8'));
+  td.title = `${td.title} (not recorded)`;
+  td.properties.targetTemperature.recorded = false;
+  await writeFile(join(dir, 'thermostat-plain.td.json'), JSON.stringify(td, null, 2));
+  return dir;
 }

@@ -165,7 +165,7 @@ export class Broker implements ChangeJournal {
       hData = index.hData;
     }
     const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
-    if (record === undefined) throw notFound(ref);
+    if (record === undefined || (HEX64.test(ref) && record.txId !== ref)) throw notFound(ref);
     return { ...record, hData };
   }
 

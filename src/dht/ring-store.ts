@@ -122,7 +122,8 @@ export class RingStore {
         const mine = group.positions.map((i): [string, unknown] => [this.#space.toHex(keys[i]!), entries[i]![1]]);
         try {
           if (group.owner === undefined) throw group.error;
-          for (const chunk of chunks(mine, CHUNK, this.#maxFrameBytes)) await this.#node.ask(group.owner, { type: 'store-put-many', entries: chunk });
+          const owner = group.owner;
+          await Promise.all([...chunks(mine, CHUNK, this.#maxFrameBytes)].map((chunk) => this.#node.ask(owner, { type: 'store-put-many', entries: chunk })));
         } catch (err) {
           for (const i of group.positions) failures[i] = err;
         }
@@ -150,7 +151,7 @@ export class RingStore {
     const versions = current.map((stored) => Math.max(now, (stored?.version ?? 0) + 1));
     const stored = keys.flatMap((key, i): [string, StoredValue][] => (ifAbsent && current[i] !== undefined ? [] : [[key, { value: entries[i]![1], version: versions[i]! }]]));
     await this.#write(stored);
-    const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored)));
+    const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored, true)));
     for (const [key, value] of stored) {
       if (copies.some((c) => c.status === 'rejected')) this.#unreplicated.set(key, value);
       else this.#unreplicated.delete(key);
@@ -203,7 +204,7 @@ export class RingStore {
   }
 
   async #onReplicate(request: PeerRequest): Promise<PeerReply> {
-    const accepted: [string, StoredValue][] = [];
+    const offered = new Map<string, StoredValue>();
     for (const entry of this.#entries(request)) {
       const [keyHex, stored] = Array.isArray(entry) ? entry : [];
       const key = this.#space.toHex(this.#parseKey(keyHex));
@@ -216,9 +217,11 @@ export class RingStore {
         throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'version is ahead of every clock', { field: 'entries' });
       }
       this.#checkSize((stored as StoredValue).value);
-      const current = (await this.#section.get(key)) as StoredValue | undefined;
-      if (current === undefined || current.version < version) accepted.push([key, { value: (stored as StoredValue).value, version }]);
+      if ((offered.get(key)?.version ?? -1) < version) offered.set(key, { value: (stored as StoredValue).value, version });
     }
+    const keys = [...offered.keys()];
+    const current = (await this.#section.getMany(keys)) as (StoredValue | undefined)[];
+    const accepted = keys.flatMap((key, i): [string, StoredValue][] => (current[i] === undefined || current[i].version < offered.get(key)!.version ? [[key, offered.get(key)!]] : []));
     await this.#write(accepted);
     return { stored: accepted.length };
   }
@@ -269,9 +272,14 @@ export class RingStore {
     for (const [key, stored] of retried) if (this.#unreplicated.get(key) === stored) this.#unreplicated.delete(key);
   }
 
-  /** Sends entries in messages of at most CHUNK entries and half the peer frame limit. */
-  async #replicate(peer: Peer, entries: readonly [string, StoredValue][]): Promise<void> {
-    for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) await this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
+  /**
+   * Sends entries in messages of at most CHUNK entries and half the peer frame limit: one
+   * after another, or with `together` (a write's few messages) all at once.
+   */
+  async #replicate(peer: Peer, entries: readonly [string, StoredValue][], together = false): Promise<void> {
+    const send = (chunk: [string, StoredValue][]) => this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
+    if (together) await Promise.all([...chunks(entries, CHUNK, this.#maxFrameBytes)].map(send));
+    else for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) await send(chunk);
   }
 
   async #write(entries: readonly [string, StoredValue][]): Promise<void> {
