@@ -1,10 +1,13 @@
 /**
  * The broker across four real processes: a write on one node lands at SUCCESSOR(H_DATA) as
  * computed from /ring, its receipt reads the same from every node, and killing the owner after
- * the acknowledgement loses nothing (a replica answers).
+ * the acknowledgement loses nothing (a replica answers); writes whose owner is down wait in
+ * the sender's outbox, across a restart of the sender, until the owner is back.
  */
 import t from 'tap';
+import { startNode } from '../helpers/node-process.js';
 import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { tempDir } from '../helpers/test-servient.js';
 
 interface Receipt {
   txId: string;
@@ -56,4 +59,49 @@ t.test('writes land at their owner, receipts read the same everywhere, and survi
   const after = await fetch(`${writer.url}things/thermostat/properties/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '"auto"' });
   t.equal(after.headers.get('flowchain-tx-status'), 'stored', 'writes go on with three nodes');
   for (const node of survivors) t.equal(await node.stop(), 0);
+});
+
+t.test('writes made while their owner is down wait in the outbox, across a restart of the sender, and reach the owner once it is back', async (t) => {
+  // Two processes: A writes (answering at once, --ack local), B owns about half the keys.
+  const dataA = tempDir(t);
+  const argsA = ['--data', dataA, '--log-level', 'info', '--ack', 'local'];
+  const b = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
+  const a = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')]);
+  const sorted = await settledRing([a, b]);
+  const bId = (await getJson<{ id: string }>(`${b.url}ring`)).id;
+
+  // B stops answering (frozen, so A's requests hang rather than fail fast); A writes until at
+  // least two writes belong to B (each does with probability 1/2).
+  b.child.kill('SIGSTOP');
+  const held: string[] = [];
+  for (let i = 0; i < 40 && held.length < 2; i++) {
+    const res = await fetch(`${a.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(10 + i / 2) });
+    t.equal(res.status, 204);
+    const key = /ledger\/tx\/([0-9a-f]{40})>/.exec(res.headers.get('link') ?? '')?.[1];
+    if (key !== undefined && ownerOf(sorted, key).id === bId) held.push(key);
+  }
+  t.equal(held.length, 2, 'two writes belong to the frozen owner');
+
+  // The sender dies with those transactions queued; the owner comes back; nobody has them yet.
+  await a.stop('SIGKILL');
+  b.child.kill('SIGCONT');
+  for (const key of held) t.not((await fetch(`${b.url}ledger/tx/${key}`)).status, 200, `the owner did not get ${key.slice(0, 8)}… before the sender restarted`);
+
+  // The sender restarts on the same data; its outbox delivers what it left.
+  const again = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')]);
+  for (const key of held) {
+    let receipt: Receipt | undefined;
+    for (let attempt = 0; attempt < 80 && receipt === undefined; attempt++) {
+      const res = await fetch(`${b.url}ledger/tx/${key}`);
+      const body = res.status === 200 ? ((await res.json()) as Receipt) : undefined;
+      if (body?.txId !== undefined) receipt = body;
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    t.match(receipt, { hData: key, status: 'pending', owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
+  }
+  const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
+  for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id');
+  t.equal(await getJson(`${again.url}things/ledger/properties/outbox`), 0, 'the outbox is empty');
+  t.equal(await again.stop(), 0);
+  t.equal(await b.stop(), 0);
 });
