@@ -12,12 +12,10 @@
  * owner; every answer's Flowchain-Tx-Status header is counted to show it was `stored`.
  * Rendered as its own section of bench/RESULTS.md by {@link renderBrokerSection}.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Cluster, pairedThroughput, waitConsistent } from './ring-cluster.mjs';
 import { PLAIN_PROPERTY_PATH, PROPERTY_PATH, writeThings } from './lib/common.mjs';
-import { fmt, median, table } from './lib/format.mjs';
+import { fmt, median, readNotes, sideCells, table } from './lib/format.mjs';
 
 const PLANS = {
   full: { warmupS: 2, durationS: 12 },
@@ -108,21 +106,8 @@ export async function brokerBenchmarks({ quick, log }) {
 
 /** The broker section of bench/RESULTS.md, from one run's record (`bench/out/broker.json`). */
 export function renderBrokerSection(run) {
-  const notesFile = fileURLToPath(new URL('./broker-notes.md', import.meta.url));
-  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
-  const rows = run.rings.flatMap((ring) =>
-    [ring.throughput.baseline, ring.throughput.subject].map((side) => [
-      ring.processes,
-      side.label,
-      `${fmt(side.rate)} req/s`,
-      `${fmt(side.minRate)} - ${fmt(side.maxRate)}`,
-      `${fmt(side.p50Ms)} / ${fmt(side.p99Ms)} ms`,
-      fmt(side.ops),
-      `${fmt(side.serverCpuPct)} %`,
-      fmt(side.serverCpuUsPerOp, 1),
-      side.problems.length === 0 ? 'ok' : side.problems.join('; '),
-    ]),
-  );
+  const notes = readNotes('broker-notes.md');
+  const rows = run.rings.flatMap((ring) => [ring.throughput.baseline, ring.throughput.subject].map((side) => [ring.processes, ...sideCells(side, { loadCpu: false })]));
   const ratios = run.rings.map((ring) => {
     const t = ring.throughput;
     return [

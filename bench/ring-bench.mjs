@@ -4,11 +4,9 @@
  * re-stabilization times and lookups per second between real processes (ring-cluster.mjs).
  * Rendered as their own section of bench/RESULTS.md by {@link renderRingSection}.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ringCluster } from './ring-cluster.mjs';
 import { lookupHops, restabilize } from './ring-sim.mjs';
-import { fmt, median, table } from './lib/format.mjs';
+import { fmt, median, readNotes, sideCells, table } from './lib/format.mjs';
 
 /** The maintenance interval `flowchain start` uses (src/servient.ts), for rounds -> seconds. */
 const INTERVAL_S = 1;
@@ -66,8 +64,7 @@ const seconds = (ms) => (Number.isFinite(ms) ? `${fmt(ms / 1000, 2)} s` : 'never
 export function renderRingSection(run) {
   const { hops, restabilize: healing, cluster, plan } = run;
   const t = cluster.throughput;
-  const notesFile = fileURLToPath(new URL('./ring-notes.md', import.meta.url));
-  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
+  const notes = readNotes('ring-notes.md');
 
   const hopsTable = table(
     ['N', 'Lookups', 'Average hops', 'p50', 'p99', 'Max', '½·log2 N', 'Average / (½·log2 N)', 'Wrong owner / failed', 'Rounds to settle', 'Messages per node per round'],
@@ -91,20 +88,9 @@ export function renderRingSection(run) {
   const churnTable = table(['Cycle', 'Event', 'Start-up', 'Successor cycle consistent', '+ predecessors right (consistent)', 'Successor lists complete', 'Lookups checked after'], churnRows);
   const medianOf = (pick) => median(cluster.churn.map(pick).filter(Number.isFinite));
 
-  const sideRow = (side) => [
-    side.label,
-    `${fmt(side.rate)} req/s`,
-    `${fmt(side.minRate)} - ${fmt(side.maxRate)}`,
-    `${fmt(side.p50Ms)} / ${fmt(side.p99Ms)} ms`,
-    fmt(side.ops),
-    `${fmt(side.serverCpuPct)} %`,
-    fmt(side.serverCpuUsPerOp, 1),
-    `${fmt(side.loadCpuPct)} %`,
-    side.problems.length === 0 ? 'ok' : side.problems.join('; '),
-  ];
   const throughputTable = table(
     ['Variant (one node of 4, 50 connections)', 'Throughput', 'Range over windows', 'p50 / p99 latency', 'Counted', 'CPU of all 4 nodes', 'Node CPU µs/op', 'Load-gen CPU', 'Validity'],
-    [sideRow(t.baseline), sideRow(t.subject)],
+    [sideCells(t.baseline), sideCells(t.subject)],
   );
   const ratioTable = table(
     ['Ratio lookups / health', 'Median pair ratio', 'Per-pair ratios (min - max)', 'Node CPU µs/op, lookup / health', 'Pairs used (disturbed, re-measured)'],
