@@ -70,25 +70,28 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
   const sorted = await settledRing([a, b]);
   const bId = (await getJson<{ id: string }>(`${b.url}ring`)).id;
 
-  // B stops answering (frozen, so A's requests hang rather than fail fast); A writes until at
-  // least two writes belong to B (each does with probability 1/2).
+  // B stops answering (frozen, so A's requests hang rather than fail fast); A writes until two
+  // writes belong to B. B owns the arc from A's id to its own, a uniformly random share of the
+  // ring (the node keys are random), so this may take many writes; it takes at least one.
   b.child.kill('SIGSTOP');
   const held: string[] = [];
-  for (let i = 0; i < 40 && held.length < 2; i++) {
-    const res = await fetch(`${a.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(10 + i / 2) });
-    t.equal(res.status, 204);
+  for (let i = 0; i < 4_000 && held.length < 2; i++) {
+    const res = await fetch(`${a.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(10 + (i % 40) / 2) });
+    if (res.status !== 204) t.fail(`write ${i} answered ${res.status}`);
     const key = /ledger\/tx\/([0-9a-f]{40})>/.exec(res.headers.get('link') ?? '')?.[1];
     if (key !== undefined && ownerOf(sorted, key).id === bId) held.push(key);
   }
-  t.equal(held.length, 2, 'two writes belong to the frozen owner');
+  t.ok(held.length > 0, `${held.length} writes belong to the frozen owner`);
 
-  // The sender dies with those transactions queued; the owner comes back; nobody has them yet.
+  // The sender dies with those transactions queued (a submission already on the wire may
+  // still reach the owner: then the restarted sender's retry gets the same id), and the owner
+  // comes back.
   await a.stop('SIGKILL');
   b.child.kill('SIGCONT');
-  for (const key of held) t.not((await fetch(`${b.url}ledger/tx/${key}`)).status, 200, `the owner did not get ${key.slice(0, 8)}… before the sender restarted`);
 
-  // The sender restarts on the same data; its outbox delivers what it left.
-  const again = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')]);
+  // The sender restarts on the same data and address (as a device does); its outbox delivers
+  // what it left.
+  const again = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')], { FLOWCHAIN_HOST: '127.0.0.1', FLOWCHAIN_PORT: new URL(a.url).port });
   for (const key of held) {
     let receipt: Receipt | undefined;
     for (let attempt = 0; attempt < 80 && receipt === undefined; attempt++) {
@@ -99,9 +102,17 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
     }
     t.match(receipt, { hData: key, status: 'pending', owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
   }
+  // The owner's answer can trail its store (it waits for replication and the index put, whose
+  // lookups may still meet the sender's old address), so the sender settles a little later.
+  let pending: unknown;
+  for (let attempt = 0; attempt < 120 && pending !== 0; attempt++) {
+    pending = await getJson(`${again.url}things/ledger/properties/outbox`);
+    if (pending !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (pending !== 0) t.comment(JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-10)));
+  t.equal(pending, 0, 'the outbox empties');
   const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
   for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id');
-  t.equal(await getJson(`${again.url}things/ledger/properties/outbox`), 0, 'the outbox is empty');
   t.equal(await again.stop(), 0);
   t.equal(await b.stop(), 0);
 });
