@@ -12,7 +12,7 @@
 import type { WirePeer } from '../dht/peer.js';
 import type { PeerReply, PeerRequest } from '../dht/transport.js';
 import { chunks } from '../dht/chunks.js';
-import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
+import { describeError, errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { ChangeJournal, JournalReceipt, RecordedChange } from '../thing/change-journal.js';
 import type { Clock } from '../thing/clock.js';
@@ -72,6 +72,7 @@ export interface BrokerInit {
 
 /** Errors no retry can cure: the transaction goes to the dead letters. */
 const PERMANENT = new Set(['FLOWCHAIN_ERR_TX_MALFORMED', 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE']);
+const isPermanent = (err: unknown): err is FlowchainError => isFlowchainError(err) && PERMANENT.has(err.code);
 const HEX40 = /^[0-9a-f]{40}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -98,7 +99,7 @@ export class Broker implements ChangeJournal {
     this.#running = true;
     this.#c.outbox.start(
       (tx) => this.#deliver(tx),
-      (err) => isFlowchainError(err) && PERMANENT.has(err.code),
+      isPermanent,
     );
   }
 
@@ -208,18 +209,15 @@ export class Broker implements ChangeJournal {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }
-    const retried = failures.filter((err) => err !== undefined && !(isFlowchainError(err) && PERMANENT.has(err.code)));
+    const retried = failures.filter((err) => err !== undefined && !isPermanent(err));
     if (retried.length > 0) {
       const codes: Record<string, number> = {};
-      for (const err of retried) {
-        const code = isFlowchainError(err) ? err.code : 'FLOWCHAIN_ERR_INTERNAL';
-        codes[code] = (codes[code] ?? 0) + 1;
-      }
+      for (const { code } of retried.map(describeError)) codes[code] = (codes[code] ?? 0) + 1;
       this.#c.log?.warn({ codes }, `${retried.length} of ${txs.length} transactions not delivered yet; the outbox retries them`);
     }
     txs.forEach((tx, i) => {
       const err = failures[i];
-      if (!isFlowchainError(err) || !PERMANENT.has(err.code)) return;
+      if (!isPermanent(err)) return;
       this.#c.log?.warn({ err, hData: tx.hData }, 'transaction refused by its owner; kept in the dead letters');
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'refused', error: err.code });
     });

@@ -111,23 +111,15 @@ export class TransactionOwner {
       const hBlock = blockHash(block.number, block.openedAt, block.nonce);
       const storedAt = this.#clock.now();
       const filed = txs.map((tx): TransactionRecord => ({ txId: transactionId(hBlock, tx.hData), hBlock, block, owner: this.#self(), storedAt, status: 'pending', tx }));
-      const indexOf = (record: TransactionRecord): [string, TransactionIndex] => [indexKey(record.txId), { txId: record.txId, hData: record.tx.hData }];
-      // The index is written beside the records, not after them: a retry filed into an older
-      // block keeps its first id, and only then is its index written again (the stray entry
-      // under the new id names a record with another id, which receipt lookups refuse).
-      const [{ existing, replicas }, firstIndexed] = await Promise.all([
-        this.#store().putOwned(
-          filed.map((record) => [record.tx.hData, record]),
-          true,
-        ),
-        this.#store().putMany(filed.map(indexOf)),
-      ]);
+      const { existing, replicas } = await this.#store().putOwned(
+        filed.map((record) => [record.tx.hData, record]),
+        true,
+      );
+      // A transaction stored before (a retry) keeps its record and id.
       const records = filed.map((record, i) => (existing[i]?.value as TransactionRecord | undefined) ?? record);
       const created = filed.filter((_, i) => existing[i] === undefined);
-      const moved = records.flatMap((record, i) => (record.txId !== filed[i]!.txId ? [i] : []));
-      const reindexed = moved.length === 0 ? [] : await this.#store().putMany(moved.map((i) => indexOf(records[i]!)));
-      const indexed = [...firstIndexed];
-      moved.forEach((i, j) => (indexed[i] = reindexed[j]));
+      // Written on every submission: a retry repairs an index put that failed the first time.
+      const indexed = await this.#store().putMany(records.map((record): [string, TransactionIndex] => [indexKey(record.txId), { txId: record.txId, hData: record.tx.hData }]));
       if (created.length > 0) await this.#ledger.submit(created);
       records.forEach((record, i) => {
         const ack = { txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock, owner: record.owner, replicas: existing[i] === undefined ? replicas : 0, status: record.status };

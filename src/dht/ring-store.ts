@@ -152,8 +152,9 @@ export class RingStore {
     const stored = keys.flatMap((key, i): [string, StoredValue][] => (ifAbsent && current[i] !== undefined ? [] : [[key, { value: entries[i]![1], version: versions[i]! }]]));
     await this.#write(stored);
     const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored, true)));
+    const missed = copies.some((c) => c.status === 'rejected');
     for (const [key, value] of stored) {
-      if (copies.some((c) => c.status === 'rejected')) this.#unreplicated.set(key, value);
+      if (missed) this.#unreplicated.set(key, value);
       else this.#unreplicated.delete(key);
     }
     return { versions, existing: ifAbsent ? current : keys.map(() => undefined), replicas: copies.filter((c) => c.status === 'fulfilled').length };
