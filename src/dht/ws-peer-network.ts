@@ -71,6 +71,8 @@ export class WsPeerNetwork implements Transport {
    */
   readonly #links = new Map<string, Promise<WebSocket>>();
   readonly #sockets = new Set<WebSocket>();
+  /** Frames received per socket, to tell a silent link from a slow one. */
+  readonly #framesIn = new WeakMap<WebSocket, number>();
   readonly #pending = new Map<string, Pending>();
   #handler: PeerHandler | undefined;
   #closed = false;
@@ -103,9 +105,15 @@ export class WsPeerNetwork implements Transport {
     const nonce = this.#randomBytes(16);
     const envelope = seal(this.#sender, expected ?? null, { kind: 'request', request }, this.#clock.now(), nonce);
     return new Promise<PeerReply>((resolve, reject) => {
+      const heard = this.#framesIn.get(socket) ?? 0;
       const timer = this.#clock.after(this.#timeoutMs, () => {
         this.#pending.delete(envelope.nonce);
         reject(unreachable(url, `no reply within ${this.#timeoutMs} ms`));
+        // A link that carried nothing at all meanwhile is presumed dead (a peer that vanished
+        // without closing TCP, or one that restarted while we held its old socket): cut it,
+        // so the next request dials afresh instead of waiting on it again. A link that is
+        // merely slow keeps carrying other frames and is kept.
+        if ((this.#framesIn.get(socket) ?? 0) === heard) socket.terminate();
       });
       this.#pending.set(envelope.nonce, { url, expected, socket, resolve, reject, timer });
       socket.send(JSON.stringify(envelope));
@@ -154,6 +162,7 @@ export class WsPeerNetwork implements Transport {
     this.#sockets.add(socket);
     const keys = new Set<string>(dialled === undefined ? [] : [dialled]);
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      this.#framesIn.set(socket, (this.#framesIn.get(socket) ?? 0) + 1);
       void this.#onFrame(socket, data, isBinary)
         .catch((err: unknown) => {
           this.#log?.warn({ err }, 'peer frame failed');

@@ -70,12 +70,13 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
   const sorted = await settledRing([a, b]);
   const bId = (await getJson<{ id: string }>(`${b.url}ring`)).id;
 
-  // B stops answering (frozen, so A's requests hang rather than fail fast); A writes until two
-  // writes belong to B. B owns the arc from A's id to its own, a uniformly random share of the
-  // ring (the node keys are random), so this may take many writes; it takes at least one.
+  // B stops answering (frozen, so A's requests hang rather than fail fast); A writes until one
+  // write belongs to B. B owns the arc from A's id to its own, a uniformly random share of the
+  // ring (the node keys are random), so this may take many writes. It is the newest write, so
+  // the property's history (the newest 100) still shows it at the end.
   b.child.kill('SIGSTOP');
   const held: string[] = [];
-  for (let i = 0; i < 4_000 && held.length < 2; i++) {
+  for (let i = 0; i < 4_000 && held.length < 1; i++) {
     const res = await fetch(`${a.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(10 + (i % 40) / 2) });
     if (res.status !== 204) t.fail(`write ${i} answered ${res.status}`);
     const key = /ledger\/tx\/([0-9a-f]{40})>/.exec(res.headers.get('link') ?? '')?.[1];
@@ -103,14 +104,14 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
     t.match(receipt, { hData: key, status: 'pending', owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
   }
   // The owner's answer can trail its store (it waits for replication and the index put), so
-  // the sender settles a little later.
-  for (let attempt = 0; attempt < 120; attempt++) {
-    const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
-    if (held.every((key) => history.find((entry) => entry.hData === key)?.txId !== undefined)) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  // the sender settles a little later: then everything it held, readings too, is delivered.
+  let pending: unknown;
+  for (let attempt = 0; attempt < 120 && pending !== 0; attempt++) {
+    pending = await getJson(`${again.url}things/ledger/properties/outbox`);
+    if (pending !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  // Diagnostics only (issue 4's note): other queued transactions, and why they wait.
-  t.comment(`outbox after: ${JSON.stringify(await getJson(`${again.url}things/ledger/properties/outbox`))}; warnings: ${JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-5))}`);
+  if (pending !== 0) t.comment(`still waiting: ${JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-5))}`);
+  t.equal(pending, 0, 'the outbox empties');
   const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
   for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id');
   t.equal(await again.stop(), 0);
