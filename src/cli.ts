@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
-import { parseCommandLine, readAuthToken, usage, type Config } from './config.js';
+import { parseCommandLine, readAnchorKey, readAuthToken, usage, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
-import { Servient } from './servient.js';
+import { checkEthereumAnchor } from './ledger/ethereum-anchorer.js';
+import { checkReceipt } from './ledger/receipt.js';
+import { NodeIdentity } from './node-identity.js';
+import { Servient, verifyStoredChain } from './servient.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
 
@@ -26,7 +29,7 @@ function createLogger(config: Config): Logger {
 }
 
 async function main(): Promise<number> {
-  const { command, help, config } = parseCommandLine({
+  const { command, help, config, positionals } = parseCommandLine({
     argv: process.argv.slice(2),
     env: process.env,
     readFile: readText,
@@ -37,13 +40,16 @@ async function main(): Promise<number> {
     return help ? 0 : 2;
   }
   if (command === 'ring') return runRing(config);
+  if (command === 'verify') return runVerify(config);
+  if (command === 'verify-receipt') return runVerifyReceipt(positionals[0], config);
   if (command !== 'start') {
     process.stderr.write(`flowchain: unknown command ${command}\n${usage()}\n`);
     return 2;
   }
   const authToken = config.authTokenFile === undefined ? undefined : readAuthToken(config.authTokenFile, readText);
   const logger = createLogger(config);
-  const servient = await Servient.create(config, { logger, ...(authToken === undefined ? {} : { authToken }) });
+  const anchorKey = config.anchor === 'ethereum' ? readAnchorKey(config.anchorKeyFile!, readText) : undefined;
+  const servient = await Servient.create(config, { logger, ...(authToken === undefined ? {} : { authToken }), ...(anchorKey === undefined ? {} : { anchorKey }) });
   const address = await servient.start();
   logger.info({ url: address.url, data: config.data, things: config.things, auth: authToken !== undefined }, `Flowchain node listening on ${address.url}`);
 
@@ -100,6 +106,48 @@ async function runRing(config: Config): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => running.forEach((child) => child.kill(signal)));
   const codes = await Promise.all(exits);
   return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+/** `flowchain verify --data DIR`: re-checks the stored chain of a stopped node; 1 names the first bad block. */
+async function runVerify(config: Config): Promise<number> {
+  const report = await verifyStoredChain(config.data);
+  if (report.fault === undefined) {
+    process.stdout.write(`chain OK: ${report.blocks} blocks, ${report.transactions} transactions\n`);
+    return 0;
+  }
+  process.stdout.write(`chain BAD at block ${report.fault.height}: ${report.fault.reason} (${report.blocks} blocks before it are sound)\n`);
+  return 1;
+}
+
+/** `flowchain verify-receipt FILE [--anchor-rpc URL]`: checks a receipt offline, and its anchor on a chain when asked. */
+async function runVerifyReceipt(file: string | undefined, config: Config): Promise<number> {
+  if (file === undefined) {
+    process.stderr.write('flowchain verify-receipt: name the receipt file\n');
+    return 2;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readText(file));
+  } catch (err) {
+    process.stdout.write(`receipt BAD: ${file} is not a JSON file: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const result = checkReceipt(raw, NodeIdentity.verify);
+  if (!result.ok) {
+    process.stdout.write(`receipt BAD: ${result.fault}\n`);
+    return 1;
+  }
+  if (result.anchor !== null && config.anchorRpc !== undefined) {
+    try {
+      await checkEthereumAnchor(config.anchorRpc, result.anchor.ref, result.anchor);
+    } catch (err) {
+      process.stdout.write(`receipt BAD: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
+  const anchored = result.anchor === null ? 'not anchored' : `anchored in ${JSON.stringify(result.anchor.ref)}${config.anchorRpc === undefined ? ' (not checked on a chain: pass --anchor-rpc)' : ', checked on the chain'}`;
+  process.stdout.write(`receipt OK: ${result.status} in block ${result.height}, ${anchored}\n`);
+  return 0;
 }
 
 /** Polls `url` until it answers 200, for at most `limitMs`. */

@@ -43,6 +43,24 @@ export interface Config {
   readonly ackTimeoutMs: number;
   /** `flowchain ring`: how many node processes to start (on port, port + 1, ...). */
   readonly nodes: number;
+  /** A block is sealed this long after it opened (or when full), and difficulty retargets toward it, in milliseconds. */
+  readonly blockIntervalMs: number;
+  /** Most transactions in one block. */
+  readonly maxBlockTx: number;
+  /** The mining difficulty of the first block and the floor of every retarget (expected hashes per block at stake 1). */
+  readonly difficulty: number;
+  /** This node's stake: the puzzle's target is multiplied by it. */
+  readonly stake: number;
+  /** Anchor plugin: `none`, or `ethereum` (needs anchorRpc and anchorKeyFile). */
+  readonly anchor: 'none' | 'ethereum';
+  /** JSON-RPC URL of the EVM chain to anchor onto. */
+  readonly anchorRpc: string | undefined;
+  /** File holding the anchoring account's private key (0x and 64 hex digits). */
+  readonly anchorKeyFile: string | undefined;
+  /** Anchor once this many blocks are unanchored ... */
+  readonly anchorEveryBlocks: number;
+  /** ... or this often, in milliseconds, whichever comes first. */
+  readonly anchorIntervalMs: number;
 }
 
 type Key = keyof Config;
@@ -101,6 +119,11 @@ const ackMode = (raw: unknown, where: string): 'owner' | 'local' => {
   return raw;
 };
 
+const anchorKind = (raw: unknown, where: string): 'none' | 'ethereum' => {
+  if (raw !== 'none' && raw !== 'ethereum') return fail(where, 'must be none or ethereum');
+  return raw;
+};
+
 const OPTIONS: Record<Key, OptionSpec> = {
   port: { flag: 'port', env: 'FLOWCHAIN_PORT', parse: integer(0, 65535) },
   host: { flag: 'host', env: 'FLOWCHAIN_HOST', parse: text },
@@ -118,6 +141,15 @@ const OPTIONS: Record<Key, OptionSpec> = {
   ack: { flag: 'ack', env: 'FLOWCHAIN_ACK', parse: ackMode },
   ackTimeoutMs: { flag: 'ack-timeout', env: 'FLOWCHAIN_ACK_TIMEOUT', parse: integer(100, 600_000) },
   nodes: { flag: 'nodes', env: 'FLOWCHAIN_NODES', parse: integer(1, 64) },
+  blockIntervalMs: { flag: 'block-interval', env: 'FLOWCHAIN_BLOCK_INTERVAL', parse: integer(10, 3_600_000) },
+  maxBlockTx: { flag: 'max-block-tx', env: 'FLOWCHAIN_MAX_BLOCK_TX', parse: integer(1, 65_536) },
+  difficulty: { flag: 'difficulty', env: 'FLOWCHAIN_DIFFICULTY', parse: integer(1, 2 ** 40) },
+  stake: { flag: 'stake', env: 'FLOWCHAIN_STAKE', parse: integer(1, 1_000_000) },
+  anchor: { flag: 'anchor', env: 'FLOWCHAIN_ANCHOR', parse: anchorKind },
+  anchorRpc: { flag: 'anchor-rpc', env: 'FLOWCHAIN_ANCHOR_RPC', parse: httpUrl },
+  anchorKeyFile: { flag: 'anchor-key-file', env: 'FLOWCHAIN_ANCHOR_KEY_FILE', parse: text },
+  anchorEveryBlocks: { flag: 'anchor-every', env: 'FLOWCHAIN_ANCHOR_EVERY', parse: integer(1, 1_000_000) },
+  anchorIntervalMs: { flag: 'anchor-interval', env: 'FLOWCHAIN_ANCHOR_INTERVAL', parse: integer(1_000, 86_400_000) },
 };
 
 /** The values used when nothing else says otherwise; `things` is supplied by the caller. */
@@ -137,11 +169,22 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   ack: 'owner',
   ackTimeoutMs: 10_000,
   nodes: 4,
+  blockIntervalMs: 1_000,
+  maxBlockTx: 4_096,
+  difficulty: 16_384,
+  stake: 1,
+  anchor: 'none',
+  anchorRpc: undefined,
+  anchorKeyFile: undefined,
+  anchorEveryBlocks: 10,
+  anchorIntervalMs: 60_000,
 };
 
 /** What {@link parseCommandLine} found. */
 export interface CommandLine {
   readonly command: string | undefined;
+  /** What follows the command (the file of `verify-receipt`). */
+  readonly positionals: readonly string[];
   readonly help: boolean;
   readonly config: Config;
 }
@@ -163,7 +206,7 @@ export function usage(): string {
     const fallback = key === 'things' ? 'bundled samples' : String((DEFAULTS as Record<string, unknown>)[key] ?? '-');
     return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
   });
-  return ['Usage: flowchain start [options]      run one node', '       flowchain ring --nodes N [options]  run N nodes on loopback that join one ring', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
+  return ['Usage: flowchain start [options]      run one node', '       flowchain ring --nodes N [options]  run N nodes on loopback that join one ring', '       flowchain verify --data DIR         re-check the stored chain (node stopped); names the first bad block', '       flowchain verify-receipt FILE [--anchor-rpc URL]  check a downloaded receipt offline (and its anchor on the chain)', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
 }
 
 /**
@@ -194,7 +237,10 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
     const fromFlag = values[spec.flag];
     if (fromFlag !== undefined) merged[key] = spec.parse(fromFlag, `--${spec.flag}`);
   }
-  return { command: parsed.positionals[0], help: values.help === true, config: merged as unknown as Config };
+  if (merged.anchor === 'ethereum' && (merged.anchorRpc === undefined || merged.anchorKeyFile === undefined)) {
+    fail('--anchor', 'ethereum needs --anchor-rpc and --anchor-key-file');
+  }
+  return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), config: merged as unknown as Config };
 }
 
 function readConfigFile(path: string, readFile: (path: string) => string): Partial<Config> {
@@ -231,4 +277,19 @@ export function readAuthToken(path: string, readFile: (path: string) => string):
     fail('auth-token-file', `${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
   }
   return token;
+}
+
+/**
+ * Reads the anchoring account's private key from `path`: 0x and 64 hex digits.
+ * Throws FLOWCHAIN_ERR_CONFIG_INVALID when it cannot be read or is not a key.
+ */
+export function readAnchorKey(path: string, readFile: (path: string) => string): `0x${string}` {
+  let key: string;
+  try {
+    key = readFile(path).trim();
+  } catch (err) {
+    return fail('anchor-key-file', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) fail('anchor-key-file', `${path} must hold one private key: 0x and 64 hex digits`);
+  return key as `0x${string}`;
 }

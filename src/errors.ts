@@ -51,6 +51,11 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TX_HASH_MISMATCH: { status: 400, title: 'H_DATA does not match the transaction' },
   FLOWCHAIN_ERR_TX_SIGNATURE_INVALID: { status: 401, title: 'Data transaction signature rejected' },
   FLOWCHAIN_ERR_TX_NOT_FOUND: { status: 404, title: 'No such transaction' },
+  // The ledger: blocks, receipts, anchors
+  FLOWCHAIN_ERR_BLOCK_NOT_FOUND: { status: 404, title: 'No such block' },
+  FLOWCHAIN_ERR_LEDGER_CORRUPT: { status: 500, title: 'Stored ledger fails verification' },
+  FLOWCHAIN_ERR_RECEIPT_INVALID: { status: 422, title: 'Receipt fails verification' },
+  FLOWCHAIN_ERR_ANCHOR_FAILED: { status: 502, title: 'Anchoring onto the public chain failed' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },

@@ -6,17 +6,22 @@
  * FLOWCHAIN_ERR_DRIVER_UNKNOWN and FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create}.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
+import type { VerifyReport } from './broker/ledger-sink.js';
 import type { DataTransaction } from './broker/data-transaction.js';
 import { History } from './broker/history.js';
 import { LEDGER_THING, ledgerDriver, ledgerThingDescription } from './broker/ledger-thing.js';
 import { Outbox } from './broker/outbox.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
-import { MemoryLedger } from './ledger/memory-ledger.js';
+import { ChainStore } from './ledger/chain-store.js';
+import { EthereumAnchorer } from './ledger/ethereum-anchorer.js';
+import { Miner } from './ledger/miner.js';
+import { verifyChain, VirtualChain } from './ledger/virtual-chain.js';
 import { NodeIdentity } from './node-identity.js';
 import { RingService } from './dht/ring-service.js';
 import { Database } from './storage.js';
@@ -40,6 +45,8 @@ export interface ServientComponents {
   readonly drivers?: ReadonlyMap<string, DriverFactory>;
   /** The bearer token, already read from --auth-token-file. */
   readonly authToken?: string;
+  /** The anchoring account's private key, already read from --anchor-key-file. */
+  readonly anchorKey?: `0x${string}`;
 }
 
 /** Where a started servient listens. */
@@ -56,14 +63,16 @@ export class Servient {
   readonly nodeId: string;
   readonly ring: RingService;
   readonly broker: Broker;
+  readonly chain: VirtualChain;
   readonly #config: Config;
   readonly #database: Database;
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain }) {
     this.app = init.app;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
     this.broker = init.broker;
+    this.chain = init.chain;
     this.ring = init.ring;
     this.#config = init.config;
     this.#database = init.database;
@@ -90,8 +99,20 @@ export class Servient {
       );
       const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS });
       await outbox.open();
+      const chain = new VirtualChain(
+        {
+          store: new ChainStore(database.section('ledger')),
+          identity,
+          clock,
+          randomBytes: systemRandom,
+          miner: new Miner(),
+          ...(config.anchor === 'ethereum' && components.anchorKey !== undefined ? { anchorer: new EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey }) } : {}),
+          ...(components.logger ? { log: components.logger } : {}),
+        },
+        { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, minDifficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
+      );
       const broker = new Broker(
-        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: new MemoryLedger(clock.now(), systemRandom), ...(components.logger ? { log: components.logger } : {}) },
+        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, ...(components.logger ? { log: components.logger } : {}) },
         { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2 },
       );
       const things: ExposedThing[] = [];
@@ -99,7 +120,7 @@ export class Servient {
       if (reserved !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${reserved.path}: the name ${LEDGER_THING} is reserved for the node's ledger Thing`, { field: '/' });
       const sources = [
         ...files.map((file) => ({ ...file, driver: () => driverFor(file, drivers) })),
-        { slug: LEDGER_THING, path: 'ledger Thing', td: ledgerThingDescription, driver: () => ledgerDriver(broker) },
+        { slug: LEDGER_THING, path: 'ledger Thing', td: ledgerThingDescription(config.anchor !== 'none'), driver: () => ledgerDriver(broker, chain, config.anchor !== 'none') },
       ];
       for (const file of sources) {
         const thing = await inFile(file.path, async () => {
@@ -123,6 +144,7 @@ export class Servient {
       const app = await buildApp({
         ring,
         ledger: broker,
+        chain,
         registry,
         clock,
         nodeId,
@@ -135,15 +157,21 @@ export class Servient {
         logger: components.logger,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring, broker });
+      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain });
     } catch (err) {
       await database.close();
       throw err;
     }
   }
 
-  /** Starts the devices, listens, then joins (or founds) the ring. */
+  /** Reopens and verifies the chain, starts the devices, listens, then joins (or founds) the ring. */
   async start(): Promise<Address> {
+    try {
+      await this.chain.start();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     for (const thing of this.registry.list()) thing.start();
     try {
       await this.app.listen({ port: this.#config.port, host: this.#config.host });
@@ -177,7 +205,19 @@ export class Servient {
     await this.ring.stop();
     await this.app.close();
     await Promise.all(this.registry.list().map((thing) => thing.stop()));
+    await this.chain.stop();
     await this.#database.close();
+  }
+}
+
+/** Re-checks the chain stored under `data` (the node must be stopped: LevelDB allows one user), signatures included. */
+export async function verifyStoredChain(data: string): Promise<VerifyReport> {
+  if (!existsSync(join(data, 'db'))) throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `--data: ${data} holds no node's data`, { field: 'data' });
+  const database = await Database.open(join(data, 'db'));
+  try {
+    return (await verifyChain(new ChainStore(database.section('ledger')), true)).report;
+  } finally {
+    await database.close();
   }
 }
 

@@ -18,7 +18,7 @@ import type { ChangeJournal, JournalReceipt, RecordedChange } from '../thing/cha
 import type { Clock } from '../thing/clock.js';
 import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
 import type { History, HistoryEntry } from './history.js';
-import type { LedgerSink, TransactionRecord } from './ledger-sink.js';
+import type { LedgerPlugin, LedgerProof, TransactionRecord } from './ledger-sink.js';
 import type { Outbox } from './outbox.js';
 import { indexKey, MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type TransactionIndex, type TransactionStore } from './transaction-owner.js';
 
@@ -46,8 +46,15 @@ export interface TransactionUpdate {
   readonly error?: string;
 }
 
-/** A receipt: the stored transaction record, or the queued transaction when not delivered yet. */
-export type Receipt = (TransactionRecord & { readonly hData: string }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
+/**
+ * A receipt: the stored transaction record with what its owner's ledger proves about it
+ * (once mined: the block, the Merkle path, the anchor), or the queued transaction when it has
+ * not reached its owner yet.
+ */
+export type Receipt = (TransactionRecord & Partial<LedgerProof> & { readonly hData: string }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
+
+/** The peer request type that asks an owner what its ledger proves about a transaction. */
+export const TRANSACTION_PROOF = 'tx-proof';
 
 /** Collaborators of the broker. */
 export interface BrokerComponents {
@@ -57,7 +64,7 @@ export interface BrokerComponents {
   readonly randomBytes: (length: number) => Uint8Array;
   readonly outbox: Outbox<DataTransaction>;
   readonly history: History;
-  readonly ledger: LedgerSink;
+  readonly ledger: LedgerPlugin;
   readonly log?: { warn(object: object, message: string): void };
 }
 
@@ -92,6 +99,10 @@ export class Broker implements ChangeJournal {
     this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, clock: components.clock, self: () => components.ring.self });
     // A node does not check its own signatures on what it hands itself in-process.
     components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => ({ results: await this.#owner.submit(request.txs, sender.id !== components.identity.id) }));
+    components.ring.register(TRANSACTION_PROOF, async (request) => {
+      if (typeof request.txId !== 'string' || !HEX64.test(request.txId)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'txId is 64 hex digits', { field: 'txId' });
+      return { proof: (await components.ledger.proof(request.txId)) ?? null };
+    });
   }
 
   /** Starts delivering the outbox (what a previous run left first); call once the ring runs. */
@@ -167,7 +178,18 @@ export class Broker implements ChangeJournal {
     }
     const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
     if (record === undefined || (HEX64.test(ref) && record.txId !== ref)) throw notFound(ref);
-    return { ...record, hData };
+    return { ...record, hData, ...(await this.#proofOf(record)) };
+  }
+
+  /** What the record's owner proves about it, asked of the owner; nothing if it cannot be reached. */
+  async #proofOf(record: TransactionRecord): Promise<LedgerProof | undefined> {
+    if (record.owner.id === this.#c.ring.self.id) return this.#c.ledger.proof(record.txId);
+    const reply = await this.#c.ring.ask(record.owner, { type: TRANSACTION_PROOF, txId: record.txId }).catch((err: unknown) => {
+      this.#c.log?.warn({ err, owner: record.owner.url }, 'the owner of a transaction did not answer for its proof; its receipt says pending');
+      return undefined;
+    });
+    const proof = reply?.proof as LedgerProof | null | undefined;
+    return typeof proof === 'object' && proof !== null ? proof : undefined;
   }
 
   /** The newest `limit` recorded values of a property of a Thing of this node. */

@@ -1,16 +1,17 @@
 /**
- * What the broker stores for each transaction at its owner, and the port through which it
- * hands transactions to the ledger (the ledger layer implements it).
+ * What the broker stores for each transaction at its owner, and the {@link LedgerPlugin}
+ * interface through which it hands transactions to a ledger (src/ledger implements the
+ * default one; the README shows a minimal plugin of your own).
  */
 import type { WirePeer } from '../dht/peer.js';
 import type { DataTransaction } from './data-transaction.js';
 
-/** The virtual block the owner is filling: what H_BLOCK is computed from. */
+/** The virtual block a transaction went into: what H_BLOCK is computed from. */
 export interface OpenBlock {
   readonly number: number;
   /** Milliseconds since the epoch, when the block was opened. */
   readonly openedAt: number;
-  /** Random hex fixed when the block was opened. */
+  /** 16 random bytes as hex, fixed when the block was opened. */
   readonly nonce: string;
 }
 
@@ -29,10 +30,45 @@ export interface TransactionRecord {
   readonly tx: DataTransaction;
 }
 
-/** The ledger as the broker sees it. */
-export interface LedgerSink {
-  /** The block new transactions go into. */
-  currentBlock(): OpenBlock;
-  /** Takes transactions their owner (this node) has just stored and replicated, in order. */
-  submit(records: readonly TransactionRecord[]): Promise<void>;
+/**
+ * What a ledger adds to a transaction's receipt once it has more to say than `pending`: its
+ * status and whatever proves it (the default ledger: the block header, the Merkle path and the
+ * anchor). Plain JSON; the broker passes it on without looking inside.
+ */
+export interface LedgerProof {
+  readonly status: TransactionStatus;
+  readonly [member: string]: unknown;
+}
+
+/** A summary of a new block or anchor, as the ledger Thing's events carry it. */
+export type LedgerEvent = { readonly kind: 'block' | 'anchor'; readonly [member: string]: unknown };
+
+/** What {@link LedgerPlugin.verify} found: how much it checked, and the first fault. */
+export interface VerifyReport {
+  readonly blocks: number;
+  readonly transactions: number;
+  /** The first bad block (or -1 for a fault outside any block) and what is wrong with it. */
+  readonly fault?: { readonly height: number; readonly reason: string };
+}
+
+/**
+ * A ledger, as the broker uses it. The broker calls {@link admit} on the owner of a
+ * transaction (this node) once its checks pass, then stores the returned records on the ring
+ * and acknowledges their ids.
+ */
+export interface LedgerPlugin {
+  /**
+   * Files transactions into the block being filled and keeps them durably, in order; one
+   * record per transaction. A transaction the ledger already holds (same H_DATA: a retry)
+   * keeps its first record, so its id never changes.
+   */
+  admit(txs: readonly DataTransaction[], owner: WirePeer, now: number): Promise<TransactionRecord[]>;
+  /** What the ledger can prove about one of its transactions; undefined while only pending or unknown. */
+  proof(txId: string): Promise<LedgerProof | undefined>;
+  /** Re-checks everything the ledger stored; reports the first fault, if any. */
+  verify(): Promise<VerifyReport>;
+  /** Calls `listener` for each new block and anchor; returns the unsubscribe. */
+  onEvent(listener: (event: LedgerEvent) => void): () => void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }

@@ -3,22 +3,33 @@
  * already speaks. Its `transaction` event reports each step of each transaction this node
  * sends (queued, stored at its owner, refused), and its `outbox` property counts what waits.
  * Subscribing to it over WebSocket, SSE or long-poll follows a write from the PUT to its
- * receipt.
+ * receipt. Its `block` and `anchor` events report the node's own chain: each block it mines
+ * and each anchor it writes onto the public chain.
  */
 import type { ThingDescription } from '../td/thing-description.js';
 import type { DriverFactory } from '../thing/drivers/device-driver.js';
 import type { Broker } from './broker.js';
+import type { LedgerPlugin } from './ledger-sink.js';
 
 /** The Thing's URL slug. */
 export const LEDGER_THING = 'ledger';
 
 const PEER = { type: 'object', properties: { id: { type: 'string' }, url: { type: 'string' } } };
 
-/** The ledger Thing's TD file (the servient adds id, forms, base and security). */
-export const ledgerThingDescription: ThingDescription = {
+/**
+ * The ledger Thing's TD file (the servient adds id, forms, base and security). The `anchor`
+ * event is there only when the node anchors: a consumer should not wait for what cannot come.
+ */
+export function ledgerThingDescription(anchoring: boolean): ThingDescription {
+  if (anchoring) return LEDGER_TD;
+  const { anchor: _anchor, ...events } = LEDGER_TD.events as Record<string, unknown>;
+  return { ...LEDGER_TD, events } as ThingDescription;
+}
+
+const LEDGER_TD: ThingDescription = {
   '@context': ['https://www.w3.org/2022/wot/td/v1.1', 'https://w3id.org/flowchain/v1'],
   title: 'Ledger',
-  description: 'Data transactions sent by this node: each accepted property change, on its way to the ring node that owns it.',
+  description: 'Data transactions sent by this node, each on its way to the ring node that owns it, and the blocks and anchors of this node\'s own chain.',
   properties: {
     outbox: {
       title: 'Transactions waiting',
@@ -48,25 +59,57 @@ export const ledgerThingDescription: ThingDescription = {
         required: ['hData', 'thing', 'property', 'status'],
       },
     },
+    block: {
+      title: 'Block mined',
+      description: 'This node mined a block of the transactions it owns (GET /ledger/blocks/{height} has it whole).',
+      data: {
+        type: 'object',
+        properties: {
+          height: { type: 'integer', minimum: 0 },
+          hash: { type: 'string' },
+          txCount: { type: 'integer', minimum: 1 },
+          difficulty: { type: 'integer', minimum: 1 },
+          sealedAt: { type: 'integer' },
+          hashes: { type: 'integer', description: 'Hashes the miner tried' },
+        },
+        required: ['height', 'hash', 'txCount'],
+      },
+    },
+    anchor: {
+      title: 'Blocks anchored',
+      description: 'The blocks fromHeight..toHeight were anchored onto the public chain under the Merkle root of their hashes.',
+      data: {
+        type: 'object',
+        properties: {
+          fromHeight: { type: 'integer', minimum: 0 },
+          toHeight: { type: 'integer', minimum: 0 },
+          root: { type: 'string' },
+          anchoredAt: { type: 'integer' },
+          ref: { type: 'object', description: 'Where the anchor was written: for ethereum, chainId, txHash, blockNumber and from' },
+        },
+        required: ['fromHeight', 'toHeight', 'root', 'ref'],
+      },
+    },
   },
 } as ThingDescription;
 
-/** The "device" behind the ledger Thing: the broker's updates and outbox size. */
-export function ledgerDriver(broker: Broker): DriverFactory {
+/** The "device" behind the ledger Thing: the broker's updates and outbox size, the chain's blocks and anchors. */
+export function ledgerDriver(broker: Broker, chain: LedgerPlugin, anchoring: boolean): DriverFactory {
   return {
     type: 'flowchain-ledger',
-    affordances: { properties: ['outbox'], actions: [], events: ['transaction'] },
+    affordances: { properties: ['outbox'], actions: [], events: ['transaction', 'block', ...(anchoring ? ['anchor'] : [])] },
     create: (context) => {
-      let unsubscribe = (): void => undefined;
+      const unsubscribe: (() => unknown)[] = [];
       return {
         snapshot: () => ({ outbox: broker.pending }),
         write: () => undefined,
         invoke: () => undefined,
         start: () => {
-          unsubscribe = broker.onUpdate((update) => context.emit('transaction', update));
+          unsubscribe.push(broker.onUpdate((update) => context.emit('transaction', update)));
+          unsubscribe.push(chain.onEvent(({ kind, ...event }) => context.emit(kind, event)));
           broker.onPending((pending) => context.report('outbox', pending));
         },
-        stop: () => unsubscribe(),
+        stop: () => unsubscribe.splice(0).forEach((off) => off()),
       };
     },
   };

@@ -1,8 +1,8 @@
 /**
  * The owner's side of a data transaction (the Flowchain papers' broker server): a node that
- * receives a transaction for a key it owns checks it, files it into the virtual block it is
- * filling (H_BLOCK, then H_txID), stores it on the ring under H_DATA (replicated to its
- * successors), indexes it under its transaction id, hands it to the ledger and acknowledges.
+ * receives a transaction for a key it owns checks it, has its ledger file it into the virtual
+ * block it is filling (H_BLOCK, then H_txID), stores it on the ring under H_DATA (replicated to
+ * its successors), indexes it under its transaction id and acknowledges.
  * Submitting the same transaction again (a retry after a lost acknowledgement) answers the
  * same acknowledgement and stores nothing new. Transactions travel in submissions of up to
  * {@link MAX_SUBMISSION}, which the owner stores, replicates and indexes together.
@@ -13,8 +13,8 @@
 import type { WirePeer } from '../dht/peer.js';
 import { describeError, FlowchainError, type ErrorBody } from '../errors.js';
 import type { Clock } from '../thing/clock.js';
-import { blockHash, transactionId, verifyTransaction, type DataTransaction } from './data-transaction.js';
-import type { LedgerSink, TransactionRecord, TransactionStatus } from './ledger-sink.js';
+import { verifyTransaction, type DataTransaction } from './data-transaction.js';
+import type { LedgerPlugin, TransactionRecord, TransactionStatus } from './ledger-sink.js';
 
 /** The peer request type that carries a transaction to its owner. */
 export const SUBMIT_TRANSACTION = 'tx-submit';
@@ -56,14 +56,14 @@ export const indexKey = (txId: string): string => txId.slice(0, 40);
 /** Receives transactions for the keys this node owns. */
 export class TransactionOwner {
   readonly #store: () => TransactionStore;
-  readonly #ledger: LedgerSink;
+  readonly #ledger: LedgerPlugin;
   readonly #clock: Clock;
   readonly #self: () => WirePeer;
   /** Transactions being filed, by H_DATA, so a retry racing the original stores nothing twice. */
   readonly #inFlight = new Map<string, Promise<SubmitResult>>();
 
   /** `store` is asked for on each submission: the ring creates it when it starts. */
-  constructor(components: { readonly store: () => TransactionStore; readonly ledger: LedgerSink; readonly clock: Clock; readonly self: () => WirePeer }) {
+  constructor(components: { readonly store: () => TransactionStore; readonly ledger: LedgerPlugin; readonly clock: Clock; readonly self: () => WirePeer }) {
     this.#store = components.store;
     this.#ledger = components.ledger;
     this.#clock = components.clock;
@@ -107,20 +107,16 @@ export class TransactionOwner {
     const results = new Map<string, SubmitResult>();
     if (txs.length === 0) return results;
     try {
-      const block = this.#ledger.currentBlock();
-      const hBlock = blockHash(block.number, block.openedAt, block.nonce);
-      const storedAt = this.#clock.now();
-      const filed = txs.map((tx): TransactionRecord => ({ txId: transactionId(hBlock, tx.hData), hBlock, block, owner: this.#self(), storedAt, status: 'pending', tx }));
+      // The ledger first: it keeps the first record of each H_DATA, so a retry gets its id.
+      const filed = await this.#ledger.admit(txs, this.#self(), this.#clock.now());
       const { existing, replicas } = await this.#store().putOwned(
         filed.map((record) => [record.tx.hData, record]),
         true,
       );
-      // A transaction stored before (a retry) keeps its record and id.
+      // A record already on the ring (filed by a previous owner of the key) is the one that counts.
       const records = filed.map((record, i) => (existing[i]?.value as TransactionRecord | undefined) ?? record);
-      const created = filed.filter((_, i) => existing[i] === undefined);
       // Written on every submission: a retry repairs an index put that failed the first time.
       const indexed = await this.#store().putMany(records.map((record): [string, TransactionIndex] => [indexKey(record.txId), { txId: record.txId, hData: record.tx.hData }]));
-      if (created.length > 0) await this.#ledger.submit(created);
       records.forEach((record, i) => {
         const ack = { txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock, owner: record.owner, replicas: existing[i] === undefined ? replicas : 0, status: record.status };
         results.set(record.tx.hData, indexed[i] === undefined ? { ack } : { error: describeError(indexed[i]) });

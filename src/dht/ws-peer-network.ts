@@ -100,8 +100,7 @@ export class WsPeerNetwork implements Transport {
   async request(target: PeerTarget, request: PeerRequest): Promise<PeerReply> {
     const { url, id: expected } = target;
     if (this.#closed) throw unreachable(url, 'this node is shutting down');
-    const linked = expected === undefined ? undefined : this.#links.get(`id:${expected.toString(16)}`);
-    const socket = await (linked ?? this.#connect(url));
+    const socket = await this.#linkTo(url, expected);
     const nonce = this.#randomBytes(16);
     const envelope = seal(this.#sender, expected ?? null, { kind: 'request', request }, this.#clock.now(), nonce);
     return new Promise<PeerReply>((resolve, reject) => {
@@ -113,7 +112,9 @@ export class WsPeerNetwork implements Transport {
         // without closing TCP, or one that restarted while we held its old socket): cut it,
         // so the next request dials afresh instead of waiting on it again. A link that is
         // merely slow keeps carrying other frames and is kept.
-        if ((this.#framesIn.get(socket) ?? 0) === heard) socket.terminate();
+        const silent = (this.#framesIn.get(socket) ?? 0) === heard;
+        this.#log?.debug({ peer: url, type: request.type, cut: silent }, 'peer request timed out');
+        if (silent) socket.terminate();
       });
       this.#pending.set(envelope.nonce, { url, expected, socket, resolve, reject, timer });
       socket.send(JSON.stringify(envelope));
@@ -136,6 +137,17 @@ export class WsPeerNetwork implements Transport {
       this.#clock.after(1_000, () => socket.terminate());
     }));
     await Promise.all(closing);
+  }
+
+  /** An open socket to the node: one that proved `expected` as its id, or one dialled to `url`. */
+  async #linkTo(url: string, expected: bigint | undefined): Promise<WebSocket> {
+    const key = `id:${expected?.toString(16)}`;
+    const linked = expected === undefined ? undefined : this.#links.get(key);
+    const socket = linked === undefined ? undefined : await linked;
+    if (socket?.readyState === WebSocket.OPEN) return socket;
+    // A link that closed meanwhile (its cleanup runs on close; this catches the rest).
+    if (socket !== undefined && this.#links.get(key) === linked) this.#links.delete(key);
+    return this.#connect(url);
   }
 
   #connect(url: string): Promise<WebSocket> {
@@ -170,8 +182,10 @@ export class WsPeerNetwork implements Transport {
         })
         .then((sender) => {
           // The far end proved its id: requests to that id may use this socket.
+          // Only while it is open: a frame handled after its socket closed (a peer that
+          // restarted, say) must not leave a link to a closed socket behind.
           const key = sender === undefined ? undefined : `id:${sender.id.toString(16)}`;
-          if (key !== undefined && !this.#links.has(key)) {
+          if (key !== undefined && socket.readyState === WebSocket.OPEN && !this.#links.has(key)) {
             keys.add(key);
             this.#links.set(key, Promise.resolve(socket));
           }

@@ -10,8 +10,8 @@ import type { Clock } from '../thing/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import { BearerAuth } from './auth.js';
 import { Descriptions } from './descriptions.js';
-import type { HttpContext, LedgerView } from './http-context.js';
-import { ledgerRoutes } from './routes/ledger-routes.js';
+import type { ChainView, HttpContext, LedgerView } from './http-context.js';
+import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { registerProblemHandlers } from './problem.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
@@ -45,6 +45,8 @@ export interface AppOptions {
   readonly ring?: RingView;
   /** Transaction receipts and property histories, when the node records changes. */
   readonly ledger?: LedgerView;
+  /** The node's own chain of blocks, when it keeps one. */
+  readonly chain?: ChainView;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   interactionRoutes(app, ctx);
   if (options.ring) ringRoutes(app, options.ring);
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
+  if (options.chain) chainRoutes(app, options.chain);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the two WebSocket endpoints.
   await app.register(async (sockets) => {

@@ -28,6 +28,17 @@ export interface LedgerView {
   history(thing: string, property: string, limit: number): Promise<readonly object[]>;
 }
 
+/** The node's own chain, as the HTTP layer browses it. */
+export interface ChainView {
+  /** Height, head, pending count, difficulty, last anchor. */
+  summary(): { readonly height: number };
+  /** Blocks from height `from`, oldest first, at most `limit`. */
+  blocks(from: number, limit: number): Promise<readonly { readonly txIds: readonly string[] }[]>;
+  /** A block by height or hash; FLOWCHAIN_ERR_BLOCK_NOT_FOUND when there is none. */
+  block(ref: string): Promise<object>;
+  anchors(): readonly object[];
+}
+
 /** The link relation of a write's receipt (an extension relation, RFC 8288 §2.1.2). */
 export const RECEIPT_REL = 'https://w3id.org/flowchain#receipt';
 

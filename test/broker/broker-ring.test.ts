@@ -101,7 +101,7 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
       if (body?.txId !== undefined) receipt = body;
       else await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    t.match(receipt, { hData: key, status: 'pending', owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
+    t.match(receipt, { hData: key, status: /^(pending|mined)$/, owner: { id: bId } }, `the owner stored ${key.slice(0, 8)}… after the sender's restart`);
   }
   // The owner's answer can trail its store (it waits for replication and the index put), so
   // the sender settles a little later: then everything it held, readings too, is delivered.
@@ -110,14 +110,13 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
     pending = await getJson(`${again.url}things/ledger/properties/outbox`);
     if (pending !== 0) await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  if (pending !== 0) t.comment(`still waiting: ${JSON.stringify(again.logs.filter((entry) => Number(entry.level) >= 40).slice(-5))}`);
-  // Known failure, tracked in issue 4's note: under CI load the restarted sender's submissions
-  // sometimes keep timing out (FLOWCHAIN_ERR_PEER_UNREACHABLE) for more than 30 s, although
-  // the owner has stored the held write. Reported as todo until that stall is found.
-  const stall = { todo: 'issue 4: delivery can stall after a sender restart under load' };
-  t.equal(pending, 0, 'the outbox empties', stall);
+  if (pending !== 0) {
+    const warnings = (node: { logs: Record<string, unknown>[] }) => JSON.stringify(node.logs.filter((entry) => Number(entry.level) >= 40).slice(-8));
+    t.comment(`sender warnings: ${warnings(again)}\nowner warnings: ${warnings(b)}\nsender ring: ${JSON.stringify(await getJson(`${again.url}ring`))}\nowner ring: ${JSON.stringify(await getJson(`${b.url}ring`))}`);
+  }
+  t.equal(pending, 0, 'the outbox empties');
   const history = await getJson<{ hData: string; txId?: string }[]>(`${again.url}things/thermostat/properties/targetTemperature/history`);
-  for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id', stall);
+  for (const key of held) t.match(history.find((entry) => entry.hData === key), { txId: /^[0-9a-f]{64}$/ }, 'the sender\'s history has its transaction id');
   t.equal(await again.stop(), 0);
   t.equal(await b.stop(), 0);
 });

@@ -9,13 +9,13 @@ import { createRandom } from '../../src/thing/random.js';
 import { seal } from '../../src/dht/peer-envelope.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
-/** A peer network listening on its own WebSocket server (port 0), closed at teardown. */
-async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHandler, onFrame?: (frame: string) => string | undefined) {
+/** A peer network listening on its own WebSocket server (port 0), closed at teardown; its key comes from `keySeed`. */
+async function node(t: Test, seed: number, clock: ManualClock, handler: PeerHandler, onFrame?: (frame: string) => string | undefined, keySeed = seed) {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => PEER_SUBPROTOCOL });
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/peer`;
   const random = createRandom(seed);
-  const identity = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(seed));
+  const identity = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(keySeed));
   const network = new WsPeerNetwork(
     { clock, identity, randomBytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256)) },
     { selfUrl: url, timeoutMs: 1_000 },
@@ -152,4 +152,33 @@ t.test('a request that changes state must be addressed to its recipient; only re
   t.same(await a.network.request({ url: b.url }, { type: 'ping' }), { did: 'ping' }, 'an unaddressed ping is fine');
   await t.rejects(a.network.request({ url: b.url }, { type: 'notify' }), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', field: 'to' });
   t.same(await a.network.request(b.peer, { type: 'notify' }), { did: 'notify' });
+});
+
+t.test('a frame answered after its socket closed leaves no link behind: the next request to that node dials afresh', async (t) => {
+  const clock = new ManualClock();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let started = false;
+  const a = await node(t, 9, clock, async (request) => {
+    if (request.type === 'slow') {
+      started = true;
+      await gate;
+    }
+    return { answered: request.type };
+  });
+  const b = await node(t, 10, clock, async () => ({ pong: true }));
+  void b.network.request(a.peer, { type: 'slow' }).catch(() => undefined);
+  while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+  // b goes away while a still works on its request (a peer that restarts), then a answers.
+  await b.network.close();
+  // Its close handshake is done: a has seen the socket close.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  release();
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  // The same node (same key, fresh nonces) is back at a new address.
+  const again = await node(t, 11, clock, async () => ({ pong: 'again' }), undefined, 10);
+  const reply = a.network.request({ url: again.url, id: b.identity.id }, { type: 'ping' });
+  const late = new Promise((resolve) => setTimeout(() => resolve('no reply within 3 s'), 3_000));
+  t.same(await Promise.race([reply, late]), { pong: 'again' }, 'answered over a new socket, not sent into the closed one');
+  t.equal(again.connections(), 1, 'a dialled the node afresh');
 });

@@ -44,7 +44,7 @@ export async function startNode(t: Test, args: string[], env: Record<string, str
         buffered = buffered.slice(newline + 1);
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);
-        if (typeof entry.url === 'string') resolve(entry.url);
+        if (typeof entry.url === 'string' && String(entry.msg).startsWith('Flowchain node listening')) resolve(entry.url);
       }
     });
     void exited.then((code) => reject(new Error(`node exited with ${code} before listening: ${stderr}`)));

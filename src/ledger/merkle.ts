@@ -1,0 +1,103 @@
+/**
+ * Binary Merkle trees over 32-byte digests (transaction ids in a block, block hashes in an
+ * anchor), with inclusion proofs. Pure; works wherever @noble/hashes does (Node and browsers).
+ *
+ *   leaf node      = SHA-256(0x00 ‖ leaf)
+ *   inner node     = SHA-256(0x01 ‖ left ‖ right)
+ *   odd level      = its last node is carried up to the next level unchanged (it is not paired
+ *                    with a copy of itself, so no two different lists share a root)
+ *   root           = the single node left; a list of one leaf has root SHA-256(0x00 ‖ leaf)
+ *
+ * The one-byte prefixes keep leaves and inner nodes apart (as in RFC 6962 §2.1), so a proof
+ * cannot present an inner node as a leaf.
+ *
+ * Throws RangeError on an empty list, a position outside it or a leaf that is not 32 bytes.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+
+/** One step of a proof: the sibling's digest and the side it sits on. */
+export interface ProofStep {
+  readonly side: 'left' | 'right';
+  readonly hash: string;
+}
+
+/** Proof that the leaf at `index` of a list of `count` leaves is under a root. */
+export interface MerkleProof {
+  readonly index: number;
+  readonly count: number;
+  readonly path: readonly ProofStep[];
+}
+
+const LEAF = Uint8Array.of(0);
+const INNER = Uint8Array.of(1);
+
+function leafNode(leafHex: string): Uint8Array {
+  const leaf = hexToBytes(leafHex);
+  if (leaf.length !== 32) throw new RangeError('a Merkle leaf is a 32-byte digest');
+  return sha256(concatBytes(LEAF, leaf));
+}
+
+const inner = (left: Uint8Array, right: Uint8Array): Uint8Array => sha256(concatBytes(INNER, left, right));
+
+/** The levels of the tree, leaves' nodes first, root last. */
+function levels(leavesHex: readonly string[]): Uint8Array[][] {
+  if (leavesHex.length === 0) throw new RangeError('a Merkle tree needs at least one leaf');
+  const all = [leavesHex.map(leafNode)];
+  for (let level = all[0]!; level.length > 1; ) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? inner(level[i]!, level[i + 1]!) : level[i]!);
+    all.push(next);
+    level = next;
+  }
+  return all;
+}
+
+/** The root of `leavesHex` (hex digests), as hex. */
+export function merkleRoot(leavesHex: readonly string[]): string {
+  const all = levels(leavesHex);
+  return bytesToHex(all[all.length - 1]![0]!);
+}
+
+/** The proof of the leaf at `index`. */
+export function merkleProof(leavesHex: readonly string[], index: number): MerkleProof {
+  if (!Number.isInteger(index) || index < 0 || index >= leavesHex.length) throw new RangeError(`no leaf ${index} in a list of ${leavesHex.length}`);
+  const path: ProofStep[] = [];
+  let position = index;
+  for (const level of levels(leavesHex).slice(0, -1)) {
+    const sibling = position % 2 === 0 ? position + 1 : position - 1;
+    // The last node of an odd level has no sibling: it moves up as it is.
+    if (sibling < level.length) path.push({ side: position % 2 === 0 ? 'right' : 'left', hash: bytesToHex(level[sibling]!) });
+    position = Math.floor(position / 2);
+  }
+  return { index, count: leavesHex.length, path };
+}
+
+/**
+ * The root a proof leads to from `leafHex`, or undefined when the proof is malformed or does
+ * not fit its `index` and `count` (which fix every step's side and whether it exists).
+ */
+export function rootFromProof(leafHex: string, proof: MerkleProof): string | undefined {
+  const { index, count, path } = proof as Partial<MerkleProof>;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || !Array.isArray(path) || index! < 0 || index! >= count!) return undefined;
+  try {
+    let node = leafNode(leafHex);
+    let position = index!;
+    let width = count!;
+    let step = 0;
+    while (width > 1) {
+      const sibling = position % 2 === 0 ? position + 1 : position - 1;
+      if (sibling < width) {
+        const next = path[step++] as Partial<ProofStep> | undefined;
+        const side = position % 2 === 0 ? 'right' : 'left';
+        if (next?.side !== side || typeof next.hash !== 'string' || !/^[0-9a-f]{64}$/.test(next.hash)) return undefined;
+        node = side === 'right' ? inner(node, hexToBytes(next.hash)) : inner(hexToBytes(next.hash), node);
+      }
+      position = Math.floor(position / 2);
+      width = Math.ceil(width / 2);
+    }
+    return step === path.length ? bytesToHex(node) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Offline verification of a downloaded receipt (`GET /ledger/tx/{txId}`): everything it claims
+ * is re-derived from its own contents, with no node and no database.
+ *
+ *   1. the transaction: its shape, H_DATA and the sender's signature;
+ *   2. the block header: encoding, hash, puzzle, the miner's id and signature;
+ *   3. the id: txId = H_txID(H_BLOCK of that header, H_DATA), and the owner is the miner;
+ *   4. the Merkle path leads from txId to the header's Merkle root;
+ *   5. when anchored: the path from the block's hash leads to the anchor's root, at the
+ *      block's place among the anchored heights.
+ *
+ * Whether the anchor's public transaction exists is checked separately, against a chain
+ * (ethereum-anchorer.ts), because that needs the network.
+ */
+import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
+import { checkHeader, type Block, type SignatureCheck } from './block.js';
+import type { AnchorClaim, AnchorRef } from './anchoring.js';
+import { rootFromProof, type MerkleProof } from './merkle.js';
+
+/** A receipt as a node serves it, once mined. */
+export interface MinedReceipt {
+  readonly txId: string;
+  readonly hData: string;
+  readonly tx: DataTransaction;
+  readonly owner: { readonly id: string };
+  readonly status: 'mined' | 'anchored';
+  /** The block it was mined in (without its list of transaction ids). */
+  readonly minedIn: Omit<Block, 'txIds'>;
+  readonly proof: MerkleProof;
+  readonly anchor: (AnchorClaim & { readonly ref: AnchorRef; readonly proof: MerkleProof }) | null;
+}
+
+/** What a receipt proves, or why it proves nothing. */
+export type ReceiptCheck = { readonly ok: true; readonly status: 'mined' | 'anchored'; readonly height: number; readonly anchor: MinedReceipt['anchor'] } | { readonly ok: false; readonly fault: string };
+
+/** Checks `raw` (parsed JSON); never throws. */
+export function checkReceipt(raw: unknown, verifySignature: SignatureCheck): ReceiptCheck {
+  const fail = (fault: string): ReceiptCheck => ({ ok: false, fault });
+  const receipt = raw as Partial<MinedReceipt> | null;
+  if (typeof receipt !== 'object' || receipt === null) return fail('a receipt is a JSON object');
+  if (receipt.status !== 'mined' && receipt.status !== 'anchored') return fail(`the transaction is ${String(receipt.status)}, not mined yet: there is nothing to verify`);
+  try {
+    const tx = verifyTransaction(receipt.tx);
+    if (tx.hData !== receipt.hData) return fail('hData is not the transaction\'s H_DATA');
+  } catch (err) {
+    return fail(`transaction: ${(err as Error).message}`);
+  }
+  const block = receipt.minedIn;
+  if (typeof block?.header !== 'object' || block.header === null) return fail('the receipt has no block header');
+  const fault = checkHeader(block, verifySignature);
+  if (fault !== undefined) return fail(`block: ${fault}`);
+  const { header } = block;
+  if (receipt.txId !== transactionId(blockHash(header.height, header.openedAt, header.openingNonce), receipt.hData)) return fail('txId is not H_txID of this block and H_DATA');
+  if (receipt.owner?.id !== header.minerId) return fail('the owner named is not the block\'s miner');
+  if (rootFromProof(receipt.txId, receipt.proof as MerkleProof) !== header.merkleRoot) return fail('the Merkle path does not lead from txId to the block\'s Merkle root');
+  if (receipt.status === 'mined') return { ok: true, status: 'mined', height: header.height, anchor: null };
+  const anchor = receipt.anchor;
+  if (typeof anchor !== 'object' || anchor === null) return fail('status anchored, but no anchor');
+  if (anchor.minerId !== header.minerId) return fail('the anchor is another miner\'s');
+  const place = header.height - anchor.fromHeight;
+  if (!(place >= 0 && header.height <= anchor.toHeight) || anchor.proof?.index !== place || anchor.proof.count !== anchor.toHeight - anchor.fromHeight + 1) return fail('the anchor does not cover this block at its height');
+  if (rootFromProof(block.hash, anchor.proof) !== anchor.root) return fail('the anchor\'s Merkle path does not lead from the block hash to its root');
+  return { ok: true, status: 'anchored', height: header.height, anchor };
+}

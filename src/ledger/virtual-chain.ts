@@ -1,0 +1,354 @@
+/**
+ * The default ledger plugin: this node's private chain of virtual blocks (the Flowchain
+ * papers' hybrid blockchain). Transactions the node owns are admitted into the open block;
+ * the block is sealed when it holds `maxBlockTx` transactions or `blockIntervalMs` after it
+ * opened (never empty), mined on a worker thread (block.ts states the puzzle), signed, and
+ * kept in LevelDB with its transactions' places. Every `anchorEveryBlocks` blocks or
+ * `anchorIntervalMs`, the blocks since the last anchor are anchored through the anchor plugin.
+ * On start the stored chain is verified and a block sealed before a crash is mined again.
+ *
+ * Throws FLOWCHAIN_ERR_LEDGER_CORRUPT from {@link start}, FLOWCHAIN_ERR_BLOCK_NOT_FOUND from
+ * block lookups.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
+import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from '../broker/ledger-sink.js';
+import type { WirePeer } from '../dht/peer.js';
+import { FlowchainError } from '../errors.js';
+import { NodeIdentity } from '../node-identity.js';
+import type { Clock, Timer } from '../thing/clock.js';
+import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, retarget, type Block, type BlockHeader } from './block.js';
+import type { Anchor, ChainStore } from './chain-store.js';
+import type { Anchorer } from './anchoring.js';
+import { merkleProof, merkleRoot } from './merkle.js';
+import type { Miner } from './miner.js';
+
+/** Collaborators of the chain. */
+export interface VirtualChainComponents {
+  readonly store: ChainStore;
+  readonly identity: NodeIdentity;
+  readonly clock: Clock;
+  readonly randomBytes: (length: number) => Uint8Array;
+  readonly miner: Miner;
+  /** Absent: the `none` anchor plugin (receipts say they are not anchored). */
+  readonly anchorer?: Anchorer;
+  readonly log?: { warn(object: object, message: string): void; info(object: object, message: string): void };
+}
+
+/** Chain settings. */
+export interface VirtualChainInit {
+  readonly blockIntervalMs: number;
+  readonly maxBlockTx: number;
+  /** The first block's difficulty and the floor of every retarget. */
+  readonly minDifficulty: number;
+  readonly stake: number;
+  readonly anchorEveryBlocks: number;
+  readonly anchorIntervalMs: number;
+}
+
+/** The chain at a glance, for `GET /ledger`. */
+export interface ChainSummary {
+  readonly minerId: string;
+  /** Height of the newest block; -1 before the first. */
+  readonly height: number;
+  readonly head: string | null;
+  readonly pending: number;
+  readonly difficulty: number;
+  readonly stake: number;
+  readonly blockIntervalMs: number;
+  readonly anchoring: string;
+  readonly lastAnchor: Anchor | null;
+}
+
+const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
+
+/** This node's chain. */
+export class VirtualChain implements LedgerPlugin {
+  readonly #c: VirtualChainComponents;
+  readonly #init: VirtualChainInit;
+  readonly #listeners = new Set<(event: LedgerEvent) => void>();
+  readonly #minerId: string;
+  #open!: OpenBlock;
+  /** Records admitted into the open block, in order. */
+  #filling: TransactionRecord[] = [];
+  /** Sealed blocks' records waiting to be mined (after a restart there may be several). */
+  #sealed: TransactionRecord[][] = [];
+  #tip: Block | undefined;
+  #difficulty = 1;
+  #anchors: Anchor[] = [];
+  /** Admissions and sealing take turns, so a record is never admitted into a block being sealed. */
+  #turn: Promise<unknown> = Promise.resolve();
+  #mining: Promise<void> | undefined;
+  #anchoring: Promise<void> | undefined;
+  #sealTimer: Timer | undefined;
+  #anchorTimer: Timer | undefined;
+  #running = false;
+
+  constructor(components: VirtualChainComponents, init: VirtualChainInit) {
+    this.#c = components;
+    this.#init = init;
+    this.#minerId = hex40(components.identity.id);
+  }
+
+  /** Reopens and verifies the stored chain, then resumes sealing, mining and anchoring. */
+  async start(): Promise<void> {
+    const { report, tip } = await verifyChain(this.#c.store, false);
+    this.#tip = tip;
+    if (report.fault !== undefined) {
+      throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `block ${report.fault.height}: ${report.fault.reason} (run flowchain verify for the whole chain)`, { field: 'ledger' });
+    }
+    this.#anchors = await this.#c.store.anchors();
+    this.#difficulty = (await this.#c.store.difficulty()) ?? this.#init.minDifficulty;
+    this.#open = (await this.#c.store.openBlock()) ?? this.#newBlock((this.#tip?.header.height ?? -1) + 1);
+    // What was admitted before a restart: the open block's records fill it again; records of
+    // blocks sealed but not mined are sealed again, oldest first.
+    const byBlock = new Map<number, TransactionRecord[]>();
+    for (const record of await this.#c.store.pending()) byBlock.set(record.block.number, [...(byBlock.get(record.block.number) ?? []), record]);
+    this.#filling = byBlock.get(this.#open.number) ?? [];
+    byBlock.delete(this.#open.number);
+    this.#sealed = [...byBlock.entries()].sort(([a], [b]) => a - b).map(([, records]) => records);
+    this.#running = true;
+    this.#anchorTimer = this.#c.clock.every(this.#init.anchorIntervalMs, () => this.#anchorSoon());
+    this.#schedule();
+  }
+
+  /** Stops mining (a block being mined is mined again on the next start) and anchoring. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#sealTimer?.cancel();
+    this.#anchorTimer?.cancel();
+    await this.#c.miner.close();
+    await this.#mining;
+    await this.#anchoring;
+    await this.#c.anchorer?.close();
+    await this.#turn;
+  }
+
+  admit(txs: readonly DataTransaction[], owner: WirePeer, now: number): Promise<TransactionRecord[]> {
+    return this.#take(async () => {
+      const known = await this.#c.store.records(txs.map((tx) => tx.hData));
+      // Worked out on copies, and kept only once stored.
+      let open = this.#open;
+      let filling = [...this.#filling];
+      const sealed: TransactionRecord[][] = [];
+      const fresh = new Map<string, TransactionRecord>();
+      const records = txs.map((tx, i) => {
+        const existing = known[i] ?? fresh.get(tx.hData);
+        if (existing !== undefined) return existing;
+        if (filling.length >= this.#init.maxBlockTx) {
+          // A full block is sealed at once; the rest go into the next one.
+          sealed.push(filling);
+          filling = [];
+          open = this.#newBlock(open.number + 1);
+        }
+        const hBlock = blockHash(open.number, open.openedAt, open.nonce);
+        const record: TransactionRecord = { txId: transactionId(hBlock, tx.hData), hBlock, block: open, owner, storedAt: now, status: 'pending', tx };
+        fresh.set(tx.hData, record);
+        filling.push(record);
+        return record;
+      });
+      if (fresh.size > 0) {
+        await this.#c.store.admit([...fresh.values()], open);
+        this.#open = open;
+        this.#filling = filling;
+        this.#sealed.push(...sealed);
+        if (sealed.length > 0 || this.#sealTimer === undefined) queueMicrotask(() => this.#schedule());
+      }
+      return records;
+    });
+  }
+
+  async proof(txId: string): Promise<LedgerProof | undefined> {
+    const [placement] = await this.#c.store.placements([txId]);
+    if (placement === undefined) return undefined;
+    const block = await this.#c.store.block(placement.height);
+    if (block === undefined) return undefined;
+    const anchor = this.#anchors.find((a) => a.fromHeight <= placement.height && placement.height <= a.toHeight);
+    let anchored: object | null = null;
+    if (anchor !== undefined) {
+      const hashes = (await this.#c.store.blocks(anchor.fromHeight, anchor.toHeight - anchor.fromHeight + 1)).map((b) => b.hash);
+      anchored = { ...anchor, proof: merkleProof(hashes, placement.height - anchor.fromHeight) };
+    }
+    return {
+      status: anchor === undefined ? 'mined' : 'anchored',
+      minedIn: { header: block.header, hash: block.hash, signature: block.signature },
+      proof: merkleProof(block.txIds, placement.index),
+      anchoring: this.#c.anchorer?.kind ?? 'none',
+      anchor: anchored,
+    };
+  }
+
+  onEvent(listener: (event: LedgerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Re-checks every stored block and transaction, signatures included. */
+  async verify(): Promise<VerifyReport> {
+    return (await verifyChain(this.#c.store, true)).report;
+  }
+
+  summary(): ChainSummary {
+    return {
+      minerId: this.#minerId,
+      height: this.#tip?.header.height ?? -1,
+      head: this.#tip?.hash ?? null,
+      pending: this.#filling.length + this.#sealed.reduce((n, records) => n + records.length, 0),
+      difficulty: this.#difficulty,
+      stake: this.#init.stake,
+      blockIntervalMs: this.#init.blockIntervalMs,
+      anchoring: this.#c.anchorer?.kind ?? 'none',
+      lastAnchor: this.#anchors.at(-1) ?? null,
+    };
+  }
+
+  /** Blocks from height `from`, oldest first. */
+  blocks(from: number, limit: number): Promise<Block[]> {
+    return this.#c.store.blocks(from, limit);
+  }
+
+  /** A block by height or hash. */
+  async block(ref: string): Promise<Block> {
+    const height = /^\d{1,15}$/.test(ref) ? Number(ref) : /^[0-9a-f]{64}$/.test(ref) ? await this.#c.store.heightOf(ref) : undefined;
+    const block = height === undefined ? undefined : await this.#c.store.block(height);
+    if (block === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${ref} in this node's chain`, { field: 'block' });
+    return block;
+  }
+
+  anchors(): readonly Anchor[] {
+    return this.#anchors;
+  }
+
+  /** Runs `task` when the previous admission or sealing is done. */
+  #take<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(task, task);
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
+  #newBlock(number: number): OpenBlock {
+    return { number, openedAt: this.#c.clock.now(), nonce: bytesToHex(this.#c.randomBytes(16)) };
+  }
+
+  /** Mines what is sealed, seals the open block when it is due, or waits until it is. */
+  #schedule(): void {
+    if (!this.#running || this.#mining !== undefined) return;
+    this.#sealTimer?.cancel();
+    this.#sealTimer = undefined;
+    const due = this.#open.openedAt + this.#init.blockIntervalMs - this.#c.clock.now();
+    if (this.#sealed.length === 0 && (this.#filling.length === 0 || (this.#filling.length < this.#init.maxBlockTx && due > 0))) {
+      if (this.#filling.length > 0) this.#sealTimer = this.#c.clock.after(due, () => this.#schedule());
+      return;
+    }
+    this.#mining = this.#mineNext()
+      .catch((err: unknown) => this.#c.log?.warn({ err }, 'mining a block failed; trying again'))
+      .finally(() => {
+        this.#mining = undefined;
+        this.#schedule();
+      });
+  }
+
+  async #mineNext(): Promise<void> {
+    if (this.#sealed.length === 0) {
+      await this.#take(async () => {
+        const next = this.#newBlock(this.#open.number + 1);
+        await this.#c.store.admit([], next);
+        this.#sealed.push(this.#filling);
+        this.#filling = [];
+        this.#open = next;
+      });
+    }
+    const records = this.#sealed[0]!;
+    const first = records[0]!.block;
+    const txIds = records.map((r) => r.txId);
+    const header: BlockHeader = {
+      version: HEADER_VERSION,
+      height: first.number,
+      previousHash: this.#tip?.hash ?? GENESIS_PREVIOUS,
+      openedAt: first.openedAt,
+      openingNonce: first.nonce,
+      sealedAt: Math.max(this.#c.clock.now(), first.openedAt, this.#tip?.header.sealedAt ?? 0),
+      merkleRoot: merkleRoot(txIds),
+      txCount: records.length,
+      difficulty: this.#difficulty,
+      stake: this.#init.stake,
+      minerId: this.#minerId,
+      minerKey: bytesToHex(this.#c.identity.publicKey),
+      miningNonce: '0',
+    };
+    const start = new DataView(this.#c.randomBytes(8).buffer).getBigUint64(0);
+    const solution = await this.#c.miner.mine(header, start);
+    if (solution === undefined) return;
+    const mined = { ...header, miningNonce: solution.miningNonce };
+    const hash = headerHash(mined);
+    const block: Block = { header: mined, hash, signature: bytesToHex(this.#c.identity.sign(hexToBytes(hash))), txIds };
+    const took = mined.sealedAt - (this.#tip?.header.sealedAt ?? mined.openedAt);
+    const difficulty = retarget(this.#difficulty, took, this.#init.blockIntervalMs, this.#init.minDifficulty);
+    await this.#c.store.addBlock(block, records.map((r) => r.tx.hData), difficulty);
+    this.#sealed.shift();
+    this.#tip = block;
+    this.#difficulty = difficulty;
+    this.#emit({ kind: 'block', height: mined.height, hash, txCount: mined.txCount, difficulty: mined.difficulty, sealedAt: mined.sealedAt, hashes: solution.hashes });
+    const unanchored = mined.height - (this.#anchors.at(-1)?.toHeight ?? -1);
+    if (this.#c.anchorer !== undefined && unanchored >= this.#init.anchorEveryBlocks) this.#anchorSoon();
+  }
+
+  /** Anchors the blocks since the last anchor, unless anchoring already runs or nothing is new. */
+  #anchorSoon(): void {
+    const anchorer = this.#c.anchorer;
+    const tip = this.#tip;
+    const fromHeight = (this.#anchors.at(-1)?.toHeight ?? -1) + 1;
+    if (anchorer === undefined || tip === undefined || tip.header.height < fromHeight || this.#anchoring !== undefined || !this.#running) return;
+    this.#anchoring = (async () => {
+      const hashes = (await this.#c.store.blocks(fromHeight, tip.header.height - fromHeight + 1)).map((b) => b.hash);
+      const claim = { minerId: this.#minerId, fromHeight, toHeight: tip.header.height, root: merkleRoot(hashes) };
+      const ref = await anchorer.anchor(claim);
+      const anchor: Anchor = { ...claim, anchoredAt: this.#c.clock.now(), ref };
+      await this.#c.store.addAnchor(this.#anchors.length, anchor);
+      this.#anchors.push(anchor);
+      this.#c.log?.info({ fromHeight, toHeight: claim.toHeight, ref }, 'blocks anchored');
+      this.#emit({ kind: 'anchor', ...anchor });
+    })()
+      .catch((err: unknown) => this.#c.log?.warn({ err }, 'anchoring failed; trying again at the next anchor time'))
+      .finally(() => (this.#anchoring = undefined));
+  }
+
+  #emit(event: LedgerEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/**
+ * Walks the stored chain: each block on its own and linked to the one before, and each of
+ * its transactions' records (H_DATA, the id bound to this block, with `signatures` the
+ * sender's signature too). Also returns the last sound block.
+ */
+export async function verifyChain(store: ChainStore, signatures: boolean): Promise<{ readonly report: VerifyReport; readonly tip: Block | undefined }> {
+  let previous: Block | undefined;
+  let blocks = 0;
+  let transactions = 0;
+  const report = (height: number, reason: string) => ({ report: { blocks, transactions, fault: { height, reason } }, tip: previous });
+  for await (const block of store.allBlocks()) {
+    const height = block.header?.height ?? blocks;
+    const fault = checkBlock(block, NodeIdentity.verify) ?? checkLink(block.header, previous);
+    if (fault !== undefined) return report(height, fault);
+    const hBlock = blockHash(block.header.height, block.header.openedAt, block.header.openingNonce);
+    const placements = await store.placements(block.txIds);
+    const records = await store.records(placements.map((p) => p?.hData ?? ''));
+    for (const [index, txId] of block.txIds.entries()) {
+      const placement = placements[index];
+      const record = records[index];
+      if (placement?.height !== height || placement.index !== index || record === undefined) return report(height, `transaction ${index} (${txId}) is not stored with its place`);
+      try {
+        verifyTransaction(record.tx, signatures);
+      } catch (err) {
+        return report(height, `transaction ${index} (${txId}): ${(err as Error).message}`);
+      }
+      if (record.txId !== txId || transactionId(hBlock, record.tx.hData) !== txId) return report(height, `transaction ${index} (${txId}) is not H_txID of its H_DATA in this block`);
+      transactions++;
+    }
+    previous = block;
+    blocks++;
+  }
+  return { report: { blocks, transactions }, tip: previous };
+}
