@@ -30,6 +30,11 @@ const LEDGER_TD: ThingDescription = {
   '@context': ['https://www.w3.org/2022/wot/td/v1.1', 'https://w3id.org/flowchain/v1'],
   title: 'Ledger',
   description: 'Data transactions sent by this node, each on its way to the ring node that owns it, and the blocks and anchors of this node\'s own chain.',
+  links: [
+    { rel: 'describedby', href: 'ledger', type: 'application/json', title: 'This node\'s chain: height, head, difficulty, pending transactions, last anchor' },
+    { rel: 'collection', href: 'ledger/blocks', type: 'application/json', title: 'Blocks (?from=height&limit=n); one block at ledger/blocks/{height or hash}' },
+    { rel: 'collection', href: 'ledger/anchors', type: 'application/json', title: 'Anchors onto the public chain' },
+  ],
   properties: {
     outbox: {
       title: 'Transactions waiting',
