@@ -161,8 +161,7 @@ export class VirtualChain implements LedgerPlugin {
   async proof(txId: string): Promise<LedgerProof | undefined> {
     const [placement] = await this.#c.store.placements([txId]);
     if (placement === undefined) return undefined;
-    const block = await this.#c.store.block(placement.height);
-    if (block === undefined) return undefined;
+    const block = await this.#read(placement.height);
     const anchor = this.#anchors.find((a) => a.fromHeight <= placement.height && placement.height <= a.toHeight);
     let anchored: object | null = null;
     if (anchor !== undefined) {
@@ -210,8 +209,16 @@ export class VirtualChain implements LedgerPlugin {
   /** A block by height or hash. */
   async block(ref: string): Promise<Block> {
     const height = /^\d{1,15}$/.test(ref) ? Number(ref) : /^[0-9a-f]{64}$/.test(ref) ? await this.#c.store.heightOf(ref) : undefined;
-    const block = height === undefined ? undefined : await this.#c.store.block(height);
-    if (block === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${ref} in this node's chain`, { field: 'block' });
+    if (height === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${ref} in this node's chain`, { field: 'block' });
+    return this.#read(height);
+  }
+
+  /** A stored block, checked as it is read (its header, signature and Merkle root). */
+  async #read(height: number): Promise<Block> {
+    const block = await this.#c.store.block(height);
+    if (block === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${height} in this node's chain`, { field: 'block' });
+    const fault = checkBlock(block, NodeIdentity.verify);
+    if (fault !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `block ${height}: ${fault}`, { field: 'block' });
     return block;
   }
 

@@ -169,4 +169,5 @@ t.test('a changed stored byte is found: start refuses, verify names the block', 
   await second.section.put('b/0000000000000002', { ...block, header: { ...block.header, sealedAt: block.header.sealedAt + 1 } });
   await second.section.put(key, stored);
   t.match((await verifyChain(second.store, true)).report, { blocks: 2, fault: { height: 2, reason: /hash/ } });
+  await t.rejects(second.chain.block('2'), { code: 'FLOWCHAIN_ERR_LEDGER_CORRUPT' }, 'a block is checked as it is read');
 });
