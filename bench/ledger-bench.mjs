@@ -275,7 +275,7 @@ async function sealingThroughput(txs, plan, log) {
     settings: DEFAULTS,
     ...summary,
     ratio: summary.sides[1].rate / summary.sides[0].rate,
-    pairRatios: summary.rounds.filter((r) => result.used.some((u) => u.order === r.order && u.foreignCores === r.foreignCores)).map((r) => r.ratios.sealedOverStored),
+    pairRatios: summary.rounds.filter((r) => !r.disturbed || !result.clean).map((r) => r.ratios.sealedOverStored),
     runs: ledgerRuns.map((run) => ({ seconds: run.seconds, admittedS: run.admittedS, blocks: run.blocks.length, lastDifficulty: run.blocks.at(-1)?.difficulty, nextDifficulty: run.nextDifficulty, hashes: run.blocks.reduce((s, b) => s + (b.hashes ?? 0), 0), foreignCores: run.foreignCores })),
     admittedPerS: usedLedger.reduce((s, run) => s + run.ops, 0) / usedLedger.reduce((s, run) => s + run.admittedS, 0),
     lastRunBlocks: last.blocks,
@@ -453,7 +453,7 @@ async function putToMined(plan, log) {
     {
       const seconds = (performance.now() - measuredFrom) / 1000;
       const cpuUs = ownCpu() - cpuBefore;
-      window = { seconds, cpuUs, foreignCores: foreignCores(machineBusyUs() - machineBefore, cpuUs, seconds), nodeCpuCores: Number.NaN };
+      window = { seconds, cpuUs, foreignCores: foreignCores(machineBusyUs() - machineBefore, cpuUs, seconds) };
     }
     const measuredSamples = samples.filter((s) => !s.warmup);
     // The receipts, fetched after the load (so polling adds nothing to it): each names its block;

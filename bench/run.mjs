@@ -3,7 +3,7 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
@@ -11,12 +11,13 @@
  *   --no-write  print the figures only: neither bench/RESULTS.md nor bench/out/ is written
  *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
  *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last runs' JSON in
- *               bench/out/ (after editing bench/notes.md, broker-notes.md or ring-notes.md)
+ *               bench/out/ (after editing bench/notes.md, broker-notes.md, ring-notes.md or
+ *               ledger-notes.md)
  *
- * RESULTS.md has three parts, each from the last run that measured it: get, put and ws at
- * the top, then the broker (`broker`, see broker-bench.mjs) and the ring (`ring`, see
- * ring-bench.mjs) in sections of their own. A run that measures only some parts keeps the
- * others as they are.
+ * RESULTS.md has four parts, each from the last run that measured it: get, put and ws at
+ * the top, then the broker (`broker`, see broker-bench.mjs), the ring (`ring`, see
+ * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own.
+ * A run that measures only some parts keeps the others as they are.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,7 @@ const { FOREIGN_LIMIT } = await import('./lib/common.mjs');
 const { fmt, median, table } = await import('./lib/format.mjs');
 const { brokerBenchmarks, renderBrokerSection } = await import('./broker-bench.mjs');
 const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
+const { ledgerBenchmarks, renderLedgerSection } = await import('./ledger-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
@@ -47,6 +49,7 @@ const HTTP_JSON = here('./out/results.json');
 const SECTIONS = [
   { key: 'broker', json: here('./out/broker.json'), render: renderBrokerSection, marker: '<!-- broker section: rendered by bench/run.mjs from bench/out/broker.json (notes: bench/broker-notes.md) -->' },
   { key: 'ring', json: here('./out/ring.json'), render: renderRingSection, marker: '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->' },
+  { key: 'ledger', json: here('./out/ledger.json'), render: renderLedgerSection, marker: '<!-- ledger section: rendered by bench/run.mjs from bench/out/ledger.json (notes: bench/ledger-notes.md) -->' },
 ];
 
 const { values: flags } = parseArgs({
@@ -90,6 +93,7 @@ const BENCHMARKS = {
   // Not flowchain-vs-baseline throughput pairs like the others: several figures, own sections.
   broker: { run: brokerBenchmarks },
   ring: { run: ringBenchmarks },
+  ledger: { run: ledgerBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {

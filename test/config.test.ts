@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULTS, parseCommandLine, readAuthToken, usage, type ConfigSources } from '../src/config.js';
+import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, usage, type ConfigSources } from '../src/config.js';
 
 const files: Record<string, string> = {
   'good.json': JSON.stringify({ port: 9000, host: '127.0.0.1', logLevel: 'debug' }),
@@ -65,6 +65,10 @@ t.test('bad values fail with FLOWCHAIN_ERR_CONFIG_INVALID naming where they came
     [['start', '--config', 'array.json'], {}, 'array.json'],
     [['start', '--config', 'missing.json'], {}, 'missing.json'],
     [['start', '--no-such-flag'], {}, 'command line'],
+    [['start', '--anchor', 'bitcoin'], {}, '--anchor'],
+    [['start', '--anchor', 'ethereum', '--anchor-rpc', 'http://127.0.0.1:8545'], {}, '--anchor'],
+    [['start', '--difficulty', '0'], {}, '--difficulty'],
+    [['start', '--block-interval', '5'], {}, '--block-interval'],
   ];
   for (const [argv, env, field] of cases) {
     t.throws(() => parseCommandLine(sources(argv, env)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field }, argv.join(' '));
@@ -81,4 +85,15 @@ t.test('the auth token is read from its file, trimmed, and must be long enough',
   t.throws(() => readAuthToken('f', () => 'short'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'auth-token-file' });
   t.throws(() => readAuthToken('f', () => 'two tokens-of-some-length'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
   t.throws(() => readAuthToken('f', () => { throw new Error('EACCES'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+});
+
+t.test('the ledger options: positionals after the command, and the anchoring key from its file', async (t) => {
+  const line = parseCommandLine(sources(['verify-receipt', 'r.json', '--anchor-rpc', 'http://127.0.0.1:8545']));
+  t.same(line.positionals, ['r.json']);
+  t.equal(line.config.anchorRpc, 'http://127.0.0.1:8545/');
+  t.match(parseCommandLine(sources(['start'])).config, { anchor: 'none', blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 16_384, stake: 1 });
+  const key = `0x${'ab'.repeat(32)}`;
+  t.equal(readAnchorKey('k', () => `${key}\n`), key);
+  t.throws(() => readAnchorKey('k', () => 'ab'.repeat(32)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'anchor-key-file' }, 'without 0x');
+  t.throws(() => readAnchorKey('k', () => { throw new Error('ENOENT'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
 });
