@@ -178,7 +178,9 @@ export class Broker implements ChangeJournal {
     }
     const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
     if (record === undefined || (HEX64.test(ref) && record.txId !== ref)) throw notFound(ref);
-    return { ...record, hData, ...(await this.#proofOf(record)) };
+    // The proof adds to the record (and says the status); it never replaces what the record says.
+    const proof = await this.#proofOf(record);
+    return { ...proof, ...record, hData, status: proof?.status ?? record.status };
   }
 
   /** What the record's owner proves about it, asked of the owner; nothing if it cannot be reached. */
