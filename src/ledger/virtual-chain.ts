@@ -258,6 +258,8 @@ export class VirtualChain implements LedgerPlugin {
   async #mineNext(): Promise<void> {
     if (this.#sealed.length === 0) {
       await this.#take(async () => {
+        // An admission may have sealed the block meanwhile (it filled up).
+        if (this.#sealed.length > 0 || this.#filling.length === 0) return;
         const next = this.#newBlock(this.#open.number + 1);
         await this.#c.store.admit([], next);
         this.#sealed.push(this.#filling);
@@ -265,7 +267,8 @@ export class VirtualChain implements LedgerPlugin {
         this.#open = next;
       });
     }
-    const records = this.#sealed[0]!;
+    const records = this.#sealed[0];
+    if (records === undefined) return;
     const first = records[0]!.block;
     const txIds = records.map((r) => r.txId);
     const header: BlockHeader = {
