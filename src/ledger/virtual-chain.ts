@@ -247,12 +247,18 @@ export class VirtualChain implements LedgerPlugin {
       if (this.#filling.length > 0) this.#sealTimer = this.#c.clock.after(due, () => this.#schedule());
       return;
     }
-    this.#mining = this.#mineNext()
-      .catch((err: unknown) => this.#c.log?.warn({ err }, 'mining a block failed; trying again'))
-      .finally(() => {
+    this.#mining = this.#mineNext().then(
+      () => {
         this.#mining = undefined;
         this.#schedule();
-      });
+      },
+      (err: unknown) => {
+        // A failure (the disk, say) is retried after an interval, not in a tight loop.
+        this.#c.log?.warn({ err }, 'mining a block failed; trying again after the block interval');
+        this.#mining = undefined;
+        this.#sealTimer = this.#c.clock.after(this.#init.blockIntervalMs, () => this.#schedule());
+      },
+    );
   }
 
   async #mineNext(): Promise<void> {
