@@ -23,10 +23,13 @@
  * other benchmarks. Rendered as its own section of bench/RESULTS.md by
  * {@link renderLedgerSection}.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTransaction, verifyTransaction } from '../dist/broker/data-transaction.js';
 import { ChainStore } from '../dist/ledger/chain-store.js';
 import { Miner } from '../dist/ledger/miner.js';
@@ -49,13 +52,13 @@ const BATCH = 64;
 const PLANS = {
   full: {
     sealing: { transactions: 50_000, rounds: 4 },
-    receipts: { sample: 4_000, rounds: 4 },
+    receipts: { sample: 1_000, passes: 4, rounds: 4 },
     latency: { rate: 20, warmupS: 2, durationS: 20 },
     reopen: { transactions: 100_000, rounds: 3 },
   },
   quick: {
     sealing: { transactions: 5_000, rounds: 2 },
-    receipts: { sample: 1_000, rounds: 2 },
+    receipts: { sample: 500, passes: 2, rounds: 2 },
     latency: { rate: 20, warmupS: 1, durationS: 5 },
     reopen: { transactions: 10_000, rounds: 2 },
   },
@@ -278,10 +281,29 @@ async function sealingThroughput(txs, plan, log) {
     pairRatios: summary.rounds.filter((r) => !r.disturbed || !result.clean).map((r) => r.ratios.sealedOverStored),
     runs: ledgerRuns.map((run) => ({ seconds: run.seconds, admittedS: run.admittedS, blocks: run.blocks.length, lastDifficulty: run.blocks.at(-1)?.difficulty, nextDifficulty: run.nextDifficulty, hashes: run.blocks.reduce((s, b) => s + (b.hashes ?? 0), 0), foreignCores: run.foreignCores })),
     admittedPerS: usedLedger.reduce((s, run) => s + run.ops, 0) / usedLedger.reduce((s, run) => s + run.admittedS, 0),
+    sustained: (() => {
+      const parts = usedLedger.map((run) => sustained(run.blocks, DEFAULTS.maxBlockTx)).filter((x) => x !== undefined);
+      if (parts.length === 0) return undefined;
+      const sum = (key) => parts.reduce((s, x) => s + x[key], 0);
+      return { runs: parts.length, blocks: sum('blocks'), rate: sum('tx') / sum('seconds'), secondsPerBlock: sum('seconds') / sum('blocks'), hashesPerS: sum('hashes') / sum('seconds'), difficulty: median(parts.map((x) => x.difficulty)) };
+    })(),
     lastRunBlocks: last.blocks,
     problems: ledgerRuns.flatMap((run) => run.problems),
     kept,
   };
+}
+
+/**
+ * The rate once the difficulty has caught up with the miner: transactions of the second half
+ * of a run's full blocks over the time between their events (undefined with fewer than 4).
+ */
+function sustained(blocks, maxBlockTx) {
+  const full = blocks.filter((b) => b.txCount === maxBlockTx);
+  if (full.length < 4) return undefined;
+  const before = Math.floor(full.length / 2) - 1;
+  const window = full.slice(before + 1);
+  const seconds = full.at(-1).atS - full[before].atS;
+  return { blocks: window.length, tx: window.reduce((s, b) => s + b.txCount, 0), hashes: window.reduce((s, b) => s + (b.hashes ?? 0), 0), seconds, difficulty: median(window.map((b) => b.difficulty)) };
 }
 
 async function closeKept(kept) {
@@ -317,17 +339,17 @@ async function receiptVerification(kept, plan, log) {
     {
       label: 'verifyTransaction (signature, H_DATA, shape)',
       run: () => {
-        for (const tx of txs) verifyTransaction(tx);
-        return { ops: txs.length };
+        for (let pass = 0; pass < plan.passes; pass++) for (const tx of txs) verifyTransaction(tx);
+        return { ops: txs.length * plan.passes };
       },
     },
     {
       label: 'checkReceipt (+ header, puzzle, miner signature, txId, Merkle path)',
       run: () => {
         let failed = 0;
-        for (const receipt of receipts) if (!checkReceipt(receipt, NodeIdentity.verify).ok) failed++;
-        if (failed > 0) problems.push(`${failed} receipts did not verify`);
-        return { ops: receipts.length };
+        for (let pass = 0; pass < plan.passes; pass++) for (const receipt of receipts) if (!checkReceipt(receipt, NodeIdentity.verify).ok) failed++;
+        if (failed > 0) problems.push(`${failed} receipt checks failed`);
+        return { ops: receipts.length * plan.passes };
       },
     },
   ];
@@ -336,6 +358,7 @@ async function receiptVerification(kept, plan, log) {
   const blocksCovered = new Set(receipts.map((r) => r.minedIn.header.height)).size;
   return {
     sample: count,
+    passes: plan.passes,
     blocksCovered,
     proofSteps: median(receipts.map((r) => r.proof.path.length)),
     ...summary,
@@ -657,9 +680,31 @@ async function reopenAndVerify(txs, plan, log) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The commit checked out and when dist/ was compiled, as the run starts: run.mjs reads the
+ * revision when the run ends, and on a shared checkout the two can differ.
+ */
+function codeAtStart() {
+  let revision = 'unknown';
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim();
+    revision = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') !== '' ? ' with uncommitted changes in src/' : ''}`;
+  } catch {
+    // not a git checkout
+  }
+  let distBuiltAt;
+  try {
+    distBuiltAt = statSync(fileURLToPath(new URL('../dist/ledger/virtual-chain.js', import.meta.url))).mtime.toISOString();
+  } catch {
+    // no dist
+  }
+  return { revision, distBuiltAt };
+}
+
 /** Runs the ledger benchmarks; `problems` lists whatever makes the figures invalid. */
 export async function ledgerBenchmarks({ quick, log }) {
   const plan = quick ? PLANS.quick : PLANS.full;
+  const code = codeAtStart();
   const started = performance.now();
   const timings = {};
   const time = async (name, task) => {
@@ -691,7 +736,7 @@ export async function ledgerBenchmarks({ quick, log }) {
     ...latency.problems.map((p) => `PUT -> mined: ${p}`),
     ...reopen.problems.map((p) => `reopen: ${p}`),
   ];
-  return { key: 'ledger', name: 'Ledger (virtual blocks)', plan, sealing: sealingRecord, receipts, latency, reopen, timings, totalS: (performance.now() - started) / 1000, problems };
+  return { key: 'ledger', name: 'Ledger (virtual blocks)', plan, code, sealing: sealingRecord, receipts, latency, reopen, timings, totalS: (performance.now() - started) / 1000, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,7 +760,7 @@ export function renderLedgerSection(run) {
     [
       [`1. Sealing, ${fmt(s.transactions)} tx, one node`, `${fmt(seal.rate)} tx/s sealed into mined blocks`, `${fmt(store.rate)} tx/s stored as plain records`, fmt(s.ratio, 3), 'sealed/s ÷ stored/s (throughput; higher is better)', roundsUsed(s)],
       [`2. PUT -> mined, ${l.rate}/s for ${l.durationS} s`, `p50 ${ms(l.mined.p50)}, p99 ${ms(l.mined.p99)} (PUT sent -> block event)`, `p50 ${ms(l.stored.p50)}, p99 ${ms(l.stored.p99)} (PUT sent -> answered, stored at owner)`, `${fmt(l.ratio, 0)} x`, 'mined p50 ÷ stored p50 (a cost factor on latency)', l.disturbed ? `1 window, DISTURBED (${load(l.foreignCores)} cores)` : '1 window'],
-      [`3. Receipt verification, ${fmt(r.sample)} receipts`, `${fmt(receiptSide.usPerOp)} µs per receipt (checkReceipt)`, `${fmt(txSide.usPerOp)} µs per transaction (verifyTransaction)`, `${fmt(r.ratio, 2)} x`, 'receipt ÷ transaction check (a cost factor)', roundsUsed(r)],
+      [`3. Receipt verification, ${fmt(r.sample)} receipts x ${r.passes ?? 1}`, `${fmt(receiptSide.usPerOp)} µs per receipt (checkReceipt)`, `${fmt(txSide.usPerOp)} µs per transaction (verifyTransaction)`, `${fmt(r.ratio, 2)} x`, 'receipt ÷ transaction check (a cost factor)', roundsUsed(r)],
       [`4a. Reopen, ${fmt(o.transactions)} tx in ${o.blocks} blocks`, `${secs(start.medianSeconds)} (VirtualChain.start)`, `${secs(scan.medianSeconds)} (full scan, ${fmt(o.keys)} keys)`, `${fmt(o.startRatio, 2)} x`, 'start ÷ scan, medians (a cost factor)', roundsUsed(o)],
       [`4b. Verify with signatures, ${fmt(o.transactions)} tx`, `${secs(verify.medianSeconds)} (verifyChain(store, true))`, `${secs(scan.medianSeconds)} (same scan)`, `${fmt(o.verifyRatio, 1)} x`, 'verify ÷ scan, medians (a cost factor)', roundsUsed(o)],
     ],
@@ -728,7 +773,8 @@ export function renderLedgerSection(run) {
   const sealingTable = table(['Round', 'Order', 'Store', 'Ledger, to last block', 'Ledger, to last admit', 'Blocks', 'Last block difficulty', 'Next difficulty', 'Ratio', 'Other load (cores)', 'Used'], sealingRows);
   const timeline = s.lastRunBlocks.map((b) => `${b.height}: ${fmt(b.txCount)} tx, d ${fmt(b.difficulty)}, at ${fmt(b.atS, 2)} s`).join('; ');
 
-  const receiptRows = r.rounds.map((round, i) => [i + 1, round.order.map((x) => (x.startsWith('verifyTransaction') ? 'tx' : 'receipt')).join(' then '), `${fmt((round.seconds[0] * 1e6) / r.sample)} µs`, `${fmt((round.seconds[1] * 1e6) / r.sample)} µs`, fmt(round.ratios.receiptOverTx, 2), load(round.foreignCores), round.disturbed && r.clean ? 'no (disturbed)' : 'yes']);
+  const checks = r.sample * (r.passes ?? 1);
+  const receiptRows = r.rounds.map((round, i) => [i + 1, round.order.map((x) => (x.startsWith('verifyTransaction') ? 'tx' : 'receipt')).join(' then '), `${fmt((round.seconds[0] * 1e6) / checks)} µs`, `${fmt((round.seconds[1] * 1e6) / checks)} µs`, fmt(round.ratios.receiptOverTx, 2), load(round.foreignCores), round.disturbed && r.clean ? 'no (disturbed)' : 'yes']);
   const receiptTable = table(['Round', 'Order', 'verifyTransaction per tx', 'checkReceipt per receipt', 'Ratio', 'Other load (cores)', 'Used'], receiptRows);
 
   const latencyTable = table(
@@ -748,7 +794,7 @@ export function renderLedgerSection(run) {
 
 ${run.quick ? '> **Quick run (`--quick`): small N and short windows; harness check only.**\n\n' : ''}- Date: ${new Date(run.startedAt).toISOString()}
 - Command: \`${run.command}\` (the default \`npm run bench\` runs it too)
-- Code: commit ${run.machine.revision} (dist/ compiled by \`npm run build\` before it)
+- Code: ${run.code === undefined ? `commit ${run.machine.revision}` : `commit ${run.code.revision} when the run started${run.code.revision === run.machine.revision ? '' : ` (${run.machine.revision} when it ended: others committed meanwhile; the figures are of the dist/ compiled before the start)`}`}; dist/ compiled by \`npm run build\`${run.code?.distBuiltAt === undefined ? '' : ` at ${run.code.distBuiltAt}`}
 - Machine: nproc ${run.machine.nproc}, ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB RAM; Node ${run.machine.node}, level ${run.machine.packages.level}
 - Ledger bench time: ${fmt(run.totalS)} s (signing the transactions ${fmt(run.timings.signing)} s, sealing ${fmt(run.timings.sealing)} s, receipts ${fmt(run.timings.receipts)} s, PUT -> mined ${fmt(run.timings.latency)} s, reopen ${fmt(run.timings.reopen)} s)
 - Settings: blockIntervalMs ${fmt(s.settings.blockIntervalMs)}, maxBlockTx ${fmt(s.settings.maxBlockTx)}, difficulty ${fmt(s.settings.difficulty)}, stake ${s.settings.stake} (src/config.ts DEFAULTS) unless a row says otherwise
@@ -768,6 +814,8 @@ ${sealingTable}
 - Store baseline: the same transactions, \`r/<H_DATA>\` -> transaction, through the same
   \`Database.section().batch\` in batches of ${s.batch}, each awaited. CPU: ledger ${fmt(seal.cpuCores * 100)} % of a core (the mining
   worker included), store ${fmt(store.cpuCores * 100)} %.
+- ${s.sustained === undefined ? 'Too few full blocks per run for a sustained rate (fewer than 4).' : `Sustained, over the second half of each used run's full blocks (${fmt(s.sustained.blocks)} blocks in ${s.sustained.runs} runs): ${fmt(s.sustained.rate)} tx/s,
+  one block per ${fmt(s.sustained.secondsPerBlock, 2)} s, median difficulty ${fmt(s.sustained.difficulty)}, the miner trying ${fmt(s.sustained.hashesPerS)} hashes/s.`}
 - Blocks of the last round (height: transactions, difficulty, mined at): ${timeline}.
 
 ### 2. PUT -> mined latency on one node process
@@ -793,9 +841,10 @@ ${receiptTable}
 
 - ${fmt(r.sample)} receipts, spread evenly over the chain of the last round of benchmark 1 (${r.blocksCovered} blocks, Merkle paths of
   ${fmt(r.proofSteps)} steps), built as the node serves them (\`{ ...record, hData, ...(await chain.proof(txId)) }\`), then
-  JSON round-tripped. Both sides verify with \`NodeIdentity.verify\` (Ed25519 through \`node:crypto\`).
-- Assembling one receipt on the node (\`chain.proof\`: placement, the whole block read, its Merkle tree
-  rebuilt for the path) took ${fmt(r.assembly.usPerReceipt)} µs (one pass, not alternated; other load ${load(r.assembly.foreignCores)} cores).
+  JSON round-tripped; each side checks all of them ${r.passes ?? 1} time(s) per round (${fmt(checks)} checks). Both sides verify
+  with \`NodeIdentity.verify\` (Ed25519 through \`node:crypto\`).
+- Assembling one receipt on the node (\`chain.proof\`: placement, the whole block read and checked
+  (\`checkBlock\`: its Merkle root and signature), its Merkle tree rebuilt for the path) took ${fmt(r.assembly.usPerReceipt)} µs (one pass, not alternated; other load ${load(r.assembly.foreignCores)} cores).
 
 ### 4. Reopen and verify ${fmt(o.transactions)} transactions
 
