@@ -40,7 +40,7 @@ import { Database } from '../dist/storage.js';
 import { systemClock } from '../dist/thing/clock.js';
 import { createRandom } from '../dist/thing/random.js';
 import { Cluster } from './ring-cluster.mjs';
-import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, ownCpuUs, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
+import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
 import { fmt, median, readNotes, table } from './lib/format.mjs';
 import { ManualClock } from './lib/manual-clock.mjs';
 
@@ -740,12 +740,7 @@ export async function ledgerBenchmarks({ quick, log }) {
   const code = codeAtStart();
   const started = performance.now();
   const timings = {};
-  const time = async (name, task) => {
-    const t = performance.now();
-    const result = await task();
-    timings[name] = (performance.now() - t) / 1000;
-    return result;
-  };
+  const time = phaseTimer(timings);
   const count = Math.max(plan.sealing.transactions, plan.reopen.transactions);
   log(`  signing ${fmt(count)} transactions (not timed)`);
   const txs = await time('signing', () => signTransactions(count));

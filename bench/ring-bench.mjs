@@ -7,6 +7,7 @@
 import { ringCluster } from './ring-cluster.mjs';
 import { lookupHops, restabilize } from './ring-sim.mjs';
 import { fmt, median, readNotes, sideCells, table } from './lib/format.mjs';
+import { phaseTimer } from './lib/common.mjs';
 
 /** The maintenance interval `flowchain start` uses (src/servient.ts), for rounds -> seconds. */
 const INTERVAL_S = 1;
@@ -29,12 +30,7 @@ export async function ringBenchmarks({ quick, log }) {
   const plan = quick ? PLANS.quick : PLANS.full;
   const started = performance.now();
   const timings = {};
-  const time = async (name, task) => {
-    const t = performance.now();
-    const result = await task();
-    timings[name] = (performance.now() - t) / 1000;
-    return result;
-  };
+  const time = phaseTimer(timings);
   // The real processes first: their throughput windows are the only figures machine noise can
   // move, so they run right after the previous benchmark's quiet checks. The simulation's
   // figures depend only on seeds and code.

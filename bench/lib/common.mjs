@@ -282,3 +282,13 @@ export async function writeThings(dir) {
   await writeFile(join(dir, 'thermostat-plain.td.json'), JSON.stringify(td, null, 2));
   return dir;
 }
+
+/** A stopwatch for a benchmark's phases: `time(name, task)` runs `task` and keeps its seconds in `timings[name]`. */
+export function phaseTimer(timings) {
+  return async (name, task) => {
+    const t = performance.now();
+    const result = await task();
+    timings[name] = (performance.now() - t) / 1000;
+    return result;
+  };
+}

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { startNode } from '../helpers/node-process.js';
-import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { getJson, minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';
 
 interface Receipt {
@@ -37,8 +37,11 @@ t.test('writes land at their owner, receipts read the same everywhere, and survi
   }
   const remote = receipts.find((r) => r.owner.id !== writerId);
   t.ok(remote, 'a write landed on another node');
+  // The status moves from pending to mined within a block interval; compare once it is final.
+  const mined = await minedReceipt<Receipt>(writer.url, remote!.txId);
+  t.equal(mined.status, 'mined', 'the remote write is mined by its owner');
   for (const node of nodes) {
-    t.same(await getJson(`${node.url}ledger/tx/${remote!.txId}`), remote, `the receipt reads the same from ${node.url}`);
+    t.same(await getJson(`${node.url}ledger/tx/${remote!.txId}`), mined, `the receipt reads the same from ${node.url}`);
   }
 
   // Kill the owner without warning; its successor holds a replica and takes the key over.

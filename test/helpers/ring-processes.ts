@@ -34,3 +34,16 @@ export async function settledRing(nodes: readonly NodeProcess[], attempts = 30):
 export function ownerOf(sorted: readonly RingDescription[], key: string): RingDescription {
   return sorted.find((r) => r.id >= key) ?? sorted[0]!;
 }
+
+/**
+ * Reads `GET /ledger/tx/{txId}` from `nodeUrl` until its status is `mined` (blocks seal every
+ * second on the defaults) or `attempts` run out; resolves with the last receipt either way.
+ */
+export async function minedReceipt<T extends { status: string }>(nodeUrl: string, txId: string, attempts = 100): Promise<T> {
+  let receipt = await getJson<T>(`${nodeUrl}ledger/tx/${txId}`);
+  for (let i = 1; i < attempts && receipt.status !== 'mined'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    receipt = await getJson<T>(`${nodeUrl}ledger/tx/${txId}`);
+  }
+  return receipt;
+}

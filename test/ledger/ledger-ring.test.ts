@@ -6,7 +6,7 @@
 import t from 'tap';
 import { checkReceipt } from '../../src/ledger/receipt.js';
 import { NodeIdentity } from '../../src/node-identity.js';
-import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
 
 interface Receipt {
   status: string;
@@ -30,13 +30,9 @@ t.test('writes on every node are mined by their owners, and their receipts verif
   const miners = new Set<string>();
   for (const { txId, on } of written) {
     const reader = nodes[(on + 1) % nodes.length]!;
-    let receipt: Receipt | undefined;
-    for (let i = 0; i < 100 && receipt?.status !== 'mined'; i++) {
-      receipt = await getJson<Receipt>(`${reader.url}ledger/tx/${txId}`);
-      if (receipt.status !== 'mined') await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const owner = ownerOf(sorted, receipt!.hData).id;
-    t.equal(receipt?.minedIn?.header.minerId, owner, `${txId.slice(0, 8)}… mined by SUCCESSOR(H_DATA)`);
+    const receipt = await minedReceipt<Receipt>(reader.url, txId);
+    const owner = ownerOf(sorted, receipt.hData).id;
+    t.equal(receipt.minedIn?.header.minerId, owner, `${txId.slice(0, 8)}… mined by SUCCESSOR(H_DATA)`);
     t.match(checkReceipt(receipt, NodeIdentity.verify), { ok: true, status: 'mined' }, 'its receipt, read from another node, verifies');
     miners.add(owner);
   }
