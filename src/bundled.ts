@@ -1,10 +1,13 @@
 /**
  * Files that ship with Flowchain: the JSON-LD contexts (contexts/), the TD 1.1 JSON Schema
- * (schemas/) and the sample Things (things/), found relative to the installed package.
+ * (schemas/), the sample Things (things/) and the dashboard, found relative to the installed
+ * package.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DashboardFiles } from './http/routes/dashboard-routes.js';
 import type { ContextDocuments } from './td/json-ld.js';
 
 /** The package root: one level above src/ (in a checkout) or dist/ (when built). */
@@ -26,3 +29,18 @@ export function loadBundledContexts(): ContextDocuments {
 export function loadTdSchema(): object {
   return readJson(join(PACKAGE_ROOT, 'schemas', 'td-1.1-json-schema.json')) as object;
 }
+
+const packageFile = createRequire(import.meta.url).resolve;
+
+/**
+ * The dashboard: its page (src/dashboard/public), its browser modules (compiled into dist/ by
+ * the build) and the browser builds of the libraries it imports.
+ */
+export const DASHBOARD_FILES: DashboardFiles = {
+  page: join(PACKAGE_ROOT, 'src', 'dashboard', 'public'),
+  modules: join(PACKAGE_ROOT, 'dist'),
+  vendor: {
+    uplot: dirname(packageFile('uplot')),
+    'noble-hashes': dirname(packageFile('@noble/hashes/sha2.js')),
+  },
+};

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBundledContexts, loadTdSchema } from './bundled.js';
+import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
@@ -83,7 +83,8 @@ export class Servient {
     const clock = components.clock ?? systemClock;
     const drivers = components.drivers ?? builtinDrivers;
     const files = await readThingFiles(config.things);
-    const checker = new DescriptionChecker(loadTdSchema(), loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
+    const validator = new TdValidator(loadTdSchema());
+    const checker = new DescriptionChecker(validator, loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
 
     const database = await Database.open(join(config.data, 'db'));
     try {
@@ -155,6 +156,8 @@ export class Servient {
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
         logger: components.logger,
+        validator,
+        dashboard: DASHBOARD_FILES,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
       return new Servient({ app, registry, nodeId, config, database, ring, broker, chain });
@@ -266,8 +269,8 @@ class DescriptionChecker {
   readonly #contexts: ContextDocuments;
   readonly #exposure: ExposureOptions;
 
-  constructor(schema: object, contexts: ContextDocuments, exposure: ExposureOptions) {
-    this.#validator = new TdValidator(schema);
+  constructor(validator: TdValidator, contexts: ContextDocuments, exposure: ExposureOptions) {
+    this.#validator = validator;
     this.#contexts = contexts;
     this.#exposure = exposure;
   }

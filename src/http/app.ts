@@ -17,6 +17,8 @@ import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
 import { StreamTracker } from './streams.js';
+import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
+import type { TdValidator } from '../td/td-validator.js';
 import { wsRoute } from './ws/ws-route.js';
 import { peerRoute, ringRoutes } from './routes/ring-routes.js';
 import { PEER_SUBPROTOCOL } from '../dht/ws-peer-network.js';
@@ -47,6 +49,10 @@ export interface AppOptions {
   readonly ledger?: LedgerView;
   /** The node's own chain of blocks, when it keeps one. */
   readonly chain?: ChainView;
+  /** Checks TDs as served (GET /things/{id}/validation); omit to leave that route out. */
+  readonly validator?: TdValidator;
+  /** The dashboard's files; omit for a node without the dashboard (most unit tests). */
+  readonly dashboard?: DashboardFiles;
 }
 
 /**
@@ -89,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clock: options.clock,
     longPollTimeoutMs: options.longPollTimeoutMs,
     ledger: options.ledger,
+    validator: options.validator,
   };
 
   registerProblemHandlers(app);
@@ -101,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.ring) ringRoutes(app, options.ring);
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   if (options.chain) chainRoutes(app, options.chain);
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the two WebSocket endpoints.
   await app.register(async (sockets) => {

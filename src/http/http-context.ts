@@ -6,6 +6,7 @@ import type { ThingRegistry } from '../thing/thing-registry.js';
 import type { BearerAuth } from './auth.js';
 import type { Descriptions } from './descriptions.js';
 import type { StreamTracker } from './streams.js';
+import type { TdValidator } from '../td/td-validator.js';
 
 /** Shared collaborators of the routes. */
 export interface HttpContext {
@@ -18,6 +19,8 @@ export interface HttpContext {
   readonly longPollTimeoutMs: number;
   /** Receipts and histories, when the node records its changes. */
   readonly ledger: LedgerView | undefined;
+  /** Checks served TDs against the TD 1.1 JSON Schema, when given. */
+  readonly validator: TdValidator | undefined;
 }
 
 /** The broker as the HTTP layer uses it. */

@@ -23,12 +23,17 @@ export class TdValidator {
     this.#validate = ajv.compile(schema);
   }
 
+  /** Why `td` does not validate (the first failing field, as a JSON Pointer), or undefined when it does. */
+  explain(td: unknown): { readonly field: string; readonly reason: string } | undefined {
+    if (this.#validate(td)) return undefined;
+    const first = this.#validate.errors?.[0];
+    return { field: first?.instancePath || '/', reason: first?.message ?? 'does not match the TD 1.1 JSON Schema' };
+  }
+
   /** Throws FLOWCHAIN_ERR_TD_INVALID unless `td` validates; `source` names it in the message. */
   assertValid(td: unknown, source: string): void {
-    if (this.#validate(td)) return;
-    const first = this.#validate.errors?.[0];
-    const field = first?.instancePath || '/';
-    const reason = first?.message ?? 'does not match the TD 1.1 JSON Schema';
-    throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${source}: ${field} ${reason}`, { field });
+    const fault = this.explain(td);
+    if (fault === undefined) return;
+    throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${source}: ${fault.field} ${fault.reason}`, { field: fault.field });
   }
 }

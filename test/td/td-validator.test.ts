@@ -34,3 +34,10 @@ t.test('a wrong @context fails', async (t) => {
   const td = { ...minimal, '@context': 'https://example.org/not-a-td' };
   t.throws(() => new TdValidator(W3C_TD_SCHEMA()).assertValid(td, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_INVALID' });
 });
+
+t.test('explain names the first failing field, and nothing for a valid TD', async (t) => {
+  const validator = new TdValidator(W3C_TD_SCHEMA());
+  t.equal(validator.explain(minimal), undefined);
+  const fault = validator.explain({ ...minimal, properties: { on: { type: 'boolean', forms: 'not-an-array' } } });
+  t.match(fault, { field: /^\/properties\/on/, reason: /\S/ });
+});

@@ -7,7 +7,7 @@ import type { HttpContext } from '../http-context.js';
 
 const TD_TYPE = 'application/td+json';
 
-/** Registers GET /things, GET|HEAD /things/:thing, GET /.well-known/wot and GET /health. */
+/** Registers GET /things, GET|HEAD /things/:thing, GET /things/:thing/validation, GET /.well-known/wot and GET /health. */
 export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const started = ctx.clock.now();
 
@@ -19,6 +19,16 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const thing = ctx.registry.get(request.params.thing);
     return reply.type(TD_TYPE).send(ctx.descriptions.thing(thing, ctx.descriptions.baseFor(request)));
   });
+
+  // Whether the TD as served to this client validates against the W3C TD 1.1 JSON Schema.
+  const validator = ctx.validator;
+  if (validator) {
+    app.get<{ Params: { thing: string } }>('/things/:thing/validation', async (request) => {
+      const thing = ctx.registry.get(request.params.thing);
+      const fault = validator.explain(ctx.descriptions.describe(thing, ctx.descriptions.baseFor(request)));
+      return { valid: fault === undefined, schema: 'W3C WoT TD 1.1 JSON Schema', ...fault };
+    });
+  }
 
   app.get('/.well-known/wot', async (request, reply) => reply.type(TD_TYPE).send(ctx.descriptions.node(ctx.descriptions.baseFor(request))));
 

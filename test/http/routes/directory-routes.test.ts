@@ -130,3 +130,13 @@ t.test('a TD served twice for the same base is byte-identical', async (t) => {
   const b = await servient.app.inject({ method: 'GET', url: '/things' });
   t.equal(a.body, b.body);
 });
+
+t.test('GET /things/{t}/validation says whether the TD as served validates against the TD 1.1 JSON Schema', async (t) => {
+  const { servient } = await createServient(t);
+  for (const slug of SLUGS) {
+    const res = await servient.app.inject({ method: 'GET', url: `/things/${slug}/validation`, headers: { host: 'device.local:8080' } });
+    t.equal(res.statusCode, 200, slug);
+    t.same(body(res), { valid: true, schema: 'W3C WoT TD 1.1 JSON Schema' }, `${slug}: valid as served to device.local`);
+  }
+  assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/nope/validation' }), { status: 404, code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' });
+});

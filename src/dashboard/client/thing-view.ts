@@ -1,0 +1,178 @@
+/**
+ * One Thing on the page: its description (readable, or the raw JSON-LD), its URL and whether
+ * it validates, and a control for every affordance generated from its data schema. Properties
+ * show their value live (numbers also as a chart), writable ones can be set, actions invoked;
+ * values that do not fit the schema are explained and never sent.
+ */
+import { call, getJson } from './api.js';
+import { LiveChart } from './chart.js';
+import { el, replace } from './dom.js';
+import type { WriteFollower } from './follow.js';
+import { objectInput, schemaInput, type SchemaInput } from './inputs.js';
+import { formatValue, formUrl, slugOf, typesOf, type ActionAffordance, type PropertyAffordance, type ThingDescription } from './td.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+interface Validation {
+  readonly valid: boolean;
+  readonly schema: string;
+  readonly field?: string;
+  readonly reason?: string;
+}
+
+export class ThingView {
+  readonly td: ThingDescription;
+  readonly element: HTMLElement;
+  /** When a value or event of this Thing last arrived (ms), for the list's "live" mark. */
+  lastUpdate: number | undefined;
+  readonly #properties = new Map<string, PropertyControl>();
+
+  constructor(td: ThingDescription, follower: WriteFollower) {
+    this.td = td;
+    const tdUrl = new URL(`things/${encodeURIComponent(slugOf(td))}`, td.base ?? location.href);
+    const validity = el('span', { class: 'badge', 'data-validation': 'pending' }, 'validating…');
+    const readable = el('div', { class: 'readable' });
+    const raw = el('pre', { class: 'raw', hidden: true }, JSON.stringify(td, null, 2));
+    const toggle = el('button', { type: 'button', class: 'link' }, 'Show raw JSON-LD');
+    toggle.addEventListener('click', () => {
+      raw.hidden = !raw.hidden;
+      readable.hidden = !raw.hidden;
+      toggle.textContent = raw.hidden ? 'Show raw JSON-LD' : 'Show readable view';
+    });
+
+    for (const [name, affordance] of Object.entries(td.properties ?? {})) {
+      const control = new PropertyControl(td, name, affordance, follower);
+      this.#properties.set(name, control);
+      readable.append(control.element);
+    }
+    for (const [name, action] of Object.entries(td.actions ?? {})) readable.append(actionControl(td, name, action));
+    const events = Object.entries(td.events ?? {});
+    if (events.length > 0) {
+      readable.append(el('section', { class: 'affordance' }, el('h4', {}, 'Events'), el('ul', { class: 'plain' }, ...events.map(([name, e]) => el('li', {}, el('strong', {}, e.title ?? name), ' ', el('small', {}, name), e.description ? ` — ${e.description}` : '')))));
+    }
+
+    this.element = el(
+      'div',
+      { class: 'thing', 'data-thing': slugOf(td) },
+      el('h2', {}, td.title, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t))),
+      td.description ? el('p', { class: 'description' }, td.description) : null,
+      el('p', { class: 'meta' }, el('a', { href: tdUrl.href, target: '_blank', rel: 'noopener' }, tdUrl.href), ' ', validity, ' ', toggle),
+      readable,
+      raw,
+    );
+    void getJson<Validation>(`${tdUrl.href}/validation`).then(
+      (v) => {
+        validity.dataset.validation = v.valid ? 'valid' : 'invalid';
+        validity.className = v.valid ? 'badge ok' : 'badge bad';
+        validity.textContent = v.valid ? `valid (${v.schema})` : `invalid at ${v.field}: ${v.reason}`;
+      },
+      () => replace(validity, 'validity unknown'),
+    );
+  }
+
+  /** Reads every property over HTTP (at start and after a reconnect, when changes may have been missed). */
+  async refresh(): Promise<void> {
+    const url = formUrl(this.td, this.td.forms, 'readallproperties');
+    if (url === undefined) return;
+    const values = await getJson<Record<string, unknown>>(url);
+    const now = Date.now();
+    for (const [name, value] of Object.entries(values)) this.#properties.get(name)?.show(value, now, false);
+  }
+
+  /** A pushed property change. */
+  update(name: string, value: unknown, at: number): void {
+    this.lastUpdate = at;
+    this.#properties.get(name)?.show(value, at, true);
+  }
+}
+
+class PropertyControl {
+  readonly element: HTMLElement;
+  readonly #affordance: PropertyAffordance;
+  readonly #output = el('output', { class: 'value' }, '–');
+  readonly #input: SchemaInput | undefined;
+  readonly #chart: LiveChart | undefined;
+  #value: unknown;
+
+  constructor(td: ThingDescription, name: string, affordance: PropertyAffordance, follower: WriteFollower) {
+    this.#affordance = affordance;
+    const label = affordance.title ?? name;
+    const error = el('p', { class: 'error', role: 'alert' });
+    const writeUrl = affordance.readOnly ? undefined : formUrl(td, affordance.forms, 'writeproperty');
+    let editor: HTMLElement | null = null;
+    if (writeUrl !== undefined) {
+      const send = async () => {
+        error.textContent = '';
+        const read = input.read();
+        if ('fault' in read) {
+          error.textContent = read.fault;
+          return;
+        }
+        const body = JSON.stringify(read.value);
+        await follower
+          .follow(`${td.title} · ${label} = ${formatValue(read.value, affordance)}`, () => call(writeUrl, { method: 'PUT', headers: JSON_HEADERS, body }))
+          .catch((err: Error) => {
+            error.textContent = err.message;
+            // A toggle or a select goes back to the value the Thing still has.
+            if (commitsAtOnce) input.show(this.#value);
+          });
+      };
+      const commitsAtOnce = affordance.type === 'boolean' || affordance.enum !== undefined;
+      const input = schemaInput(affordance, label, commitsAtOnce ? () => void send() : undefined);
+      this.#input = input;
+      editor = el('form', { class: 'editor', novalidate: true, onsubmit: (e: Event) => (e.preventDefault(), void send()) }, input.element, commitsAtOnce ? null : el('button', { type: 'submit' }, 'Set'));
+    }
+    const chartBox = affordance.type === 'number' || affordance.type === 'integer' ? el('div', { class: 'chart' }) : null;
+    this.element = el(
+      'section',
+      { class: 'affordance property', 'data-property': name },
+      el('h4', {}, label, ' ', el('small', {}, name), affordance.readOnly ? el('span', { class: 'badge' }, 'read-only') : null),
+      affordance.description ? el('p', { class: 'description' }, affordance.description) : null,
+      el('div', { class: 'row' }, this.#output, editor),
+      error,
+      chartBox,
+    );
+    if (chartBox) this.#chart = new LiveChart(chartBox, label);
+  }
+
+  /** Shows a value read (`pushed` false) or pushed by the node at `at`. */
+  show(value: unknown, at: number, pushed: boolean): void {
+    this.#value = value;
+    this.#output.textContent = formatValue(value, this.#affordance);
+    if (pushed) this.#output.dataset.updatedAt = String(at);
+    this.#input?.show(value);
+    if (typeof value === 'number') this.#chart?.push(at, value);
+  }
+}
+
+function actionControl(td: ThingDescription, name: string, action: ActionAffordance): HTMLElement {
+  const label = action.title ?? name;
+  const url = formUrl(td, action.forms, 'invokeaction');
+  const input: SchemaInput | undefined = action.input === undefined ? undefined : action.input.type === 'object' ? objectInput(action.input, label) : schemaInput(action.input, label);
+  const result = el('p', { class: 'result', role: 'status' });
+  const invoke = async () => {
+    result.className = 'result';
+    const read = input?.read() ?? { value: undefined };
+    if ('fault' in read) {
+      result.className = 'result error';
+      result.textContent = read.fault;
+      return;
+    }
+    try {
+      const response = await call(url!, { method: 'POST', headers: JSON_HEADERS, body: read.value === undefined ? '' : JSON.stringify(read.value) });
+      const text = await response.text();
+      result.textContent = text ? `done: ${text}` : 'done';
+    } catch (err) {
+      result.className = 'result error';
+      result.textContent = (err as Error).message;
+    }
+  };
+  return el(
+    'section',
+    { class: 'affordance action', 'data-action': name },
+    el('h4', {}, label, ' ', el('small', {}, name)),
+    action.description ? el('p', { class: 'description' }, action.description) : null,
+    el('form', { class: 'editor', novalidate: true, onsubmit: (e: Event) => (e.preventDefault(), void invoke()) }, input?.element ?? null, el('button', { type: 'submit', disabled: url === undefined }, 'Invoke')),
+    result,
+  );
+}

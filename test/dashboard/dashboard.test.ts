@@ -1,0 +1,170 @@
+/**
+ * The dashboard end to end, in a real browser (Debian's chromium driven by playwright-core)
+ * against a real `flowchain start` process: the Things list and its search, a sensor value
+ * updating live, a TD that validates, a write followed until it is mined with its Merkle proof
+ * checked in the page, an out-of-range value explained and not sent, and the ring and ledger
+ * views. A screenshot goes next to the test's results (.tap/test-results/test/dashboard/).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { chromium, type Page } from 'playwright-core';
+import { startNode } from '../helpers/node-process.js';
+import { tempDir } from '../helpers/test-servient.js';
+
+const CHROMIUM = process.env.FLOWCHAIN_CHROMIUM ?? '/usr/bin/chromium';
+/** The flags the machine needs: no sandbox as root, no GPU, no calls to Google's hosts. */
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS = join(process.cwd(), '.tap', 'test-results', 'test', 'dashboard');
+
+const updatedAt = (page: Page, thing: string, property: string) =>
+  page.locator(`[data-thing="${thing}"] [data-property="${property}"] output`).getAttribute('data-updated-at');
+
+/** Waits until a pushed value replaces the one stamped `before` (or the default timeout runs out). */
+async function nextUpdate(page: Page, thing: string, property: string, before: string | null): Promise<void> {
+  const output = page.locator(`[data-thing="${thing}"] [data-property="${property}"] output`);
+  await output.and(page.locator(before === null ? '[data-updated-at]' : `:not([data-updated-at="${before}"])`)).waitFor({ state: 'attached' });
+}
+
+/** A browser page, closed at teardown, and the script errors it logs. */
+async function openPage(t: Test): Promise<{ page: Page; scriptErrors: string[] }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const scriptErrors: string[] = [];
+  page.on('pageerror', (err) => scriptErrors.push(err.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') scriptErrors.push(message.text());
+  });
+  page.setDefaultTimeout(20_000);
+  return { page, scriptErrors };
+}
+
+t.before(() => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium), as .ci/run does`);
+});
+
+t.test('the dashboard in a real browser', async (t) => {
+  const data = tempDir(t);
+  const node = await startNode(t, ['--data', data, '--log-level', 'info']);
+  const { page, scriptErrors } = await openPage(t);
+
+  await page.goto(node.url);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  t.pass('the connection indicator says live');
+  const slugs = await page.locator('[data-thing-link]').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link')));
+  t.same([...slugs].sort(), ['environment-sensor', 'ledger', 'smart-plug', 'thermostat'], 'every Thing is listed');
+  await page.fill('#search', 'plug');
+  t.same(await page.locator('[data-thing-link]').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link'))), ['smart-plug'], 'search narrows the list');
+  await page.fill('#search', '');
+
+  // A sensor value arrives twice over the WebSocket, and the Thing is marked live.
+  await page.click('[data-thing-link="environment-sensor"]');
+  const sensor = page.locator('[data-thing="environment-sensor"]');
+  await sensor.locator('[data-property="temperature"] output[data-updated-at]').waitFor();
+  const first = await updatedAt(page, 'environment-sensor', 'temperature');
+  await nextUpdate(page, 'environment-sensor', 'temperature', first);
+  t.match(await sensor.locator('[data-property="temperature"] output').textContent(), /^-?\d+(\.\d+)? °C$/, 'the temperature updates live, with its unit');
+  await page.locator('[data-thing-link="environment-sensor"] [data-live="live"]').waitFor();
+  t.pass('the sensor is marked live in the list');
+  t.equal(await sensor.locator('[data-property="temperature"] input').count(), 0, 'a read-only property has no editor');
+  await sensor.locator('[data-validation="valid"]').waitFor();
+  t.pass('its TD validates against the TD 1.1 JSON Schema');
+
+  // A write is confirmed by its owner and then mined; the browser checks the Merkle proof.
+  await page.click('[data-thing-link="thermostat"]');
+  const target = page.locator('[data-thing="thermostat"] [data-property="targetTemperature"]');
+  await target.locator('input').fill('22.5');
+  await target.locator('button[type="submit"]').click();
+  const write = page.locator('.write').first();
+  await write.locator('[data-step="stored"][data-state="done"]').waitFor();
+  t.match(await write.locator('[data-step="stored"]').textContent(), /^stored at node [0-9a-f]{8}…$/, 'the write is confirmed as stored at its owner');
+  await write.locator('[data-step="mined"][data-state="done"]').waitFor();
+  t.match(await write.locator('[data-step="mined"]').textContent(), /^mined in block #\d+$/, 'then mined in a block');
+  t.equal(await write.locator('[data-check="merkle"]').textContent(), 'Merkle proof checked in this browser ✓', 'its Merkle proof checks in the browser');
+  t.match(await write.locator('[data-step="anchored"]').textContent(), /not anchored/, 'the node anchors nowhere, and the page says so');
+  const download = page.waitForEvent('download');
+  await write.locator('a[download]').click();
+  const receipt = JSON.parse(await (await download).createReadStream().then(async (stream) => {
+    let text = '';
+    for await (const chunk of stream) text += String(chunk);
+    return text;
+  })) as { status: string; tx: { data: { value: unknown } } };
+  t.match(receipt, { status: 'mined', tx: { data: { value: 22.5 } } }, 'the downloaded receipt is the mined write');
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/targetTemperature`)).json(), 22.5, 'the node has the value');
+
+  // A value out of range is explained at the control and never sent.
+  const writes = await page.locator('.write').count();
+  await target.locator('input').fill('99');
+  await target.locator('button[type="submit"]').click();
+  t.equal(await target.locator('.error').textContent(), 'Target temperature must be at most 30 °C', 'an out-of-range value is rejected with a readable message');
+  t.equal(await page.locator('.write').count(), writes, 'and nothing was sent');
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/targetTemperature`)).json(), 22.5, 'the node still has the last good value');
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+
+  // The ring and ledger views.
+  await page.click('nav a[data-view="ring"]');
+  await page.locator('#ring table').first().waitFor();
+  t.match(await page.locator('#ring').textContent(), /This node .* sits at \d+\.\d+% of the identifier circle/, 'the ring view shows this node\'s position');
+  await page.click('nav a[data-view="ledger"]');
+  await page.locator('#ledger [data-ledger="height"]').waitFor();
+  t.ok(Number(await page.locator('#ledger [data-ledger="height"]').textContent()) >= 0, 'the ledger view shows the chain height');
+  t.ok(await page.locator('#ledger table').count() >= 1, 'and the recent blocks');
+
+  // The event log: events arrive; a filter narrows them; pause holds new ones back until resumed.
+  await page.click('nav a[data-view="events"]');
+  await page.locator('#log li').first().waitFor();
+  await page.fill('#log-filter', 'block');
+  const visible = () => page.locator('#log li:visible').allTextContents();
+  await page.locator('#log li:visible').first().waitFor();
+  t.ok((await visible()).every((text) => text.includes('block')), 'the filter shows only the matching events');
+  await page.fill('#log-filter', '');
+  await page.click('#log-pause');
+  const held = await page.locator('#log li').count();
+  await page.locator('#log-pause', { hasText: /^Resume \(\d+ new\)$/ }).waitFor();
+  t.equal(await page.locator('#log li').count(), held, 'while paused, new events are counted but not shown');
+  await page.click('#log-pause');
+  t.ok((await page.locator('#log li').count()) > held, 'resuming shows them');
+
+  // The node goes away and comes back on the same port: the page says so and reconnects by itself.
+  const port = new URL(node.url).port;
+  t.equal(await node.stop(), 0, 'the node stops');
+  await page.locator('#connection[data-state="closed"]').waitFor();
+  t.match(await page.locator('#connection').textContent(), /^offline, retrying in \d+ s$/, 'the indicator says the page is offline and when it retries');
+  const again = await startNode(t, ['--data', data, '--log-level', 'info'], { FLOWCHAIN_HOST: '127.0.0.1', FLOWCHAIN_PORT: port });
+  await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
+  const back = await updatedAt(page, 'environment-sensor', 'temperature');
+  await nextUpdate(page, 'environment-sensor', 'temperature', back);
+  t.pass('the page reconnects and live values flow again');
+
+  t.same(scriptErrors.filter((e) => !e.includes('WebSocket')), [], 'the page logged no script error (beyond the refused reconnects)');
+  t.equal(await again.stop(), 0);
+});
+
+t.test('on a node that requires a token, the server\'s refusal is explained and the token entered on the page is used', async (t) => {
+  const tokenFile = join(tempDir(t), 'token');
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(tokenFile, token);
+  const node = await startNode(t, ['--data', tempDir(t), '--log-level', 'info', '--auth-token-file', tokenFile]);
+  const { page, scriptErrors } = await openPage(t);
+  await page.goto(`${node.url}#/things/thermostat`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  const mode = page.locator('[data-thing="thermostat"] [data-property="mode"]');
+  await mode.locator('select').selectOption('cool');
+  await mode.locator('.error:not(:empty)').waitFor();
+  t.equal(await mode.locator('.error').textContent(), 'Credentials required: enter this node\'s access token at the top of the page', 'the 401 problem is shown as what to do');
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'heat', 'nothing was written');
+  t.equal(await mode.locator('select').inputValue().then((index) => mode.locator(`option[value="${index}"]`).textContent()), 'heat', 'and the select shows the value the Thing still has');
+
+  await page.fill('#token', token);
+  await page.press('#token', 'Enter');
+  await page.locator('#connection[data-state="open"]').waitFor();
+  await mode.locator('select').selectOption('auto');
+  await page.locator('.write').first().locator('[data-step="stored"][data-state="done"]').waitFor();
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'auto', 'with the token, the write goes through');
+  t.equal(await mode.locator('.error').textContent(), '', 'and the earlier error is gone');
+  t.same(scriptErrors.filter((e) => !e.includes('status of 401')), [], 'the page logged no script error');
+  t.equal(await node.stop(), 0);
+});
