@@ -58,6 +58,9 @@ t.test('the dashboard in a real browser', async (t) => {
   await page.fill('#search', 'plug');
   t.same(await page.locator('[data-thing-link]').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link'))), ['smart-plug'], 'search narrows the list');
   await page.fill('#search', '');
+  await page.selectOption('#type-filter', 'saref:Sensor');
+  t.same(await page.locator('[data-thing-link]').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link'))), ['environment-sensor'], 'the @type filter narrows it to the sensors');
+  await page.selectOption('#type-filter', '');
 
   // A sensor value arrives twice over the WebSocket, and the Thing is marked live.
   await page.click('[data-thing-link="environment-sensor"]');
@@ -103,6 +106,10 @@ t.test('the dashboard in a real browser', async (t) => {
   t.equal(await (await fetch(`${node.url}things/thermostat/properties/targetTemperature`)).json(), 22.5, 'the node still has the last good value');
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  t.ok(await page.evaluate('document.documentElement.scrollWidth <= 390'), 'on a phone-sized screen the page needs no sideways scrolling');
+  await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 1000 });
 
   // The ring and ledger views.
   await page.click('nav a[data-view="ring"]');

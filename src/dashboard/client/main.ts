@@ -8,7 +8,7 @@ import { ago, byId, el, replace } from './dom.js';
 import { EventLog } from './event-log.js';
 import { WriteFollower } from './follow.js';
 import { showLedger, showRing } from './node-views.js';
-import { formUrl, slugOf, typesOf, WS_SUBPROTOCOL, type ThingDescription } from './td.js';
+import { formUrl, slugOf, typesOf, WS_SUBPROTOCOL, type ServedTd } from './td.js';
 import { ThingView } from './thing-view.js';
 
 /** A Thing counts as live while values or events arrived from it within this window. */
@@ -88,7 +88,7 @@ function connectionIndicator(state: ConnectionState, retryInMs?: number): void {
 }
 
 async function start(): Promise<void> {
-  const tds = await getJson<ThingDescription[]>('things');
+  const tds = await getJson<ServedTd[]>('things');
   const detail = byId('thing-detail');
   for (const td of tds) {
     const view = new ThingView(td, follower);
@@ -102,8 +102,7 @@ async function start(): Promise<void> {
   byId('type-filter').addEventListener('change', renderList);
 
   // The socket's address comes from the TDs' forms, like any WoT consumer's.
-  const first = tds.find((td) => Object.values(td.properties ?? {}).some((p) => formUrl(td, p.forms, 'observeproperty', WS_SUBPROTOCOL)));
-  const wsUrl = first && formUrl(first, Object.values(first.properties ?? {}).flatMap((p) => p.forms), 'observeproperty', WS_SUBPROTOCOL);
+  const wsUrl = tds.flatMap((td) => Object.values(td.properties ?? {}).map((p) => formUrl(td, p.forms, 'observeproperty', WS_SUBPROTOCOL))).find((url) => url !== undefined);
   const connection = new LiveConnection(() => {
     const url = new URL(wsUrl ?? 'ws', location.href);
     if (url.protocol.startsWith('http')) url.protocol = url.protocol.replace('http', 'ws');

@@ -3,70 +3,12 @@
  * (TD 1.1 §5.3), and the checks it makes before sending a value, so that a value the Thing
  * would refuse is explained at once and never sent.
  */
+import type { DataSchema, Form, ThingDescription } from '../../td/thing-description.js';
 
-export interface Form {
-  readonly href: string;
-  readonly op?: string | readonly string[];
-  readonly contentType?: string;
-  readonly subprotocol?: string;
-  readonly security?: string | readonly string[];
-}
+export type { ActionAffordance, DataSchema, PropertyAffordance } from '../../td/thing-description.js';
 
-export interface DataSchema {
-  readonly title?: string;
-  readonly description?: string;
-  readonly type?: string;
-  readonly unit?: string;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly exclusiveMinimum?: number;
-  readonly exclusiveMaximum?: number;
-  readonly multipleOf?: number;
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly enum?: readonly unknown[];
-  readonly const?: unknown;
-  readonly readOnly?: boolean;
-  readonly writeOnly?: boolean;
-  readonly properties?: Readonly<Record<string, DataSchema>>;
-  readonly required?: readonly string[];
-  readonly items?: DataSchema;
-  readonly format?: string;
-}
-
-export interface PropertyAffordance extends DataSchema {
-  readonly observable?: boolean;
-  readonly forms: readonly Form[];
-}
-
-export interface ActionAffordance {
-  readonly title?: string;
-  readonly description?: string;
-  readonly input?: DataSchema;
-  readonly output?: DataSchema;
-  readonly forms: readonly Form[];
-}
-
-export interface EventAffordance {
-  readonly title?: string;
-  readonly description?: string;
-  readonly data?: DataSchema;
-  readonly forms: readonly Form[];
-}
-
-export interface ThingDescription {
-  readonly '@context': unknown;
-  readonly '@type'?: string | readonly string[];
-  readonly id: string;
-  readonly title: string;
-  readonly description?: string;
-  readonly base?: string;
-  readonly properties?: Readonly<Record<string, PropertyAffordance>>;
-  readonly actions?: Readonly<Record<string, ActionAffordance>>;
-  readonly events?: Readonly<Record<string, EventAffordance>>;
-  readonly links?: readonly { readonly rel?: string; readonly href: string; readonly type?: string }[];
-  readonly forms?: readonly Form[];
-}
+/** A TD as a node serves it: always with its `id`. */
+export type ServedTd = ThingDescription & { readonly id: string };
 
 /** The WebSocket subprotocol of Flowchain's TD forms. */
 export const WS_SUBPROTOCOL = 'flowchain.v1';
@@ -77,19 +19,19 @@ const opsOf = (form: Form): readonly string[] => (typeof form.op === 'string' ? 
  * The absolute URL of the first form for `op` (over `subprotocol`, or plain HTTP when it is
  * undefined), resolved against the TD's base; undefined when the TD offers none.
  */
-export function formUrl(td: ThingDescription, forms: readonly Form[] | undefined, op: string, subprotocol?: string): URL | undefined {
+export function formUrl(td: ServedTd, forms: readonly Form[] | undefined, op: string, subprotocol?: string): URL | undefined {
   const form = forms?.find((f) => opsOf(f).includes(op) && f.subprotocol === subprotocol);
   return form === undefined ? undefined : new URL(form.href, td.base ?? location.href);
 }
 
 /** The TD's @type values, without the generic "Thing". */
-export function typesOf(td: ThingDescription): string[] {
+export function typesOf(td: ServedTd): string[] {
   const types = td['@type'] === undefined ? [] : typeof td['@type'] === 'string' ? [td['@type']] : [...td['@type']];
   return types.filter((t) => t !== 'Thing');
 }
 
 /** The slug the node serves a Thing under (the last segment of its TD URL). */
-export function slugOf(td: ThingDescription): string {
+export function slugOf(td: ServedTd): string {
   const href = td.forms?.find((f) => opsOf(f).includes('readallproperties'))?.href ?? '';
   return decodeURIComponent(href.split('/')[1] ?? td.id);
 }

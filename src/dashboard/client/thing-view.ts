@@ -9,7 +9,7 @@ import { LiveChart } from './chart.js';
 import { el, replace } from './dom.js';
 import type { WriteFollower } from './follow.js';
 import { objectInput, schemaInput, type SchemaInput } from './inputs.js';
-import { formatValue, formUrl, slugOf, typesOf, type ActionAffordance, type PropertyAffordance, type ThingDescription } from './td.js';
+import { formatValue, formUrl, slugOf, typesOf, type ActionAffordance, type PropertyAffordance, type ServedTd } from './td.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -21,13 +21,13 @@ interface Validation {
 }
 
 export class ThingView {
-  readonly td: ThingDescription;
+  readonly td: ServedTd;
   readonly element: HTMLElement;
   /** When a value or event of this Thing last arrived (ms), for the list's "live" mark. */
   lastUpdate: number | undefined;
   readonly #properties = new Map<string, PropertyControl>();
 
-  constructor(td: ThingDescription, follower: WriteFollower) {
+  constructor(td: ServedTd, follower: WriteFollower) {
     this.td = td;
     const tdUrl = new URL(`things/${encodeURIComponent(slugOf(td))}`, td.base ?? location.href);
     const validity = el('span', { class: 'badge', 'data-validation': 'pending' }, 'validating…');
@@ -94,7 +94,7 @@ class PropertyControl {
   readonly #chart: LiveChart | undefined;
   #value: unknown;
 
-  constructor(td: ThingDescription, name: string, affordance: PropertyAffordance, follower: WriteFollower) {
+  constructor(td: ServedTd, name: string, affordance: PropertyAffordance, follower: WriteFollower) {
     this.#affordance = affordance;
     const label = affordance.title ?? name;
     const error = el('p', { class: 'error', role: 'alert' });
@@ -145,7 +145,7 @@ class PropertyControl {
   }
 }
 
-function actionControl(td: ThingDescription, name: string, action: ActionAffordance): HTMLElement {
+function actionControl(td: ServedTd, name: string, action: ActionAffordance): HTMLElement {
   const label = action.title ?? name;
   const url = formUrl(td, action.forms, 'invokeaction');
   const input: SchemaInput | undefined = action.input === undefined ? undefined : action.input.type === 'object' ? objectInput(action.input, label) : schemaInput(action.input, label);
