@@ -135,16 +135,34 @@ export function meetsTarget(hashHex: string, header: Pick<BlockHeader, 'difficul
   return BigInt(`0x${hashHex}`) <= targetOf(header.difficulty, header.stake);
 }
 
+/** How a mined block went, as the retarget sees it. */
+export interface BlockTiming {
+  readonly difficulty: number;
+  /**
+   * From the moment the block before it was mined to the moment it was: under a backlog its
+   * own mining time, on a node with slack about the block interval (or longer, when idle).
+   */
+  readonly tookMs: number;
+}
+
+/** How many recent blocks the retarget averages over. */
+export const RETARGET_WINDOW = 8;
+
 /**
- * Difficulty of the next block: the block interval over the time the last block took (from
- * its predecessor's sealing to its own), times the current difficulty, moved at most 4×
- * either way per block and never below `minimum`. Blocks that fill faster than the interval
- * make mining harder; a node that has slack drifts back to `minimum`. A miner's policy, not a
- * consensus rule: a verifier checks only the 4× bound (see {@link checkLink}).
+ * Difficulty of the next block: the mean difficulty of the `recent` blocks times the block
+ * interval over their mean time, moved at most 4× from `current` and never below `minimum`.
+ * Blocks that come faster than the interval make mining harder, until a block takes about
+ * an interval to mine; a node with slack drifts back to `minimum`. Averaging over a window
+ * keeps one lucky or unlucky block (the hashes a block needs are geometrically distributed)
+ * from swinging the difficulty. A miner's policy, not a consensus rule: a verifier checks
+ * only the 4× bound (see {@link checkLink}).
  */
-export function retarget(difficulty: number, tookMs: number, intervalMs: number, minimum: number): number {
-  const wanted = Math.round((difficulty * intervalMs) / Math.max(1, tookMs));
-  const bounded = Math.min(difficulty * 4, Math.max(Math.ceil(difficulty / 4), wanted));
+export function retarget(recent: readonly BlockTiming[], current: number, intervalMs: number, minimum: number): number {
+  if (recent.length === 0) return Math.max(minimum, current);
+  const meanDifficulty = recent.reduce((sum, b) => sum + b.difficulty, 0) / recent.length;
+  const meanTook = Math.max(1, recent.reduce((sum, b) => sum + b.tookMs, 0) / recent.length);
+  const wanted = Math.round((meanDifficulty * intervalMs) / meanTook);
+  const bounded = Math.min(current * 4, Math.max(Math.ceil(current / 4), wanted));
   return Math.max(minimum, Math.min(Number.MAX_SAFE_INTEGER, bounded));
 }
 

@@ -17,7 +17,7 @@ import type { WirePeer } from '../dht/peer.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity } from '../node-identity.js';
 import type { Clock, Timer } from '../thing/clock.js';
-import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, retarget, type Block, type BlockHeader } from './block.js';
+import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, RETARGET_WINDOW, retarget, type Block, type BlockHeader, type BlockTiming } from './block.js';
 import type { Anchor, ChainStore } from './chain-store.js';
 import type { Anchorer } from './anchoring.js';
 import { merkleProof, merkleRoot } from './merkle.js';
@@ -75,6 +75,10 @@ export class VirtualChain implements LedgerPlugin {
   #sealed: TransactionRecord[][] = [];
   #tip: Block | undefined;
   #difficulty = 1;
+  /** The newest blocks' timings, for the retarget (a miner's memory: it starts afresh on a restart). */
+  #timings: BlockTiming[] = [];
+  /** When the newest block was mined; its sealing time until this process mines one. */
+  #lastMinedAt: number | undefined;
   #anchors: Anchor[] = [];
   /** Admissions and sealing take turns, so a record is never admitted into a block being sealed. */
   #turn: Promise<unknown> = Promise.resolve();
@@ -94,6 +98,7 @@ export class VirtualChain implements LedgerPlugin {
   async start(): Promise<void> {
     const { report, tip } = await verifyChain(this.#c.store, false);
     this.#tip = tip;
+    this.#lastMinedAt = tip?.header.sealedAt;
     if (report.fault !== undefined) {
       throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `block ${report.fault.height}: ${report.fault.reason} (run flowchain verify for the whole chain)`, { field: 'ledger' });
     }
@@ -298,12 +303,14 @@ export class VirtualChain implements LedgerPlugin {
     const mined = { ...header, miningNonce: solution.miningNonce };
     const hash = headerHash(mined);
     const block: Block = { header: mined, hash, signature: bytesToHex(this.#c.identity.sign(hexToBytes(hash))), txIds };
-    const took = mined.sealedAt - (this.#tip?.header.sealedAt ?? mined.openedAt);
-    const difficulty = retarget(this.#difficulty, took, this.#init.blockIntervalMs, this.#init.minDifficulty);
+    const minedAt = this.#c.clock.now();
+    this.#timings = [...this.#timings, { difficulty: mined.difficulty, tookMs: minedAt - (this.#lastMinedAt ?? mined.openedAt) }].slice(-RETARGET_WINDOW);
+    const difficulty = retarget(this.#timings, this.#difficulty, this.#init.blockIntervalMs, this.#init.minDifficulty);
     await this.#c.store.addBlock(block, records.map((r) => r.tx.hData), difficulty);
     this.#sealed.shift();
     this.#tip = block;
     this.#difficulty = difficulty;
+    this.#lastMinedAt = minedAt;
     this.#emit({ kind: 'block', height: mined.height, hash, txCount: mined.txCount, difficulty: mined.difficulty, sealedAt: mined.sealedAt, hashes: solution.hashes });
     const unanchored = mined.height - (this.#anchors.at(-1)?.toHeight ?? -1);
     if (this.#c.anchorer !== undefined && unanchored >= this.#init.anchorEveryBlocks) this.#anchorSoon();
