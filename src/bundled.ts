@@ -33,12 +33,12 @@ export function loadTdSchema(): object {
 const packageFile = createRequire(import.meta.url).resolve;
 
 /**
- * The dashboard: its page (src/dashboard/public), its browser modules (compiled into dist/ by
- * the build) and the browser builds of the libraries it imports.
+ * The dashboard: its page (src/dashboard/public), its browser modules (compiled into
+ * dist/browser/ by the build) and the browser builds of the libraries it imports.
  */
 export const DASHBOARD_FILES: DashboardFiles = {
   page: join(PACKAGE_ROOT, 'src', 'dashboard', 'public'),
-  modules: join(PACKAGE_ROOT, 'dist'),
+  modules: join(PACKAGE_ROOT, 'dist', 'browser'),
   vendor: {
     uplot: dirname(packageFile('uplot')),
     'noble-hashes': dirname(packageFile('@noble/hashes/sha2.js')),

@@ -108,7 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.ring) ringRoutes(app, options.ring);
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   if (options.chain) chainRoutes(app, options.chain);
-  if (options.dashboard) await dashboardRoutes(app, options.dashboard);
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the two WebSocket endpoints.
   await app.register(async (sockets) => {

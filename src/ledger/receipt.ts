@@ -8,26 +8,20 @@
  *   4. the Merkle path leads from txId to the header's Merkle root;
  *   5. when anchored: the path from the block's hash leads to the anchor's root, at the
  *      block's place among the anchored heights.
+ * Steps 4 and 5 (and the header's hash and puzzle) are receipt-proofs.ts, which browsers run too.
  *
  * Whether the anchor's public transaction exists is checked separately, against a chain
  * (ethereum-anchorer.ts), because that needs the network.
  */
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
-import { checkHeader, type Block, type SignatureCheck } from './block.js';
-import type { AnchorClaim, AnchorRef } from './anchoring.js';
-import { rootFromProof, type MerkleProof } from './merkle.js';
+import { checkHeader, type SignatureCheck } from './block.js';
+import { checkReceiptProofs, type ReceiptProofs } from './receipt-proofs.js';
 
 /** A receipt as a node serves it, once mined. */
-export interface MinedReceipt {
-  readonly txId: string;
+export interface MinedReceipt extends ReceiptProofs {
   readonly hData: string;
   readonly tx: DataTransaction;
   readonly owner: { readonly id: string };
-  readonly status: 'mined' | 'anchored';
-  /** The block it was mined in (without its list of transaction ids). */
-  readonly minedIn: Omit<Block, 'txIds'>;
-  readonly proof: MerkleProof;
-  readonly anchor: (AnchorClaim & { readonly ref: AnchorRef; readonly proof: MerkleProof }) | null;
 }
 
 /** What a receipt proves, or why it proves nothing. */
@@ -52,13 +46,7 @@ export function checkReceipt(raw: unknown, verifySignature: SignatureCheck): Rec
   const { header } = block;
   if (receipt.txId !== transactionId(blockHash(header.height, header.openedAt, header.openingNonce), receipt.hData)) return fail('txId is not H_txID of this block and H_DATA');
   if (receipt.owner?.id !== header.minerId) return fail('the owner named is not the block\'s miner');
-  if (rootFromProof(receipt.txId, receipt.proof as MerkleProof) !== header.merkleRoot) return fail('the Merkle path does not lead from txId to the block\'s Merkle root');
-  if (receipt.status === 'mined') return { ok: true, status: 'mined', height: header.height, anchor: null };
-  const anchor = receipt.anchor;
-  if (typeof anchor !== 'object' || anchor === null) return fail('status anchored, but no anchor');
-  if (anchor.minerId !== header.minerId) return fail('the anchor is another miner\'s');
-  const place = header.height - anchor.fromHeight;
-  if (!(place >= 0 && header.height <= anchor.toHeight) || anchor.proof?.index !== place || anchor.proof.count !== anchor.toHeight - anchor.fromHeight + 1) return fail('the anchor does not cover this block at its height');
-  if (rootFromProof(block.hash, anchor.proof) !== anchor.root) return fail('the anchor\'s Merkle path does not lead from the block hash to its root');
-  return { ok: true, status: 'anchored', height: header.height, anchor };
+  const proofFault = checkReceiptProofs(receipt as MinedReceipt);
+  if (proofFault !== undefined) return fail(proofFault);
+  return { ok: true, status: receipt.status, height: header.height, anchor: receipt.status === 'anchored' ? receipt.anchor! : null };
 }

@@ -1,44 +1,47 @@
 /**
  * The dashboard's WebSocket to the node, speaking the `flowchain.v1` protocol the TDs' forms
- * name: requests carry ids and resolve with their result or error; observations and
- * subscriptions are remembered and made again after every reconnect. A dropped socket is
- * reopened with backoff (1 s doubling to 15 s), and the state is reported for the indicator.
+ * name. Observations and subscriptions are remembered and made again after every reconnect;
+ * an observation's reply carries the property's current value, which is passed on like a
+ * change (marked `current`), so the page never needs a separate read that could race a push.
+ * A dropped socket is reopened with backoff (1 s doubling to 15 s, with jitter; the backoff
+ * resets once a socket has stayed open for 5 s), and the state is reported for the indicator.
  */
-import { ProblemError, type Problem } from './api.js';
+import { describeProblem, type Problem } from './api.js';
 import { WS_SUBPROTOCOL } from './td.js';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
-/** A pushed message: a property change or an event of an observed Thing. */
+/** A property's value (a change, or its `current` value when observing began) or an event. */
 export interface Notification {
   readonly type: 'propertyChange' | 'event';
   readonly thingID: string;
   readonly name: string;
   readonly value?: unknown;
   readonly data?: unknown;
+  /** RFC 3339; the time of reception for `current` values. */
   readonly timestamp: string;
-}
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  readonly current?: true;
 }
 
 type Subscription = { readonly op: 'observeproperty' | 'subscribeevent'; readonly thingID: string; readonly name: string };
 
 const MIN_DELAY_MS = 1000;
 const MAX_DELAY_MS = 15_000;
+const STABLE_MS = 5000;
 
 export class LiveConnection {
   readonly #url: () => string;
-  readonly #subscriptions = new Map<string, Subscription>();
-  readonly #pending = new Map<number, Pending>();
+  readonly #subscriptions: Subscription[] = [];
+  /** Requests sent on the current socket and not answered yet, by id. */
+  readonly #sent = new Map<number, Subscription>();
   readonly #stateListeners = new Set<(state: ConnectionState, retryInMs?: number) => void>();
   readonly #listeners = new Set<(message: Notification) => void>();
+  readonly #problemListeners = new Set<(message: string) => void>();
   #socket: WebSocket | undefined;
   #nextId = 1;
   #delayMs = MIN_DELAY_MS;
-  #timer: number | undefined;
+  #retryTimer: number | undefined;
+  #stableTimer: number | undefined;
 
   /** `url` is read at every (re)connect, so a new access token takes effect on the next one. */
   constructor(url: () => string) {
@@ -50,26 +53,30 @@ export class LiveConnection {
     this.#stateListeners.add(listener);
   }
 
-  /** Listens to property changes and events. */
+  /** Listens to property values and events. */
   onNotification(listener: (message: Notification) => void): void {
     this.#listeners.add(listener);
   }
 
+  /** Listens to refused observations and subscriptions, as sentences. */
+  onProblem(listener: (message: string) => void): void {
+    this.#problemListeners.add(listener);
+  }
+
   connect(): void {
-    window.clearTimeout(this.#timer);
+    window.clearTimeout(this.#retryTimer);
     this.#setState('connecting');
     const socket = new WebSocket(this.#url(), WS_SUBPROTOCOL);
     this.#socket = socket;
     socket.addEventListener('open', () => {
-      this.#delayMs = MIN_DELAY_MS;
       this.#setState('open');
-      for (const subscription of this.#subscriptions.values()) this.#send(subscription).catch(() => undefined);
+      this.#stableTimer = window.setTimeout(() => (this.#delayMs = MIN_DELAY_MS), STABLE_MS);
+      for (const subscription of this.#subscriptions) this.#send(subscription);
     });
     socket.addEventListener('message', (event) => this.#receive(String(event.data)));
     socket.addEventListener('close', () => {
       if (this.#socket !== socket) return;
-      for (const pending of this.#pending.values()) pending.reject(new ProblemError({ title: 'The connection to the node dropped', detail: 'try again once it is back' }));
-      this.#pending.clear();
+      this.#socket = undefined;
       this.#scheduleReconnect();
     });
   }
@@ -79,24 +86,24 @@ export class LiveConnection {
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close();
+    window.clearTimeout(this.#stableTimer);
+    this.#sent.clear();
+    this.#delayMs = MIN_DELAY_MS;
     this.connect();
   }
 
   /** Observes a property or subscribes to an event, now and after every reconnect. */
   subscribe(op: Subscription['op'], thingID: string, name: string): void {
+    if (this.#subscriptions.some((s) => s.op === op && s.thingID === thingID && s.name === name)) return;
     const subscription = { op, thingID, name };
-    const key = `${op} ${thingID} ${name}`;
-    if (this.#subscriptions.has(key)) return;
-    this.#subscriptions.set(key, subscription);
-    if (this.#socket?.readyState === WebSocket.OPEN) this.#send(subscription).catch(() => undefined);
+    this.#subscriptions.push(subscription);
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#send(subscription);
   }
 
-  #send(request: Record<string, unknown>): Promise<unknown> {
+  #send(subscription: Subscription): void {
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#socket?.send(JSON.stringify({ ...request, id }));
-    });
+    this.#sent.set(id, subscription);
+    this.#socket?.send(JSON.stringify({ ...subscription, id }));
   }
 
   #receive(text: string): void {
@@ -107,21 +114,31 @@ export class LiveConnection {
       return;
     }
     if (message.type === 'propertyChange' || message.type === 'event') {
-      for (const listener of this.#listeners) listener(message as Notification);
+      this.#notify(message as unknown as Notification);
       return;
     }
-    const pending = typeof message.id === 'number' ? this.#pending.get(message.id) : undefined;
-    if (pending === undefined) return;
-    this.#pending.delete(message.id!);
-    if (message.type === 'error') pending.reject(new ProblemError(message.error ?? {}));
-    else pending.resolve(message.value);
+    const subscription = typeof message.id === 'number' ? this.#sent.get(message.id) : undefined;
+    if (subscription === undefined) return;
+    this.#sent.delete(message.id!);
+    if (message.type === 'error') {
+      for (const listener of this.#problemListeners) listener(`${subscription.name}: ${describeProblem(message.error ?? {})}`);
+    } else if (subscription.op === 'observeproperty' && 'value' in message) {
+      const { thingID, name } = subscription;
+      this.#notify({ type: 'propertyChange', thingID, name, value: message.value, timestamp: new Date().toISOString(), current: true });
+    }
+  }
+
+  #notify(message: Notification): void {
+    for (const listener of this.#listeners) listener(message);
   }
 
   #scheduleReconnect(): void {
-    const delay = this.#delayMs;
-    this.#delayMs = Math.min(MAX_DELAY_MS, delay * 2);
+    window.clearTimeout(this.#stableTimer);
+    this.#sent.clear();
+    const delay = Math.round(this.#delayMs * (0.8 + Math.random() * 0.4));
+    this.#delayMs = Math.min(MAX_DELAY_MS, this.#delayMs * 2);
     this.#setState('closed', delay);
-    this.#timer = window.setTimeout(() => this.connect(), delay);
+    this.#retryTimer = window.setTimeout(() => this.connect(), delay);
   }
 
   #setState(state: ConnectionState, retryInMs?: number): void {

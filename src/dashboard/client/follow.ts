@@ -1,47 +1,36 @@
 /**
  * Following writes: each write the dashboard sends is shown on its way through the broker and
  * the ledger (sent → stored at its owner → mined in block #n → anchored), by reading its
- * receipt until it is final. Once mined, the receipt's Merkle path is checked here in the
- * browser (with the same module the node uses) and the receipt can be downloaded for
- * `flowchain verify-receipt`.
+ * receipt until it is final. Once mined, the receipt's proofs (block hash, puzzle, Merkle
+ * path, anchor path) are checked here in the browser, with the module the node's own
+ * `verify-receipt` uses, and the receipt can be downloaded for that command.
  */
-import { rootFromProof, type MerkleProof } from '../../ledger/merkle.js';
+import { checkReceiptProofs, type ReceiptProofs } from '../../ledger/receipt-proofs.js';
 import { call, ProblemError } from './api.js';
 import { el, replace } from './dom.js';
 
-/** The parts of a receipt (GET /ledger/tx/{id}) the dashboard shows. */
-interface Receipt {
-  readonly txId?: string;
-  readonly status: 'pending' | 'mined' | 'anchored';
-  readonly owner?: { readonly id: string; readonly url?: string };
+/** A receipt (GET /ledger/tx/{id}) at any stage; the proofs are there once it is mined. */
+type Receipt = Partial<Omit<ReceiptProofs, 'status'>> & {
+  readonly status: 'queued' | 'pending' | 'mined' | 'anchored';
+  readonly owner?: { readonly id: string };
   readonly anchoring?: string;
-  readonly minedIn?: { readonly hash: string; readonly header: { readonly height: number; readonly merkleRoot: string } };
-  readonly proof?: MerkleProof;
-  readonly anchor?: { readonly root: string; readonly proof: MerkleProof; readonly ref?: { readonly chainId?: number; readonly txHash?: string } } | null;
-}
+};
 
 type StepState = 'waiting' | 'done' | 'failed' | 'skipped';
 const STEPS = ['sent', 'stored', 'mined', 'anchored'] as const;
 type Step = (typeof STEPS)[number];
 
-const POLL_MS = 1000;
+/** Receipts are read again after 1 s, then less and less often, up to every 10 s. */
+const FIRST_POLL_MS = 1000;
+const LAST_POLL_MS = 10_000;
 /** How long a write is followed before the dashboard stops asking (anchors may take minutes). */
 const FOLLOW_FOR_MS = 10 * 60_000;
+const MAX_CARDS = 50;
 
 /** The receipt links of a write's response (RFC 8288 Link header, Flowchain's receipt relation). */
 export function receiptLinks(response: Response, base: string): URL[] {
   const header = response.headers.get('link') ?? '';
   return [...header.matchAll(/<([^>]+)>\s*;[^,]*rel="https:\/\/w3id\.org\/flowchain#receipt"/g)].map((m) => new URL(m[1]!, base));
-}
-
-/** What the browser's own check of a mined receipt's Merkle paths found. */
-export function checkMerkle(receipt: Receipt): string | undefined {
-  if (!receipt.txId || !receipt.proof || !receipt.minedIn) return 'the receipt has no Merkle path';
-  if (rootFromProof(receipt.txId, receipt.proof) !== receipt.minedIn.header.merkleRoot) return 'the Merkle path does not lead to the block\'s root';
-  if (receipt.status === 'anchored' && (!receipt.anchor || rootFromProof(receipt.minedIn.hash, receipt.anchor.proof) !== receipt.anchor.root)) {
-    return 'the anchor\'s Merkle path does not lead to the anchored root';
-  }
-  return undefined;
 }
 
 /** The list of followed writes. */
@@ -61,7 +50,12 @@ export class WriteFollower {
   async follow(label: string, send: () => Promise<Response>): Promise<Response> {
     const card = new WriteCard(label);
     this.#list.prepend(card.element);
-    while (this.#list.children.length > 50) this.#list.lastElementChild?.remove();
+    while (this.#list.children.length > MAX_CARDS) {
+      const oldest = this.#list.lastElementChild!;
+      const download = oldest.querySelector<HTMLAnchorElement>('a[download]');
+      if (download) URL.revokeObjectURL(download.href);
+      oldest.remove();
+    }
     let response: Response;
     try {
       response = await send();
@@ -72,27 +66,27 @@ export class WriteFollower {
     card.set('sent', 'done', 'sent');
     const status = response.headers.get('flowchain-tx-status');
     const link = receiptLinks(response, location.href)[0];
-    if (status === null || link === undefined) {
-      card.set('stored', 'skipped', 'not recorded (this property is not recorded as transactions)');
-      return response;
-    }
-    if (status === 'refused') card.set('stored', 'failed', 'refused by its owner');
-    else void this.#poll(card, link, status === 'queued');
+    if (status === null || link === undefined) card.set('stored', 'skipped', 'not recorded (this property is not recorded as transactions)');
+    else if (status === 'refused') card.set('stored', 'failed', 'refused by its owner');
+    else void this.#poll(card, link);
     return response;
   }
 
-  async #poll(card: WriteCard, url: URL, queued: boolean): Promise<void> {
-    card.set('stored', 'waiting', queued ? 'waiting in the outbox until its owner is reachable' : 'at its owner');
+  /** Reads the receipt until it is final, the card is gone, or FOLLOW_FOR_MS pass. */
+  async #poll(card: WriteCard, url: URL): Promise<void> {
     const until = this.#now() + FOLLOW_FOR_MS;
-    while (this.#now() < until) {
-      const receipt = await call(url)
-        .then((r) => r.json() as Promise<Receipt>)
-        .catch((err: unknown) => (err instanceof ProblemError && err.problem.status === 404 ? undefined : Promise.reject(err)))
-        .catch(() => undefined);
-      if (receipt !== undefined && card.show(receipt)) return;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    let delay = FIRST_POLL_MS;
+    while (this.#now() < until && card.element.isConnected) {
+      try {
+        if (card.show((await (await call(url)).json()) as Receipt)) return;
+      } catch (err) {
+        // 404: a queued write's receipt exists once its owner stored it.
+        if (!(err instanceof ProblemError && err.problem.status === 404)) card.note(`reading the receipt failed: ${(err as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(LAST_POLL_MS, delay * 1.5);
     }
-    card.note('stopped following after 10 minutes; the receipt link still answers');
+    if (card.element.isConnected) card.note('stopped following after 10 minutes; the receipt link still answers');
   }
 }
 
@@ -101,6 +95,7 @@ class WriteCard {
   readonly element: HTMLElement;
   readonly #steps = new Map<Step, HTMLElement>();
   readonly #footer = el('div', { class: 'write-footer' });
+  readonly #note = el('p', { class: 'note' });
 
   constructor(label: string) {
     const steps = STEPS.map((step) => {
@@ -108,7 +103,7 @@ class WriteCard {
       this.#steps.set(step, chip);
       return chip;
     });
-    this.element = el('article', { class: 'write' }, el('header', {}, el('strong', {}, label), el('time', {}, new Date().toLocaleTimeString())), el('ol', { class: 'steps' }, ...steps), this.#footer);
+    this.element = el('article', { class: 'write' }, el('header', {}, el('strong', {}, label), el('time', {}, new Date().toLocaleTimeString())), el('ol', { class: 'steps' }, ...steps), this.#footer, this.#note);
     this.set('sent', 'waiting', 'sending…');
   }
 
@@ -119,34 +114,37 @@ class WriteCard {
   }
 
   note(text: string): void {
-    this.#footer.append(el('p', { class: 'note' }, text));
+    this.#note.textContent = text;
   }
 
   /** Shows a receipt; true when it is final (nothing more will happen to it). */
   show(receipt: Receipt): boolean {
-    const owner = receipt.owner?.id.slice(0, 8);
-    this.set('stored', 'done', `stored at ${owner ? `node ${owner}…` : 'its owner'}`);
-    if (receipt.status === 'pending') return false;
-    const height = receipt.minedIn?.header.height;
-    this.set('mined', 'done', `mined in block #${height}`);
+    this.note('');
+    if (receipt.status === 'queued') {
+      this.set('stored', 'waiting', 'waiting in the outbox until its owner is reachable');
+      return false;
+    }
+    this.set('stored', 'done', `stored at ${receipt.owner ? `node ${receipt.owner.id.slice(0, 8)}…` : 'its owner'}`);
+    if (receipt.status !== 'mined' && receipt.status !== 'anchored') return false;
+    this.set('mined', 'done', `mined in block #${receipt.minedIn?.header.height}`);
     const anchored = receipt.status === 'anchored';
-    if (anchored) this.set('anchored', 'done', `anchored${receipt.anchor?.ref?.chainId !== undefined ? ` on chain ${receipt.anchor.ref.chainId}` : ''}`);
+    if (anchored) this.set('anchored', 'done', `anchored${receipt.anchor?.ref.chainId !== undefined ? ` on chain ${receipt.anchor.ref.chainId}` : ''}`);
     else if (receipt.anchoring === 'none') this.set('anchored', 'skipped', 'not anchored: this node anchors nowhere');
     else this.set('anchored', 'waiting', 'waiting for the next anchor');
-    this.#showChecks(receipt);
+    this.#showChecks(receipt as Receipt & ReceiptProofs);
     return anchored || receipt.anchoring === 'none';
   }
 
-  #showChecks(receipt: Receipt): void {
-    const fault = checkMerkle(receipt);
-    const blob = new Blob([JSON.stringify(receipt, null, 2)], { type: 'application/json' });
+  #showChecks(receipt: Receipt & ReceiptProofs): void {
+    const fault = checkReceiptProofs(receipt);
     const previous = this.#footer.querySelector<HTMLAnchorElement>('a[download]');
     if (previous) URL.revokeObjectURL(previous.href);
+    const blob = new Blob([JSON.stringify(receipt, null, 2)], { type: 'application/json' });
     replace(
       this.#footer,
-      el('span', { class: fault ? 'check bad' : 'check ok', 'data-check': 'merkle' }, fault ? `Merkle proof FAILED: ${fault}` : 'Merkle proof checked in this browser ✓'),
-      el('a', { href: URL.createObjectURL(blob), download: `receipt-${receipt.txId?.slice(0, 16)}.json` }, 'Download receipt'),
-      el('span', { class: 'hint' }, 'verify it offline: flowchain verify-receipt FILE'),
+      el('span', { class: fault ? 'check bad' : 'check ok', 'data-check': 'proofs' }, fault ? `Proof check FAILED: ${fault}` : `Proofs checked in this browser ✓ (block hash, puzzle, Merkle path${receipt.status === 'anchored' ? ', anchor path' : ''})`),
+      el('a', { href: URL.createObjectURL(blob), download: `receipt-${receipt.txId.slice(0, 16)}.json` }, 'Download receipt'),
+      el('span', { class: 'hint' }, 'verify it offline, signatures included: flowchain verify-receipt FILE'),
     );
   }
 }

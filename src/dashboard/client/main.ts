@@ -13,10 +13,13 @@ import { ThingView } from './thing-view.js';
 
 /** A Thing counts as live while values or events arrived from it within this window. */
 const LIVE_WINDOW_MS = 30_000;
+/** The ring and ledger views are read again at most this often. */
+const NODE_VIEW_REFRESH_MS = 2000;
 const VIEWS = ['things', 'events', 'ring', 'ledger'] as const;
 type View = (typeof VIEWS)[number];
 
 const views = new Map<string, ThingView>();
+const listItems = new Map<ThingView, { item: HTMLElement; link: HTMLAnchorElement; dot: HTMLElement; state: HTMLElement }>();
 const follower = new WriteFollower(byId('writes'));
 const log = new EventLog(byId('log'), byId<HTMLInputElement>('log-filter'), byId<HTMLButtonElement>('log-pause'), byId<HTMLInputElement>('log-properties'));
 let connectionState: ConnectionState = 'connecting';
@@ -26,53 +29,56 @@ function showError(message: string): void {
   byId('page-error').hidden = message === '';
 }
 
-/** The Thing view for a pushed message's thingID (the TD id or the slug). */
-const viewFor = (thingID: string): ThingView | undefined => views.get(thingID) ?? [...views.values()].find((v) => slugOf(v.td) === thingID);
-
-function renderList(): void {
-  const needle = byId<HTMLInputElement>('search').value.trim().toLowerCase();
-  const type = byId<HTMLSelectElement>('type-filter').value;
-  const selected = currentRoute().thing;
-  const now = Date.now();
-  const items = [...views.values()]
-    .filter((v) => type === '' || typesOf(v.td).includes(type))
-    .filter((v) => needle === '' || `${v.td.title} ${v.td.description ?? ''} ${slugOf(v.td)}`.toLowerCase().includes(needle))
-    .map((v) => {
-      const live = connectionState === 'open' && v.lastUpdate !== undefined && now - v.lastUpdate < LIVE_WINDOW_MS;
-      const state = live ? 'live' : connectionState === 'open' ? 'quiet' : 'offline';
-      const detail = v.lastUpdate === undefined ? 'no update yet' : `updated ${ago(v.lastUpdate, now)}`;
-      return el(
-        'li',
-        {},
-        el(
-          'a',
-          { href: `#/things/${encodeURIComponent(slugOf(v.td))}`, class: slugOf(v.td) === selected ? 'selected' : undefined, 'data-thing-link': slugOf(v.td) },
-          el('span', { class: `dot ${state}`, title: state, 'data-live': state }),
-          el('span', { class: 'title' }, v.td.title),
-          el('small', {}, `${state} · ${detail}`),
-          ...typesOf(v.td).map((t) => el('span', { class: 'tag' }, t)),
-        ),
-      );
-    });
-  replace(byId('thing-list'), ...(items.length > 0 ? items : [el('li', { class: 'empty' }, 'No Thing matches.')]));
-}
-
 function currentRoute(): { view: View; thing?: string } {
   const [, view, thing] = location.hash.split('/');
   const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as View) : 'things';
   return thing === undefined ? { view: known } : { view: known, thing: decodeURIComponent(thing) };
 }
 
-async function route(): Promise<void> {
-  const { view, thing } = currentRoute();
-  for (const name of VIEWS) byId(`${name}-view`).hidden = name !== view;
-  for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) link.classList.toggle('active', link.dataset.view === view);
+/** Updates the list in place (search, @type, live-only filter, each Thing's state). */
+function renderList(): void {
+  const needle = byId<HTMLInputElement>('search').value.trim().toLowerCase();
+  const type = byId<HTMLSelectElement>('type-filter').value;
+  const liveOnly = byId<HTMLInputElement>('live-only').checked;
+  const selected = currentRoute().thing ?? slugOf([...views.values()][0]!.td);
+  const now = Date.now();
+  let shown = 0;
+  for (const [view, { item, link, dot, state }] of listItems) {
+    const live = connectionState === 'open' && view.lastUpdate !== undefined && now - view.lastUpdate < LIVE_WINDOW_MS;
+    const status = live ? 'live' : connectionState === 'open' ? 'quiet' : 'offline';
+    dot.className = `dot ${status}`;
+    dot.dataset.live = status;
+    state.textContent = `${status} · ${view.lastUpdate === undefined ? 'no update yet' : `updated ${ago(view.lastUpdate, now)}`}`;
+    link.classList.toggle('selected', slugOf(view.td) === selected);
+    const text = `${view.td.title} ${view.td.description ?? ''} ${slugOf(view.td)}`.toLowerCase();
+    item.hidden = !((type === '' || typesOf(view.td).includes(type)) && (needle === '' || text.includes(needle)) && (!liveOnly || live));
+    if (!item.hidden) shown++;
+  }
+  byId('no-match').hidden = shown > 0;
+}
+
+let nodeViewShown = 0;
+let nodeViewRequest = 0;
+/** Shows the ring or ledger view, at most every NODE_VIEW_REFRESH_MS unless `now`; a slower answer never replaces a newer one. */
+async function refreshNodeView(view: View, now: boolean): Promise<void> {
+  if ((view !== 'ring' && view !== 'ledger') || (!now && Date.now() - nodeViewShown < NODE_VIEW_REFRESH_MS)) return;
+  nodeViewShown = Date.now();
+  const request = ++nodeViewRequest;
+  const target = el('div');
   try {
-    if (view === 'ring') await showRing(byId('ring'));
-    if (view === 'ledger') await showLedger(byId('ledger'));
+    await (view === 'ring' ? showRing(target) : showLedger(target));
+    if (request === nodeViewRequest && currentRoute().view === view) replace(byId(view), ...target.childNodes);
   } catch (err) {
     showError((err as Error).message);
   }
+}
+
+function route(): void {
+  const { view, thing } = currentRoute();
+  showError('');
+  for (const name of VIEWS) byId(`${name}-view`).hidden = name !== view;
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) link.classList.toggle('active', link.dataset.view === view);
+  void refreshNodeView(view, true);
   if (view !== 'things') return;
   const shown = [...views.values()].find((v) => slugOf(v.td) === thing) ?? views.values().next().value;
   for (const v of views.values()) v.element.hidden = v !== shown;
@@ -95,36 +101,41 @@ async function start(): Promise<void> {
     view.element.hidden = true;
     views.set(td.id, view);
     detail.append(view.element);
+    const dot = el('span', { class: 'dot' });
+    const state = el('small');
+    const link = el('a', { href: `#/things/${encodeURIComponent(slugOf(td))}`, 'data-thing-link': slugOf(td) }, dot, el('span', { class: 'title' }, td.title), state, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t)));
+    const item = el('li', {}, link);
+    listItems.set(view, { item, link, dot, state });
+    byId('thing-list').append(item);
   }
   const types = [...new Set(tds.flatMap(typesOf))].sort();
   byId('type-filter').append(...types.map((t) => el('option', { value: t }, t)));
-  byId('search').addEventListener('input', renderList);
-  byId('type-filter').addEventListener('change', renderList);
+  for (const id of ['search', 'type-filter', 'live-only']) byId(id).addEventListener('input', renderList);
+  // Every value once over HTTP (properties that are not observable are never pushed); the
+  // observations below then bring each observable one's current value and every change.
+  await Promise.all([...views.values()].map((view) => view.read()));
 
   // The socket's address comes from the TDs' forms, like any WoT consumer's.
   const wsUrl = tds.flatMap((td) => Object.values(td.properties ?? {}).map((p) => formUrl(td, p.forms, 'observeproperty', WS_SUBPROTOCOL))).find((url) => url !== undefined);
+  if (wsUrl === undefined) throw new Error('no TD offers a WebSocket form');
   const connection = new LiveConnection(() => {
-    const url = new URL(wsUrl ?? 'ws', location.href);
-    if (url.protocol.startsWith('http')) url.protocol = url.protocol.replace('http', 'ws');
+    const url = new URL(wsUrl);
     if (accessToken.get()) url.searchParams.set('access_token', accessToken.get());
     return url.href;
   });
-  connection.onState((state, retryInMs) => {
-    connectionIndicator(state, retryInMs);
-    if (state === 'open') for (const view of views.values()) view.refresh().catch((err: Error) => showError(err.message));
-  });
+  connection.onState(connectionIndicator);
+  connection.onProblem(showError);
   connection.onNotification((message) => {
-    const view = viewFor(message.thingID);
+    const view = views.get(message.thingID);
     const at = Date.parse(message.timestamp) || Date.now();
-    const thing = view?.td.title ?? message.thingID;
     if (message.type === 'propertyChange') {
-      view?.update(message.name, message.value, at);
-      log.add({ at, thing, name: message.name, kind: 'property', data: message.value });
+      view?.update(message.name, message.value, at, message.current !== true);
+      if (message.current !== true) log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'property', data: message.value });
       return;
     }
     if (view) view.lastUpdate = at;
-    log.add({ at, thing, name: message.name, kind: 'event', data: message.data });
-    if ((message.name === 'block' || message.name === 'anchor') && currentRoute().view === 'ledger') void showLedger(byId('ledger')).catch(() => undefined);
+    log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data });
+    if (message.name === 'block' || message.name === 'anchor') void refreshNodeView(currentRoute().view, false);
   });
   for (const td of tds) {
     for (const [name, p] of Object.entries(td.properties ?? {})) if (p.observable) connection.subscribe('observeproperty', td.id, name);
@@ -138,9 +149,12 @@ async function start(): Promise<void> {
     accessToken.set(token.value);
     connection.reconnect();
   });
-  window.addEventListener('hashchange', () => void route());
-  window.setInterval(renderList, 5000);
-  await route();
+  window.addEventListener('hashchange', route);
+  window.setInterval(() => {
+    renderList();
+    if (currentRoute().view === 'ring') void refreshNodeView('ring', false);
+  }, 5000);
+  route();
 }
 
 start().catch((err: Error) => showError(`The dashboard could not load this node's Things: ${err.message}`));

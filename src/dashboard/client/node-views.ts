@@ -1,4 +1,9 @@
-/** The node's own views: its place on the Chord ring, and its chain of blocks and anchors. */
+/**
+ * The node's own views: its place on the Chord ring (GET /ring), and its chain of blocks and
+ * anchors (GET /ledger, /ledger/blocks, /ledger/anchors; their shapes are declared here as the
+ * page reads them, since the node's own types live in modules that do not run in a browser).
+ */
+import type { Block } from '../../ledger/block.js';
 import { getJson } from './api.js';
 import { el, replace } from './dom.js';
 
@@ -22,13 +27,6 @@ interface ChainSummary {
   readonly blockIntervalMs: number;
   readonly anchoring: string;
   readonly lastAnchor: Anchor | null;
-}
-
-interface BlockHeader {
-  readonly height: number;
-  readonly sealedAt: number;
-  readonly txCount: number;
-  readonly difficulty: number;
 }
 
 interface Anchor {
@@ -67,7 +65,7 @@ export async function showRing(target: HTMLElement): Promise<void> {
 export async function showLedger(target: HTMLElement): Promise<void> {
   const [summary, blocks, anchors] = await Promise.all([
     getJson<ChainSummary>('ledger'),
-    getJson<readonly { readonly hash: string; readonly header: BlockHeader }[]>('ledger/blocks?limit=10'),
+    getJson<readonly Omit<Block, 'txIds'>[]>('ledger/blocks?limit=10'),
     getJson<readonly Anchor[]>('ledger/anchors'),
   ]);
   replace(

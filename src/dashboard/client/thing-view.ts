@@ -70,8 +70,8 @@ export class ThingView {
     );
   }
 
-  /** Reads every property over HTTP (at start and after a reconnect, when changes may have been missed). */
-  async refresh(): Promise<void> {
+  /** Reads every property over HTTP (once, at start: observed ones are then pushed). */
+  async read(): Promise<void> {
     const url = formUrl(this.td, this.td.forms, 'readallproperties');
     if (url === undefined) return;
     const values = await getJson<Record<string, unknown>>(url);
@@ -79,10 +79,10 @@ export class ThingView {
     for (const [name, value] of Object.entries(values)) this.#properties.get(name)?.show(value, now, false);
   }
 
-  /** A pushed property change. */
-  update(name: string, value: unknown, at: number): void {
-    this.lastUpdate = at;
-    this.#properties.get(name)?.show(value, at, true);
+  /** A property's value from the live connection: a change (`pushed`), or its current value when observing began. */
+  update(name: string, value: unknown, at: number, pushed: boolean): void {
+    if (pushed) this.lastUpdate = at;
+    this.#properties.get(name)?.show(value, at, pushed);
   }
 }
 

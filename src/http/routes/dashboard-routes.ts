@@ -1,8 +1,8 @@
 /**
  * The dashboard: its page at `/`, and under `/dashboard/` its styles, its browser modules
- * (compiled from src/dashboard/client into dist/, plus the ledger's Merkle module they share)
- * and the browser builds of uPlot and @noble/hashes from the installed packages. Nothing
- * comes from a CDN: devices are often offline.
+ * (compiled from src/dashboard/client into dist/browser/, with the ledger's pure modules
+ * they share) and the browser builds of uPlot and @noble/hashes from the installed
+ * packages. Nothing comes from a CDN: devices are often offline.
  *
  * The page gets a Content-Security-Policy that allows scripts from this origin only, plus the
  * page's one inline script (its import map), by hash.
@@ -17,25 +17,29 @@ import type { FastifyInstance } from 'fastify';
 export interface DashboardFiles {
   /** index.html and the stylesheet. */
   readonly page: string;
-  /** The compiled output folder (dist/); only the browser modules are served from it. */
+  /** The browser build (dist/browser/): the dashboard's modules and the node modules they import. */
   readonly modules: string;
   /** Folders of browser-ready library files, by the name they are served under. */
   readonly vendor: Readonly<Record<string, string>>;
 }
 
-/** The compiled files the browser may load: the dashboard's modules and the shared Merkle module. */
-const BROWSER_MODULES = /^\/(?:dashboard\/client\/[\w-]+|ledger\/merkle)\.js$/;
+/** Only scripts and styles are served from the module and library folders (no sources, maps or manifests). */
+const ASSET = /\.(?:js|css)$/;
 
-/** The CSP of a page: scripts from this origin and the page's inline scripts by SHA-256. */
-export function contentSecurityPolicy(html: string): string {
+/**
+ * The CSP of a page: scripts from this origin and the page's inline scripts by SHA-256;
+ * connections to this origin and, when the node's TDs name another (`publicUrl`), to that one
+ * over HTTP and WebSocket.
+ */
+export function contentSecurityPolicy(html: string, publicUrl?: string): string {
   const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+  const origin = publicUrl === undefined ? undefined : new URL(publicUrl);
+  const connect = origin === undefined ? [] : [origin.origin, `${origin.protocol === 'https:' ? 'wss' : 'ws'}://${origin.host}`];
   return [
     "default-src 'self'",
     `script-src 'self' ${inline.join(' ')}`.trim(),
-    // uPlot positions its parts with inline styles.
-    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
-    "connect-src 'self'",
+    ["connect-src 'self'", ...connect].join(' '),
     "object-src 'none'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -43,21 +47,14 @@ export function contentSecurityPolicy(html: string): string {
 }
 
 /** Registers GET / and the /dashboard/ files. */
-export async function dashboardRoutes(app: FastifyInstance, files: DashboardFiles): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, files: DashboardFiles, publicUrl: string | undefined): Promise<void> {
   const page = await readFile(join(files.page, 'index.html'), 'utf8');
-  const csp = contentSecurityPolicy(page);
+  const csp = contentSecurityPolicy(page, publicUrl);
   app.get('/', async (_request, reply) => reply.header('content-security-policy', csp).type('text/html; charset=utf-8').send(page));
 
   // The page itself only at /, where its relative links resolve.
-  await app.register(fastifyStatic, { root: files.page, prefix: '/dashboard/', index: false, allowedPath: (path: string) => path !== '/index.html' });
-  await app.register(fastifyStatic, {
-    root: files.modules,
-    prefix: '/dashboard/modules/',
-    decorateReply: false,
-    index: false,
-    allowedPath: (path: string) => BROWSER_MODULES.test(path),
-  });
-  for (const [name, root] of Object.entries(files.vendor)) {
-    await app.register(fastifyStatic, { root, prefix: `/dashboard/vendor/${name}/`, decorateReply: false, index: false });
-  }
+  await app.register(fastifyStatic, { root: files.page, prefix: '/dashboard/', index: false, allowedPath: (path: string) => ASSET.test(path) });
+  const assets = { decorateReply: false, index: false, allowedPath: (path: string) => ASSET.test(path) } as const;
+  await app.register(fastifyStatic, { root: files.modules, prefix: '/dashboard/modules/', ...assets });
+  for (const [name, root] of Object.entries(files.vendor)) await app.register(fastifyStatic, { root, prefix: `/dashboard/vendor/${name}/`, ...assets });
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
+import { contentSecurityPolicy } from '../../../src/http/routes/dashboard-routes.js';
 import { createServient } from '../../helpers/test-servient.js';
 import { assertProblem } from '../fixtures.js';
 
@@ -20,6 +21,13 @@ t.test('GET / serves the page, with a CSP that allows its one inline script by h
   t.match(csp, `script-src 'self' 'sha256-${createHash('sha256').update(inline[0]!).digest('base64')}'`, 'allowed by its SHA-256');
   t.match(csp, "default-src 'self'");
   t.match(csp, "frame-ancestors 'none'");
+  t.match(csp, "connect-src 'self';", 'connections to this origin only');
+  t.notMatch(csp, 'unsafe-inline', 'no inline style or script beyond the hashed one');
+});
+
+t.test('with a public URL, the page may also connect to that origin over HTTP and WebSocket', async (t) => {
+  t.match(contentSecurityPolicy('<p></p>', 'https://home.example:8443/flowchain/'), "connect-src 'self' https://home.example:8443 wss://home.example:8443;");
+  t.match(contentSecurityPolicy('<p></p>', 'http://10.0.0.5:8080/'), "connect-src 'self' http://10.0.0.5:8080 ws://10.0.0.5:8080;");
 });
 
 t.test('every module the page loads is served, and resolves its imports through the import map', async (t) => {
@@ -45,7 +53,7 @@ t.test('every module the page loads is served, and resolves its imports through 
     t.match(res.headers['content-type'], /javascript/, `${new URL(url).pathname} as JavaScript`);
     for (const m of res.body.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/gm)) queue.push(resolve(m[1]!, url));
   }
-  t.ok([...seen].some((u) => u.endsWith('/ledger/merkle.js')), 'the shared Merkle module is among them');
+  t.ok([...seen].some((u) => u.endsWith('/ledger/receipt-proofs.js')), 'the ledger\'s receipt proofs are among them');
   t.ok([...seen].some((u) => u.endsWith('/uPlot.esm.js')), 'and uPlot');
   t.ok(seen.size >= 12, `${seen.size} modules in all`);
   for (const css of page.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)) {
@@ -55,7 +63,19 @@ t.test('every module the page loads is served, and resolves its imports through 
 
 t.test('nothing else of the build, the packages or the page folder is served', async (t) => {
   const { servient } = await createServient(t);
-  for (const url of ['/dashboard/modules/cli.js', '/dashboard/modules/servient.js', '/dashboard/modules/dashboard/client/main.js.map.bak', '/dashboard/index.html', '/dashboard/modules/../package.json', '/dashboard/vendor/uplot/../package.json']) {
+  const urls = [
+    '/dashboard/modules/cli.js',
+    '/dashboard/modules/servient.js',
+    '/dashboard/modules/dashboard/client/main.js.map',
+    '/dashboard/modules/ledger/receipt-proofs.ts',
+    '/dashboard/index.html',
+    '/dashboard/modules/../package.json',
+    '/dashboard/vendor/uplot/../package.json',
+    '/dashboard/vendor/noble-hashes/package.json',
+    '/dashboard/vendor/noble-hashes/README.md',
+    '/dashboard/vendor/noble-hashes/src/sha2.ts',
+  ];
+  for (const url of urls) {
     const res = await servient.app.inject({ method: 'GET', url });
     t.equal(res.statusCode, 404, `${url} is not served`);
     t.match(res.headers['content-type'], /^application\/problem\+json/, `${url}: problem+json`);
