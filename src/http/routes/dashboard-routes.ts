@@ -52,9 +52,9 @@ export async function dashboardRoutes(app: FastifyInstance, files: DashboardFile
   const csp = contentSecurityPolicy(page, publicUrl);
   app.get('/', async (_request, reply) => reply.header('content-security-policy', csp).type('text/html; charset=utf-8').send(page));
 
-  // The page itself only at /, where its relative links resolve.
-  await app.register(fastifyStatic, { root: files.page, prefix: '/dashboard/', index: false, allowedPath: (path: string) => ASSET.test(path) });
-  const assets = { decorateReply: false, index: false, allowedPath: (path: string) => ASSET.test(path) } as const;
-  await app.register(fastifyStatic, { root: files.modules, prefix: '/dashboard/modules/', ...assets });
-  for (const [name, root] of Object.entries(files.vendor)) await app.register(fastifyStatic, { root, prefix: `/dashboard/vendor/${name}/`, ...assets });
+  // Scripts and styles only: the page itself is served at /, where its relative links resolve.
+  const assets = { index: false, allowedPath: (path: string) => ASSET.test(path) } as const;
+  await app.register(fastifyStatic, { root: files.page, prefix: '/dashboard/', ...assets });
+  await app.register(fastifyStatic, { root: files.modules, prefix: '/dashboard/modules/', decorateReply: false, ...assets });
+  for (const [name, root] of Object.entries(files.vendor)) await app.register(fastifyStatic, { root, prefix: `/dashboard/vendor/${name}/`, decorateReply: false, ...assets });
 }
