@@ -40,7 +40,7 @@ import { Database } from '../dist/storage.js';
 import { systemClock } from '../dist/thing/clock.js';
 import { createRandom } from '../dist/thing/random.js';
 import { Cluster } from './ring-cluster.mjs';
-import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
+import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, measureRounds, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
 import { fmt, median, readNotes, table } from './lib/format.mjs';
 import { ManualClock } from './lib/manual-clock.mjs';
 
@@ -113,35 +113,13 @@ function flushDisks() {
 
 /**
  * Measures `sides` in alternating order (0 1 .. then .. 1 0), `rounds` rounds, with `run(side,
- * round)` returning a {@link measured} result. A round in which other programs used more than
- * FOREIGN_LIMIT cores in any measurement is measured again (at most `maxRetries` times); the
- * figures come from the undisturbed rounds when at least two exist, otherwise from all
- * (`clean` false). Same rules as `interleave` in lib/common.mjs, for any number of sides.
+ * round)` returning a {@link measured} result, by the rules of `measureRounds` in
+ * lib/common.mjs; each round starts with the disks flushed.
  */
-async function alternate(sides, rounds, run, log, maxRetries = 2) {
+function alternate(sides, rounds, run, log) {
   const forward = sides.map((_, i) => i);
   const plan = Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? forward : [...forward].reverse()));
-  const done = [];
-  for (let r = 0; r < plan.length && r < rounds + maxRetries; r++) {
-    flushDisks();
-    await waitForQuiet(log);
-    const results = [];
-    for (const index of plan[r]) {
-      log(`  ${sides[index].label}: round ${r + 1}`);
-      results[index] = await run(sides[index], r);
-    }
-    const foreign = Math.max(...results.map((x) => x.foreignCores).filter(Number.isFinite), 0);
-    const disturbed = foreign > FOREIGN_LIMIT;
-    done.push({ order: plan[r].map((i) => sides[i].label), results, foreignCores: foreign, disturbed });
-    if (disturbed) {
-      log(`  round ${r + 1} disturbed: other programs used ${foreign.toFixed(2)} cores; measuring it again`);
-      plan.push(plan[r]);
-    }
-  }
-  const undisturbed = done.filter((round) => !round.disturbed);
-  const clean = undisturbed.length >= 2;
-  const used = clean ? undisturbed : done;
-  return { rounds: done, used, clean };
+  return measureRounds(sides, plan, run, log, { beforeRound: flushDisks });
 }
 
 /** Sum of a side's used measurements: ops, seconds, rate, µs per op, CPU share, other load. */

@@ -177,38 +177,52 @@ export const PAIRS = [
 ];
 
 /**
- * Measures two prepared sides in {@link PAIRS} order, `windowS` seconds per window, with
- * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs,
- * foreignCores, ... }`. A pair with a disturbed window is measured again in the same order, at
- * most `maxRetries` times in all. The figures come from the undisturbed pairs when at least two
- * exist, otherwise from every pair (and `clean` is false). `ownCpu` is passed to
- * {@link waitForQuiet}.
+ * Measures `sides` round by round, each round in one order of `plan` (lists of side indices),
+ * with `measure(side, round)` returning a result with `foreignCores`. Before each round
+ * `beforeRound()` runs and the machine is left to go quiet ({@link waitForQuiet}, with
+ * `ownCpu`). A round in which other programs used more than {@link FOREIGN_LIMIT} cores in
+ * any measurement is measured again in the same order, at most `maxRetries` times in all.
+ * The figures come from the undisturbed rounds when at least two exist, otherwise from every
+ * round (and `clean` is false). `noun` and `detail` name a round in the log.
  */
-export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs) {
-  const plan = [...PAIRS];
-  const pairs = [];
-  for (let p = 0; p < plan.length && p < PAIRS.length + maxRetries; p++) {
+export async function measureRounds(sides, plan, measure, log, { maxRetries = 2, ownCpu = ownCpuUs, beforeRound = () => undefined, noun = 'round', detail = '' } = {}) {
+  const orders = [...plan];
+  const rounds = [];
+  for (let r = 0; r < orders.length && r < plan.length + maxRetries; r++) {
+    beforeRound();
     await waitForQuiet(log, ownCpu);
-    const windows = [];
-    for (const index of plan[p]) {
-      log(`  ${sides[index].label}: pair ${p + 1}, ${windowS}s`);
-      windows[index] = await measureWindow(sides[index], windowS);
+    const results = [];
+    for (const index of orders[r]) {
+      log(`  ${sides[index].label}: ${noun} ${r + 1}${detail}`);
+      results[index] = await measure(sides[index], r);
     }
-    const foreign = Math.max(windows[0].foreignCores, windows[1].foreignCores);
+    const measuredForeign = results.map((x) => x.foreignCores).filter(Number.isFinite);
+    const foreign = measuredForeign.length > 0 ? Math.max(...measuredForeign) : Number.NaN;
     const disturbed = foreign > FOREIGN_LIMIT;
-    pairs.push({ order: plan[p], windows, ratio: windows[1].ops / windows[1].seconds / (windows[0].ops / windows[0].seconds), foreign, disturbed });
+    rounds.push({ order: orders[r].map((i) => sides[i].label), results, foreignCores: foreign, disturbed });
     if (disturbed) {
-      log(`  pair ${p + 1} disturbed: other programs used ${foreign.toFixed(2)} cores; measuring it again`);
-      plan.push(plan[p]);
+      log(`  ${noun} ${r + 1} disturbed: other programs used ${foreign.toFixed(2)} cores; measuring it again`);
+      orders.push(orders[r]);
     }
   }
-  const undisturbed = pairs.filter((pair) => !pair.disturbed);
+  const undisturbed = rounds.filter((round) => !round.disturbed);
   const clean = undisturbed.length >= 2;
-  const used = clean ? undisturbed : pairs;
+  return { rounds, used: clean ? undisturbed : rounds, clean };
+}
+
+/**
+ * Measures two prepared sides in {@link PAIRS} order, `windowS` seconds per window, with
+ * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs,
+ * foreignCores, ... }`, by the rules of {@link measureRounds}. Each pair gives the ratio of
+ * the subject's rate to the baseline's. `ownCpu` is passed to {@link waitForQuiet}.
+ */
+export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs) {
+  const rate = (window) => window.ops / window.seconds;
+  const { rounds, used, clean } = await measureRounds(sides, PAIRS, (side) => measureWindow(side, windowS), log, { maxRetries, ownCpu, noun: 'pair', detail: `, ${windowS}s` });
   return {
-    windows: [used.map((pair) => pair.windows[0]), used.map((pair) => pair.windows[1])],
-    pairRatios: used.map((pair) => pair.ratio),
-    pairs: pairs.map(({ order, ratio, foreign, disturbed }) => ({ order: order.map((i) => sides[i].label), ratio, foreignCores: foreign, disturbed })),
+    windows: [used.map((pair) => pair.results[0]), used.map((pair) => pair.results[1])],
+    pairRatios: used.map((pair) => rate(pair.results[1]) / rate(pair.results[0])),
+    pairs: rounds.map(({ order, results, foreignCores, disturbed }) => ({ order, ratio: rate(results[1]) / rate(results[0]), foreignCores, disturbed })),
     clean,
   };
 }
