@@ -7,8 +7,8 @@ const TD = 'https://www.w3.org/2019/wot/td#';
 
 t.test('bundled W3C contexts are the unchanged W3C files', async (t) => {
   const contexts = loadBundledContexts();
-  t.same(contexts.get('https://www.w3.org/2022/wot/td/v1.1'), readSpecJson('td-1.1/td-context-1.1.jsonld'));
-  t.same(contexts.get('https://www.w3.org/2022/wot/discovery'), readSpecJson('discovery/discovery-core.jsonld'));
+  t.same(contexts.get('https://www.w3.org/2022/wot/td/v1.1'), readSpecJson('contexts/td-context-1.1.jsonld'));
+  t.same(contexts.get('https://www.w3.org/2022/wot/discovery'), readSpecJson('contexts/discovery-core.jsonld'));
 });
 
 t.test('a TD expands offline with the bundled contexts', async (t) => {
