@@ -5,16 +5,19 @@
  * `process`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
-import { parseCommandLine, readAnchorKey, readAuthToken, usage, type Config } from './config.js';
+import { parseCommandLine, readAnchorKey, readAuthToken, usage, type CommandLine, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
 import { checkEthereumAnchor } from './ledger/ethereum-anchorer.js';
 import { checkReceipt } from './ledger/receipt.js';
-import { NodeIdentity } from './node-identity.js';
+import { admitNodeData, loadIdentity } from './membership/admit-node.js';
+import { RingAuthority, writeMembership } from './membership/ring-authority.js';
+import { NodeIdentity, ringIdOf } from './node-identity.js';
 import { Servient, verifyStoredChain } from './servient.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
@@ -29,7 +32,7 @@ function createLogger(config: Config): Logger {
 }
 
 async function main(): Promise<number> {
-  const { command, help, config, positionals } = parseCommandLine({
+  const { command, help, config, positionals, commandFlags } = parseCommandLine({
     argv: process.argv.slice(2),
     env: process.env,
     readFile: readText,
@@ -39,7 +42,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return help ? 0 : 2;
   }
+  if (command === 'ring' && positionals[0] !== undefined) return runMembership(positionals[0], commandFlags, config);
   if (command === 'ring') return runRing(config);
+  if (command === 'id') return runId(config);
   if (command === 'verify') return runVerify(config);
   if (command === 'verify-receipt') return runVerifyReceipt(positionals[0], config);
   if (command !== 'start') {
@@ -84,9 +89,14 @@ async function main(): Promise<number> {
 async function runRing(config: Config): Promise<number> {
   const cli = fileURLToPath(import.meta.url);
   const base = config.port === 0 ? 8080 : config.port;
+  const peerBase = config.peerPort === 0 ? 9080 : config.peerPort;
+  // One private ring: an authority beside the nodes' data admits every node before it starts.
+  const authority = RingAuthority.open(join(config.data, 'authority'), authorityComponents);
+  for (let i = 0; i < config.nodes; i++) await admitNodeData(authority, join(config.data, `node-${i}`));
+  process.stderr.write(`flowchain ring: the ring's authority is in ${authority.directory}\n`);
   const children = Array.from({ length: config.nodes }, (_, i) => {
-    const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--data', join(config.data, `node-${i}`), '--things', config.things, '--successors', String(config.successors), '--log-level', config.logLevel];
-    if (i > 0) args.push('--join', `ws://127.0.0.1:${base}`);
+    const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--peer-port', String(peerBase + i), '--data', join(config.data, `node-${i}`), '--things', config.things, '--successors', String(config.successors), '--log-level', config.logLevel];
+    if (i > 0) args.push('--join', `http://127.0.0.1:${base}/`);
     return { i, args };
   });
   const exits: Promise<number>[] = [];
@@ -106,6 +116,58 @@ async function runRing(config: Config): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => running.forEach((child) => child.kill(signal)));
   const codes = await Promise.all(exits);
   return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+/** The wall clock and the CSPRNG, for the ring authority. */
+const authorityComponents = { now: () => new Date(), randomBytes: (n: number) => new Uint8Array(randomBytes(n)) };
+
+/** `flowchain ring init|admit|revoke`: the ring authority's commands. */
+async function runMembership(subcommand: string, flags: CommandLine['commandFlags'], config: Config): Promise<number> {
+  const directory = flags.authority;
+  if (directory === undefined) {
+    process.stderr.write(`flowchain ring ${subcommand}: name the authority's directory with --authority DIR\n`);
+    return 2;
+  }
+  if (subcommand === 'init') {
+    const authority = RingAuthority.create(directory, authorityComponents);
+    process.stdout.write(`ring authority created in ${authority.directory} (keep authority.key off the ring; admit nodes with flowchain ring admit)\n`);
+    return 0;
+  }
+  const authority = RingAuthority.load(directory, authorityComponents);
+  if (subcommand === 'admit') {
+    const days = flags.days === undefined ? 365 : Number(flags.days);
+    if (flags.key !== undefined) {
+      if (flags.out === undefined || !/^[0-9a-fA-F]{64}$/.test(flags.key)) {
+        process.stderr.write('flowchain ring admit --key HEX --out DIR: the key is 64 hex digits (flowchain id prints it), DIR where the membership goes\n');
+        return 2;
+      }
+      writeMembership(flags.out, authority.admit(Uint8Array.from(Buffer.from(flags.key, 'hex')), days));
+      process.stdout.write(`admitted node ${ringIdOf(Uint8Array.from(Buffer.from(flags.key, 'hex'))).toString(16).padStart(40, '0')}: its membership is in ${flags.out} (give it to that node as DATA/ring or --membership)\n`);
+      return 0;
+    }
+    const id = await admitNodeData(authority, config.data, days);
+    process.stdout.write(`admitted node ${id}: its membership is in ${join(config.data, 'ring')}\n`);
+    return 0;
+  }
+  if (subcommand === 'revoke') {
+    if (flags.node === undefined) {
+      process.stderr.write('flowchain ring revoke: name the node with --node ID (40 hex digits)\n');
+      return 2;
+    }
+    const crl = authority.revoke(flags.node);
+    if (existsSync(join(config.data, 'ring', 'node.crt'))) writeFileSync(join(config.data, 'ring', 'crl.pem'), crl);
+    process.stdout.write(`node ${flags.node} revoked: the new CRL is ${join(directory, 'crl.pem')}; members pass it on to each other once one of them has it\n`);
+    return 0;
+  }
+  process.stderr.write(`flowchain ring: unknown sub-command ${subcommand} (init, admit, revoke)\n`);
+  return 2;
+}
+
+/** `flowchain id --data DIR`: a stopped node's ring id and public key (what `ring admit --key` takes). */
+async function runId(config: Config): Promise<number> {
+  const identity = await loadIdentity(config.data);
+  process.stdout.write(`id ${identity.id.toString(16).padStart(40, '0')}\nkey ${Buffer.from(identity.publicKey).toString('hex')}\n`);
+  return 0;
 }
 
 /** `flowchain verify --data DIR`: re-checks the stored chain of a stopped node; 1 names the first bad block. */

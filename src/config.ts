@@ -33,8 +33,14 @@ export interface Config {
   readonly wsBufferLimit: number;
   /** How long a long-poll request waits for a change, in milliseconds. */
   readonly longPollTimeoutMs: number;
-  /** A ring member to join through (ws://HOST:PORT); absent means this node founds a ring. */
+  /** A ring member to join through: its HTTP URL (or its wss:// peer URL); absent means this node founds a ring. */
   readonly join: string | undefined;
+  /** TCP port of the mutual-TLS peer endpoint other ring members dial; 0 picks a free one. */
+  readonly peerPort: number;
+  /** The peer URL other members dial (wss://HOST:PORT/); absent means the public URL's host, or the listening host, and peerPort. */
+  readonly peerUrl: string | undefined;
+  /** Directory of this node's ring membership (authority.crt, node.crt, crl.pem); absent means DATA/ring. */
+  readonly membership: string | undefined;
   /** r, the length of the Chord successor list. */
   readonly successors: number;
   /** When a write is answered: once its owner stored the transaction (`owner`), or at once (`local`). */
@@ -51,6 +57,8 @@ export interface Config {
   readonly difficulty: number;
   /** This node's stake: the puzzle's target is multiplied by it. */
   readonly stake: number;
+  /** The share of one core the miner may use (a duty cycle), from 0.01 to 1. */
+  readonly miningShare: number;
   /** Anchor plugin: `none`, or `ethereum` (needs anchorRpc and anchorKeyFile). */
   readonly anchor: 'none' | 'ethereum';
   /** JSON-RPC URL of the EVM chain to anchor onto. */
@@ -83,6 +91,12 @@ const integer = (min: number, max: number) => (raw: unknown, where: string): num
   return value;
 };
 
+const fraction = (min: number, max: number) => (raw: unknown, where: string): number => {
+  const value = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) return fail(where, `must be a number from ${min} to ${max}`);
+  return value;
+};
+
 const text = (raw: unknown, where: string): string => {
   if (typeof raw !== 'string' || raw.trim() === '') return fail(where, 'must be a non-empty string');
   return raw;
@@ -106,7 +120,8 @@ const httpUrl = (raw: unknown, where: string): string => {
   return href.endsWith('/') ? href : `${href}/`;
 };
 
-const peerUrl = (raw: unknown, where: string): string => url(['ws:', 'wss:', 'http:', 'https:'], 'a ws:// URL of a ring member')(raw, where).href;
+const joinUrl = (raw: unknown, where: string): string => url(['ws:', 'wss:', 'http:', 'https:'], "a ring member's http:// URL (or its wss:// peer URL)")(raw, where).href;
+const wssUrl = (raw: unknown, where: string): string => url(['wss:'], 'a wss:// URL')(raw, where).href;
 
 const level = (raw: unknown, where: string): LogLevel => {
   if (!LOG_LEVELS.includes(raw as LogLevel)) return fail(where, `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -136,7 +151,10 @@ const OPTIONS: Record<Key, OptionSpec> = {
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
   wsBufferLimit: { flag: 'ws-buffer-limit', env: 'FLOWCHAIN_WS_BUFFER_LIMIT', parse: integer(16 * 1024, 256 * 1024 * 1024) },
   longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
-  join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: peerUrl },
+  join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: joinUrl },
+  peerPort: { flag: 'peer-port', env: 'FLOWCHAIN_PEER_PORT', parse: integer(0, 65535) },
+  peerUrl: { flag: 'peer-url', env: 'FLOWCHAIN_PEER_URL', parse: wssUrl },
+  membership: { flag: 'membership', env: 'FLOWCHAIN_MEMBERSHIP', parse: text },
   successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
   ack: { flag: 'ack', env: 'FLOWCHAIN_ACK', parse: ackMode },
   ackTimeoutMs: { flag: 'ack-timeout', env: 'FLOWCHAIN_ACK_TIMEOUT', parse: integer(100, 600_000) },
@@ -145,6 +163,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   maxBlockTx: { flag: 'max-block-tx', env: 'FLOWCHAIN_MAX_BLOCK_TX', parse: integer(1, 65_536) },
   difficulty: { flag: 'difficulty', env: 'FLOWCHAIN_DIFFICULTY', parse: integer(1, 2 ** 40) },
   stake: { flag: 'stake', env: 'FLOWCHAIN_STAKE', parse: integer(1, 1_000_000) },
+  miningShare: { flag: 'mining-share', env: 'FLOWCHAIN_MINING_SHARE', parse: fraction(0.01, 1) },
   anchor: { flag: 'anchor', env: 'FLOWCHAIN_ANCHOR', parse: anchorKind },
   anchorRpc: { flag: 'anchor-rpc', env: 'FLOWCHAIN_ANCHOR_RPC', parse: httpUrl },
   anchorKeyFile: { flag: 'anchor-key-file', env: 'FLOWCHAIN_ANCHOR_KEY_FILE', parse: text },
@@ -165,6 +184,9 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   wsBufferLimit: 1024 * 1024,
   longPollTimeoutMs: 25_000,
   join: undefined,
+  peerPort: 9080,
+  peerUrl: undefined,
+  membership: undefined,
   successors: 4,
   ack: 'owner',
   ackTimeoutMs: 10_000,
@@ -173,6 +195,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   maxBlockTx: 4_096,
   difficulty: 16_384,
   stake: 1,
+  miningShare: 0.1,
   anchor: 'none',
   anchorRpc: undefined,
   anchorKeyFile: undefined,
@@ -183,11 +206,17 @@ export const DEFAULTS: Omit<Config, 'things'> = {
 /** What {@link parseCommandLine} found. */
 export interface CommandLine {
   readonly command: string | undefined;
-  /** What follows the command (the file of `verify-receipt`). */
+  /** What follows the command (the file of `verify-receipt`, the sub-command of `ring`). */
   readonly positionals: readonly string[];
+  /** Options of the membership commands (`ring init|admit|revoke`), which are not node configuration. */
+  readonly commandFlags: Readonly<Partial<Record<CommandFlag, string>>>;
   readonly help: boolean;
   readonly config: Config;
 }
+
+/** Options of the membership commands. */
+export const COMMAND_FLAGS = ['authority', 'key', 'out', 'days', 'node'] as const;
+export type CommandFlag = (typeof COMMAND_FLAGS)[number];
 
 /** I/O the resolver needs, injected so tests need no files. */
 export interface ConfigSources {
@@ -206,7 +235,21 @@ export function usage(): string {
     const fallback = key === 'things' ? 'bundled samples' : String((DEFAULTS as Record<string, unknown>)[key] ?? '-');
     return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
   });
-  return ['Usage: flowchain start [options]      run one node', '       flowchain ring --nodes N [options]  run N nodes on loopback that join one ring', '       flowchain verify --data DIR         re-check the stored chain (node stopped); names the first bad block', '       flowchain verify-receipt FILE [--anchor-rpc URL]  check a downloaded receipt offline (and its anchor on the chain)', '', 'Options (flag, environment variable, default):', '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config', ...rows].join('\n');
+  return [
+    'Usage: flowchain start [options]      run one node',
+    '       flowchain ring --nodes N [options]  run N nodes on loopback that join one private ring (authority in DATA/authority)',
+    '       flowchain ring init --authority DIR  create a ring authority (its key never needs to be on a node)',
+    '       flowchain ring admit --authority DIR --data NODE_DATA [--days N]  admit a stopped node: writes NODE_DATA/ring',
+    '       flowchain ring admit --authority DIR --key HEX --out DIR [--days N]  admit a node by its public key (flowchain id)',
+    '       flowchain ring revoke --authority DIR --node ID [--data NODE_DATA]  revoke a node; copy crl.pem to any member (or name its data)',
+    '       flowchain id --data DIR             print a stopped node\'s ring id and public key',
+    '       flowchain verify --data DIR         re-check the stored chain (node stopped); names the first bad block',
+    '       flowchain verify-receipt FILE [--anchor-rpc URL]  check a downloaded receipt offline (and its anchor on the chain)',
+    '',
+    'Options (flag, environment variable, default):',
+    '  --config FILE        FLOWCHAIN_CONFIG               JSON file with the same keys as Config',
+    ...rows,
+  ].join('\n');
 }
 
 /**
@@ -219,7 +262,7 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   try {
     parsed = parseArgs({
       args: [...sources.argv],
-      options: { ...flagOptions, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...flagOptions, ...Object.fromEntries(COMMAND_FLAGS.map((flag) => [flag, { type: 'string' as const }])), config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
@@ -240,7 +283,8 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   if (merged.anchor === 'ethereum' && (merged.anchorRpc === undefined || merged.anchorKeyFile === undefined)) {
     fail('--anchor', 'ethereum needs --anchor-rpc and --anchor-key-file');
   }
-  return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), config: merged as unknown as Config };
+  const commandFlags = Object.fromEntries(COMMAND_FLAGS.flatMap((flag) => (typeof values[flag] === 'string' ? [[flag, values[flag]]] : [])));
+  return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), commandFlags, config: merged as unknown as Config };
 }
 
 function readConfigFile(path: string, readFile: (path: string) => string): Partial<Config> {

@@ -72,6 +72,11 @@ export class NodeIdentity {
     return created;
   }
 
+  /** The secret key as PKCS#8 PEM, for this process's TLS stack (peer links); it is never written anywhere. */
+  privateKeyPem(): string {
+    return this.#signingKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  }
+
   sign(message: Uint8Array): Uint8Array {
     return new Uint8Array(sign(null, message, this.#signingKey));
   }

@@ -24,12 +24,15 @@ import { Miner } from './ledger/miner.js';
 import { verifyChain, VirtualChain } from './ledger/virtual-chain.js';
 import { NodeIdentity } from './node-identity.js';
 import { RingService } from './dht/ring-service.js';
+import { RingDirectory } from './directory/ring-directory.js';
+import { resolveMembership } from './membership/founding.js';
+import type { MembershipDocuments } from './membership/membership.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
-import { buildNodeDescription, buildThingDescription, webSocketUrl, type ExposureOptions } from './td/td-builder.js';
+import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
 import { isUuid, nameBasedId } from './td/thing-id.js';
 import { TdValidator } from './td/td-validator.js';
-import { systemClock, type Clock } from './thing/clock.js';
+import { systemClock, type Clock } from './common/clock.js';
 import type { DriverFactory } from './thing/drivers/device-driver.js';
 import { builtinDrivers } from './thing/drivers/builtin-drivers.js';
 import { ExposedThing } from './thing/exposed-thing.js';
@@ -47,6 +50,8 @@ export interface ServientComponents {
   readonly authToken?: string;
   /** The anchoring account's private key, already read from --anchor-key-file. */
   readonly anchorKey?: `0x${string}`;
+  /** This node's ring membership, instead of the documents in its membership directory. */
+  readonly membership?: MembershipDocuments;
 }
 
 /** Where a started servient listens. */
@@ -64,11 +69,15 @@ export class Servient {
   readonly ring: RingService;
   readonly broker: Broker;
   readonly chain: VirtualChain;
+  readonly directory: RingDirectory;
   readonly #config: Config;
   readonly #database: Database;
+  readonly #bearerAuth: boolean;
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; bearerAuth: boolean }) {
     this.app = init.app;
+    this.directory = init.directory;
+    this.#bearerAuth = init.bearerAuth;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
     this.broker = init.broker;
@@ -94,10 +103,29 @@ export class Servient {
       const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
       const systemRandom = (n: number) => new Uint8Array(randomBytes(n));
       const identity = await NodeIdentity.load(database.section('identity'));
+      const { membership, founded } = resolveMembership({
+        publicKey: identity.publicKey,
+        ...(components.membership ? { documents: components.membership } : {}),
+        directory: config.membership ?? join(config.data, 'ring'),
+        authorityDirectory: join(config.data, 'ring-authority'),
+        joining: config.join !== undefined,
+        now: () => new Date(),
+        randomBytes: systemRandom,
+      });
+      if (founded !== undefined) components.logger?.info({ authority: founded }, `founded a private ring: its authority is in ${founded}; admit other nodes with \`flowchain ring admit --authority ${founded} --data THEIR_DATA\``);
       const ring = new RingService(
-        { clock, identity, section: database.section('ring'), randomBytes: systemRandom, ...(components.logger ? { log: components.logger } : {}) },
-        { successorListSize: config.successors, maintenanceIntervalMs: 1_000, requestTimeoutMs: 5_000, ...peerLimits(config.bodyLimit) },
+        { clock, identity, membership, section: database.section('ring'), ...(components.logger ? { log: components.logger } : {}) },
+        {
+          host: config.host,
+          port: config.peerPort,
+          ...(config.peerUrl ? { advertisedUrl: config.peerUrl } : config.publicUrl ? { advertisedUrl: `wss://${new URL(config.publicUrl).hostname}:${config.peerPort}/` } : {}),
+          successorListSize: config.successors,
+          maintenanceIntervalMs: 1_000,
+          requestTimeoutMs: 5_000,
+          ...peerLimits(config.bodyLimit),
+        },
       );
+      const directory = new RingDirectory({ store: ring.store, identity, clock, ...(components.logger ? { log: components.logger } : {}) });
       const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS });
       await outbox.open();
       const chain = new VirtualChain(
@@ -106,14 +134,14 @@ export class Servient {
           identity,
           clock,
           randomBytes: systemRandom,
-          miner: new Miner(),
+          miner: new Miner({ share: config.miningShare }),
           ...(config.anchor === 'ethereum' && components.anchorKey !== undefined ? { anchorer: new EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey }) } : {}),
           ...(components.logger ? { log: components.logger } : {}),
         },
-        { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, minDifficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
+        { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, difficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
       );
       const broker = new Broker(
-        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, ...(components.logger ? { log: components.logger } : {}) },
+        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
         { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2 },
       );
       const things: ExposedThing[] = [];
@@ -152,7 +180,6 @@ export class Servient {
         authToken: components.authToken,
         publicUrl: config.publicUrl,
         bodyLimit: config.bodyLimit,
-        peerFrameLimit: peerLimits(config.bodyLimit).maxPayload,
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
         logger: components.logger,
@@ -160,7 +187,7 @@ export class Servient {
         dashboard: DASHBOARD_FILES,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain });
+      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, bearerAuth: components.authToken !== undefined });
     } catch (err) {
       await database.close();
       throw err;
@@ -189,8 +216,11 @@ export class Servient {
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const url = this.#config.publicUrl ?? `http://${shown}:${port}/`;
     try {
-      // Other ring members reach this node at the peer endpoint under its public URL.
-      await this.ring.start(webSocketUrl(url, 'peer'), this.#config.join);
+      await this.ring.start(this.#config.join);
+      // The ring learns which Things this node hosts before any of their transactions leave:
+      // owners check it.
+      const exposure = { base: url, bearerAuth: this.#bearerAuth };
+      await this.directory.start(url, this.registry.list().map((thing) => ({ thingId: thing.id, td: buildThingDescription(thing.td, thing, exposure) })));
       this.broker.start();
     } catch (err) {
       await this.stop();
@@ -205,6 +235,7 @@ export class Servient {
    */
   async stop(): Promise<void> {
     await this.broker.stop();
+    this.directory.stop();
     await this.ring.stop();
     await this.app.close();
     await Promise.all(this.registry.list().map((thing) => thing.stop()));

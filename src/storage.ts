@@ -18,6 +18,12 @@ import { FlowchainError, isFlowchainError } from './errors.js';
 /** A LevelDB batch operation on a section. */
 type LevelOperation = LevelBatchOperation<Level<string, unknown>, string, unknown>;
 
+/** Where a prepared write keeps its operations (not part of the public shape). */
+const OPERATIONS = Symbol('operations');
+interface Prepared extends PreparedWrite {
+  readonly [OPERATIONS]: { readonly database: Database; readonly operations: readonly LevelOperation[] };
+}
+
 /** One put or delete in an atomic batch. */
 export type BatchOperation = { readonly type: 'put'; readonly key: string; readonly value: unknown } | { readonly type: 'del'; readonly key: string };
 
@@ -62,6 +68,16 @@ export class GroupCommit<Op> {
   }
 }
 
+/**
+ * Operations prepared on a section and not yet written: another section's {@link Section.batch}
+ * can write them in the same atomic batch (a property value with the transaction that records
+ * it), or {@link PreparedWrite.commit} writes them alone.
+ */
+export interface PreparedWrite {
+  /** Writes these operations alone, atomically. */
+  commit(): Promise<void>;
+}
+
 /** A JSON-valued key space inside the database. */
 export interface Section {
   /** The stored value, or undefined when the key is absent. */
@@ -69,8 +85,13 @@ export interface Section {
   /** The stored values of `keys`, in order (undefined where absent), in one read. */
   getMany(keys: readonly string[]): Promise<unknown[]>;
   put(key: string, value: unknown): Promise<void>;
-  /** Applies every operation or none. */
-  batch(operations: readonly BatchOperation[]): Promise<void>;
+  /**
+   * Applies every operation, and those of `alongside` (prepared on sections of the same
+   * database), or none of them.
+   */
+  batch(operations: readonly BatchOperation[], alongside?: readonly PreparedWrite[]): Promise<void>;
+  /** Prepares operations to be written later, alone or alongside another batch. */
+  prepare(operations: readonly BatchOperation[]): PreparedWrite;
   /** Every entry whose key starts with `prefix`, in key order. */
   entries(prefix?: string): AsyncIterable<[string, unknown]>;
   /** Every key that starts with `prefix`, in order (values are not read). */
@@ -113,25 +134,53 @@ export class Database {
     // alone, never the shared batch it would have joined.
     const operation = (op: BatchOperation): LevelOperation => {
       if (op.type === 'del') return { type: 'del', sublevel: sub, key: op.key };
-      const text = JSON.stringify(op.value);
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(op.value);
+      } catch (err) {
+        throw failed('write', err);
+      }
       if (text === undefined) throw failed('write', new TypeError(`the value of ${op.key} is not JSON`));
       return { type: 'put', sublevel: sub, key: op.key, value: text, valueEncoding: 'utf8' };
     };
-    const write = (operations: readonly BatchOperation[]) => guard('write', () => this.#writes.add(operations.map(operation)));
+    const write = (operations: readonly LevelOperation[]) => guard('write', () => this.#writes.add(operations));
+    const prepare = (operations: readonly BatchOperation[]): Prepared => {
+      const levelOperations = operations.map(operation);
+      return { [OPERATIONS]: { database: this, operations: levelOperations }, commit: () => write(levelOperations) };
+    };
     return {
       get: (key) => guard('read', () => sub.get(key)),
       getMany: (keys) => guard('read', () => (keys.length === 0 ? Promise.resolve([]) : sub.getMany([...keys]))),
-      put: (key, value) => write([{ type: 'put', key, value }]),
-      batch: write,
+      put: (key, value) => settle(() => write([operation({ type: 'put', key, value })])),
+      // Synchronous up to the group commit, so concurrent calls keep their order; a value that
+      // cannot be encoded fails this call alone (a rejection, never a throw).
+      batch: (operations, alongside = []) => settle(() => write([...alongside.flatMap((p) => this.#opsOf(p)), ...operations.map(operation)])),
+      prepare,
       entries: (prefix = '') => guarded(sub.iterator(range(prefix)), name),
       keys: (prefix = '') => guarded(sub.keys(range(prefix)), name),
     };
+  }
+
+  /** The operations of a write prepared on this database (another database's cannot join). */
+  #opsOf(prepared: PreparedWrite): LevelOperation[] {
+    const inner = (prepared as Prepared)[OPERATIONS];
+    if (inner?.database !== this) throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', 'a prepared write joins batches of its own database only');
+    return [...inner.operations];
   }
 
   /** Closes the database once the writes in flight are stored; sections fail with FLOWCHAIN_ERR_STORE_FAILED afterwards. */
   async close(): Promise<void> {
     await this.#writes.flushed();
     await this.#level.close();
+  }
+}
+
+/** Runs `start`, turning a synchronous throw into a rejection. */
+function settle(start: () => Promise<void>): Promise<void> {
+  try {
+    return start();
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

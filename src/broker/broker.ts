@@ -9,18 +9,20 @@
  *
  * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
  */
-import type { WirePeer } from '../dht/peer.js';
-import type { PeerReply, PeerRequest } from '../dht/transport.js';
+import type { Clock } from '../common/clock.js';
+import type { PeerReply, PeerRequest, PeerSender, WirePeer } from '../common/peer-rpc.js';
+import type { RecordStore } from '../common/ring-records.js';
 import { chunks } from '../dht/chunks.js';
 import { describeError, errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
-import type { ChangeJournal, JournalReceipt, RecordedChange } from '../thing/change-journal.js';
-import type { Clock } from '../thing/clock.js';
+import type { PreparedWrite } from '../storage.js';
+import type { ChangeJournal, JournalReceipt, RecordedChange, RecordedChanges } from '../thing/change-journal.js';
 import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
 import type { History, HistoryEntry } from './history.js';
 import type { LedgerPlugin, LedgerProof, TransactionRecord } from './ledger-sink.js';
 import type { Outbox } from './outbox.js';
-import { indexKey, MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type TransactionIndex, type TransactionStore } from './transaction-owner.js';
+import { MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type ThingHosts, type TransactionOwnerInit } from './transaction-owner.js';
+import { indexKey, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
 
 /** When a write is answered: once its owner stored it, or once it is in the local outbox. */
 export type AckMode = 'owner' | 'local';
@@ -28,8 +30,8 @@ export type AckMode = 'owner' | 'local';
 /** The ring, as the broker uses it. */
 export interface BrokerRing {
   readonly self: WirePeer;
-  readonly store: TransactionStore;
-  register(type: string, handler: (request: PeerRequest, sender: { readonly id: bigint }) => Promise<PeerReply>): void;
+  readonly store: RecordStore;
+  register(type: string, handler: (request: PeerRequest, sender: PeerSender) => Promise<PeerReply>): void;
   ownersOf(keysHex: readonly string[]): Promise<readonly { readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]>;
   ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply>;
 }
@@ -65,6 +67,8 @@ export interface BrokerComponents {
   readonly outbox: Outbox<DataTransaction>;
   readonly history: History;
   readonly ledger: LedgerPlugin;
+  /** Who hosts each Thing (the ring's directory): owners check it before they file a transaction. */
+  readonly hosts: ThingHosts;
   readonly log?: { warn(object: object, message: string): void };
 }
 
@@ -75,10 +79,20 @@ export interface BrokerInit {
   readonly ackTimeoutMs: number;
   /** Largest submission to an owner, as JSON bytes (well inside the peer frame limit). */
   readonly maxSubmissionBytes: number;
+  /** What this node takes as an owner (rates, ledger backlog). */
+  readonly owner?: TransactionOwnerInit;
 }
 
 /** Errors no retry can cure: the transaction goes to the dead letters. */
-const PERMANENT = new Set(['FLOWCHAIN_ERR_TX_MALFORMED', 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE']);
+const PERMANENT = new Set([
+  'FLOWCHAIN_ERR_TX_MALFORMED',
+  'FLOWCHAIN_ERR_TX_HASH_MISMATCH',
+  'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID',
+  'FLOWCHAIN_ERR_TX_UNAUTHORIZED',
+  'FLOWCHAIN_ERR_VALUE_INVALID',
+  'FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE',
+  'FLOWCHAIN_ERR_RING_RECORD_INVALID',
+]);
 const isPermanent = (err: unknown): err is FlowchainError => isFlowchainError(err) && PERMANENT.has(err.code);
 const HEX40 = /^[0-9a-f]{40}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -96,9 +110,10 @@ export class Broker implements ChangeJournal {
   constructor(components: BrokerComponents, init: BrokerInit) {
     this.#c = components;
     this.#init = init;
-    this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, clock: components.clock, self: () => components.ring.self });
+    this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, hosts: components.hosts, clock: components.clock, self: () => components.ring.self }, init.owner);
+    for (const kind of TransactionOwner.RECORD_KINDS) components.ring.store.register(kind);
     // A node does not check its own signatures on what it hands itself in-process.
-    components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => ({ results: await this.#owner.submit(request.txs, sender.id !== components.identity.id) }));
+    components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => ({ results: await this.#owner.submit(request.txs, sender, sender.id === components.identity.id) }));
     components.ring.register(TRANSACTION_PROOF, async (request) => {
       if (typeof request.txId !== 'string' || !HEX64.test(request.txId)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'txId is 64 hex digits', { field: 'txId' });
       return { proof: (await components.ledger.proof(request.txId)) ?? null };
@@ -125,9 +140,9 @@ export class Broker implements ChangeJournal {
     return this.#c.outbox.pending;
   }
 
-  /** Calls `listener` with the outbox size whenever it changes. */
-  onPending(listener: (pending: number) => void): void {
-    this.#c.outbox.onChange(listener);
+  /** Calls `listener` with the outbox size whenever it changes; returns the unsubscribe. */
+  onPending(listener: (pending: number) => void): () => void {
+    return this.#c.outbox.onChange(listener);
   }
 
   /** Calls `listener` on every step of every transaction this node sends; returns the unsubscribe. */
@@ -136,28 +151,44 @@ export class Broker implements ChangeJournal {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Signs each change into a transaction, keeps it in the history and the outbox, and (see {@link ChangeJournal}) may wait for its owner. */
-  async record(changes: readonly RecordedChange[], wait: boolean): Promise<readonly JournalReceipt[]> {
+  /** Throws FLOWCHAIN_ERR_BUSY when the outbox has no room for `count` more transactions. */
+  admit(count: number): void {
+    this.#c.outbox.admit(count);
+  }
+
+  /**
+   * Signs each change into a transaction and writes the transactions to the outbox and the
+   * history in one atomic batch with `alongside` (see {@link ChangeJournal}); with `wait`, the
+   * caller can then wait for their owners.
+   */
+  async record(changes: readonly RecordedChange[], options: { readonly wait: boolean; readonly alongside?: PreparedWrite }): Promise<RecordedChanges> {
+    const txs = changes.map((change) => createTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16)));
     // Before start (or after stop) nothing is delivered, so nothing is worth waiting for.
-    const waiting = wait && this.#init.ack === 'owner' && this.#running;
-    const txs: DataTransaction[] = [];
-    const sequences: number[] = [];
-    for (const change of changes) {
-      const tx = createTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16));
-      if (waiting) this.#acks.set(tx.hData, undefined);
-      const [, sequence] = await Promise.all([this.#c.history.append(tx), this.#c.outbox.enqueue(tx)]);
-      sequences.push(sequence);
-      txs.push(tx);
-      this.#emit({ hData: tx.hData, thing: change.thing, property: change.property, status: 'queued' });
+    const waiting = options.wait && this.#init.ack === 'owner' && this.#running;
+    if (waiting) for (const tx of txs) this.#acks.set(tx.hData, undefined);
+    // Everything up to here is synchronous: the write takes its place in the order of calls.
+    const enqueued = this.#c.outbox.enqueue(txs, [this.#c.history.prepare(txs), ...(options.alongside ? [options.alongside] : [])]);
+    let sequences: number[];
+    try {
+      sequences = await enqueued;
+    } catch (err) {
+      for (const tx of txs) this.#acks.delete(tx.hData);
+      throw err;
     }
-    const outcomes = waiting ? await this.#within(Promise.allSettled(sequences.map((s) => this.#c.outbox.delivered(s))), this.#init.ackTimeoutMs) : undefined;
-    return txs.map((tx, i): JournalReceipt => {
-      const ack = this.#acks.get(tx.hData);
-      this.#acks.delete(tx.hData);
-      const receipt = { key: tx.hData, property: tx.data.property };
-      if (ack !== undefined) return { ...receipt, txId: ack.txId, status: 'stored' };
-      return { ...receipt, status: outcomes?.[i]?.status === 'rejected' ? 'refused' : 'queued' };
-    });
+    this.#c.history.appended(txs).catch((err: unknown) => this.#c.log?.warn({ err }, 'pruning the history failed'));
+    for (const tx of txs) this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'queued' });
+    return {
+      acknowledged: async () => {
+        const outcomes = waiting ? await this.#within(Promise.allSettled(sequences.map((s) => this.#c.outbox.delivered(s))), this.#init.ackTimeoutMs) : undefined;
+        return txs.map((tx, i): JournalReceipt => {
+          const ack = this.#acks.get(tx.hData);
+          this.#acks.delete(tx.hData);
+          const receipt = { key: tx.hData, property: tx.data.property };
+          if (ack !== undefined) return { ...receipt, txId: ack.txId, status: 'stored' };
+          return { ...receipt, status: outcomes?.[i]?.status === 'rejected' ? 'refused' : 'queued' };
+        });
+      },
+    };
   }
 
   /**
@@ -172,12 +203,14 @@ export class Broker implements ChangeJournal {
     if (queued !== undefined) return { hData: ref, status: 'queued', tx: queued };
     let hData = ref;
     if (HEX64.test(ref)) {
-      const index = (await this.#c.ring.store.get(indexKey(ref)))?.value as TransactionIndex | undefined;
+      const index = (await this.#c.ring.store.get(indexKey(ref))) as TransactionIndex | undefined;
       if (index?.txId !== ref) throw notFound(ref);
       hData = index.hData;
     }
-    const record = (await this.#c.ring.store.get(hData))?.value as TransactionRecord | undefined;
-    if (record === undefined || (HEX64.test(ref) && record.txId !== ref)) throw notFound(ref);
+    // The ring store checked the record (signature, H_DATA, H_txID) before handing it over.
+    const stored = (await this.#c.ring.store.get(hData)) as RingTransactionRecord | undefined;
+    if (stored === undefined || (HEX64.test(ref) && stored.txId !== ref)) throw notFound(ref);
+    const { kind: _kind, ...record } = stored;
     // The proof adds to the record (and says the status); it never replaces what the record says.
     const proof = await this.#proofOf(record);
     return { ...proof, ...record, hData, status: proof?.status ?? record.status };

@@ -3,7 +3,7 @@
  * that carries each one: written when the change is queued, completed with the transaction id
  * once the owner has stored it. Bounded per property; the ledger keeps everything.
  */
-import type { Section } from '../storage.js';
+import type { PreparedWrite, Section } from '../storage.js';
 import type { DataTransaction } from './data-transaction.js';
 
 /** One recorded value. */
@@ -39,12 +39,19 @@ export class History {
     this.#limit = limit;
   }
 
-  async append(tx: DataTransaction): Promise<void> {
-    await this.#section.put(keyOf(tx), entryOf(tx));
-    const prefix = prefixOf(tx.data.thing, tx.data.property);
-    const appends = (this.#appends.get(prefix) ?? 0) + 1;
-    this.#appends.set(prefix, appends % PRUNE_EVERY);
-    if (appends >= PRUNE_EVERY) await this.#prune(prefix);
+  /** The entries of `txs`, prepared to be written with the transactions themselves (one atomic batch). */
+  prepare(txs: readonly DataTransaction[]): PreparedWrite {
+    return this.#section.prepare(txs.map((tx) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx) })));
+  }
+
+  /** Call once prepared entries are written: every so often a property's oldest entries are pruned. */
+  async appended(txs: readonly DataTransaction[]): Promise<void> {
+    for (const tx of txs) {
+      const prefix = prefixOf(tx.data.thing, tx.data.property);
+      const appends = (this.#appends.get(prefix) ?? 0) + 1;
+      this.#appends.set(prefix, appends % PRUNE_EVERY);
+      if (appends >= PRUNE_EVERY) await this.#prune(prefix);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
  * interface through which it hands transactions to a ledger (src/ledger implements the
  * default one; the README shows a minimal plugin of your own).
  */
-import type { WirePeer } from '../dht/peer.js';
+import type { WirePeer } from '../common/peer-rpc.js';
 import type { DataTransaction } from './data-transaction.js';
 
 /** The virtual block a transaction went into: what H_BLOCK is computed from. */
@@ -63,6 +63,8 @@ export interface LedgerPlugin {
    * keeps its first record, so its id never changes.
    */
   admit(txs: readonly DataTransaction[], owner: WirePeer, now: number): Promise<TransactionRecord[]>;
+  /** Transactions admitted and not yet in a mined block: the broker refuses new ones above a bound. */
+  backlog(): number;
   /** What the ledger can prove about one of its transactions; undefined while only pending or unknown. */
   proof(txId: string): Promise<LedgerProof | undefined>;
   /** Re-checks everything the ledger stored; reports the first fault, if any. */

@@ -5,10 +5,14 @@
  * together, and the next batch starts only when that one is settled. Items of a batch that
  * failed stay at the head and are retried, with newer items behind them, after a growing
  * back-off (on the injected clock); an item the receiver refuses for good is moved to a
- * dead-letter section and reported, never silently dropped.
+ * dead-letter section and reported, never silently dropped. The outbox is bounded: past
+ * `maxPending` waiting items it admits nothing more until deliveries make room.
+ *
+ * Throws FLOWCHAIN_ERR_BUSY from {@link Outbox.admit}, FLOWCHAIN_ERR_STORE_FAILED from enqueue.
  */
-import type { Section } from '../storage.js';
-import type { Clock, Timer } from '../thing/clock.js';
+import { FlowchainError } from '../errors.js';
+import type { PreparedWrite, Section } from '../storage.js';
+import type { Clock, Timer } from '../common/clock.js';
 
 /** What the outbox needs. */
 export interface OutboxComponents {
@@ -33,6 +37,9 @@ export const DEFAULT_BACKOFF_MS: readonly number[] = [500, 1_000, 2_000, 5_000, 
 
 /** Most items in one delivery. */
 export const DEFAULT_BATCH_SIZE = 64;
+
+/** Most items waiting, by default. */
+export const DEFAULT_MAX_PENDING = 20_000;
 
 /** Sequence numbers are zero-padded so LevelDB's key order is enqueue order. */
 const key = (sequence: number): string => sequence.toString().padStart(16, '0');
@@ -66,14 +73,16 @@ export class Outbox<T> {
   #timer: Timer | undefined;
   #attempts = 0;
   #draining: Promise<void> | undefined;
-  #onChange: (pending: number) => void = () => undefined;
+  readonly #listeners = new Set<(pending: number) => void>();
+  readonly #maxPending: number;
 
-  constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[]; readonly batchSize?: number } = {}) {
+  constructor(components: OutboxComponents, init: { readonly backoffMs?: readonly number[]; readonly batchSize?: number; readonly maxPending?: number } = {}) {
     this.#section = components.section;
     this.#deadLetters = components.deadLetters;
     this.#clock = components.clock;
     this.#backoff = init.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.#batchSize = init.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.#maxPending = init.maxPending ?? DEFAULT_MAX_PENDING;
   }
 
   /** Loads what a previous run left pending; call once before use. */
@@ -90,9 +99,17 @@ export class Outbox<T> {
     return this.#queue.length;
   }
 
-  /** Calls `listener` with the number of waiting items whenever it changes. */
-  onChange(listener: (pending: number) => void): void {
-    this.#onChange = listener;
+  /** Calls `listener` with the number of waiting items whenever it changes; returns the unsubscribe. */
+  onChange(listener: (pending: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Throws FLOWCHAIN_ERR_BUSY unless `count` more items fit now (ask before anything is applied). */
+  admit(count: number): void {
+    if (count > 0 && this.#queue.length + count > this.#maxPending) {
+      throw new FlowchainError('FLOWCHAIN_ERR_BUSY', `${this.#queue.length} transactions are waiting for their owners (at most ${this.#maxPending}): try again shortly`);
+    }
   }
 
   /** The first waiting item that satisfies `predicate`. */
@@ -101,20 +118,22 @@ export class Outbox<T> {
   }
 
   /**
-   * Stores `item` durably; resolves with its sequence number once it is on disk. Concurrent
-   * enqueues keep their call order: an item joins the queue at once, and delivery waits until
-   * it is stored.
+   * Stores `items` durably, in one atomic write together with `alongside` (what the items
+   * record: the property values, say); resolves with their sequence numbers once on disk.
+   * Concurrent enqueues keep their call order: the items take their place in the queue and in
+   * the write before this returns its promise, and delivery waits until they are stored.
    */
-  async enqueue(item: T): Promise<number> {
-    const sequence = this.#next++;
-    const stored = this.#section.put(key(sequence), item);
+  async enqueue(items: readonly T[], alongside: readonly PreparedWrite[] = []): Promise<number[]> {
+    const entries = items.map((item) => ({ sequence: this.#next++, item }));
+    const stored = this.#section.batch(entries.map(({ sequence, item }) => ({ type: 'put', key: key(sequence), value: item })), alongside);
     // An item that never reached the disk is dropped by the delivery loop, unsent; its caller
     // hears why from the rejection.
-    this.#queue.push({ sequence, item, stored: stored.then(() => true, () => false) });
+    const onDisk = stored.then(() => true, () => false);
+    for (const entry of entries) this.#queue.push({ ...entry, stored: onDisk });
     await stored;
-    this.#onChange(this.#queue.length);
+    this.#changed();
     this.#kick();
-    return sequence;
+    return entries.map((entry) => entry.sequence);
   }
 
   /**
@@ -181,7 +200,7 @@ export class Outbox<T> {
       const gone = outcomes.filter((o) => o.fate !== 'retry');
       if (gone.length > 0) await this.#section.batch(gone.map(({ entry }) => ({ type: 'del', key: key(entry.sequence) })));
       this.#queue.splice(0, taken.length, ...retry);
-      this.#onChange(this.#queue.length);
+      this.#changed();
       for (const { entry, error, fate } of gone) {
         const waiter = this.#waiters.get(entry.sequence);
         this.#waiters.delete(entry.sequence);
@@ -191,6 +210,10 @@ export class Outbox<T> {
       if (retry.length > 0) return this.#retryLater();
       this.#attempts = 0;
     }
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener(this.#queue.length);
   }
 
   /** Tries the head again after the next back-off step. */

@@ -12,7 +12,7 @@
  * with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
-import type { Clock, Timer } from '../thing/clock.js';
+import type { Clock, Timer } from '../common/clock.js';
 import { fromWire, keyFromWire, toWire, type Peer, type WirePeer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import { RoutingTable } from './routing-table.js';
@@ -137,8 +137,17 @@ export class ChordNode {
    * when this node is the owner. Rejects with the owner's error code or the lookup's.
    */
   async askOwner(key: bigint, request: PeerRequest): Promise<{ readonly owner: Peer; readonly reply: PeerReply }> {
-    const { owner } = await this.findSuccessor(key);
-    return { owner, reply: await this.ask(owner, request) };
+    for (let attempt = 1; ; attempt++) {
+      const { owner } = await this.findSuccessor(key);
+      try {
+        return { owner, reply: await this.ask(owner, request) };
+      } catch (err) {
+        // The routing table named a node that is gone (a stale successor-list entry, say):
+        // forget it and look again, a few times.
+        if (!isFlowchainError(err, 'FLOWCHAIN_ERR_PEER_UNREACHABLE') || owner.id === this.self.id || attempt === 3) throw err;
+        this.table.remove(owner.id);
+      }
+    }
   }
 
   /** Sends `request` to `peer`, or handles it here when `peer` is this node. */
@@ -225,12 +234,14 @@ export class ChordNode {
   }
 
   /**
-   * find_successor(key), iteratively: this node asks ever closer nodes for their next step and
-   * counts the steps. A node that does not answer is dropped from the routing table and the
+   * find_successor(key), iteratively: answered at once when the key falls between this node's
+   * predecessor and the end of its successor list (Chord §5.2: the list covers that arc), otherwise
+   * this node asks ever closer nodes for their next step and counts the steps. A node that does not answer is dropped from the routing table and the
    * previous node is asked again with it excluded.
    */
   async findSuccessor(key: bigint): Promise<Lookup> {
-    if (this.table.successorOwns(key)) return { owner: this.table.successor, hops: 0 };
+    const known = this.table.ownerFromNeighbours(key);
+    if (known !== undefined) return { owner: known, hops: 0 };
     const dead = new Set<bigint>();
     const path: Peer[] = [];
     let current = this.table.closestPreceding(key, dead);

@@ -1,6 +1,7 @@
 /** A ring member as the DHT knows it: its identifier and where to reach it. */
 import { FlowchainError } from '../errors.js';
 import type { RingSpace } from './ring-space.js';
+import type { WirePeer } from '../common/peer-rpc.js';
 
 /** A node on the ring. */
 export interface Peer {
@@ -8,11 +9,7 @@ export interface Peer {
   readonly url: string;
 }
 
-/** A peer on the wire and in /ring: the id as fixed-width hex. */
-export interface WirePeer {
-  readonly id: string;
-  readonly url: string;
-}
+export type { WirePeer } from '../common/peer-rpc.js';
 
 export function toWire(peer: Peer, space: RingSpace): WirePeer {
   return { id: space.toHex(peer.id), url: peer.url };

@@ -1,21 +1,25 @@
 /**
- * A node's membership of the ring, composed: its identity, the WebSocket peer network and the
- * Chord node, started once the servient knows the address it listens on. What the HTTP layer
- * sees of the ring is {@link RingView}.
+ * A node's membership of the ring, composed: its identity and ring membership, the mutual-TLS
+ * peer network on its own port, the Chord node and the ring's record store. What the HTTP
+ * layer sees of the ring is {@link RingView}. The authority's CRL travels between members: each
+ * node shows its successor the CRL it holds every few rounds, and the newer one wins on both
+ * sides, so a revocation reaches the whole ring without a central server.
  *
  * Throws FLOWCHAIN_ERR_PEER_UNREACHABLE from {@link RingService.start} when the node to join
- * through cannot be reached, and FLOWCHAIN_ERR_REQUEST_MALFORMED for a bad lookup key.
+ * through cannot be reached (and FLOWCHAIN_ERR_CONFIG_INVALID when the peer port cannot be
+ * bound), and FLOWCHAIN_ERR_REQUEST_MALFORMED for a bad lookup key.
  */
-import type { WebSocket } from 'ws';
+import type { Clock } from '../common/clock.js';
+import type { RecordStore } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
-import type { Clock } from '../thing/clock.js';
-import { ChordNode, type RequestHandler } from './chord-node.js';
+import type { Membership } from '../membership/membership.js';
 import type { NodeIdentity } from '../node-identity.js';
+import type { Section } from '../storage.js';
+import { ChordNode, type RequestHandler } from './chord-node.js';
 import { fromWire, toWire, type WirePeer } from './peer.js';
 import { RING } from './ring-space.js';
 import { RingStore } from './ring-store.js';
-import { WsPeerNetwork, type PeerNetworkComponents } from './ws-peer-network.js';
-import type { Section } from '../storage.js';
+import { TlsPeerNetwork } from './tls-peer-network.js';
 import type { PeerReply, PeerRequest } from './transport.js';
 
 /** GET /ring. */
@@ -26,6 +30,8 @@ export interface RingDescription {
   readonly successors: readonly WirePeer[];
   /** Distinct fingers in finger order; `index` is the first finger i (start n + 2^i) that points there. */
   readonly fingers: readonly (WirePeer & { readonly index: number })[];
+  /** This node's membership: its certificate's expiry and the number of the CRL it holds. */
+  readonly membership: { readonly notAfter: string; readonly crl: string };
 }
 
 /** GET /ring/lookup/{key}. */
@@ -39,72 +45,124 @@ export interface LookupResult {
 export interface RingView {
   describe(): RingDescription;
   lookup(keyHex: string): Promise<LookupResult>;
-  /** Takes over a WebSocket opened to the peer endpoint. */
-  accept(socket: WebSocket): void;
+}
+
+/** Collaborators of the ring. */
+export interface RingComponents {
+  readonly clock: Clock;
+  readonly identity: NodeIdentity;
+  readonly membership: Membership;
+  /** This node's share of the ring store. */
+  readonly section: Section;
+  /** The wall clock certificates are checked against. */
+  readonly now?: () => Date;
+  readonly log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 /** Ring settings. */
 export interface RingInit {
+  /** Where the peer port listens (0 picks a free port), and the URL others dial, if not wss://host:port/. */
+  readonly host: string;
+  readonly port: number;
+  readonly advertisedUrl?: string;
   /** r (Chord §5.2). */
   readonly successorListSize: number;
   readonly maintenanceIntervalMs: number;
   readonly requestTimeoutMs: number;
   readonly maxPayload: number;
-  /** Largest value of the ring store, at most a quarter of maxPayload. */
+  /** Largest record of the ring store, at most a quarter of maxPayload. */
   readonly maxValueBytes?: number;
+  /** What one peer may make this node store: bytes per second and at once. */
+  readonly quotaBytesPerSecond?: number;
+  readonly quotaBurstBytes?: number;
 }
 
-/** Converts a join address: `ws://host:port` gets the peer endpoint path. */
-export function peerEndpoint(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
-  if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
-  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/peer';
-  return parsed.href;
+/** Every this many maintenance rounds, a node shows its successor the CRL it holds. */
+const CRL_GOSSIP_ROUNDS = 10;
+
+/**
+ * The peer URL to join through: a `wss:` URL is one already; for a member's HTTP URL (what
+ * users know: `--join http://host:8080`), that member's `GET /ring` says where its peer port is.
+ */
+export async function peerUrlOf(join: string): Promise<string> {
+  const url = new URL(join);
+  if (url.protocol === 'wss:') return url.href;
+  if (url.protocol === 'ws:') url.protocol = 'http:';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `--join: ${join} is neither a member's http(s) URL nor its wss peer URL`, { field: 'join' });
+  const ring = new URL('ring', url.href.endsWith('/') ? url.href : `${url.href}/`);
+  let described: unknown;
+  try {
+    const response = await fetch(ring, { signal: AbortSignal.timeout(10_000) });
+    described = response.ok ? await response.json() : undefined;
+  } catch (err) {
+    throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `${ring.href}: ${(err as Error).message}`, { field: 'join', cause: err });
+  }
+  const peer = (described as { url?: unknown } | undefined)?.url;
+  if (typeof peer !== 'string' || !peer.startsWith('wss://')) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', `${ring.href} does not describe a ring member`, { field: 'join' });
+  return peer;
 }
 
 /** This node's ring membership. */
 export class RingService implements RingView {
   readonly identity: NodeIdentity;
-  readonly #components: PeerNetworkComponents & { readonly clock: Clock; readonly section: Section };
+  readonly #c: RingComponents;
   readonly #init: RingInit;
-  #network: WsPeerNetwork | undefined;
-  #node: ChordNode | undefined;
-  #store: RingStore | undefined;
-  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #network: TlsPeerNetwork;
+  readonly #node: ChordNode;
+  readonly #store: RingStore;
+  #started = false;
+  #round = 0;
 
-  /** `section` holds this node's share of the ring store. */
-  constructor(components: PeerNetworkComponents & { readonly section: Section }, init: RingInit) {
+  constructor(components: RingComponents, init: RingInit) {
     this.identity = components.identity;
-    this.#components = components;
+    this.#c = components;
     this.#init = init;
+    this.#network = new TlsPeerNetwork(
+      { clock: components.clock, identity: components.identity, membership: components.membership, ...(components.now ? { now: components.now } : {}), ...(components.log ? { log: components.log } : {}) },
+      { host: init.host, port: init.port, ...(init.advertisedUrl ? { advertisedUrl: init.advertisedUrl } : {}), timeoutMs: init.requestTimeoutMs, maxPayload: init.maxPayload },
+    );
+    // The node's own URL is known once the listener is bound; until then it is a placeholder
+    // no message carries (nothing is sent before start).
+    this.#node = new ChordNode(
+      { transport: this.#network, space: RING, clock: components.clock, ...(components.log ? { log: components.log } : {}) },
+      { self: { id: components.identity.id, url: init.advertisedUrl ?? 'wss://unbound/' }, successorListSize: init.successorListSize, maintenanceIntervalMs: init.maintenanceIntervalMs },
+    );
+    this.#network.setHandler((request, sender) => this.#node.handle(request, sender));
+    this.#store = new RingStore(
+      { node: this.#node, transport: this.#network, section: components.section, clock: components.clock, space: RING },
+      { maxPayload: init.maxPayload, ...(init.maxValueBytes ? { maxValueBytes: init.maxValueBytes } : {}), ...(init.quotaBytesPerSecond ? { quotaBytesPerSecond: init.quotaBytesPerSecond } : {}), ...(init.quotaBurstBytes ? { quotaBurstBytes: init.quotaBurstBytes } : {}) },
+    );
+    this.#node.register('crl', (request) => this.#onCrl(request));
+    this.#node.onMaintenance(() => this.#gossipCrl());
   }
 
-  /** The ring's key–value store, once started. */
-  get store(): RingStore {
-    if (this.#store === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', 'the ring is not started yet');
+  /** The ring's record store. */
+  get store(): RecordStore {
     return this.#store;
   }
 
-  /** Starts the ring at `selfUrl`, joining through `join` or founding a new ring. */
-  async start(selfUrl: string, join?: string): Promise<void> {
-    const network = new WsPeerNetwork(this.#components, { selfUrl, timeoutMs: this.#init.requestTimeoutMs, maxPayload: this.#init.maxPayload });
-    const node = new ChordNode(
-      { transport: network, space: RING, clock: this.#components.clock, ...(this.#components.log ? { log: this.#components.log } : {}) },
-      { self: { id: this.identity.id, url: selfUrl }, successorListSize: this.#init.successorListSize, maintenanceIntervalMs: this.#init.maintenanceIntervalMs },
-    );
-    network.setHandler((request, sender) => node.handle(request, sender));
-    for (const [type, handler] of this.#handlers) node.register(type, handler);
-    this.#store = new RingStore({ node, transport: network, section: this.#components.section, clock: this.#components.clock, space: RING }, { maxPayload: this.#init.maxPayload, ...(this.#init.maxValueBytes ? { maxValueBytes: this.#init.maxValueBytes } : {}) });
-    this.#network = network;
-    this.#node = node;
-    await node.join(join === undefined ? undefined : peerEndpoint(join));
-    node.start();
+  /**
+   * Binds the peer port, then joins the ring through `join` (a member's http URL or its peer
+   * URL) or founds a new one. Resolves with this node's peer URL.
+   */
+  async start(join?: string): Promise<string> {
+    let url: string;
+    try {
+      url = await this.#network.listen();
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
+      throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `cannot listen for peers on ${this.#init.host}:${this.#init.port}: ${reason}`, { field: 'peer-port', cause: err });
+    }
+    this.#node.table.self = { id: this.identity.id, url };
+    await this.#node.join(join === undefined ? undefined : await peerUrlOf(join));
+    this.#node.start();
+    this.#started = true;
+    return url;
   }
 
   /** Answers peer requests of `type` (another layer's protocol, the broker's say); call before start. */
   register(type: string, handler: RequestHandler): void {
-    this.#handlers.set(type, handler);
+    this.#node.register(type, handler);
   }
 
   /**
@@ -113,33 +171,28 @@ export class RingService implements RingView {
    * FLOWCHAIN_ERR_LOOKUP_FAILED), and the positions of its keys.
    */
   async ownersOf(keysHex: readonly string[]): Promise<{ readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]> {
-    const groups = await this.#started().ownersOf(keysHex.map((key) => RING.fromHex(key)));
+    const groups = await this.#node.ownersOf(keysHex.map((key) => RING.fromHex(key)));
     return groups.map((group) => (group.owner === undefined ? group : { owner: toWire(group.owner, RING), positions: group.positions }));
   }
 
   /** Sends `request` to the ring member `peer` (handled here when it is this node); rejects with its error code. */
   ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply> {
-    return this.#started().ask(fromWire(peer, RING), request);
+    return this.#node.ask(fromWire(peer, RING), request);
   }
 
   /** This node as a ring member. */
   get self(): WirePeer {
-    return toWire(this.#started().self, RING);
+    return toWire(this.#node.self, RING);
   }
 
-  /** Leaves the ring gracefully (keys handed over, neighbours told), then closes the sockets. */
+  /** Leaves the ring gracefully (keys handed over, neighbours told), then closes the links. */
   async stop(): Promise<void> {
-    await this.#node?.leave();
-    await this.#network?.close();
-  }
-
-  accept(socket: WebSocket): void {
-    if (this.#network === undefined) return void socket.close(1013, 'ring not started');
-    this.#network.accept(socket);
+    if (this.#started) await this.#node.leave();
+    await this.#network.close();
   }
 
   describe(): RingDescription {
-    const node = this.#started();
+    const node = this.#node;
     const table = node.table;
     const fingers: (WirePeer & { index: number })[] = [];
     table.fingers.forEach((peer, index) => {
@@ -151,17 +204,31 @@ export class RingService implements RingView {
       predecessor: table.predecessor ? toWire(table.predecessor, RING) : null,
       successors: table.successors.map((p) => toWire(p, RING)),
       fingers,
+      membership: { notAfter: this.#c.membership.own.notAfter.toISOString(), crl: this.#c.membership.crl.number.toString() },
     };
   }
 
   async lookup(keyHex: string): Promise<LookupResult> {
     const key = RING.fromHex(keyHex.toLowerCase());
-    const { owner, hops } = await this.#started().findSuccessor(key);
+    const { owner, hops } = await this.#node.findSuccessor(key);
     return { key: RING.toHex(key), owner: toWire(owner, RING), hops };
   }
 
-  #started(): ChordNode {
-    if (this.#node === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', 'the ring is not started yet');
-    return this.#node;
+  /** A member shows the CRL it holds: adopt it if newer, answer ours if ours is newer. */
+  #onCrl(request: PeerRequest): PeerReply {
+    if (typeof request.crl === 'string' && request.crl.length < 1_000_000) this.#c.membership.adoptCrl(request.crl);
+    const offered = typeof request.number === 'string' && /^\d{1,30}$/.test(request.number) ? BigInt(request.number) : -1n;
+    const ours = this.#c.membership.crl;
+    return ours.number > offered ? { crl: ours.pem } : {};
+  }
+
+  async #gossipCrl(): Promise<void> {
+    if (++this.#round % CRL_GOSSIP_ROUNDS !== 0) return;
+    this.#c.membership.reload();
+    const successor = this.#node.table.successor;
+    if (successor.id === this.#node.self.id) return;
+    const ours = this.#c.membership.crl;
+    const reply = await this.#network.request(successor, { type: 'crl', number: ours.number.toString(), crl: ours.pem });
+    if (typeof reply.crl === 'string') this.#c.membership.adoptCrl(reply.crl);
   }
 }

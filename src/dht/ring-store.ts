@@ -1,39 +1,33 @@
 /**
- * A key–value store on the ring. A key (40 hex digits) lives at SUCCESSOR(key) and is
- * replicated to that node's r successors, so it survives the crash of its owner (Chord §5.2
- * suggests exactly this use of the successor list). Keys change hands as the ring changes:
- * a node that accepts a new predecessor hands it the keys it now owns (Chord §4.4), and in the
- * first maintenance round after its neighbourhood changed an owner pushes what it owns to its
- * current successors, which restores r copies after a failure (writes that missed a successor
- * are pushed again every round until they reach it). Conflicting writes resolve by version,
- * assigned by the owner.
+ * The ring's record store. A key (40 hex digits) lives at SUCCESSOR(key) and is replicated to
+ * that node's r successors, so it survives the crash of its owner (Chord §5.2 suggests exactly
+ * this use of the successor list). Keys change hands as the ring changes: a node that accepts
+ * a new predecessor hands it the keys it now owns (Chord §4.4), and in the first maintenance
+ * round after its neighbourhood changed an owner pushes what it owns to its current
+ * successors, which restores r copies after a failure (writes that missed a successor are
+ * pushed again every round until they reach it).
+ *
+ * It stores only records that prove themselves ({@link RecordKind}, registered by the layers
+ * above): every record is checked against its key before it is stored, whoever offers it (a
+ * writer, the owner replicating, a neighbour handing keys over), and again by the node that
+ * reads it. A key is written once unless its kind says a newer record replaces the stored one;
+ * expired records are dropped. What each peer makes this node store is bounded by a per-peer
+ * quota (bytes, refilled over time).
  *
  * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
- * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE, FLOWCHAIN_ERR_RING_RECORD_INVALID,
+ * FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
+import type { Clock } from '../common/clock.js';
+import type { PeerSender } from '../common/peer-rpc.js';
+import { kindOf, type RecordKind, type RecordStore } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
-import type { Clock } from '../thing/clock.js';
 import type { ChordNode } from './chord-node.js';
 import { chunks } from './chunks.js';
-import { keyFromWire, toWire, type Peer, type WirePeer } from './peer.js';
+import { keyFromWire, type Peer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';
-
-/** A stored value and the owner-assigned version that orders writes. */
-export interface StoredValue {
-  readonly value: unknown;
-  readonly version: number;
-}
-
-/** What a put reports. */
-export interface PutResult {
-  readonly key: string;
-  readonly owner: WirePeer;
-  readonly version: number;
-  /** Successors that confirmed their copy. */
-  readonly replicas: number;
-}
 
 /** Collaborators of the store. */
 export interface RingStoreComponents {
@@ -48,17 +42,21 @@ export interface RingStoreComponents {
 export interface RingStoreInit {
   /** The peer frame limit: replication messages are cut to fit well inside it. */
   readonly maxPayload?: number;
-  /** Largest value, as JSON bytes; at most a quarter of the frame limit. */
+  /** Largest record, as JSON bytes; at most a quarter of the frame limit. */
   readonly maxValueBytes?: number;
+  /** Bytes one peer may make this node store per second, sustained ... */
+  readonly quotaBytesPerSecond?: number;
+  /** ... and at once (the bucket's size). */
+  readonly quotaBurstBytes?: number;
 }
 
 /** Most entries in one replication message. */
 const CHUNK = 32;
-/** How far ahead of our clock a replicated version may be (the peer-message time window). */
-const VERSION_SLACK_MS = 30_000;
+
+const invalidMessage = (detail: string) => new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', detail, { field: 'entries' });
 
 /** This node's part of the ring store. */
-export class RingStore {
+export class RingStore implements RecordStore {
   readonly #node: ChordNode;
   readonly #transport: Transport;
   readonly #section: Section;
@@ -66,10 +64,13 @@ export class RingStore {
   readonly #space: RingSpace;
   readonly #maxValueBytes: number;
   readonly #maxFrameBytes: number;
+  readonly #kinds = new Map<string, RecordKind>();
+  readonly #quota: { readonly rate: number; readonly burst: number };
+  readonly #buckets = new Map<bigint, { tokens: number; at: number }>();
   /** The neighbourhood (predecessor and successors) at the last complete push of everything owned. */
   #pushedTo = '';
   /** Owned entries that did not reach every successor when written: pushed again next round. */
-  readonly #unreplicated = new Map<string, StoredValue>();
+  readonly #unreplicated = new Map<string, unknown>();
 
   constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
     this.#node = components.node;
@@ -80,41 +81,36 @@ export class RingStore {
     const maxPayload = init.maxPayload ?? 64 * 1024;
     this.#maxFrameBytes = Math.floor(maxPayload / 2);
     this.#maxValueBytes = Math.min(init.maxValueBytes ?? 16 * 1024, Math.floor(maxPayload / 4));
-    this.#node.register('store-put', (request) => this.#onPut(request));
-    this.#node.register('store-put-many', (request) => this.#onPutMany(request));
+    this.#quota = { rate: init.quotaBytesPerSecond ?? 8 * 1024 * 1024, burst: init.quotaBurstBytes ?? 64 * 1024 * 1024 };
+    this.#node.register('store-put-many', (request, sender) => this.#onPutMany(request, sender));
     this.#node.register('store-get', (request) => this.#onGet(request));
-    this.#node.register('store-replicate', (request) => this.#onReplicate(request));
+    this.#node.register('store-replicate', (request, sender) => this.#onReplicate(request, sender));
     // Best effort: if it fails, the next rounds' owner pushes deliver the keys instead.
     this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current).catch(() => undefined));
     this.#node.onMaintenance(() => this.#pushOwned());
     this.#node.onLeave(() => this.#handOverAll());
   }
 
-  /** Stores `value` under `keyHex` at its owner, which replicates it; resolves once stored. */
-  async put(keyHex: string, value: unknown): Promise<PutResult> {
-    const key = this.#parseKey(keyHex);
-    this.#checkSize(value);
-    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-put', key: this.#space.toHex(key), value });
-    return { key: this.#space.toHex(key), owner: toWire(owner, this.#space), version: reply.version as number, replicas: reply.replicas as number };
+  register(kind: RecordKind): void {
+    if (this.#kinds.has(kind.kind)) throw new Error(`record kind ${kind.kind} is taken`);
+    this.#kinds.set(kind.kind, kind);
   }
 
-  /** The value under `keyHex`, from its owner (or undefined). */
-  async get(keyHex: string): Promise<(StoredValue & { readonly owner: WirePeer }) | undefined> {
+  async get(keyHex: string): Promise<unknown> {
     const key = this.#parseKey(keyHex);
-    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-get', key: this.#space.toHex(key) });
+    const hex = this.#space.toHex(key);
+    const { reply } = await this.#node.askOwner(key, { type: 'store-get', key: hex });
     if (reply.found !== true) return undefined;
-    return { value: reply.value, version: reply.version as number, owner: toWire(owner, this.#space) };
+    // Whoever answered, the record must prove itself here too: a forged one is an error, never an answer.
+    this.#check(hex, reply.value);
+    return reply.value;
   }
 
-  /**
-   * Stores each `[keyHex, value]` at the key's owner, one message per owner (keys looked up in
-   * parallel). Resolves with one entry per input: undefined where it is stored, the error
-   * (its lookup's, its owner's) where not.
-   */
   async putMany(entries: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
     const keys = entries.map(([keyHex, value]) => {
-      this.#checkSize(value);
-      return this.#parseKey(keyHex);
+      const key = this.#parseKey(keyHex);
+      this.#check(this.#space.toHex(key), value);
+      return key;
     });
     const failures: unknown[] = entries.map(() => undefined);
     await Promise.all(
@@ -123,7 +119,8 @@ export class RingStore {
         try {
           if (group.owner === undefined) throw group.error;
           const owner = group.owner;
-          await Promise.all([...chunks(mine, CHUNK, this.#maxFrameBytes)].map((chunk) => this.#node.ask(owner, { type: 'store-put-many', entries: chunk })));
+          if (owner.id === this.#node.self.id) return void (await this.putOwned(mine));
+          await Promise.all([...chunks(mine, CHUNK, this.#maxFrameBytes)].map((chunk) => this.#transport.request(owner, { type: 'store-put-many', entries: chunk })));
         } catch (err) {
           for (const i of group.positions) failures[i] = err;
         }
@@ -132,24 +129,17 @@ export class RingStore {
     return failures;
   }
 
-  /**
-   * Stores the entries on this node, which must own every key, in one write, and replicates
-   * them to the successors: what a put does at its owner. With `ifAbsent`, a key that already
-   * has a value keeps it (nothing is written for it) and `existing` reports that value.
-   * Throws FLOWCHAIN_ERR_RING_NOT_OWNER.
-   */
-  async putOwned(entries: readonly (readonly [string, unknown])[], ifAbsent = false): Promise<{ readonly versions: number[]; readonly existing: (StoredValue | undefined)[]; readonly replicas: number }> {
+  async putOwned(entries: readonly (readonly [string, unknown])[]): Promise<{ readonly existing: readonly unknown[]; readonly replicas: number }> {
     const keys = entries.map(([keyHex, value]) => {
       const key = this.#parseKey(keyHex);
       if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
-      this.#checkSize(value);
-      return this.#space.toHex(key);
+      const hex = this.#space.toHex(key);
+      this.#check(hex, value);
+      return hex;
     });
-    const current = (await this.#section.getMany(keys)) as (StoredValue | undefined)[];
-    // Versions increase per key even if clocks disagree between successive owners.
-    const now = this.#clock.now();
-    const versions = current.map((stored) => Math.max(now, (stored?.version ?? 0) + 1));
-    const stored = keys.flatMap((key, i): [string, StoredValue][] => (ifAbsent && current[i] !== undefined ? [] : [[key, { value: entries[i]![1], version: versions[i]! }]]));
+    const current = await this.#section.getMany(keys);
+    const existing = current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored)));
+    const stored = this.#merge(keys.map((key, i) => [key, entries[i]![1]]), existing);
     await this.#write(stored);
     const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored, true)));
     const missed = copies.some((c) => c.status === 'rejected');
@@ -157,83 +147,93 @@ export class RingStore {
       if (missed) this.#unreplicated.set(key, value);
       else this.#unreplicated.delete(key);
     }
-    return { versions, existing: ifAbsent ? current : keys.map(() => undefined), replicas: copies.filter((c) => c.status === 'fulfilled').length };
+    return { existing, replicas: copies.filter((c) => c.status === 'fulfilled').length };
   }
 
-  /** True unless this node knows the key belongs to another node. */
   owns(keyHex: string): boolean {
     return this.#mayOwn(this.#parseKey(keyHex));
   }
 
-  async #onPut(request: PeerRequest): Promise<PeerReply> {
-    const { versions, replicas } = await this.putOwned([[request.key as string, request.value]]);
-    return { version: versions[0], replicas };
-  }
-
-  async #onPutMany(request: PeerRequest): Promise<PeerReply> {
+  async #onPutMany(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
     const entries = this.#entries(request);
-    if (!entries.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string')) {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'each entry is [key, value]', { field: 'entries' });
-    }
-    const { replicas } = await this.putOwned(entries as [string, unknown][]);
+    const reserved = entries.find(([, value]) => this.#kindFor(value).ownerOnly === true);
+    if (reserved !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(reserved[1])} are written by their owner only`, { field: 'kind' });
+    this.#charge(sender, entries);
+    const { replicas } = await this.putOwned(entries);
     return { replicas };
   }
 
   async #onGet(request: PeerRequest): Promise<PeerReply> {
     const key = this.#space.toHex(this.#parseKey(request.key));
-    let stored = (await this.#section.get(key)) as StoredValue | undefined;
+    const held: unknown = await this.#section.get(key);
+    let stored = held === undefined ? undefined : this.#usable(key, held);
+    // What this node holds no longer proves itself (and has not merely expired): its disk was changed.
+    const corrupt = stored === undefined && held !== undefined && !this.#expired(held);
     if (stored === undefined && request.local !== true) {
       // Just took the key over and the copy has not arrived: ask the replicas (read repair).
       for (const peer of this.#node.table.successors) {
         const reply = await this.#transport.request(peer, { type: 'store-get', key, local: true }).catch(() => undefined);
-        if (reply?.found === true) {
-          stored = { value: reply.value, version: reply.version as number };
-          await this.#write([[key, stored]]);
+        const repaired = reply?.found === true ? this.#usable(key, reply.value) : undefined;
+        if (repaired !== undefined) {
+          stored = repaired;
+          await this.#write([[key, repaired]]);
           break;
         }
       }
     }
-    return stored === undefined ? { found: false } : { found: true, value: stored.value, version: stored.version };
+    if (stored === undefined && corrupt) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `the record under ${key} fails verification on this node and no replica holds a sound one`, { field: 'key' });
+    return stored === undefined ? { found: false } : { found: true, value: stored };
   }
 
-  /** A message's `entries`: an array of at most CHUNK. */
-  #entries(request: PeerRequest): unknown[] {
-    if (!Array.isArray(request.entries) || request.entries.length > CHUNK) {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `entries must be an array of at most ${CHUNK}`, { field: 'entries' });
-    }
-    return request.entries;
+  /** A message's `entries`: an array of at most CHUNK [key, record] pairs, each record checked. */
+  #entries(request: PeerRequest): [string, unknown][] {
+    if (!Array.isArray(request.entries) || request.entries.length > CHUNK) throw invalidMessage(`entries must be an array of at most ${CHUNK}`);
+    return request.entries.map((entry: unknown): [string, unknown] => {
+      if (!Array.isArray(entry) || entry.length !== 2) throw invalidMessage('each entry is [key, record]');
+      const key = this.#space.toHex(this.#parseKey(entry[0]));
+      this.#check(key, entry[1]);
+      return [key, entry[1]];
+    });
   }
 
-  async #onReplicate(request: PeerRequest): Promise<PeerReply> {
-    const offered = new Map<string, StoredValue>();
-    for (const entry of this.#entries(request)) {
-      const [keyHex, stored] = Array.isArray(entry) ? entry : [];
-      const key = this.#space.toHex(this.#parseKey(keyHex));
-      const version = (stored as StoredValue | undefined)?.version;
-      if (typeof version !== 'number' || !Number.isSafeInteger(version)) {
-        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'each entry is [key, { value, version }]', { field: 'entries' });
-      }
-      // Versions are owner clock readings: one far in the future would pin the key forever.
-      if (version > this.#clock.now() + VERSION_SLACK_MS) {
-        throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'version is ahead of every clock', { field: 'entries' });
-      }
-      this.#checkSize((stored as StoredValue).value);
-      if ((offered.get(key)?.version ?? -1) < version) offered.set(key, { value: (stored as StoredValue).value, version });
-    }
-    const keys = [...offered.keys()];
-    const current = (await this.#section.getMany(keys)) as (StoredValue | undefined)[];
-    const accepted = keys.flatMap((key, i): [string, StoredValue][] => (current[i] === undefined || current[i].version < offered.get(key)!.version ? [[key, offered.get(key)!]] : []));
+  /**
+   * Replication, a hand-over or an owner's push: records another member holds for their keys.
+   * Taken only from a member that may hold them: one that plausibly owns the key (no member this
+   * node knows lies between the key and it), or this node's successor handing over a key this
+   * node now owns.
+   */
+  async #onReplicate(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
+    const offered = this.#entries(request);
+    const stray = offered.find(([key]) => !this.#mayOffer(this.#space.fromHex(key), sender.id));
+    if (stray !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${sender.id.toString(16)} does not own ${stray[0]} as far as this node knows`, { field: 'entries' });
+    this.#charge(sender, offered);
+    const keys = offered.map(([key]) => key);
+    const current = await this.#section.getMany(keys);
+    const accepted = this.#merge(offered, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored))));
     await this.#write(accepted);
     return { stored: accepted.length };
   }
 
+  /**
+   * What to write of the offered records, given what each key holds: a record where there is
+   * none, or one whose kind says it replaces the stored one; duplicates in one offer count once.
+   */
+  #merge(offered: readonly (readonly [string, unknown])[], held: readonly unknown[]): [string, unknown][] {
+    const chosen = new Map<string, unknown>();
+    offered.forEach(([key, value], i) => {
+      const against = chosen.has(key) ? chosen.get(key) : held[i];
+      if (against === undefined || this.#kindFor(value).replaces?.(value, against) === true) chosen.set(key, value);
+    });
+    return [...chosen];
+  }
+
   /** A new predecessor owns (previous, current]: send it those keys; we keep them as replicas. */
   async #handOver(previous: Peer | undefined, current: Peer): Promise<void> {
-    const entries: [string, StoredValue][] = [];
+    const entries: [string, unknown][] = [];
     for await (const [key, stored] of this.#section.entries()) {
       const id = this.#space.fromHex(key);
       const theirs = previous === undefined ? !this.#space.betweenRightInclusive(id, current.id, this.#node.self.id) : this.#space.betweenRightInclusive(id, previous.id, current.id);
-      if (theirs) entries.push([key, stored as StoredValue]);
+      if (theirs) entries.push([key, stored]);
     }
     await this.#replicate(current, entries).catch(() => undefined);
   }
@@ -242,29 +242,34 @@ export class RingStore {
   async #handOverAll(): Promise<void> {
     const successor = this.#node.table.successor;
     if (successor.id === this.#node.self.id) return;
-    const owned: [string, StoredValue][] = [];
+    const owned: [string, unknown][] = [];
     for await (const [key, stored] of this.#section.entries()) {
-      if (this.#mayOwn(this.#space.fromHex(key))) owned.push([key, stored as StoredValue]);
+      if (this.#mayOwn(this.#space.fromHex(key))) owned.push([key, stored]);
     }
     await this.#replicate(successor, owned);
   }
 
   /**
    * Owner's duty each round: when the neighbourhood changed, push everything owned to the
-   * current successors (restoring r copies after a failure or a join); otherwise push only
-   * what did not reach every successor when it was written.
+   * current successors (restoring r copies after a failure or a join) and drop expired
+   * records; otherwise push only what did not reach every successor when it was written.
    */
   async #pushOwned(): Promise<void> {
     const successors = this.#node.table.successors;
-    if (successors.length === 0) return;
     const neighbourhood = `${this.#node.table.predecessor?.id}|${successors.map((p) => p.id).join(',')}`;
     const retried = [...this.#unreplicated];
-    let owned: [string, StoredValue][] = retried;
+    let owned: [string, unknown][] = retried;
     if (neighbourhood !== this.#pushedTo) {
       owned = [];
-      for await (const [key, stored] of this.#section.entries()) owned.push([key, stored as StoredValue]);
+      const expired: string[] = [];
+      for await (const [key, stored] of this.#section.entries()) {
+        if (this.#expired(stored)) expired.push(key);
+        else owned.push([key, stored]);
+      }
+      if (expired.length > 0) await this.#section.batch(expired.map((key) => ({ type: 'del', key })));
     }
-    owned = owned.filter(([key]) => this.#mayOwn(this.#space.fromHex(key)));
+    if (successors.length === 0) return;
+    owned = owned.filter(([key, stored]) => this.#mayOwn(this.#space.fromHex(key)) && !this.#expired(stored));
     if (owned.length === 0 && neighbourhood === this.#pushedTo) return;
     const results = await Promise.allSettled(successors.map((peer) => this.#replicate(peer, owned)));
     if (results.some((r) => r.status === 'rejected')) return;
@@ -277,34 +282,84 @@ export class RingStore {
    * Sends entries in messages of at most CHUNK entries and half the peer frame limit: one
    * after another, or with `together` (a write's few messages) all at once.
    */
-  async #replicate(peer: Peer, entries: readonly [string, StoredValue][], together = false): Promise<void> {
-    const send = (chunk: [string, StoredValue][]) => this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
+  async #replicate(peer: Peer, entries: readonly [string, unknown][], together = false): Promise<void> {
+    const send = (chunk: [string, unknown][]) => this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
     if (together) await Promise.all([...chunks(entries, CHUNK, this.#maxFrameBytes)].map(send));
     else for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) await send(chunk);
   }
 
-  async #write(entries: readonly [string, StoredValue][]): Promise<void> {
+  async #write(entries: readonly [string, unknown][]): Promise<void> {
     if (entries.length === 0) return;
     await this.#section.batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
   }
 
-  /** True unless a known predecessor says the key is someone else's. */
-  #mayOwn(key: bigint): boolean {
-    const predecessor = this.#node.table.predecessor;
-    return predecessor === undefined || this.#space.betweenRightInclusive(key, predecessor.id, this.#node.self.id);
+  /** Takes what `sender` offers from its quota, or refuses the whole message. */
+  #charge(sender: PeerSender, entries: readonly (readonly [string, unknown])[]): void {
+    if (sender.id === this.#node.self.id) return;
+    const bytes = entries.reduce((sum, [, value]) => sum + Buffer.byteLength(JSON.stringify(value)), 0);
+    const now = this.#clock.now();
+    const bucket = this.#buckets.get(sender.id) ?? { tokens: this.#quota.burst, at: now };
+    bucket.tokens = Math.min(this.#quota.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#quota.rate);
+    bucket.at = now;
+    this.#buckets.set(sender.id, bucket);
+    if (bucket.tokens < bytes) {
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `this peer may make this node store ${this.#quota.rate} bytes per second (${this.#quota.burst} at once)`, { field: 'entries' });
+    }
+    bucket.tokens -= bytes;
   }
 
-  #checkSize(value: unknown): void {
+  #kindFor(value: unknown): RecordKind {
+    const kind = kindOf(value);
+    const registered = kind === undefined ? undefined : this.#kinds.get(kind);
+    if (registered === undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `the ring stores no records of kind ${String(kind)}`, { field: 'kind' });
+    return registered;
+  }
+
+  /** Checks a record offered for `key` (its size, its kind, its proofs); throws if it fails. */
+  #check(key: string, value: unknown): void {
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
     } catch {
       text = undefined;
     }
-    if (text === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'value must be JSON', { field: 'value' });
+    if (text === undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', 'a record is JSON', { field: 'value' });
     if (Buffer.byteLength(text) > this.#maxValueBytes) {
-      throw new FlowchainError('FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE', `values are at most ${this.#maxValueBytes} bytes`, { field: 'value' });
+      throw new FlowchainError('FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE', `records are at most ${this.#maxValueBytes} bytes`, { field: 'value' });
     }
+    this.#kindFor(value).check(key, value);
+    if (this.#expired(value)) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', 'the record has expired', { field: 'expires' });
+  }
+
+  /** A stored or received record if it still proves itself and has not expired; else undefined. */
+  #usable(key: string, value: unknown): unknown {
+    try {
+      this.#check(key, value);
+      return value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #expired(value: unknown): boolean {
+    const kind = this.#kinds.get(kindOf(value) ?? '');
+    const expiresAt = kind?.expiresAt?.(value);
+    return expiresAt !== undefined && expiresAt <= this.#clock.now();
+  }
+
+  /** Whether `sender` may offer this node a record for `key` (see {@link #onReplicate}). */
+  #mayOffer(key: bigint, sender: bigint): boolean {
+    const table = this.#node.table;
+    if (this.#mayOwn(key) && (sender === table.successor.id || table.predecessor === undefined)) return true;
+    // SUCCESSOR(key) is the first node at or after the key: any known node in [key, sender) precedes the sender.
+    const before = (id: bigint) => id === key || this.#space.between(id, key, sender);
+    return ![table.self, ...table.knownPeers()].some((peer) => peer.id !== sender && before(peer.id));
+  }
+
+  /** True unless a known predecessor says the key is someone else's. */
+  #mayOwn(key: bigint): boolean {
+    const predecessor = this.#node.table.predecessor;
+    return predecessor === undefined || this.#space.betweenRightInclusive(key, predecessor.id, this.#node.self.id);
   }
 
   #parseKey(value: unknown): bigint {

@@ -8,7 +8,8 @@ import type { RingSpace } from './ring-space.js';
 
 /** Routing state of one node. */
 export class RoutingTable {
-  readonly self: Peer;
+  /** This node; its URL is settled once its peer port is bound, its id never changes. */
+  self: Peer;
   readonly space: RingSpace;
   readonly #size: number;
   #successors: Peer[] = [];
@@ -75,6 +76,20 @@ export class RoutingTable {
   /** True when this node's successor owns `key`: key ∈ (n, successor]. */
   successorOwns(key: bigint): boolean {
     return this.space.betweenRightInclusive(key, this.self.id, this.successor.id);
+  }
+
+  /**
+   * SUCCESSOR(key) when this node's neighbourhood covers the key: this node for (predecessor, n],
+   * successor i+1 for (successor i, successor i+1] (Chord §5.2); undefined when the key is beyond.
+   */
+  ownerFromNeighbours(key: bigint): Peer | undefined {
+    if (this.#predecessor !== undefined && this.space.betweenRightInclusive(key, this.#predecessor.id, this.self.id)) return this.self;
+    let from = this.self;
+    for (const successor of this.#successors) {
+      if (this.space.betweenRightInclusive(key, from.id, successor.id)) return successor;
+      from = successor;
+    }
+    return this.#successors.length === 0 ? this.self : undefined;
   }
 
   /** True when this node owns `key`: key ∈ (predecessor, n]. Unknown predecessor: only a lone node owns everything. */

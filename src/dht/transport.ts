@@ -1,3 +1,4 @@
+import type { PeerReply, PeerRequest } from '../common/peer-rpc.js';
 import type { Peer } from './peer.js';
 
 /**
@@ -6,14 +7,7 @@ import type { Peer } from './peer.js';
  * between nodes of one simulation.
  */
 
-/** A peer request: its `type` selects the handler. */
-export interface PeerRequest {
-  readonly type: string;
-  readonly [member: string]: unknown;
-}
-
-/** A successful reply. Failures travel as thrown FlowchainErrors with their codes. */
-export type PeerReply = Readonly<Record<string, unknown>>;
+export type { PeerReply, PeerRequest } from '../common/peer-rpc.js';
 
 /** Answers requests addressed to one node; `sender` is the authenticated requesting node. */
 export type PeerHandler = (request: PeerRequest, sender: Peer) => Promise<PeerReply>;

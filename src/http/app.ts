@@ -6,7 +6,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
-import type { Clock } from '../thing/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import { BearerAuth } from './auth.js';
 import { Descriptions } from './descriptions.js';
@@ -20,8 +20,7 @@ import { StreamTracker } from './streams.js';
 import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
 import type { TdValidator } from '../td/td-validator.js';
 import { wsRoute } from './ws/ws-route.js';
-import { peerRoute, ringRoutes } from './routes/ring-routes.js';
-import { PEER_SUBPROTOCOL } from '../dht/ws-peer-network.js';
+import { ringRoutes } from './routes/ring-routes.js';
 import type { RingView } from '../dht/ring-service.js';
 
 /** The HTTP application (a fastify instance) and the logger type it takes, for the composition root. */
@@ -37,8 +36,6 @@ export interface AppOptions {
   readonly authToken: string | undefined;
   readonly publicUrl: string | undefined;
   readonly bodyLimit: number;
-  /** Largest peer message; the dashboard socket keeps to bodyLimit. */
-  readonly peerFrameLimit?: number;
   readonly wsBufferLimit: number;
   readonly longPollTimeoutMs: number;
   /** A pino-compatible logger; omit for silence (tests). */
@@ -110,18 +107,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.chain) chainRoutes(app, options.chain);
   if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
-  // lives in a child context holding only the two WebSocket endpoints.
+  // lives in a child context holding only the WebSocket endpoint.
   await app.register(async (sockets) => {
     await sockets.register(websocket, {
       options: {
-        // Peer frames may be larger than requests (they carry whole transactions); the
-        // dashboard protocol enforces bodyLimit itself.
-        maxPayload: Math.max(options.bodyLimit, options.peerFrameLimit ?? 0),
-        handleProtocols: (offered: Set<string>) => [WS_SUBPROTOCOL, PEER_SUBPROTOCOL].find((p) => offered.has(p)) ?? false,
+        // Frames past bodyLimit are closed by the session with the catalogue's code; the
+        // library's own cut-off (no code) is only for the absurdly large.
+        maxPayload: 4 * options.bodyLimit,
+        handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
       },
     });
     wsRoute(sockets, ctx, { bufferLimit: options.wsBufferLimit, frameLimit: options.bodyLimit });
-    if (options.ring) peerRoute(sockets, options.ring);
   });
   return app;
 }

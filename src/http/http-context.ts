@@ -1,7 +1,7 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
 import type { FastifyReply } from 'fastify';
 import type { JournalReceipt } from '../thing/change-journal.js';
-import type { Clock } from '../thing/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import type { BearerAuth } from './auth.js';
 import type { Descriptions } from './descriptions.js';

@@ -4,7 +4,7 @@
  * stream whose client stops reading is ended rather than buffered without bound.
  */
 import type { FastifyReply } from 'fastify';
-import type { Clock, Timer } from '../thing/clock.js';
+import type { Clock, Timer } from '../common/clock.js';
 import type { Unsubscribe } from '../thing/exposed-thing.js';
 
 /** A comment line every so often keeps proxies from closing an idle stream. */

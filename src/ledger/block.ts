@@ -135,35 +135,15 @@ export function meetsTarget(hashHex: string, header: Pick<BlockHeader, 'difficul
   return BigInt(`0x${hashHex}`) <= targetOf(header.difficulty, header.stake);
 }
 
-/** How a mined block went, as the retarget sees it. */
-export interface BlockTiming {
-  readonly difficulty: number;
-  /**
-   * From the moment the block before it was mined to the moment it was: under a backlog its
-   * own mining time, on a node with slack about the block interval (or longer, when idle).
-   */
-  readonly tookMs: number;
-}
-
-/** How many recent blocks the retarget averages over. */
-export const RETARGET_WINDOW = 8;
-
 /**
- * Difficulty of the next block: the mean difficulty of the `recent` blocks times the block
- * interval over their mean time, moved at most 4× from `current` and never below `minimum`.
- * Blocks that come faster than the interval make mining harder, until a block takes about
- * an interval to mine; a node with slack drifts back to `minimum`. Averaging over a window
- * keeps one lucky or unlucky block (the hashes a block needs are geometrically distributed)
- * from swinging the difficulty. A miner's policy, not a consensus rule: a verifier checks
- * only the 4× bound (see {@link checkLink}).
+ * The difficulty of the next block: the configured work per block (expected hashes at stake 1),
+ * reached from the previous block's in steps of at most 4× (a verifier checks that bound, see
+ * {@link checkLink}), so a chain mined at another setting walks over to the new one. The work
+ * per block does not follow the load: the miner's CPU is bounded by its duty cycle instead
+ * (miner.ts), and a node under load seals fuller blocks, not harder ones.
  */
-export function retarget(recent: readonly BlockTiming[], current: number, intervalMs: number, minimum: number): number {
-  if (recent.length === 0) return Math.max(minimum, current);
-  const meanDifficulty = recent.reduce((sum, b) => sum + b.difficulty, 0) / recent.length;
-  const meanTook = Math.max(1, recent.reduce((sum, b) => sum + b.tookMs, 0) / recent.length);
-  const wanted = Math.round((meanDifficulty * intervalMs) / meanTook);
-  const bounded = Math.min(current * 4, Math.max(Math.ceil(current / 4), wanted));
-  return Math.max(minimum, Math.min(Number.MAX_SAFE_INTEGER, bounded));
+export function nextDifficulty(previous: number, configured: number): number {
+  return Math.min(previous * 4, Math.max(Math.ceil(previous / 4), configured));
 }
 
 /** Why a block fails verification, or undefined when it is sound. */

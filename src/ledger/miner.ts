@@ -2,7 +2,9 @@
  * Solves the block puzzle (see block.ts) on a worker thread, so mining never blocks the
  * node's event loop. The worker tries nonces in slices of {@link SLICE} hashes and yields
  * between slices, so a new job or a cancellation is picked up within one slice; `close()`
- * stops it at once.
+ * stops it at once. Its CPU is bounded by a duty cycle: after each slice the worker rests
+ * until its busy time is at most `share` of the time since the job began, so a device never
+ * spends more than that share of one core on proof of work, however much data flows.
  */
 import { Worker } from 'node:worker_threads';
 import { encodeHeader, NONCE_OFFSET, targetOf, type BlockHeader } from './block.js';
@@ -25,16 +27,23 @@ parentPort.on('message', (job) => {
   const target = Buffer.from(job.target, 'hex');
   let nonce = BigInt(job.start);
   let hashes = 0;
+  let busy = 0;
+  const began = performance.now();
   const slice = () => {
     if (current !== job.id) return;
+    const from = performance.now();
     for (let i = 0; i < ${SLICE}; i++) {
       bytes.writeBigUInt64BE(nonce, ${NONCE_OFFSET});
       const hash = createHash('sha256').update(createHash('sha256').update(bytes).digest()).digest();
       hashes++;
-      if (hash.compare(target) <= 0) return parentPort.postMessage({ id: job.id, nonce: nonce.toString(), hashes });
+      if (hash.compare(target) <= 0) return parentPort.postMessage({ id: job.id, nonce: nonce.toString(), hashes, busyMs: busy + performance.now() - from });
       nonce = (nonce + 1n) & 0xffffffffffffffffn;
     }
-    setImmediate(slice);
+    busy += performance.now() - from;
+    // Rest until the busy time is at most the share of the time since the job began.
+    const rest = busy / job.share - (performance.now() - began);
+    if (rest > 1) setTimeout(slice, rest);
+    else setImmediate(slice);
   };
   slice();
 });
@@ -45,11 +54,22 @@ export interface Solution {
   readonly miningNonce: string;
   /** Hashes tried. */
   readonly hashes: number;
+  /** CPU time the worker spent on it, in milliseconds. */
+  readonly busyMs: number;
+}
+
+/** Miner settings. */
+export interface MinerInit {
+  /** The share of one core mining may use, from 0.01 to 1 (default 0.1). */
+  readonly share?: number;
 }
 
 /** One mining worker, one job at a time. */
 export class Miner {
+  readonly #share: number;
   #worker: Worker | undefined;
+  /** CPU time spent on solved jobs since this miner was made, in milliseconds. */
+  busyMs = 0;
   #job = 0;
   #waiting: { readonly id: number; readonly resolve: (solution: Solution | undefined) => void } | undefined;
 
@@ -58,6 +78,17 @@ export class Miner {
    * random, so two attempts at one header do not repeat work). Resolves with undefined when
    * cancelled by {@link close} or by a newer job.
    */
+  constructor(init: MinerInit = {}) {
+    const share = init.share ?? 0.1;
+    if (!(share >= 0.01 && share <= 1)) throw new RangeError('the mining share is from 0.01 to 1');
+    this.#share = share;
+  }
+
+  /** The share of one core mining may use. */
+  get share(): number {
+    return this.#share;
+  }
+
   mine(header: BlockHeader, start: bigint): Promise<Solution | undefined> {
     const worker = this.#start();
     this.#waiting?.resolve(undefined);
@@ -68,7 +99,7 @@ export class Miner {
     worker.ref();
     return new Promise<Solution | undefined>((resolve) => {
       this.#waiting = { id, resolve };
-      worker.postMessage({ id, header: bytes, target, start: start.toString() });
+      worker.postMessage({ id, header: bytes, target, start: start.toString(), share: this.#share });
     }).finally(() => {
       if (this.#waiting === undefined) this.#worker?.unref();
     });
@@ -86,11 +117,12 @@ export class Miner {
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (found: { id: number; nonce: string; hashes: number }) => {
+    worker.on('message', (found: { id: number; nonce: string; hashes: number; busyMs: number }) => {
       if (this.#waiting?.id !== found.id) return;
       const { resolve } = this.#waiting;
       this.#waiting = undefined;
-      resolve({ miningNonce: found.nonce, hashes: found.hashes });
+      this.busyMs += found.busyMs;
+      resolve({ miningNonce: found.nonce, hashes: found.hashes, busyMs: found.busyMs });
     });
     // A worker that dies takes its job with it; the next job starts a new one.
     worker.on('error', () => {

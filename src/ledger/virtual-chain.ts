@@ -16,8 +16,8 @@ import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionReco
 import type { WirePeer } from '../dht/peer.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity } from '../node-identity.js';
-import type { Clock, Timer } from '../thing/clock.js';
-import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, RETARGET_WINDOW, retarget, type Block, type BlockHeader, type BlockTiming } from './block.js';
+import type { Clock, Timer } from '../common/clock.js';
+import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, nextDifficulty, type Block, type BlockHeader } from './block.js';
 import type { Anchor, ChainStore } from './chain-store.js';
 import type { Anchorer } from './anchoring.js';
 import { merkleProof, merkleRoot } from './merkle.js';
@@ -39,8 +39,8 @@ export interface VirtualChainComponents {
 export interface VirtualChainInit {
   readonly blockIntervalMs: number;
   readonly maxBlockTx: number;
-  /** The first block's difficulty and the floor of every retarget. */
-  readonly minDifficulty: number;
+  /** The work per block: expected hashes at stake 1 (see {@link nextDifficulty}). */
+  readonly difficulty: number;
   readonly stake: number;
   readonly anchorEveryBlocks: number;
   readonly anchorIntervalMs: number;
@@ -58,6 +58,8 @@ export interface ChainSummary {
   readonly blockIntervalMs: number;
   readonly anchoring: string;
   readonly lastAnchor: Anchor | null;
+  /** The share of one core the miner may use, and the CPU time it spent since the node started. */
+  readonly mining: { readonly share: number; readonly cpuMs: number };
 }
 
 const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
@@ -75,10 +77,6 @@ export class VirtualChain implements LedgerPlugin {
   #sealed: TransactionRecord[][] = [];
   #tip: Block | undefined;
   #difficulty = 1;
-  /** The newest blocks' timings, for the retarget (a miner's memory: it starts afresh on a restart). */
-  #timings: BlockTiming[] = [];
-  /** When the newest block was mined; its sealing time until this process mines one. */
-  #lastMinedAt: number | undefined;
   #anchors: Anchor[] = [];
   /** Admissions and sealing take turns, so a record is never admitted into a block being sealed. */
   #turn: Promise<unknown> = Promise.resolve();
@@ -98,12 +96,11 @@ export class VirtualChain implements LedgerPlugin {
   async start(): Promise<void> {
     const { report, tip } = await verifyChain(this.#c.store, false);
     this.#tip = tip;
-    this.#lastMinedAt = tip?.header.sealedAt;
     if (report.fault !== undefined) {
       throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `block ${report.fault.height}: ${report.fault.reason} (run flowchain verify for the whole chain)`, { field: 'ledger' });
     }
     this.#anchors = await this.#c.store.anchors();
-    this.#difficulty = (await this.#c.store.difficulty()) ?? this.#init.minDifficulty;
+    this.#difficulty = (await this.#c.store.difficulty()) ?? this.#init.difficulty;
     this.#open = (await this.#c.store.openBlock()) ?? this.#newBlock((this.#tip?.header.height ?? -1) + 1);
     // What was admitted before a restart: the open block's records fill it again; records of
     // blocks sealed but not mined are sealed again, oldest first.
@@ -163,6 +160,10 @@ export class VirtualChain implements LedgerPlugin {
     });
   }
 
+  backlog(): number {
+    return this.#filling.length + this.#sealed.reduce((n, records) => n + records.length, 0);
+  }
+
   async proof(txId: string): Promise<LedgerProof | undefined> {
     const [placement] = await this.#c.store.placements([txId]);
     if (placement === undefined) return undefined;
@@ -197,12 +198,13 @@ export class VirtualChain implements LedgerPlugin {
       minerId: this.#minerId,
       height: this.#tip?.header.height ?? -1,
       head: this.#tip?.hash ?? null,
-      pending: this.#filling.length + this.#sealed.reduce((n, records) => n + records.length, 0),
+      pending: this.backlog(),
       difficulty: this.#difficulty,
       stake: this.#init.stake,
       blockIntervalMs: this.#init.blockIntervalMs,
       anchoring: this.#c.anchorer?.kind ?? 'none',
       lastAnchor: this.#anchors.at(-1) ?? null,
+      mining: { share: this.#c.miner.share, cpuMs: Math.round(this.#c.miner.busyMs) },
     };
   }
 
@@ -303,14 +305,11 @@ export class VirtualChain implements LedgerPlugin {
     const mined = { ...header, miningNonce: solution.miningNonce };
     const hash = headerHash(mined);
     const block: Block = { header: mined, hash, signature: bytesToHex(this.#c.identity.sign(hexToBytes(hash))), txIds };
-    const minedAt = this.#c.clock.now();
-    this.#timings = [...this.#timings, { difficulty: mined.difficulty, tookMs: minedAt - (this.#lastMinedAt ?? mined.openedAt) }].slice(-RETARGET_WINDOW);
-    const difficulty = retarget(this.#timings, this.#difficulty, this.#init.blockIntervalMs, this.#init.minDifficulty);
+    const difficulty = nextDifficulty(mined.difficulty, this.#init.difficulty);
     await this.#c.store.addBlock(block, records.map((r) => r.tx.hData), difficulty);
     this.#sealed.shift();
     this.#tip = block;
     this.#difficulty = difficulty;
-    this.#lastMinedAt = minedAt;
     this.#emit({ kind: 'block', height: mined.height, hash, txCount: mined.txCount, difficulty: mined.difficulty, sealedAt: mined.sealedAt, hashes: solution.hashes });
     const unanchored = mined.height - (this.#anchors.at(-1)?.toHeight ?? -1);
     if (this.#c.anchorer !== undefined && unanchored >= this.#init.anchorEveryBlocks) this.#anchorSoon();

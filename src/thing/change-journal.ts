@@ -3,6 +3,7 @@
  * node (the broker turns them into data transactions). The thing layer only knows this port;
  * the composition root plugs the broker in.
  */
+import type { PreparedWrite } from '../storage.js';
 
 /** Who caused a change: a consumer's write, or the device itself (a reading, a toggle). */
 export type Origin = 'consumer' | 'device';
@@ -27,17 +28,35 @@ export interface JournalReceipt {
   readonly status: 'queued' | 'stored' | 'refused';
 }
 
-/** Records changes. */
-export interface ChangeJournal {
+/** Changes the journal has written, and how to learn what their owners made of them. */
+export interface RecordedChanges {
   /**
-   * Records `changes` durably before resolving. With `wait`, also waits (within the journal's
-   * own limit) for them to reach their owner; without it, delivery goes on in the background.
+   * With `wait` at recording: waits (within the journal's own limit) for the owners and
+   * resolves with one receipt per change; without it, resolves at once with them queued.
    */
-  record(changes: readonly RecordedChange[], wait: boolean): Promise<readonly JournalReceipt[]>;
+  acknowledged(): Promise<readonly JournalReceipt[]>;
 }
 
-/** A journal that records nothing (a servient without a broker, unit tests). */
-export const NO_JOURNAL: ChangeJournal = { record: async () => [] };
+/** Records changes. */
+export interface ChangeJournal {
+  /** Throws FLOWCHAIN_ERR_BUSY when `count` more changes cannot be recorded now: ask before applying anything. */
+  admit(count: number): void;
+  /**
+   * Records `changes` durably, in one atomic write together with `alongside` (the property
+   * values the changes set), so no value is ever stored without its record. It takes its
+   * place in the write order before it returns its promise; it resolves once written.
+   */
+  record(changes: readonly RecordedChange[], options: { readonly wait: boolean; readonly alongside?: PreparedWrite }): Promise<RecordedChanges>;
+}
+
+/** A journal that records nothing (a servient without a broker, unit tests): it only writes the values. */
+export const NO_JOURNAL: ChangeJournal = {
+  admit: () => undefined,
+  record: async (_changes, { alongside }) => {
+    await alongside?.commit();
+    return { acknowledged: async () => [] };
+  },
+};
 
 /**
  * Whether changes of a property are recorded: yes unless its affordance says

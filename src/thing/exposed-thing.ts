@@ -10,8 +10,8 @@
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { ActionAffordance, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
-import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type Origin } from './change-journal.js';
-import type { Clock } from './clock.js';
+import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type Origin, type RecordedChanges } from './change-journal.js';
+import type { Clock } from '../common/clock.js';
 import { checkValue } from './data-schema.js';
 import type { DeviceDriver, DriverFactory } from './drivers/device-driver.js';
 import type { PropertyStore } from './property-store.js';
@@ -73,6 +73,9 @@ export class ExposedThing {
   #queue: Promise<unknown> = Promise.resolve();
   /** The save of the latest device-side change of a writable property. */
   #lastDeviceSave: Promise<void> = Promise.resolve();
+  /** The latest write of values (settled either way), so stop() can wait for it. */
+  #lastCommit: Promise<void> = Promise.resolve();
+  #dropped = 0;
 
   private constructor(components: ExposedThingComponents, init: ExposedThingInit) {
     this.slug = init.slug;
@@ -109,7 +112,7 @@ export class ExposedThing {
   async stop(): Promise<void> {
     this.#driver.stop();
     await this.#queue.catch(() => undefined);
-    await this.#store.flushed();
+    await this.#lastCommit;
   }
 
   /** readproperty. */
@@ -140,9 +143,15 @@ export class ExposedThing {
 
   /**
    * writemultipleproperties: all values are checked first, applied to the device in arrival
-   * order, then stored in one atomic batch and handed to the journal; observers hear of them
-   * once they are stored. Either every value is accepted or nothing changes. Resolves with the
-   * journal's receipts of the recorded properties.
+   * order, then stored together with the transactions that record them, in one atomic batch;
+   * observers hear of them once they are stored. Either every value is accepted or nothing
+   * changes. Resolves with the journal's receipts of the recorded properties.
+   *
+   * If an owner refuses a transaction for good while the write waits for it, the write is
+   * undone (the previous values are applied and recorded again, unless a later write changed
+   * them meanwhile) and fails with FLOWCHAIN_ERR_TX_REFUSED: what a failed write reports, it
+   * never leaves applied. FLOWCHAIN_ERR_BUSY (the journal is full) is thrown before anything
+   * is applied.
    */
   async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<readonly JournalReceipt[]> {
     const accepted = new Map<string, unknown>();
@@ -153,25 +162,45 @@ export class ExposedThing {
       accepted.set(name, value);
     }
     if (accepted.size === 0) return [];
-    // The device step is serialised; the save is queued inside it (so stored order is device
-    // order) but awaited outside it, so concurrent writes share one group commit.
-    const { stored } = await this.#serialized(async () => {
+    const { recorded, previous } = await this.#apply(accepted, 'consumer', true);
+    const receipts = await (await recorded).acknowledged();
+    const refused = receipts.find((receipt) => receipt.status === 'refused');
+    if (refused === undefined) return receipts;
+    // Put back what this write changed, unless a later one changed it again.
+    const undo = new Map([...previous].filter(([name]) => this.#values.get(name) === accepted.get(name)));
+    if (undo.size > 0) await (await this.#apply(undo, 'device', false)).recorded;
+    throw new FlowchainError('FLOWCHAIN_ERR_TX_REFUSED', `the ring refused to record ${refused.property}; the write was undone`, { field: refused.property });
+  }
+
+  /**
+   * Applies values to the device in write order, then stores and records them in one atomic
+   * batch: the device step is serialised, and the batch takes its place inside it (so the
+   * stored order is the device's order) but is awaited outside it, so concurrent writes share
+   * one group commit. Observers hear of the values once they are stored.
+   */
+  async #apply(values: ReadonlyMap<string, unknown>, origin: Origin, wait: boolean): Promise<{ readonly recorded: Promise<RecordedChanges>; readonly previous: ReadonlyMap<string, unknown> }> {
+    const changes = this.#recordable(values, origin);
+    // Full: refuse before the device or the store sees anything.
+    this.#journal.admit(changes.length);
+    const { recorded, previous } = await this.#serialized(async () => {
+      const before = new Map([...values.keys()].map((name) => [name, this.#values.get(name)]));
       const applied: string[] = [];
       try {
-        for (const [name, value] of accepted) {
+        for (const [name, value] of values) {
           await this.#device(() => this.#driver.write(name, value));
           applied.push(name);
         }
       } catch (err) {
         // The device refused part of it: put back what it had taken, best effort.
-        for (const name of applied) await Promise.resolve(this.#driver.write(name, this.#values.get(name))).catch(() => undefined);
+        for (const name of applied) await Promise.resolve(this.#driver.write(name, before.get(name))).catch(() => undefined);
         throw err;
       }
-      return { stored: this.#store.save(this.slug, accepted) };
+      return { recorded: this.#journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
     });
-    await stored;
-    for (const [name, value] of accepted) this.#update(name, value);
-    return this.#journal.record(this.#recordable(accepted, 'consumer'), true);
+    this.#lastCommit = recorded.then(() => undefined, () => undefined);
+    await recorded;
+    for (const [name, value] of values) this.#update(name, value);
+    return { recorded, previous };
   }
 
   /** invokeaction: input checked against the action's schema, output returned. */
@@ -232,18 +261,34 @@ export class ExposedThing {
     }
   }
 
-  /** A reading or device-side change. Values consumers can write are stored, readings are not. */
+  /**
+   * A reading or device-side change. Values consumers can write are stored, readings are not;
+   * recorded ones are written with their transaction. When the journal is full the reading is
+   * not taken (the value stays as it was): no change is ever kept without its transaction.
+   */
   #report(name: string, value: unknown): void {
     const property = this.td.properties?.[name];
     if (property === undefined || this.#values.get(name) === value) return;
-    if (!property.readOnly) {
-      const saved = this.#store.save(this.slug, new Map([[name, value]]));
-      saved.catch(() => undefined); // awaited by the action that caused it, if any
-      this.#lastDeviceSave = saved;
+    const changes = this.#recordable(new Map([[name, value]]), 'device');
+    try {
+      this.#journal.admit(changes.length);
+    } catch {
+      this.#dropped++;
+      return;
+    }
+    const alongside = property.readOnly ? undefined : this.#store.prepare(this.slug, new Map([[name, value]]));
+    const written = changes.length > 0 ? this.#journal.record(changes, { wait: false, ...(alongside ? { alongside } : {}) }).then(() => undefined) : alongside?.commit();
+    if (written !== undefined) {
+      written.catch(() => undefined); // awaited by the action that caused it, if any; the journal logs its own failures
+      this.#lastDeviceSave = written;
+      this.#lastCommit = written.catch(() => undefined);
     }
     this.#update(name, value);
-    // The journal reports its own failures; a reading never waits for its owner.
-    this.#journal.record(this.#recordable(new Map([[name, value]]), 'device'), false).catch(() => undefined);
+  }
+
+  /** Readings not taken because the journal was full. */
+  get droppedReadings(): number {
+    return this.#dropped;
   }
 
   /** The changes among `values` whose properties are recorded. */

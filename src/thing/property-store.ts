@@ -1,17 +1,13 @@
 /**
  * Durable property values. Every accepted change of a property that consumers can write is
- * stored before it is acknowledged, so it survives a restart. (The database group-commits
- * writes, so many concurrent saves cost a few LevelDB batches.)
- *
- * Rejects with FLOWCHAIN_ERR_STORE_FAILED when the database write fails.
+ * stored before it is acknowledged, so it survives a restart, and in the same atomic write as
+ * the transaction that records it (see change-journal.ts).
  */
-import type { Section } from '../storage.js';
+import type { PreparedWrite, Section } from '../storage.js';
 
 /** Stores the values of one node's Things, keyed by Thing slug and property name. */
 export class PropertyStore {
   readonly #section: Section;
-  /** The latest save, so {@link flushed} can wait for it. */
-  #last: Promise<void> = Promise.resolve();
 
   constructor(section: Section) {
     this.#section = section;
@@ -25,14 +21,15 @@ export class PropertyStore {
     return values;
   }
 
-  /** Stores the values atomically (all of them or none); resolves once they are written. */
-  save(slug: string, values: ReadonlyMap<string, unknown>): Promise<void> {
-    this.#last = this.#section.batch([...values].map(([name, value]) => ({ type: 'put', key: `${slug}/${name}`, value })));
-    return this.#last;
+  /** The values, prepared to be stored atomically (all of them or none), alone or alongside their transactions. */
+  prepare(slug: string, values: ReadonlyMap<string, unknown>): PreparedWrite {
+    return this.#section.prepare([...values].map(([name, value]) => ({ type: 'put', key: `${slug}/${name}`, value })));
   }
 
-  /** Resolves once everything saved so far is written (or failed): writes are stored in call order. */
-  async flushed(): Promise<void> {
-    await this.#last.catch(() => undefined);
+  /** Forgets every stored value of the Thing `slug` (it was destroyed). */
+  async clear(slug: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const key of this.#section.keys(`${slug}/`)) keys.push(key);
+    if (keys.length > 0) await this.#section.batch(keys.map((key) => ({ type: 'del', key })));
   }
 }

@@ -5,7 +5,9 @@
  * the sender's outbox, across a restart of the sender, until the owner is back.
  */
 import t from 'tap';
+import { admitNodeData } from '../../src/membership/admit-node.js';
 import { startNode } from '../helpers/node-process.js';
+import { foundedAuthority } from '../helpers/peer-link.js';
 import { getJson, minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';
 
@@ -45,9 +47,9 @@ t.test('writes land at their owner, receipts read the same everywhere, and survi
   }
 
   // Kill the owner without warning; its successor holds a replica and takes the key over.
-  const ownerIndex = sorted.findIndex((r) => r.id === remote!.owner.id);
-  const ownerNode = nodes.find((n) => sorted[ownerIndex]!.url.startsWith(n.url.replace('http', 'ws')))!;
-  t.ok(ownerNode, 'found the owner process by its URL');
+  const byId = new Map(await Promise.all(nodes.map(async (n) => [(await getJson<{ id: string }>(`${n.url}ring`)).id, n] as const)));
+  const ownerNode = byId.get(remote!.owner.id)!;
+  t.ok(ownerNode, 'found the owner process by its ring id');
   await ownerNode.stop('SIGKILL');
   const survivors = nodes.filter((n) => n !== ownerNode);
   for (const node of survivors) {
@@ -67,9 +69,13 @@ t.test('writes land at their owner, receipts read the same everywhere, and survi
 t.test('writes made while their owner is down wait in the outbox, across a restart of the sender, and reach the owner once it is back', async (t) => {
   // Two processes: A writes (answering at once, --ack local), B owns about half the keys.
   const dataA = tempDir(t);
+  const dataB = tempDir(t);
   const argsA = ['--data', dataA, '--log-level', 'info', '--ack', 'local'];
-  const b = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
-  const a = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')]);
+  // B founds the ring (and is its authority); it admits A.
+  const b = await startNode(t, ['--data', dataB, '--log-level', 'info']);
+  await admitNodeData(foundedAuthority(dataB), dataA);
+  const a = await startNode(t, [...argsA, '--join', b.url]);
+  const aPeerPort = new URL((await getJson<{ url: string }>(`${a.url}ring`)).url).port;
   const sorted = await settledRing([a, b]);
   const bId = (await getJson<{ id: string }>(`${b.url}ring`)).id;
 
@@ -95,7 +101,7 @@ t.test('writes made while their owner is down wait in the outbox, across a resta
 
   // The sender restarts on the same data and address (as a device does); its outbox delivers
   // what it left.
-  const again = await startNode(t, [...argsA, '--join', b.url.replace('http', 'ws')], { FLOWCHAIN_HOST: '127.0.0.1', FLOWCHAIN_PORT: new URL(a.url).port });
+  const again = await startNode(t, [...argsA, '--join', b.url], { FLOWCHAIN_HOST: '127.0.0.1', FLOWCHAIN_PORT: new URL(a.url).port, FLOWCHAIN_PEER_PORT: aPeerPort });
   for (const key of held) {
     let receipt: Receipt | undefined;
     for (let attempt = 0; attempt < 80 && receipt === undefined; attempt++) {

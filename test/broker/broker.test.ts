@@ -1,16 +1,17 @@
 /**
  * The broker in a real node (one process, real LevelDB, real peer endpoint): writes become
  * transactions stored at their owner, with receipts, histories and ledger events; writes made
- * while the ring is not running wait in the outbox across a restart; tampered transactions sent
- * over the peer endpoint are refused and store nothing.
+ * while the ring is not running wait in the outbox across a restart; transactions a member may not
+ * record (tampered, another's, about a Thing it does not host, against the schema) are refused and
+ * store nothing.
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { createTransaction, type DataTransaction } from '../../src/broker/data-transaction.js';
 import { SUBMIT_TRANSACTION } from '../../src/broker/transaction-owner.js';
-import { seal } from '../../src/dht/peer-envelope.js';
+import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
 import { NodeIdentity } from '../../src/node-identity.js';
-import { peerSocket } from '../helpers/peer-socket.js';
+import { foundedAuthority, peerLink } from '../helpers/peer-link.js';
 import { createServient, tempDir } from '../helpers/test-servient.js';
 
 interface Receipt {
@@ -26,6 +27,7 @@ interface Receipt {
 const sha256 = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest();
 /** H_txID recomputed here with node:crypto, independently of src/. */
 const expectedTxId = (hBlock: string, hData: string): string => sha256(sha256(Buffer.concat([Buffer.from(hBlock, 'hex'), Buffer.from(hData, 'hex')]))).toString('hex');
+type SubmitAnswer = { ack?: { txId: string; hData: string }; error?: { code: string } };
 const put = (url: string, value: unknown) => fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
 
 t.test('a PUT answers once its transaction is stored at its owner, with the id and a receipt link', async (t) => {
@@ -131,34 +133,43 @@ t.test('writes accepted while the ring is not running wait in the outbox, across
   t.equal(second.servient.broker.pending, 0);
 });
 
-t.test('a tampered or misaddressed transaction over the peer endpoint is refused with a code and stores nothing', async (t) => {
-  const { servient, clock } = await createServient(t);
-  const { url } = await servient.start();
-  const send = await peerSocket(t, url);
-  const nodeId = servient.ring.identity.id;
-  const sender = { identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(9)), url: 'ws://127.0.0.1:1/peer' };
+t.test('a member may only record transactions of its own, about Things it hosts, with values their schema allows', async (t) => {
+  const { servient, config } = await createServient(t);
+  await servient.start();
+  const member = await peerLink(t, servient.ring.describe().url, foundedAuthority(config.data));
+  const submit = async (txs: unknown) => member.ask({ type: SUBMIT_TRANSACTION, txs });
+  const result = async (tx: unknown) => ((await submit([tx])).reply as { results: SubmitAnswer[] }).results[0]!;
+  const now = Date.now();
+  // The member hosts one Thing of its own: a dimmer whose level is 0-100 and whose power is read-only.
+  const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: 'urn:dev:dimmer', title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', minimum: 0, maximum: 100, forms: [{ href: 'x' }] }, power: { type: 'number', readOnly: true, forms: [{ href: 'y' }] } } };
+  const entry = signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000 });
+  t.same((await member.ask({ type: 'store-put-many', entries: [[thingKey(dimmer.id), entry]] })).error, undefined, 'its signed directory entry is taken');
   let n = 0;
-  const post = async (txs: unknown) => (await send(JSON.stringify(seal(sender, nodeId, { kind: 'request', request: { type: SUBMIT_TRANSACTION, txs } }, clock.now(), new Uint8Array(16).fill(++n))))).body;
-  const submit = async (tx: unknown) => ((await post([tx])).reply as { results: { ack?: { txId: string; hData: string }; error?: { code: string } }[] }).results[0]!;
-  const data = { thing: 'urn:dev:x', property: 'p', value: 1, origin: 'consumer' as const };
-  const good = createTransaction(data, sender.identity, clock.now(), new Uint8Array(16).fill(1));
+  const tx = (data: Record<string, unknown>, who = member.identity) => createTransaction({ origin: 'consumer', ...data } as never, who, now, new Uint8Array(16).fill(++n));
+  const good = tx({ thing: dimmer.id, property: 'level', value: 40 });
 
-  t.equal((await submit({ ...good, data: { ...data, value: 2 } })).error?.code, 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'value changed after hashing');
-  t.equal((await submit({ ...good, signature: good.signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'signature changed');
-  const other = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(3));
-  t.equal((await submit({ ...good, sender: { ...good.sender, key: Buffer.from(other.publicKey).toString('hex') } })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'another sender key');
-  t.equal((await submit({ ...good, hData: 'zz' })).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
-  t.equal((await submit('not a transaction')).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
-  t.equal((await post('not a list')).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'a submission is a list');
-  t.equal((await post(Array.from({ length: 65 }, () => good))).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'of at most 64 transactions');
-  for (const key of [good.hData]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'nothing was stored');
+  t.equal((await result({ ...good, data: { ...good.data, value: 41 } })).error?.code, 'FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'value changed after hashing');
+  t.equal((await result({ ...good, signature: good.signature.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'signature changed');
+  t.equal((await result({ ...good, hData: 'zz' })).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
+  t.equal((await result('not a transaction')).error?.code, 'FLOWCHAIN_ERR_TX_MALFORMED');
+  t.equal((await submit('not a list')).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'a submission is a list');
+  t.equal((await submit(Array.from({ length: 65 }, () => good))).error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'of at most 64 transactions');
+  const thermostat = servient.registry.get('thermostat').id;
+  t.equal((await result(tx({ thing: thermostat, property: 'targetTemperature', value: 22 }))).error?.code, 'FLOWCHAIN_ERR_TX_UNAUTHORIZED', 'about a Thing another node hosts');
+  t.equal((await result(tx({ thing: dimmer.id, property: 'level', value: 999 }))).error?.code, 'FLOWCHAIN_ERR_VALUE_INVALID', 'a value its schema refuses');
+  t.equal((await result(tx({ thing: dimmer.id, property: 'power', value: 5 }))).error?.code, 'FLOWCHAIN_ERR_TX_UNAUTHORIZED', 'a consumer write of a read-only property');
+  t.equal((await result(tx({ thing: dimmer.id, property: 'colour', value: 1 }))).error?.code, 'FLOWCHAIN_ERR_VALUE_INVALID', 'a property the Thing does not have');
+  t.equal((await result(tx({ thing: 'urn:dev:nobody-hosts', property: 'p', value: 1 }))).error?.code, 'FLOWCHAIN_ERR_TX_HOST_UNKNOWN', 'a Thing the ring does not know (yet)');
+  const someoneElse = NodeIdentity.generate();
+  t.equal((await result(tx({ thing: dimmer.id, property: 'level', value: 10 }, someoneElse))).error?.code, 'FLOWCHAIN_ERR_TX_UNAUTHORIZED', 'another sender\'s transaction, passed on');
+  const device = tx({ thing: dimmer.id, property: 'power', value: 5.5, origin: 'device' });
+  const sound = [good, device];
+  for (const key of [good.hData, device.hData]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'nothing was stored so far');
 
-  const mixed = createTransaction({ ...data, value: 5 }, sender.identity, clock.now(), new Uint8Array(16).fill(2));
-  const results = ((await post([{ ...mixed, signature: good.signature }, good])).reply as { results: { ack?: { txId: string; hData: string }; error?: { code: string } }[] }).results;
+  const results = ((await submit([{ ...tx({ thing: dimmer.id, property: 'level', value: 5 }), signature: good.signature }, ...sound])).reply as { results: SubmitAnswer[] }).results;
   t.equal(results[0]?.error?.code, 'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'in one submission, the forged transaction is refused');
-  const accepted = results[1]!.ack!;
-  t.equal(accepted.hData, good.hData, 'and the untampered one beside it is accepted');
-  t.equal((await servient.app.inject(`/ledger/tx/${mixed.hData}`)).statusCode, 404, 'the forged one was not stored');
-  const again = (await submit(good)).ack!;
-  t.equal(again.txId, accepted.txId, 'a retry of the same transaction gets the same id and stores nothing new');
+  t.ok(results[1]?.ack && results[2]?.ack, 'and the sound ones beside it, a write and a reading, are accepted');
+  t.equal((await servient.app.inject(`/ledger/tx/${good.hData}`)).json().tx.data.value, 40, 'and readable as receipts');
+  const again = (await result(good)).ack!;
+  t.equal(again.txId, results[1]!.ack!.txId, 'a retry of the same transaction gets the same id and stores nothing new');
 });

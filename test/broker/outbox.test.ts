@@ -16,6 +16,12 @@ async function open(t: Test, dir: string, clock = new ManualClock(), batchSize =
   return { outbox, db, clock, close };
 }
 
+/** Enqueues one item; resolves with its sequence number. */
+async function one(outbox: Outbox<{ n: number }>, item: { n: number }): Promise<number> {
+  const [sequence] = await outbox.enqueue([item]);
+  return sequence!;
+}
+
 /** Waits until `condition` holds (bounded: about two seconds). */
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 2_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -42,7 +48,7 @@ function eachOf(deliver: (item: { n: number }) => void): Deliver<{ n: number }> 
 t.test('items are delivered once each, in enqueue order, in batches of at most the batch size', async (t) => {
   const { outbox } = await open(t, tempDir(t), new ManualClock(), 2);
   const batches: number[][] = [];
-  const sequences = await Promise.all([1, 2, 3, 4, 5].map((n) => outbox.enqueue({ n })));
+  const sequences = await Promise.all([1, 2, 3, 4, 5].map((n) => one(outbox, { n })));
   outbox.start(async (items) => {
     batches.push(items.map((item) => item.n));
     return items.map(() => undefined);
@@ -61,9 +67,9 @@ t.test('while the receiver is down the batch is retried with back-off, and nothi
     if (!up) throw new Error('owner unreachable');
     return items.map(() => undefined);
   });
-  await outbox.enqueue({ n: 1 });
+  await one(outbox, { n: 1 });
   await until(() => batches.length === 1);
-  await outbox.enqueue({ n: 2 });
+  await one(outbox, { n: 2 });
   clock.advance(99);
   await settle();
   t.equal(batches.length, 1, 'no retry before the back-off, and the newer item waits behind the head');
@@ -81,7 +87,7 @@ t.test('in a batch, what went through is done and only the failed items are retr
   const { outbox, clock } = await open(t, tempDir(t));
   let failing = true;
   const seen: number[] = [];
-  const sequences = await Promise.all([1, 2, 3].map((n) => outbox.enqueue({ n })));
+  const sequences = await Promise.all([1, 2, 3].map((n) => one(outbox, { n })));
   outbox.start(
     eachOf((item) => {
       if (item.n === 2 && failing) throw new Error('owner of 2 unreachable');
@@ -104,14 +110,14 @@ t.test('pending items survive a restart and are delivered in order afterwards', 
   first.outbox.start(async () => {
     throw new Error('down');
   });
-  for (const n of [1, 2, 3]) await first.outbox.enqueue({ n });
+  for (const n of [1, 2, 3]) await one(first.outbox, { n });
   await first.close();
 
   const second = await open(t, dir);
   t.equal(second.outbox.pending, 3);
   const seen: number[] = [];
   second.outbox.start(eachOf((item) => void seen.push(item.n)));
-  const next = await second.outbox.enqueue({ n: 4 });
+  const next = await one(second.outbox, { n: 4 });
   await second.outbox.delivered(next);
   t.same(seen, [1, 2, 3, 4]);
 });
@@ -120,7 +126,7 @@ t.test('an item refused for good goes to the dead letters, its waiter hears why,
   const { outbox, db } = await open(t, tempDir(t));
   const seen: number[] = [];
   const sequences = [];
-  for (const n of [1, 2, 3]) sequences.push(await outbox.enqueue({ n }));
+  for (const n of [1, 2, 3]) sequences.push(await one(outbox, { n }));
   outbox.start(
     eachOf((item) => {
       if (item.n === 2) throw Object.assign(new Error('tampered'), { permanent: true });
@@ -135,4 +141,27 @@ t.test('an item refused for good goes to the dead letters, its waiter hears why,
   const dead: unknown[] = [];
   for await (const [, entry] of db.section('dead').entries()) dead.push(entry);
   t.match(dead, [{ item: { n: 2 }, error: 'tampered' }]);
+});
+
+t.test('items enqueued together are written in one batch with what they record, and a full outbox admits nothing more', async (t) => {
+  const dir = tempDir(t);
+  const db = await Database.open(dir);
+  t.teardown(() => db.close());
+  const values = db.section('values');
+  const outbox = new Outbox<{ n: number }>({ section: db.section('outbox'), deadLetters: db.section('dead'), clock: new ManualClock() }, { maxPending: 3 });
+  await outbox.open();
+  const sequences = await outbox.enqueue([{ n: 1 }, { n: 2 }], [values.prepare([{ type: 'put', key: 'lamp/on', value: true }])]);
+  t.same(sequences, [0, 1]);
+  t.equal(await values.get('lamp/on'), true, 'the value was written with its items');
+  t.doesNotThrow(() => outbox.admit(1), 'one more fits');
+  t.throws(() => outbox.admit(2), { code: 'FLOWCHAIN_ERR_BUSY' }, 'two more would pass maxPending');
+  const changes: number[] = [];
+  const off = outbox.onChange((pending) => changes.push(pending));
+  const also: number[] = [];
+  outbox.onChange((pending) => also.push(pending));
+  await outbox.enqueue([{ n: 3 }]);
+  off();
+  await outbox.enqueue([]);
+  t.same(changes, [3], 'the first listener heard one change, then unsubscribed');
+  t.same(also, [3, 3], 'a second listener does not replace the first');
 });

@@ -7,11 +7,14 @@ import { RING } from '../../src/dht/ring-space.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
 
-/** Stabilizes until the ring is one consistent cycle, bounded. */
+/**
+ * Stabilizes until the ring is one consistent cycle and every successor list is true (lookups
+ * are answered from it where it covers the key), bounded.
+ */
 async function settle(sim: RingSimulation, maxRounds = 40): Promise<number> {
   for (let round = 1; round <= maxRounds; round++) {
     await sim.rounds(1);
-    if (sim.isConsistentRing()) {
+    if (sim.isConsistentRing() && sim.successorListsAreTrue()) {
       await sim.rounds(2); // let fingers catch up with the final successors
       return round;
     }

@@ -1,18 +1,18 @@
 /**
- * The ring between real processes: four `flowchain start` processes on loopback join over the
- * WebSocket peer endpoint and agree on the ring and on the owner of random keys. And the peer
- * endpoint of a real node refuses forged, replayed, malformed and oversized messages.
+ * The ring between real processes: four `flowchain start` processes on loopback, admitted by one
+ * authority, join over their mutual-TLS peer ports and agree on the ring and on the owner of
+ * random keys. And a real node gives no link to a process that is not a member.
  */
 import t from 'tap';
 import { WebSocket } from 'ws';
+import type { RingDescription } from '../../src/dht/ring-service.js';
+import { PEER_SUBPROTOCOL } from '../../src/dht/tls-peer-network.js';
+import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
+import { Membership } from '../../src/membership/membership.js';
 import { NodeIdentity } from '../../src/node-identity.js';
-import { seal } from '../../src/dht/peer-envelope.js';
-import { peerEndpoint, type RingDescription } from '../../src/dht/ring-service.js';
-import { PEER_SUBPROTOCOL } from '../../src/dht/ws-peer-network.js';
-import { peerSocket } from '../helpers/peer-socket.js';
 import { createRandom } from '../../src/thing/random.js';
 import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
-import { createServient } from '../helpers/test-servient.js';
+import { createServient, testAuthority } from '../helpers/test-servient.js';
 
 t.test('four processes form one ring and agree on the owner of every key', async (t) => {
   const nodes = await startRing(t, 4);
@@ -56,67 +56,38 @@ t.test('four processes form one ring and agree on the owner of every key', async
   for (const node of nodes) t.equal(await node.stop(), 0);
 });
 
-t.test('the peer endpoint answers forged, replayed, malformed and unknown messages with error codes', async (t) => {
-  const { servient, clock } = await createServient(t);
+t.test('a real node: no link without membership, and a member joining through an unreachable node fails start-up', async (t) => {
+  const authority = testAuthority(t);
+  const { servient } = await createServient(t, { authority });
   const { url } = await servient.start();
-  const send = await peerSocket(t, url);
-  const nodeId = servient.ring.identity.id;
-  const mallory = { identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(7)), url: 'ws://127.0.0.1:1/peer' };
-  let n = 0;
-  const nonce = () => new Uint8Array(16).fill(++n);
-  const now = () => clock.now();
-
-  const ping = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce());
-  t.same((await send(JSON.stringify(ping))).body.reply, {}, 'an authentic ping is answered');
-  t.equal((await send(JSON.stringify(ping))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', 'the same frame again is a replay');
-
-  const forged = { ...seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce()), from: { ...ping.from, id: '0'.repeat(40) } };
-  t.equal((await send(JSON.stringify(forged))).body.error?.code, 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', 'claiming another id');
-  const tampered = { ...seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce()), body: { kind: 'request', request: { type: 'notify' } } };
-  t.equal((await send(JSON.stringify(tampered))).body.error?.code, 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID', 'a changed body');
-  const { sig: _sig, ...unsigned } = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now(), nonce());
-  t.equal((await send(JSON.stringify(unsigned))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'unsigned');
-  const stale = seal(mallory, nodeId, { kind: 'request', request: { type: 'ping' } }, now() - 120_000, nonce());
-  t.equal((await send(JSON.stringify(stale))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_REPLAYED', 'too old');
-  const unknown = seal(mallory, nodeId, { kind: 'request', request: { type: 'format-disk' } }, now(), nonce());
-  t.equal((await send(JSON.stringify(unknown))).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'unknown type');
-  t.equal((await send('{not json')).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'not JSON');
-  t.equal((await send(Buffer.from('{}'), true)).body.error?.code, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'binary');
-
-  // Nothing changed: the node is still alone and answers normally.
   const ring = (await (await fetch(`${url}ring`)).json()) as RingDescription;
-  t.equal(ring.predecessor, null);
-  t.same(ring.successors, []);
-
-  // A frame over the peer limit (4 x (body limit + 8 KiB) = 288 KiB here) closes that socket
-  // (1009) and the node keeps serving.
-  const big = new WebSocket(peerEndpoint(url), PEER_SUBPROTOCOL);
-  await new Promise((resolve) => big.once('open', resolve));
-  const code = await new Promise<number>((resolve) => {
-    big.once('close', (c) => resolve(c));
-    big.send('x'.repeat(300 * 1024));
+  t.match(ring.url, /^wss:\/\/127\.0\.0\.1:\d+\/$/, 'GET /ring names the mutual-TLS peer port');
+  t.match(ring.membership, { crl: '1' });
+  // A process with a key of its own and a certificate of its own making.
+  const mallory = NodeIdentity.generate();
+  const rogue = new Membership(testAuthority(t).admit(mallory.publicKey), mallory.publicKey);
+  const attempt = await new Promise<string>((resolve) => {
+    const socket = new WebSocket(ring.url, PEER_SUBPROTOCOL, { ...rogue.tlsOptions(mallory.privateKeyPem()), checkServerIdentity: (() => undefined) as unknown as () => boolean });
+    socket.once('open', () => resolve('opened'));
+    socket.once('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? 'error'));
   });
-  t.equal(code, 1009);
-  t.equal((await fetch(`${url}health`)).status, 200);
+  t.not(attempt, 'opened', `an outsider gets no link (${attempt})`);
+  t.same((await (await fetch(`${url}ring`)).json() as RingDescription).successors, [], 'and changed nothing: the node is still alone');
+
+  const joining = await createServient(t, { authority, join: 'http://127.0.0.1:1' });
+  await t.rejects(joining.servient.start(), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  t.equal(joining.servient.app.server.listening, false, 'the port is released');
 });
 
-t.test('joining through an unreachable node fails start-up with FLOWCHAIN_ERR_PEER_UNREACHABLE and releases the port', async (t) => {
-  const { servient } = await createServient(t, { join: 'ws://127.0.0.1:1' });
-  await t.rejects(servient.start(), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
-  t.equal(servient.app.server.listening, false);
+t.test('a node that was never admitted cannot join: start-up names the command that admits it', async (t) => {
+  await t.rejects(createServient(t, { join: 'http://127.0.0.1:1' }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', message: /flowchain ring admit/ });
 });
 
-t.test('GET /peer without an upgrade is told to upgrade', async (t) => {
-  const { servient } = await createServient(t);
-  const response = await servient.app.inject('/peer');
-  t.equal(response.statusCode, 426);
-  t.equal(response.json().code, 'FLOWCHAIN_ERR_UPGRADE_REQUIRED');
-});
-
-t.test('three real servients (LevelDB, signed WebSockets) store, replicate and read ring values', async (t) => {
-  const first = await createServient(t);
+t.test('three real servients (LevelDB, mutual TLS) store, replicate and read ring records', async (t) => {
+  const authority = testAuthority(t);
+  const first = await createServient(t, { authority });
   const founder = await first.servient.start();
-  const others = [await createServient(t, { join: founder.url }), await createServient(t, { join: founder.url })];
+  const others = [await createServient(t, { authority, join: founder.url }), await createServient(t, { authority, join: founder.url })];
   for (const other of others) await other.servient.start();
   const all = [first, ...others];
   // Maintenance runs on each node's manual clock: tick the clocks and let the sockets carry
@@ -128,8 +99,9 @@ t.test('three real servients (LevelDB, signed WebSockets) store, replicate and r
   }
   t.ok(complete(), 'each node knows both others');
 
-  const key = 'ab'.repeat(20);
-  const put = await others[1]!.servient.ring.store.put(key, { reading: 21.5 });
-  t.equal(put.replicas, 2, 'owner plus two replicas');
-  for (const { servient } of all) t.same((await servient.ring.store.get(key))?.value, { reading: 21.5 });
+  const writer = others[1]!.servient;
+  const now = Date.now();
+  const entry = signThingEntry(writer.ring.identity, { thingId: 'urn:dev:lamp', td: null, url: 'http://127.0.0.1:1/', version: now, expires: now + 3_600_000 });
+  t.same(await writer.ring.store.putMany([[thingKey('urn:dev:lamp'), entry]]), [undefined]);
+  for (const { servient } of all) t.same(await servient.ring.store.get(thingKey('urn:dev:lamp')), entry, 'every node reads the record');
 });

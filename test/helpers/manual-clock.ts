@@ -1,5 +1,5 @@
 /** A clock that moves only when a test says so: timers fire in time order inside advance(). */
-import type { Clock, Timer } from '../../src/thing/clock.js';
+import type { Clock, Timer } from '../../src/common/clock.js';
 
 interface Scheduled {
   at: number;

@@ -1,5 +1,5 @@
 /** A Section kept in a Map, for simulations of many nodes (the real one is LevelDB). */
-import type { BatchOperation, Section } from '../../src/storage.js';
+import type { BatchOperation, PreparedWrite, Section } from '../../src/storage.js';
 
 export class MemorySection implements Section {
   readonly data = new Map<string, unknown>();
@@ -12,7 +12,11 @@ export class MemorySection implements Section {
   async put(key: string, value: unknown) {
     this.data.set(key, structuredClone(value));
   }
-  async batch(operations: readonly BatchOperation[]) {
+  prepare(operations: readonly BatchOperation[]): PreparedWrite {
+    return { commit: () => this.batch(operations) };
+  }
+  async batch(operations: readonly BatchOperation[], alongside: readonly PreparedWrite[] = []) {
+    for (const prepared of alongside) await prepared.commit();
     for (const op of operations) {
       if (op.type === 'put') this.data.set(op.key, structuredClone(op.value));
       else this.data.delete(op.key);

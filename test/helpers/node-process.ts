@@ -22,7 +22,7 @@ export interface NodeProcess {
  * its "listening" log line, so the node must log at info. Killed at teardown.
  */
 export async function startNode(t: Test, args: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
-  const address = env.FLOWCHAIN_PORT === undefined ? ['--host', '127.0.0.1', '--port', '0'] : [];
+  const address = env.FLOWCHAIN_PORT === undefined ? ['--host', '127.0.0.1', '--port', '0', '--peer-port', '0'] : [];
   const child = spawn(process.execPath, [CLI, 'start', ...address, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

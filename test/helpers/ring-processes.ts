@@ -2,15 +2,25 @@
 import type { Test } from 'tap';
 import type { RingDescription } from '../../src/dht/ring-service.js';
 import { startNode, type NodeProcess } from './node-process.js';
-import { tempDir } from './test-servient.js';
+import { admitNodeData } from '../../src/membership/admit-node.js';
+import type { RingAuthority } from '../../src/membership/ring-authority.js';
+import { tempDir, testAuthority } from './test-servient.js';
 
 export const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
 
-/** Starts `count` nodes, each after the first joining through it; `args` go to every node. */
-export async function startRing(t: Test, count: number, args: string[] = []): Promise<NodeProcess[]> {
-  const first = await startNode(t, ['--data', tempDir(t), '--log-level', 'info', ...args]);
+/**
+ * Starts `count` nodes of one private ring, each after the first joining through it; `args`
+ * go to every node. The ring's authority (the test's own) admits every node before it starts.
+ */
+export async function startRing(t: Test, count: number, args: string[] = [], authority: RingAuthority = testAuthority(t)): Promise<NodeProcess[]> {
+  const admitted = async () => {
+    const data = tempDir(t);
+    await admitNodeData(authority, data);
+    return data;
+  };
+  const first = await startNode(t, ['--data', await admitted(), '--log-level', 'info', ...args]);
   const nodes = [first];
-  for (let i = 1; i < count; i++) nodes.push(await startNode(t, ['--data', tempDir(t), '--join', first.url.replace('http', 'ws'), ...args]));
+  for (let i = 1; i < count; i++) nodes.push(await startNode(t, ['--data', await admitted(), '--join', first.url, ...args]));
   return nodes;
 }
 

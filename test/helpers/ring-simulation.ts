@@ -1,9 +1,10 @@
-/** Many Chord nodes in one process over the in-memory transport, with a manual clock. */
+/** Many Chord nodes in one process over the in-memory transport, with a manual clock; their ring stores hold the test record kinds. */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { ChordNode } from '../../src/dht/chord-node.js';
 import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
-import { RingStore } from '../../src/dht/ring-store.js';
+import { RingStore, type RingStoreInit } from '../../src/dht/ring-store.js';
+import { COUNTERS, NOTES, SEALED } from './ring-records.js';
 import { MemorySection } from './memory-section.js';
 import { createRandom, type Random } from '../../src/thing/random.js';
 import { ManualClock } from './manual-clock.js';
@@ -17,7 +18,7 @@ export class RingSimulation {
   readonly stores = new Map<ChordNode, { store: RingStore; section: MemorySection }>();
   readonly #offline = new Map<ChordNode, () => void>();
 
-  constructor(seed: number, readonly successorListSize = 4) {
+  constructor(seed: number, readonly successorListSize = 4, readonly storeInit: RingStoreInit = {}) {
     this.random = createRandom(seed);
   }
 
@@ -34,7 +35,9 @@ export class RingSimulation {
     const node = new ChordNode({ transport: this.network.transportFor(self), space: RING, clock: this.clock }, { self, successorListSize: this.successorListSize });
     const transport = this.network.transportFor(self);
     const section = new MemorySection();
-    this.stores.set(node, { store: new RingStore({ node, transport, section, clock: this.clock, space: RING }), section });
+    const store = new RingStore({ node, transport, section, clock: this.clock, space: RING }, this.storeInit);
+    for (const kind of [NOTES, COUNTERS, SEALED]) store.register(kind);
+    this.stores.set(node, { store, section });
     this.#offline.set(node, this.network.listen(self.url, (request, sender) => node.handle(request, sender)));
     await node.join(this.nodes[0]?.self.url);
     this.nodes.push(node);
@@ -88,6 +91,20 @@ export class RingSimulation {
   isConsistentRing(): boolean {
     const sorted = [...this.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
     return sorted.every((node, i) => node.table.successor.id === sorted[(i + 1) % sorted.length]!.self.id);
+  }
+
+  /**
+   * True when every live node's successor list is the true next min(r, N-1) nodes: what
+   * lookups answered from the list (Chord §5.2) rely on. Crashed nodes leave lists from the
+   * far end, a round per node, so this can lag {@link isConsistentRing}.
+   */
+  successorListsAreTrue(): boolean {
+    const sorted = [...this.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
+    const length = Math.min(this.successorListSize, sorted.length - 1);
+    return sorted.every((node, i) => {
+      const expected = Array.from({ length }, (_, k) => sorted[(i + k + 1) % sorted.length]!.self.id);
+      return node.table.successors.length === length && node.table.successors.every((p, k) => p.id === expected[k]);
+    });
   }
 
   /** The ring store of a random live node. */

@@ -2,12 +2,15 @@
  * Builds a real servient for a test: real LevelDB in the test's own directory, the bundled
  * sample Things (or a given directory), a fixed seed and a manual clock. Closed at teardown.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { BUNDLED_THINGS } from '../../src/bundled.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
+import { admitNodeData } from '../../src/membership/admit-node.js';
+import { RingAuthority } from '../../src/membership/ring-authority.js';
 import { Servient, type ServientComponents } from '../../src/servient.js';
 import { ManualClock } from './manual-clock.js';
 
@@ -17,8 +20,13 @@ export interface TestServient {
   readonly config: Config;
 }
 
-/** Options a test may override. */
-export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'drivers'> & { clock?: ManualClock };
+/** Options a test may override; with `authority`, the node is admitted by it before it is created. */
+export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'drivers'> & { clock?: ManualClock; authority?: RingAuthority };
+
+/** A ring authority of the test's own, in a directory removed at teardown. */
+export function testAuthority(t: Test): RingAuthority {
+  return RingAuthority.create(join(tempDir(t), 'authority'), { now: () => new Date(), randomBytes: (n) => new Uint8Array(randomBytes(n)) });
+}
 
 /** A fresh directory of its own (t.testdir() is one per test), removed at teardown. */
 export function tempDir(t: Test): string {
@@ -29,13 +37,14 @@ export function tempDir(t: Test): string {
 
 /** The config a test node runs with: loopback, port 0, seed 42, its own data directory. */
 export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
-  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
+  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, peerPort: 0, seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
 }
 
 /** Creates (not starts) a servient; it is stopped at teardown. */
 export async function createServient(t: Test, options: TestOptions = {}): Promise<TestServient> {
-  const { authToken, drivers, clock = new ManualClock(), ...overrides } = options;
+  const { authToken, drivers, authority, clock = new ManualClock(), ...overrides } = options;
   const config = testConfig(t, overrides);
+  if (authority !== undefined) await admitNodeData(authority, config.data);
   const servient = await Servient.create(config, { clock, ...(authToken ? { authToken } : {}), ...(drivers ? { drivers } : {}) });
   let stopped = false;
   t.teardown(async () => {

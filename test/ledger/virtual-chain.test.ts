@@ -14,14 +14,14 @@ import { checkReceipt } from '../../src/ledger/receipt.js';
 import { verifyChain, VirtualChain, type VirtualChainInit } from '../../src/ledger/virtual-chain.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { Database } from '../../src/storage.js';
-import type { Clock } from '../../src/thing/clock.js';
+import type { Clock } from '../../src/common/clock.js';
 import { createRandom } from '../../src/thing/random.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/test-servient.js';
 
 const identity = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(3));
 const owner = { id: identity.id.toString(16).padStart(40, '0'), url: 'ws://127.0.0.1:1/peer' };
-const settings: VirtualChainInit = { blockIntervalMs: 1_000, maxBlockTx: 100, minDifficulty: 64, stake: 1, anchorEveryBlocks: 10, anchorIntervalMs: 60_000 };
+const settings: VirtualChainInit = { blockIntervalMs: 1_000, maxBlockTx: 100, difficulty: 64, stake: 1, anchorEveryBlocks: 10, anchorIntervalMs: 60_000 };
 
 /** A chain on its own database in `dir` (reopened when called again with the same dir). */
 async function openChain(t: Test, dir: string, clock: Clock, init: Partial<VirtualChainInit> = {}) {
@@ -114,13 +114,13 @@ t.test('a restart reopens and verifies a chain of thousands of blocks and goes o
   const timers = new ManualClock();
   let now = timers.now();
   const clock: Clock = { now: () => (now += 10), every: (ms, fn) => timers.every(ms, fn), after: (ms, fn) => timers.after(ms, fn) };
-  const first = await openChain(t, dir, clock, { maxBlockTx: 1, minDifficulty: 1, blockIntervalMs: 10 });
+  const first = await openChain(t, dir, clock, { maxBlockTx: 1, difficulty: 1, blockIntervalMs: 10 });
   await first.chain.start();
   const count = 2_000;
   for (let i = 0; i < count; i += 100) await first.chain.admit(Array.from({ length: 100 }, () => tx(clock)), owner, clock.now());
   await blocks(first.events, count, 120);
   await first.close();
-  const second = await openChain(t, dir, clock, { maxBlockTx: 1, minDifficulty: 1, blockIntervalMs: 10 });
+  const second = await openChain(t, dir, clock, { maxBlockTx: 1, difficulty: 1, blockIntervalMs: 10 });
   await second.chain.start();
   t.match(second.chain.summary(), { height: count - 1, pending: 0, difficulty: 1 }, 'the head is where it was');
   t.same(await second.chain.verify(), { blocks: count, transactions: count }, 'every block and transaction checks out');
@@ -133,14 +133,14 @@ t.test('a block sealed but not mined when the node stopped is mined on the next 
   const dir = tempDir(t);
   const clock = new ManualClock();
   // Hard enough that it is still mining when stopped.
-  const first = await openChain(t, dir, clock, { minDifficulty: 2 ** 40 });
+  const first = await openChain(t, dir, clock, { difficulty: 2 ** 40 });
   await first.chain.start();
   const [record] = await first.chain.admit([tx(clock)], owner, clock.now());
   clock.advance(1_000);
   await new Promise((resolve) => setTimeout(resolve, 50));
   await first.close();
   t.same(await blocks(first.events, 0), [], 'not mined before the stop');
-  const second = await openChain(t, dir, clock, { minDifficulty: 2 ** 40 });
+  const second = await openChain(t, dir, clock, { difficulty: 2 ** 40 });
   // The difficulty is the chain's own, kept with it: lowered here so the test need not wait.
   await second.section.put('m/difficulty', 1);
   await second.chain.start();
@@ -152,7 +152,7 @@ t.test('a block sealed but not mined when the node stopped is mined on the next 
 t.test('a changed stored byte is found: start refuses, verify names the block', async (t) => {
   const dir = tempDir(t);
   const clock = new ManualClock();
-  const first = await openChain(t, dir, clock, { maxBlockTx: 1, minDifficulty: 1 });
+  const first = await openChain(t, dir, clock, { maxBlockTx: 1, difficulty: 1 });
   await first.chain.start();
   const records = await first.chain.admit([tx(clock), tx(clock), tx(clock)], owner, clock.now());
   await blocks(first.events, 3);

@@ -5,7 +5,7 @@
  */
 import { FlowchainError } from '../../errors.js';
 import type { ThingDescription } from '../../td/thing-description.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../common/clock.js';
 import type { Random } from '../random.js';
 
 /** What a driver gets from the servient. */

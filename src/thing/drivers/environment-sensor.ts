@@ -6,7 +6,7 @@
  */
 import { RandomWalk } from '../random.js';
 import { numberOption, type DeviceDriver, type DriverContext, type DriverFactory } from './device-driver.js';
-import type { Timer } from '../clock.js';
+import type { Timer } from '../../common/clock.js';
 
 /** Re-arm the event only after the reading falls this far below the threshold, as real alarms do. */
 const HYSTERESIS = 0.5;

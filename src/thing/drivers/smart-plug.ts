@@ -6,7 +6,7 @@
  */
 import { RandomWalk } from '../random.js';
 import { numberOption, type DeviceDriver, type DriverContext, type DriverFactory } from './device-driver.js';
-import type { Timer } from '../clock.js';
+import type { Timer } from '../../common/clock.js';
 
 /** Factory for the `smart-plug` driver. */
 export const smartPlug: DriverFactory = {

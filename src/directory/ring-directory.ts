@@ -1,0 +1,160 @@
+/**
+ * The node's part of the ring-wide directory of Things: it publishes a signed entry for each
+ * Thing this node hosts into the ring (replicated like any ring record), keeps those entries
+ * alive while the node runs (a fresh version and expiry every `refreshMs`), withdraws them
+ * with a signed tombstone, and answers who hosts a Thing and with which TD, from the ring,
+ * with a short cache.
+ *
+ * Rejects with the ring store's codes (FLOWCHAIN_ERR_PEER_UNREACHABLE,
+ * FLOWCHAIN_ERR_LOOKUP_FAILED, FLOWCHAIN_ERR_RING_RECORD_INVALID) where noted.
+ */
+import type { Clock, Timer } from '../common/clock.js';
+import type { RecordStore } from '../common/ring-records.js';
+import type { NodeIdentity } from '../node-identity.js';
+import type { ThingDescription } from '../td/thing-description.js';
+import { signThingEntry, thingKey, THING_ENTRIES, type ThingEntry } from './thing-entry.js';
+
+/** Collaborators of the directory. */
+export interface RingDirectoryComponents {
+  readonly store: RecordStore;
+  readonly identity: NodeIdentity;
+  readonly clock: Clock;
+  readonly log?: { warn(obj: object, msg: string): void };
+}
+
+/** Directory settings. */
+export interface RingDirectoryInit {
+  /** How long an entry counts without being published again. */
+  readonly ttlMs?: number;
+  /** How often this node publishes its entries again. */
+  readonly refreshMs?: number;
+  /** How long an entry read from the ring is used before it is read again. */
+  readonly cacheMs?: number;
+}
+
+/** A Thing this node hosts, as it publishes it. */
+export interface HostedThing {
+  readonly thingId: string;
+  /** The TD as served, with absolute `base`. */
+  readonly td: ThingDescription;
+}
+
+/** How soon a failed publication is tried again. */
+const RETRY_MS = 1_000;
+
+/** Who hosts a Thing, and its TD (null once withdrawn). */
+export interface HostedBy {
+  readonly hostId: string;
+  readonly td: ThingDescription | null;
+}
+
+/** This node's directory. */
+export class RingDirectory {
+  readonly #c: RingDirectoryComponents;
+  readonly #ttlMs: number;
+  readonly #refreshMs: number;
+  readonly #cacheMs: number;
+  /** What this node publishes, by Thing id, and the base URL of its forms. */
+  readonly #hosted = new Map<string, ThingDescription>();
+  #url: string | undefined;
+  readonly #cache = new Map<string, { readonly at: number; readonly entry: Promise<ThingEntry | undefined> }>();
+  #version = 0;
+  #timer: Timer | undefined;
+  #publishedAt = 0;
+  #failed = false;
+  #publishing = false;
+
+  constructor(components: RingDirectoryComponents, init: RingDirectoryInit = {}) {
+    this.#c = components;
+    this.#ttlMs = init.ttlMs ?? 90_000;
+    this.#refreshMs = init.refreshMs ?? 30_000;
+    this.#cacheMs = init.cacheMs ?? 30_000;
+    components.store.register(THING_ENTRIES);
+  }
+
+  /**
+   * Publishes `things` (hosted at `url`) and keeps every hosted Thing published until
+   * {@link stop}: again every `refreshMs`, and every second while a publication failed (a ring
+   * that is still stabilizing after a join sends puts to the wrong owner). Resolves after the
+   * first attempt, whether or not it reached every owner.
+   */
+  async start(url: string, things: readonly HostedThing[]): Promise<void> {
+    this.#url = url;
+    for (const thing of things) this.#hosted.set(thing.thingId, thing.td);
+    await this.#refresh();
+    this.#timer ??= this.#c.clock.every(RETRY_MS, () => {
+      const due = this.#failed || this.#c.clock.now() - this.#publishedAt >= this.#refreshMs;
+      if (due && !this.#publishing) void this.#refresh();
+    });
+  }
+
+  /** Adds or updates a hosted Thing; resolves once its entry is stored at its owner. */
+  async host(thing: HostedThing): Promise<void> {
+    this.#hosted.set(thing.thingId, thing.td);
+    if (this.#url !== undefined) await this.#publish([[thing.thingId, thing.td]]);
+  }
+
+  /** Withdraws a hosted Thing: a signed tombstone replaces its entry. */
+  async withdraw(thingId: string): Promise<void> {
+    if (!this.#hosted.delete(thingId) || this.#url === undefined) return;
+    await this.#publish([[thingId, null]]);
+  }
+
+  /** Publishes every hosted Thing again; a failure is retried within a second. */
+  async #refresh(): Promise<void> {
+    this.#publishing = true;
+    try {
+      await this.#publish([...this.#hosted]);
+      this.#failed = false;
+      this.#publishedAt = this.#c.clock.now();
+    } catch (err) {
+      if (!this.#failed) this.#c.log?.warn({ err }, 'publishing this node\'s Things into the ring failed; trying again every second');
+      this.#failed = true;
+    } finally {
+      this.#publishing = false;
+    }
+  }
+
+  /** Stops refreshing (entries then expire after their TTL unless the node comes back). */
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /**
+   * Who hosts `thingId`: this node for the Things it hosts, otherwise its ring entry (cached for
+   * `cacheMs`; read again at once with `fresh`). Undefined when the ring has no entry.
+   */
+  async hostOf(thingId: string, fresh = false): Promise<HostedBy | undefined> {
+    const local = this.#hosted.get(thingId);
+    if (local !== undefined) return { hostId: this.#selfId(), td: local };
+    const now = this.#c.clock.now();
+    let cached = this.#cache.get(thingId);
+    if (cached === undefined || fresh || now - cached.at > this.#cacheMs) {
+      const entry = this.#c.store.get(thingKey(thingId)) as Promise<ThingEntry | undefined>;
+      cached = { at: now, entry };
+      this.#cache.set(thingId, cached);
+      // A failed read is not remembered.
+      entry.catch(() => this.#cache.get(thingId) === cached && this.#cache.delete(thingId));
+      if (this.#cache.size > 4096) this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+    const entry = await cached.entry;
+    return entry === undefined ? undefined : { hostId: entry.host.id, td: entry.td };
+  }
+
+  async #publish(things: readonly (readonly [string, ThingDescription | null])[]): Promise<void> {
+    const url = this.#url;
+    if (url === undefined || things.length === 0) return;
+    const now = this.#c.clock.now();
+    // Versions grow even if two publications fall in one millisecond.
+    this.#version = Math.max(this.#version + 1, now);
+    const entries = things.map(([thingId, td]): [string, ThingEntry] => [thingKey(thingId), signThingEntry(this.#c.identity, { thingId, td, url, version: this.#version, expires: now + this.#ttlMs })]);
+    const failures = await this.#c.store.putMany(entries);
+    const failed = failures.find((f) => f !== undefined);
+    if (failed !== undefined) throw failed;
+  }
+
+  #selfId(): string {
+    return this.#c.identity.id.toString(16).padStart(40, '0');
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * A Thing Description as the ring keeps it: signed by the node that hosts the Thing, so any
+ * member can check who hosts it (the broker's owners refuse transactions about a Thing from
+ * anyone but its host) and nobody but that host can replace or withdraw it. Stored under
+ * thingKey(id) = SHA-1("flowchain:td:" + TD id), an entry names its host (ring id, Ed25519
+ * key, HTTP base URL), carries the TD as the host serves it (null once withdrawn: a
+ * tombstone), a version that grows with each publication and an expiry the host keeps pushing
+ * forward while it runs. Pure: the clock and the key are parameters.
+ *
+ *   signature = Ed25519 by host.key over UTF-8(canonicalJson(entry without signature))
+ *
+ * Throws FLOWCHAIN_ERR_RING_RECORD_INVALID from {@link THING_ENTRIES}.check.
+ */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { RecordKind } from '../common/ring-records.js';
+import { FlowchainError } from '../errors.js';
+import { NodeIdentity, ringIdOf } from '../node-identity.js';
+import type { ThingDescription } from '../td/thing-description.js';
+
+/** The host of a Thing, as its entry names it. */
+export interface ThingHost {
+  /** Ring id, 40 hex digits: SHA-1 of `key`. */
+  readonly id: string;
+  /** Ed25519 public key, 64 hex digits. */
+  readonly key: string;
+  /** The host's HTTP base URL, where the Thing's forms point. */
+  readonly url: string;
+}
+
+/** A signed entry of the ring's directory. */
+export interface ThingEntry {
+  readonly kind: 'td';
+  readonly thingId: string;
+  /** The TD as its host serves it; null for a withdrawn Thing. */
+  readonly td: ThingDescription | null;
+  readonly host: ThingHost;
+  /** Grows with each publication by the same host (its clock, in ms). */
+  readonly version: number;
+  /** When the entry stops counting unless its host publishes it again, ms since the epoch. */
+  readonly expires: number;
+  readonly signature: string;
+}
+
+/** The ring key of a Thing's entry. */
+export function thingKey(thingId: string): string {
+  return bytesToHex(sha1(utf8ToBytes(`flowchain:td:${thingId}`)));
+}
+
+/** Signs an entry for a Thing this node hosts (or a tombstone, with `td` null). */
+export function signThingEntry(identity: NodeIdentity, init: { readonly thingId: string; readonly td: ThingDescription | null; readonly url: string; readonly version: number; readonly expires: number }): ThingEntry {
+  const unsigned = {
+    kind: 'td' as const,
+    thingId: init.thingId,
+    td: init.td,
+    host: { id: identity.id.toString(16).padStart(40, '0'), key: bytesToHex(identity.publicKey), url: init.url },
+    version: init.version,
+    expires: init.expires,
+  };
+  return { ...unsigned, signature: bytesToHex(identity.sign(utf8ToBytes(canonicalJson(unsigned)))) };
+}
+
+const invalid = (detail: string, field: string) => new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `thing entry: ${detail}`, { field });
+const HEX = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
+
+/** Checks an entry offered for `keyHex`: its shape, key, host id and signature. */
+function checkEntry(keyHex: string, raw: unknown): ThingEntry {
+  const e = raw as Partial<ThingEntry> | null;
+  if (typeof e !== 'object' || e === null || e.kind !== 'td') throw invalid('an entry is an object of kind td', 'kind');
+  if (typeof e.thingId !== 'string' || e.thingId.length === 0 || e.thingId.length > 2048) throw invalid('thingId is the TD id', 'thingId');
+  if (thingKey(e.thingId) !== keyHex) throw invalid('the entry is not stored under its Thing\'s key', 'thingId');
+  if (e.td !== null && (typeof e.td !== 'object' || e.td === undefined || Array.isArray(e.td) || e.td.id !== e.thingId)) throw invalid('td is the Thing Description of thingId, or null', 'td');
+  const host = e.host as Partial<ThingHost> | undefined;
+  if (typeof host?.id !== 'string' || !HEX(40).test(host.id) || typeof host.key !== 'string' || !HEX(64).test(host.key) || typeof host.url !== 'string' || host.url.length > 2048) {
+    throw invalid('host is { id, key, url }', 'host');
+  }
+  if (ringIdOf(hexToBytes(host.key)).toString(16).padStart(40, '0') !== host.id) throw invalid('host.id is not the SHA-1 of host.key', 'host.id');
+  if (!Number.isSafeInteger(e.version) || !Number.isSafeInteger(e.expires)) throw invalid('version and expires are integers', 'version');
+  if (typeof e.signature !== 'string' || !HEX(128).test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
+  const { signature, ...unsigned } = e as ThingEntry;
+  if (!NodeIdentity.verify(hexToBytes(signature), utf8ToBytes(canonicalJson(unsigned)), hexToBytes(host.key))) throw invalid('the host\'s signature does not verify', 'signature');
+  return e as ThingEntry;
+}
+
+/**
+ * The ring record kind of Thing entries: self-proving by the host's signature; a newer
+ * entry from the same host replaces the stored one (nobody else's can); expired ones drop out.
+ */
+export const THING_ENTRIES: RecordKind<ThingEntry> = {
+  kind: 'td',
+  check: checkEntry,
+  replaces: (offered, stored) => offered.host.key === stored.host.key && offered.version > stored.version,
+  expiresAt: (entry) => entry.expires,
+};

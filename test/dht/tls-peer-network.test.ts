@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import t, { type Test } from 'tap';
+import { WebSocket } from 'ws';
+import { CLOSE, PEER_SUBPROTOCOL, TlsPeerNetwork } from '../../src/dht/tls-peer-network.js';
+import type { Peer } from '../../src/dht/peer.js';
+import type { PeerHandler } from '../../src/dht/transport.js';
+import { FlowchainError } from '../../src/errors.js';
+import { Membership } from '../../src/membership/membership.js';
+import { RingAuthority } from '../../src/membership/ring-authority.js';
+import { NodeIdentity } from '../../src/node-identity.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { tempDir } from '../helpers/test-servient.js';
+
+const components = { now: () => new Date(), randomBytes: (n: number) => new Uint8Array(randomBytes(n)) };
+const identityOf = (seed: number) => NodeIdentity.fromSecretKey(new Uint8Array(32).fill(seed));
+
+function authorityFor(t: Test): RingAuthority {
+  return RingAuthority.create(`${tempDir(t)}/authority`, components);
+}
+
+/** A peer network on port 0 with a membership of `authority`, closed at teardown. */
+async function node(t: Test, authority: RingAuthority, seed: number, handler: PeerHandler, clock = new ManualClock()) {
+  const identity = identityOf(seed);
+  const membership = new Membership(authority.admit(identity.publicKey), identity.publicKey);
+  const network = new TlsPeerNetwork({ clock, identity, membership }, { host: '127.0.0.1', port: 0, timeoutMs: 1_000 });
+  network.setHandler(handler);
+  const url = await network.listen();
+  t.teardown(() => network.close());
+  return { network, url, identity, membership, peer: { url, id: identity.id } };
+}
+
+/** Lets the sockets carry what is in flight. */
+const drain = async (times = 50) => {
+  for (let i = 0; i < times; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** Opens a raw WebSocket to a peer URL with the given TLS credentials; resolves with how it ended. */
+function rawDial(url: string, tls: object): Promise<{ opened: boolean; code?: number; error?: string; socket?: WebSocket }> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, PEER_SUBPROTOCOL, { ...tls, checkServerIdentity: (() => undefined) as unknown as () => boolean });
+    socket.once('open', () => resolve({ opened: true, socket }));
+    socket.once('error', (err) => resolve({ opened: false, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    socket.once('close', (code) => resolve({ opened: false, code }));
+  });
+}
+
+t.test('requests and replies travel both ways over one link per pair, with the sender named by its certificate', async (t) => {
+  const authority = authorityFor(t);
+  const seen: Peer[] = [];
+  const echo: PeerHandler = async (request, sender) => {
+    seen.push(sender);
+    return { echo: request.type };
+  };
+  const a = await node(t, authority, 1, echo);
+  const b = await node(t, authority, 2, echo);
+  t.same(await a.network.request(b.peer, { type: 'hello' }), { echo: 'hello' });
+  t.same(seen[0], { id: a.identity.id, url: a.url }, 'b saw a, as its certificate\'s key proves');
+  t.same(await b.network.request(a.peer, { type: 'back' }), { echo: 'back' }, 'b reuses the link a opened');
+  t.same(seen[1], { id: b.identity.id, url: b.url });
+});
+
+t.test('a request without a reply fails with FLOWCHAIN_ERR_PEER_UNREACHABLE when its time is up, and errors arrive with their code', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new ManualClock();
+  const a = await node(t, authority, 3, async () => ({}), clock);
+  const silent = await node(t, authority, 4, () => new Promise(() => undefined));
+  const pending = a.network.request(silent.peer, { type: 'never' });
+  await drain();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  clock.advance(1_001);
+  await t.rejects(pending, { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  const refusing = await node(t, authority, 5, async () => {
+    throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', 'not mine', { field: 'key' });
+  });
+  await t.rejects(a.network.request(refusing.peer, { type: 'store-put' }), { code: 'FLOWCHAIN_ERR_RING_NOT_OWNER', field: 'key' });
+  await t.rejects(a.network.request({ url: 'wss://127.0.0.1:1/' }, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'nobody listens there');
+  await a.network.close();
+  await t.rejects(a.network.request(refusing.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'a closed network sends nothing');
+});
+
+t.test('a node without a membership of this ring cannot open a link: self-made key, another authority, expired, revoked', async (t) => {
+  const authority = authorityFor(t);
+  let handled = 0;
+  const a = await node(t, authority, 6, async () => ({ handled: ++handled }));
+  const tlsOf = (membership: Membership, identity: NodeIdentity) => membership.tlsOptions(identity.privateKeyPem());
+
+  // A key of its own and a certificate of its own making.
+  const mallory = identityOf(7);
+  const rogue = authorityFor(t);
+  const selfMade = new Membership(rogue.admit(mallory.publicKey), mallory.publicKey);
+  const fromRogue = await rawDial(a.url, tlsOf(selfMade, mallory));
+  t.notOk(fromRogue.opened, `another authority's member is refused (${fromRogue.error ?? fromRogue.code})`);
+
+  // An expired certificate of the right authority.
+  const late = identityOf(8);
+  const expired = new Membership(authority.issueWindow(late.publicKey, new Date(Date.now() - 3_600_000), 60_000), late.publicKey);
+  const fromExpired = await rawDial(a.url, tlsOf(expired, late));
+  t.notOk(fromExpired.opened, `an expired certificate is refused (${fromExpired.error ?? fromExpired.code})`);
+
+  // A revoked one: a learns of the CRL, and the member it revokes cannot come in.
+  const gone = identityOf(9);
+  const goneMembership = new Membership(authority.admit(gone.publicKey), gone.publicKey);
+  t.ok(a.membership.adoptCrl(authority.revoke(gone.id.toString(16).padStart(40, '0'))), 'a adopts the newer CRL');
+  const fromRevoked = await rawDial(a.url, tlsOf(goneMembership, gone));
+  t.notOk(fromRevoked.opened, `a revoked certificate is refused (${fromRevoked.error ?? fromRevoked.code})`);
+
+  // A stolen certificate is useless without its key: TLS will not even offer it.
+  const stolen = a.membership.tlsOptions(mallory.privateKeyPem());
+  const fromThief = await rawDial(a.url, stolen).catch((err: Error) => ({ opened: false, error: err.message }));
+  t.notOk(fromThief.opened, `a certificate for another key cannot be used (${fromThief.error})`);
+
+  // And no TLS at all.
+  const plain = await new Promise<string>((resolve) => {
+    const socket = tcpConnect(Number(new URL(a.url).port), '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', () => resolve(text));
+  });
+  t.notMatch(plain, /HTTP\/1\.1 [1-5]\d\d/, 'plain HTTP gets no answer from the peer port');
+  t.equal(handled, 0, 'not one request reached the handler');
+});
+
+t.test('a node cannot answer for another: a reply from another node than the one asked is refused', async (t) => {
+  const authority = authorityFor(t);
+  const a = await node(t, authority, 10, async () => ({}));
+  const b = await node(t, authority, 11, async () => ({ who: 'B' }));
+  const mallory = await node(t, authority, 12, async () => ({ who: 'MALLORY' }));
+  await t.rejects(a.network.request({ url: mallory.url, id: b.identity.id }, { type: 'whoami' }), { code: 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID' });
+  t.same(await a.network.request(b.peer, { type: 'whoami' }), { who: 'B' }, 'and the real B still answers');
+});
+
+t.test('a peer that claims another identity on its link is still the key it proved, and a second hello closes the link', async (t) => {
+  const authority = authorityFor(t);
+  const seen: Peer[] = [];
+  const a = await node(t, authority, 13, async (_request, sender) => {
+    seen.push(sender);
+    return {};
+  });
+  const b = await node(t, authority, 14, async () => ({}));
+  const other = identityOf(15);
+  const dial = await rawDial(a.url, b.membership.tlsOptions(b.identity.privateKeyPem()));
+  t.ok(dial.opened);
+  const socket = dial.socket!;
+  const replies: unknown[] = [];
+  socket.on('message', (data) => replies.push(JSON.parse(data.toString())));
+  socket.send(JSON.stringify({ hello: { url: b.url } }));
+  // The frame names another node as its sender: the link's key is what counts.
+  socket.send(JSON.stringify({ id: 1, from: { id: other.id.toString(16).padStart(40, '0') }, request: { type: 'ping' } }));
+  await drain(200);
+  t.equal(seen[0]?.id, b.identity.id, 'the handler saw B, whatever the frame claimed');
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  socket.send(JSON.stringify({ hello: { url: 'wss://elsewhere:1/' } }));
+  t.equal(await closed, CLOSE.protocol, 'a second hello is a protocol violation');
+  t.same(replies, [{ re: 1, reply: {} }]);
+});
+
+/** A TCP relay between a client and `target` that lets the test look at, change or replay the bytes. */
+async function relay(t: Test, target: string, onClientBytes: (chunk: Buffer, index: number) => Buffer | undefined = (c) => c) {
+  const recorded: Buffer[] = [];
+  const open = new Set<Socket>();
+  const server = createTcpServer((client: Socket) => {
+    const upstream = tcpConnect(Number(new URL(target).port), '127.0.0.1');
+    open.add(client).add(upstream);
+    let index = 0;
+    client.on('data', (chunk) => {
+      recorded.push(chunk);
+      const out = onClientBytes(chunk, index++);
+      if (out !== undefined) upstream.write(out);
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of open) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `wss://127.0.0.1:${(server.address() as { port: number }).port}/`, recorded };
+}
+
+t.test('a recorded handshake replayed to a node gets no link', async (t) => {
+  const authority = authorityFor(t);
+  let handled = 0;
+  const a = await node(t, authority, 16, async () => ({ n: ++handled }));
+  const b = await node(t, authority, 17, async () => ({}));
+  const tap = await relay(t, a.url);
+  t.same(await b.network.request({ url: tap.url, id: a.identity.id }, { type: 'ping' }), { n: 1 }, 'through the relay, the real exchange works');
+  // Everything B sent, replayed byte for byte on a new connection.
+  const ended = await new Promise<string>((resolve) => {
+    const socket = tcpConnect(Number(new URL(a.url).port), '127.0.0.1', () => {
+      for (const chunk of tap.recorded) socket.write(chunk);
+    });
+    socket.on('close', () => resolve('closed by A'));
+    socket.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? 'error'));
+    setTimeout(() => {
+      socket.destroy();
+      resolve('still open after 1 s');
+    }, 1_000);
+  });
+  t.equal(handled, 1, `the replayed request was not handled again (the replay's connection: ${ended})`);
+});
+
+t.test('a byte changed in flight breaks the link (record MAC), and nothing changed reaches the handler', async (t) => {
+  const authority = authorityFor(t);
+  const received: unknown[] = [];
+  const a = await node(t, authority, 18, async (request) => {
+    received.push(request);
+    return {};
+  });
+  const b = await node(t, authority, 19, async () => ({}));
+  let tamper = false;
+  const tap = await relay(t, a.url, (chunk) => {
+    if (!tamper) return chunk;
+    const changed = Buffer.from(chunk);
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0x01;
+    return changed;
+  });
+  t.same(await b.network.request({ url: tap.url, id: a.identity.id }, { type: 'first' }), {});
+  tamper = true;
+  await t.rejects(b.network.request({ url: tap.url, id: a.identity.id }, { type: 'second', value: 25 }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  t.same(received, [{ type: 'first' }], 'the tampered request never reached A');
+});
+
+t.test('a member revoked while its link is open is cut off, and its certificate checked again', async (t) => {
+  const authority = authorityFor(t);
+  const a = await node(t, authority, 20, async () => ({}));
+  const b = await node(t, authority, 21, async () => ({ fine: true }));
+  t.same(await b.network.request(a.peer, { type: 'ping' }), {}, 'a member gets its answers');
+  const crl = authority.revoke(b.identity.id.toString(16).padStart(40, '0'));
+  t.ok(a.membership.adoptCrl(crl));
+  await drain(200);
+  await t.rejects(b.network.request(a.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' }, 'the old link is closed and a new one is refused');
+  t.notOk(a.membership.adoptCrl(crl), 'the same CRL again changes nothing');
+  t.notOk(a.membership.adoptCrl(authorityFor(t).crl), 'nor does another authority\'s');
+});
+
+t.test('frames that are not requests or replies are refused with a code; oversized ones close the link', async (t) => {
+  const authority = authorityFor(t);
+  const a = await node(t, authority, 22, async () => ({}));
+  const b = await node(t, authority, 23, async () => ({}));
+  const dial = await rawDial(a.url, b.membership.tlsOptions(b.identity.privateKeyPem()));
+  const socket = dial.socket!;
+  const replies: { error?: { code: string } }[] = [];
+  socket.on('message', (data) => replies.push(JSON.parse(data.toString())));
+  socket.send('{not json');
+  socket.send(JSON.stringify([1, 2]));
+  socket.send(JSON.stringify({ id: 3, request: { type: 'ping' } }));
+  socket.send(Buffer.from('{}'), { binary: true });
+  await drain(200);
+  t.same(replies.map((r) => r.error?.code), ['FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID'], 'malformed, an array, a request before hello, binary');
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  socket.send('x'.repeat(300 * 1024));
+  t.equal(await closed, CLOSE.tooBig);
+  t.same(await b.network.request(a.peer, { type: 'ping' }), {}, 'A still serves members');
+});
+
+t.test('a reply made after its link closed leaves no link behind: the next request dials afresh', async (t) => {
+  const authority = authorityFor(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let started = false;
+  const a = await node(t, authority, 24, async (request) => {
+    if (request.type === 'slow') {
+      started = true;
+      await gate;
+    }
+    return { answered: request.type };
+  });
+  const b = await node(t, authority, 25, async () => ({ pong: true }));
+  void b.network.request(a.peer, { type: 'slow' }).catch(() => undefined);
+  while (!started) await new Promise((resolve) => setTimeout(resolve, 5));
+  await b.network.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  release();
+  await drain();
+  // The same node (same key) is back at a new address.
+  const again = await node(t, authority, 25, async () => ({ pong: 'again' }));
+  const reply = a.network.request({ url: again.url, id: b.identity.id }, { type: 'ping' });
+  const late = new Promise((resolve) => setTimeout(() => resolve('no reply within 3 s'), 3_000));
+  t.same(await Promise.race([reply, late]), { pong: 'again' }, 'answered over a new link, not sent into the closed one');
+});
+
+t.test('the peer port answers plain HTTP from a member with 426 problem+json', async (t) => {
+  const authority = authorityFor(t);
+  const a = await node(t, authority, 26, async () => ({}));
+  const b = identityOf(27);
+  const tls = new Membership(authority.admit(b.publicKey), b.publicKey).tlsOptions(b.privateKeyPem());
+  const response = await new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: Number(new URL(a.url).port), ...tls, checkServerIdentity: () => undefined }, () => socket.write('GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    let text = '';
+    socket.on('data', (d) => (text += d.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  t.match(response, /^HTTP\/1\.1 426/);
+  t.match(response, /content-type: application\/problem\+json/i);
+  t.match(response, /"code":"FLOWCHAIN_ERR_UPGRADE_REQUIRED"/);
+});
