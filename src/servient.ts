@@ -155,6 +155,7 @@ export class Servient {
         peerFrameLimit: peerLimits(config.bodyLimit).maxPayload,
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
+        connections: { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
         logger: components.logger,
         validator,
         dashboard: DASHBOARD_FILES,
