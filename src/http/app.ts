@@ -74,7 +74,11 @@ class DebugRequestLog extends LogController {
   }
 }
 
-/** Builds the app with every route registered; the caller listens or injects. */
+/**
+ * Builds the app with every route registered; the caller listens or injects. Before any route,
+ * a request is refused with FLOWCHAIN_ERR_SHUTTING_DOWN while the app closes and with
+ * FLOWCHAIN_ERR_REQUEST_MALFORMED (field `host`) when its Host is not valid.
+ */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,

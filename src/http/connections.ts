@@ -10,6 +10,11 @@
  * (`http.Server` checkConnections: a connection leaves the check once its request is
  * complete) and the keep-alive timeout only between requests, so a response that streams for
  * hours (SSE, a long-poll) and an upgraded WebSocket are never cut by them.
+ *
+ * Answers FLOWCHAIN_ERR_REQUEST_MALFORMED, FLOWCHAIN_ERR_HEADERS_TOO_LARGE,
+ * FLOWCHAIN_ERR_REQUEST_TIMEOUT, FLOWCHAIN_ERR_REQUEST_TOO_LARGE, FLOWCHAIN_ERR_ROUTE_NOT_FOUND
+ * (CONNECT) and FLOWCHAIN_ERR_EXPECTATION_FAILED on the socket; {@link settleUpgrade} throws
+ * FLOWCHAIN_ERR_REQUEST_MALFORMED.
  */
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -87,7 +92,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, log: 
 }
 
 /** Ends `socket` after `data`, and destroys it if the client does not close its side soon. */
-export function closeWith(socket: Duplex, data?: string): void {
+function closeWith(socket: Duplex, data?: string): void {
   if (socket.destroyed) return;
   // http.Server allows half-open sockets, so a client that never closes would keep this one.
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
@@ -141,7 +146,8 @@ export function answerHandshakeErrors(server: { on(event: 'wsClientError', liste
 /**
  * An onRequest step for requests that came as an HTTP upgrade. Node hands such a socket over
  * whole (no parser, no timeouts), so unless a WebSocket route takes it, it is answered and
- * closed. A body cannot be read from it: such a request is refused.
+ * closed. A body cannot be read from it: such a request is refused with
+ * FLOWCHAIN_ERR_REQUEST_MALFORMED (field `upgrade`).
  */
 export function settleUpgrade(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
