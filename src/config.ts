@@ -33,6 +33,14 @@ export interface Config {
   readonly wsBufferLimit: number;
   /** How long a long-poll request waits for a change, in milliseconds. */
   readonly longPollTimeoutMs: number;
+  /** A request's line and headers must arrive within this long, in milliseconds; a connection that sends nothing is closed after it. */
+  readonly headersTimeoutMs: number;
+  /** A whole request, body included, must arrive within this long, in milliseconds (responses, streams included, are not limited). */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long, in milliseconds. */
+  readonly keepAliveTimeoutMs: number;
+  /** Most open connections to the HTTP port (HTTP, SSE, WebSocket together); more are refused. */
+  readonly maxConnections: number;
   /** A ring member to join through: its HTTP URL (or its wss:// peer URL); absent means this node founds a ring. */
   readonly join: string | undefined;
   /** TCP port of the mutual-TLS peer endpoint other ring members dial; 0 picks a free one. */
@@ -116,8 +124,12 @@ const url = (protocols: readonly string[], expected: string) => (raw: unknown, w
 };
 
 const httpUrl = (raw: unknown, where: string): string => {
-  const { href } = url(['http:', 'https:'], 'an absolute http(s) URL')(raw, where);
-  return href.endsWith('/') ? href : `${href}/`;
+  const parsed = url(['http:', 'https:'], 'an absolute http(s) URL')(raw, where);
+  // The WHATWG parser already refuses ports above 65535; port 0 is no place to reach a node.
+  if (parsed.port === '0') return fail(where, 'must name a port from 1 to 65535');
+  if (parsed.username !== '' || parsed.password !== '') return fail(where, 'must not carry credentials');
+  if (parsed.search !== '' || parsed.hash !== '') return fail(where, 'must not carry a query or a fragment');
+  return parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`;
 };
 
 const joinUrl = (raw: unknown, where: string): string => url(['ws:', 'wss:', 'http:', 'https:'], "a ring member's http:// URL (or its wss:// peer URL)")(raw, where).href;
@@ -151,6 +163,10 @@ const OPTIONS: Record<Key, OptionSpec> = {
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
   wsBufferLimit: { flag: 'ws-buffer-limit', env: 'FLOWCHAIN_WS_BUFFER_LIMIT', parse: integer(16 * 1024, 256 * 1024 * 1024) },
   longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
+  headersTimeoutMs: { flag: 'headers-timeout', env: 'FLOWCHAIN_HEADERS_TIMEOUT', parse: integer(100, 600_000) },
+  requestTimeoutMs: { flag: 'request-timeout', env: 'FLOWCHAIN_REQUEST_TIMEOUT', parse: integer(100, 3_600_000) },
+  keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'FLOWCHAIN_KEEP_ALIVE_TIMEOUT', parse: integer(100, 600_000) },
+  maxConnections: { flag: 'max-connections', env: 'FLOWCHAIN_MAX_CONNECTIONS', parse: integer(1, 1_000_000) },
   join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: joinUrl },
   peerPort: { flag: 'peer-port', env: 'FLOWCHAIN_PEER_PORT', parse: integer(0, 65535) },
   peerUrl: { flag: 'peer-url', env: 'FLOWCHAIN_PEER_URL', parse: wssUrl },
@@ -183,6 +199,10 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   bodyLimit: 64 * 1024,
   wsBufferLimit: 1024 * 1024,
   longPollTimeoutMs: 25_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1_024,
   join: undefined,
   peerPort: 9080,
   peerUrl: undefined,
@@ -283,6 +303,11 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   if (merged.anchor === 'ethereum' && (merged.anchorRpc === undefined || merged.anchorKeyFile === undefined)) {
     fail('--anchor', 'ethereum needs --anchor-rpc and --anchor-key-file');
   }
+  // Node refuses a headers timeout longer than the request timeout it is part of.
+  if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {
+    fail('--headers-timeout', `must not exceed the request timeout (${merged.requestTimeoutMs as number} ms)`);
+  }
+  return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), config: merged as unknown as Config };
   const commandFlags = Object.fromEntries(COMMAND_FLAGS.flatMap((flag) => (typeof values[flag] === 'string' ? [[flag, values[flag]]] : [])));
   return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), commandFlags, config: merged as unknown as Config };
 }

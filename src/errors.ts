@@ -25,6 +25,13 @@ export const ERRORS = {
   // Requests, whatever the transport
   FLOWCHAIN_ERR_REQUEST_MALFORMED: { status: 400, title: 'Malformed request' },
   FLOWCHAIN_ERR_REQUEST_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  FLOWCHAIN_ERR_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
+  FLOWCHAIN_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
+  FLOWCHAIN_ERR_REQUEST_TIMEOUT: { status: 408, title: 'Request not received in time' },
+  FLOWCHAIN_ERR_EXPECTATION_FAILED: { status: 417, title: 'Expectation not supported' },
+  FLOWCHAIN_ERR_RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
+  FLOWCHAIN_ERR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  FLOWCHAIN_ERR_SHUTTING_DOWN: { status: 503, title: 'Node is shutting down' },
   FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Unsupported media type' },
   FLOWCHAIN_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such resource' },
   FLOWCHAIN_ERR_UPGRADE_REQUIRED: { status: 426, title: 'WebSocket upgrade required' },

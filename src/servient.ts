@@ -182,6 +182,7 @@ export class Servient {
         bodyLimit: config.bodyLimit,
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
+        connections: { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
         logger: components.logger,
         validator,
         dashboard: DASHBOARD_FILES,

@@ -69,10 +69,35 @@ t.test('bad values fail with FLOWCHAIN_ERR_CONFIG_INVALID naming where they came
     [['start', '--anchor', 'ethereum', '--anchor-rpc', 'http://127.0.0.1:8545'], {}, '--anchor'],
     [['start', '--difficulty', '0'], {}, '--difficulty'],
     [['start', '--block-interval', '5'], {}, '--block-interval'],
+    [['start', '--headers-timeout', '0'], {}, '--headers-timeout'],
+    [['start', '--request-timeout', 'soon'], {}, '--request-timeout'],
+    [['start'], { FLOWCHAIN_KEEP_ALIVE_TIMEOUT: '0' }, 'FLOWCHAIN_KEEP_ALIVE_TIMEOUT'],
+    [['start', '--max-connections', '0'], {}, '--max-connections'],
   ];
   for (const [argv, env, field] of cases) {
     t.throws(() => parseCommandLine(sources(argv, env)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field }, argv.join(' '));
   }
+});
+
+t.test('a public URL must be an http(s) URL with a port from 1 to 65535, and no credentials, query or fragment', async (t) => {
+  for (const bad of ['http://x:99999/', 'http://x:65536/', 'http://x:0/', 'http://user:secret@x/', 'http://x/?a=1', 'http://x/#top']) {
+    t.throws(() => parseCommandLine(sources(['start', '--public-url', bad])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--public-url' }, bad);
+  }
+  t.throws(() => parseCommandLine(sources(['start'], { FLOWCHAIN_PUBLIC_URL: 'http://x:99999/' })), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'FLOWCHAIN_PUBLIC_URL' });
+  t.equal(parseCommandLine(sources(['start', '--public-url', 'http://x:65535'])).config.publicUrl, 'http://x:65535/');
+  t.equal(parseCommandLine(sources(['start', '--public-url', 'http://x:1/fc'])).config.publicUrl, 'http://x:1/fc/');
+});
+
+t.test('the HTTP timeouts and the connection cap have defaults and take flags and environment variables', async (t) => {
+  t.match(DEFAULTS, { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1_024 });
+  const { config } = parseCommandLine(
+    sources(['start', '--headers-timeout', '2000', '--request-timeout', '4000', '--keep-alive-timeout', '1000'], { FLOWCHAIN_MAX_CONNECTIONS: '64' }),
+  );
+  t.match(config, { headersTimeoutMs: 2_000, requestTimeoutMs: 4_000, keepAliveTimeoutMs: 1_000, maxConnections: 64 });
+});
+
+t.test('a headers timeout longer than the request timeout fails with FLOWCHAIN_ERR_CONFIG_INVALID', async (t) => {
+  t.throws(() => parseCommandLine(sources(['start', '--headers-timeout', '20000', '--request-timeout', '10000'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--headers-timeout' });
 });
 
 t.test('--help is recognised and the usage lists every option', async (t) => {

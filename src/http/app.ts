@@ -12,7 +12,10 @@ import { BearerAuth } from './auth.js';
 import { Descriptions } from './descriptions.js';
 import type { ChainView, HttpContext, LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
-import { registerProblemHandlers } from './problem.js';
+import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
+import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits } from './connections.js';
+import { requestAuthority } from './host.js';
+import { FlowchainError } from '../errors.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
@@ -38,6 +41,8 @@ export interface AppOptions {
   readonly bodyLimit: number;
   readonly wsBufferLimit: number;
   readonly longPollTimeoutMs: number;
+  /** Node's header, request and keep-alive timeouts and the connection cap. */
+  readonly connections: ConnectionLimits;
   /** A pino-compatible logger; omit for silence (tests). */
   readonly logger?: FastifyBaseLogger;
   /** The ring, when this node takes part in one. */
@@ -66,14 +71,22 @@ class DebugRequestLog extends LogController {
   }
 }
 
-/** Builds the app with every route registered; the caller listens or injects. */
+/**
+ * Builds the app with every route registered; the caller listens or injects. Before any route,
+ * a request is refused with FLOWCHAIN_ERR_SHUTTING_DOWN while the app closes and with
+ * FLOWCHAIN_ERR_REQUEST_MALFORMED (field `host`) when its Host is not valid.
+ */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit,
     logController: new DebugRequestLog(),
-    return503OnClosing: true,
+    // Requests that arrive while the node shuts down are refused below, as problem+json.
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler,
+    ...serverOptions(options.connections),
   }) as unknown as FastifyInstance;
+  guardServer(app, options.connections);
 
   // Only JSON bodies are accepted (anything else is 415). An empty body is "no input", so an
   // action without input can be invoked with or without a Content-Type.
@@ -96,8 +109,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
 
   registerProblemHandlers(app);
+  let closing = false;
   // Streams never finish on their own: end them first so close() does not wait on them.
-  app.addHook('preClose', async () => ctx.streams.closeAll());
+  app.addHook('preClose', async () => {
+    closing = true;
+    ctx.streams.closeAll();
+  });
+  // Before any route (and before the 404 handler): a node shutting down takes no new work, an
+  // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
+  // TD forms and receipt links are built from it.
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      if (closing) {
+        reply.header('connection', 'close');
+        throw new FlowchainError('FLOWCHAIN_ERR_SHUTTING_DOWN', 'this node is shutting down; try another or retry later');
+      }
+      settleUpgrade(request, reply);
+      requestAuthority(request.raw, request.protocol);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
 
   directoryRoutes(app, ctx);
   propertyRoutes(app, ctx);
@@ -117,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
       },
     });
+    answerHandshakeErrors(sockets.websocketServer);
     wsRoute(sockets, ctx, { bufferLimit: options.wsBufferLimit, frameLimit: options.bodyLimit });
   });
   return app;

@@ -3,16 +3,17 @@
  * public URL), so a phone on the LAN and a test on loopback both get forms they can follow.
  * Serialised TDs are cached per base; the cache is bounded because the Host header is client
  * input.
+ *
+ * Throws FLOWCHAIN_ERR_REQUEST_MALFORMED (field `host`) from {@link Descriptions.baseFor}.
  */
 import type { FastifyRequest } from 'fastify';
 import { buildNodeDescription, buildThingDescription, type ExposureOptions } from '../td/td-builder.js';
 import type { ThingDescription } from '../td/thing-description.js';
 import type { ExposedThing } from '../thing/exposed-thing.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
+import { requestAuthority } from './host.js';
 
 const MAX_CACHED_BASES = 32;
-/** RFC 9110 §7.2 Host: a host name or IP literal and an optional port; anything else is ignored. */
-const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 interface Rendered {
   readonly things: Map<string, string>;
@@ -35,11 +36,14 @@ export class Descriptions {
     this.#publicUrl = init.publicUrl;
   }
 
-  /** The base URL TDs carry for this request. */
+  /**
+   * The base URL TDs carry for this request: the public URL, or the scheme and Host the
+   * client used. Throws FLOWCHAIN_ERR_REQUEST_MALFORMED (field `host`) for a Host that names
+   * no valid authority (the app refuses such requests before routing them).
+   */
   baseFor(request: FastifyRequest): string {
     if (this.#publicUrl !== undefined) return this.#publicUrl;
-    const host = HOST.test(request.host) ? request.host : 'localhost';
-    return `${request.protocol}://${host}/`;
+    return `${request.protocol}://${requestAuthority(request.raw, request.protocol)}/`;
   }
 
   /** The TD of `thing` as JSON text. */

@@ -55,11 +55,21 @@ export function sendWriteResult(reply: FastifyReply, receipts: readonly JournalR
   const ids = receipts.flatMap((r) => (r.txId === undefined ? [] : [r.txId]));
   if (ids.length > 0) reply.header('flowchain-tx-id', ids.join(', '));
   if (receipts.length > 0) {
-    reply.header('link', receipts.map((r) => `<${new URL(`ledger/tx/${r.txId ?? r.key}`, base).href}>; rel="${RECEIPT_REL}"; title="${r.property}"`).join(', '));
+    reply.header('link', receipts.map((r) => `<${base}ledger/tx/${encodeURIComponent(r.txId ?? r.key)}>; rel="${RECEIPT_REL}"; ${linkTitle(r.property)}`).join(', '));
   }
   const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
   if (worst !== undefined) reply.header('flowchain-tx-status', worst);
   return reply.code(204).send();
+}
+
+/**
+ * The title parameter of a Link (RFC 8288 §3.4.1): printable ASCII as a quoted string,
+ * anything else as `title*` in RFC 8187 encoding, since a header value cannot carry it and the
+ * write it describes has already been applied.
+ */
+function linkTitle(property: string): string {
+  if (/^[\x20-\x7e]*$/.test(property)) return `title="${property.replace(/["\\]/g, '\\$&')}"`;
+  return `title*=UTF-8''${encodeURIComponent(property).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 /** Route parameters naming a Thing and one of its affordances. */

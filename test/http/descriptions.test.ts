@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Form, ThingDescription } from '../../src/td/thing-description.js';
 import { createServient } from '../helpers/test-servient.js';
-import { allForms, body, customThings, jsonRequest, opsOf } from './fixtures.js';
+import { allForms, assertProblem, body, customThings, jsonRequest, opsOf } from './fixtures.js';
 
 const get = (host?: string) => ({ method: 'GET' as const, url: '/things', ...(host === undefined ? {} : { headers: { host } }) });
 const wsForms = (td: ThingDescription): Form[] => allForms(td).filter((f) => f.subprotocol === 'flowchain.v1');
@@ -24,11 +24,12 @@ t.test("a TD's base follows the Host the client used", async (t) => {
   }
 });
 
-t.test('a Host header that is not a host name is replaced by localhost', async (t) => {
+t.test('a Host header that is not a host name is refused with 400 naming host, never written into a TD', async (t) => {
   const { servient } = await createServient(t);
-  for (const host of ['evil.example/path', 'a b', 'host:port', 'x"onload="', 'example.org:123456']) {
-    const td = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/thermostat', headers: { host } }));
-    t.equal(td.base, 'http://localhost/', JSON.stringify(host));
+  for (const host of ['evil.example/path', 'a b', 'host:port', 'x"onload="', 'example.org:123456', '127.0.0.1:99999']) {
+    const res = await servient.app.inject({ method: 'GET', url: '/things/thermostat', headers: { host } });
+    assertProblem(t, res, { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', field: 'host' });
+    t.notMatch(res.body, /onload|evil/, JSON.stringify(host));
   }
 });
 

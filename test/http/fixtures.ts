@@ -1,11 +1,13 @@
 /**
  * Shared helpers of the HTTP-layer tests: problem+json assertions, JSON requests for
- * `inject()`, Thing Description directories with custom devices, a subscription spy, and
- * small WebSocket, Server-Sent Events and plain HTTP clients for the tests that need a socket.
- * Everything a helper opens is closed at the test's teardown.
+ * `inject()`, Thing Description directories with custom devices, a subscription spy, a
+ * snapshot of a node's state, and small WebSocket, Server-Sent Events, plain HTTP and raw TCP
+ * clients for the tests that need a socket. Everything a helper opens is closed at the test's
+ * teardown.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
@@ -16,6 +18,7 @@ import type { Problem } from '../../src/http/problem.js';
 import type { WsServerMessage } from '../../src/http/ws/ws-protocol.js';
 import type { Form, ThingDescription } from '../../src/td/thing-description.js';
 import type { ExposedThing, PropertyChange, ThingEvent, Unsubscribe } from '../../src/thing/exposed-thing.js';
+import type { Servient } from '../../src/servient.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/test-servient.js';
 
@@ -499,4 +502,153 @@ export function httpGet(t: Test, url: string): PendingGet {
   req.end();
   t.teardown(() => req.destroy());
   return { response, abort: () => req.destroy() };
+}
+
+/** A response read off a raw socket: status line, lower-cased headers, body, and whether the server closed. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** Everything received, unparsed ('' when the server answered nothing). */
+  readonly text: string;
+}
+
+/** Parses the first HTTP/1.1 response in `text` (Content-Length framed, as every problem is). */
+export function parseRawResponse(text: string): RawResponse {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return { status: 0, headers: {}, body: '', text };
+  const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const length = Number(headers['content-length'] ?? NaN);
+  const rest = Buffer.from(text.slice(end + 4));
+  const body = Number.isFinite(length) ? rest.subarray(0, length).toString() : rest.toString();
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body, text };
+}
+
+/** A raw TCP connection to a server, for requests no HTTP client would send. */
+export class RawConnection {
+  readonly socket: Socket;
+  /** Resolves with everything received once the server closes the connection. */
+  readonly closed: Promise<string>;
+  #received = '';
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (this.#received += chunk));
+    // A server that resets the connection (the cap refusing it) is a close too.
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve(this.#received)));
+  }
+
+  /** What has arrived so far. */
+  get received(): string {
+    return this.#received;
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Resolves once a complete response has arrived (headers and Content-Length body) or the server closed. */
+  async response(): Promise<RawResponse> {
+    const complete = (): boolean => {
+      const parsed = parseRawResponse(this.#received);
+      return parsed.status !== 0 && Buffer.byteLength(parsed.body) >= Number(parsed.headers['content-length'] ?? 0);
+    };
+    if (!complete()) {
+      await Promise.race([
+        this.closed,
+        new Promise<void>((resolve) => {
+          const check = (): void => {
+            if (!complete()) return;
+            this.socket.off('data', check);
+            resolve();
+          };
+          this.socket.on('data', check);
+        }),
+      ]);
+    }
+    return parseRawResponse(this.#received);
+  }
+}
+
+/** Opens a raw TCP connection to `port` on loopback; destroyed at teardown. */
+export function rawConnect(t: Test, port: number): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    t.teardown(() => socket.destroy());
+    socket.once('connect', () => resolve(new RawConnection(socket)));
+    socket.once('error', reject);
+  });
+}
+
+/** Sends `data` on a fresh raw connection and returns the response and everything received until the server closed. */
+export async function rawExchange(t: Test, port: number, data: string | Buffer): Promise<RawResponse> {
+  const connection = await rawConnect(t, port);
+  connection.write(data);
+  return parseRawResponse(await connection.closed);
+}
+
+/**
+ * Asserts a raw response is a complete problem+json answer with the catalogue's code, and that
+ * the server said it closes the connection (unless `keepAlive`). Returns the problem.
+ */
+export function assertRawProblem(t: Test, res: RawResponse, expected: ProblemExpectation & { readonly keepAlive?: boolean }): Problem {
+  t.equal(res.status, expected.status, 'status line');
+  t.match(res.headers['content-type'], /^application\/problem\+json/, 'problem+json media type');
+  if (expected.keepAlive !== true) t.match(res.headers.connection, /close/i, 'connection: close');
+  t.equal(Buffer.byteLength(res.body), Number(res.headers['content-length']), 'content-length frames the body');
+  let problem: Problem;
+  try {
+    problem = JSON.parse(res.body) as Problem;
+  } catch {
+    t.fail(`the body is not a JSON problem: ${res.text.slice(0, 300)}`);
+    return {} as Problem;
+  }
+  t.equal(problem.code, expected.code, 'code');
+  t.equal(problem.status, expected.status, 'status member');
+  t.equal(problem.title, ERRORS[expected.code].title, 'title from the catalogue');
+  if (expected.field === null) t.notOk('field' in problem, 'no field');
+  else if (expected.field !== undefined) t.equal(problem.field, expected.field, 'field');
+  if (expected.instance !== undefined) t.equal(problem.instance, expected.instance, 'instance');
+  return problem;
+}
+
+/** What a rejected request must leave as it was. */
+export interface NodeState {
+  /** Every readable property of every Thing (GET /things/{t}/properties). */
+  readonly values: Record<string, unknown>;
+  /** The recorded history of every readable, writable, recorded property (GET …/history). */
+  readonly history: Record<string, unknown>;
+  /** The ledger Thing's outbox property. */
+  readonly outbox: unknown;
+}
+
+/**
+ * The state of a node as its own HTTP interface reports it. The ledger Thing reports its
+ * outbox only while its driver runs: {@link startDevices} first, with the broker stopped so
+ * nothing leaves the outbox behind the test's back.
+ */
+export async function stateOf(servient: Servient): Promise<NodeState> {
+  const values: Record<string, unknown> = {};
+  const history: Record<string, unknown> = {};
+  for (const thing of servient.registry.list()) {
+    values[thing.slug] = body(await servient.app.inject({ method: 'GET', url: `/things/${thing.slug}/properties` }));
+    for (const [name, property] of Object.entries(thing.td.properties ?? {})) {
+      if (property.readOnly || property.writeOnly || (property as { recorded?: unknown }).recorded === false) continue;
+      history[`${thing.slug}/${name}`] = body(await servient.app.inject({ method: 'GET', url: `/things/${thing.slug}/properties/${name}/history` }));
+    }
+  }
+  const outbox = body(await servient.app.inject({ method: 'GET', url: '/things/ledger/properties/outbox' }));
+  return { values, history, outbox };
+}
+
+/** Starts every Thing's device (the ledger Thing's too) without listening or joining a ring. */
+export function startDevices(servient: Servient): void {
+  for (const thing of servient.registry.list()) thing.start();
 }

@@ -1,9 +1,9 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import { FlowchainError, isFlowchainError } from '../../src/errors.js';
-import { registerProblemHandlers, toFlowchainError } from '../../src/http/problem.js';
+import { clientErrorOf, rawProblemResponse, registerProblemHandlers, toFlowchainError } from '../../src/http/problem.js';
 import { createServient } from '../helpers/test-servient.js';
-import { assertProblem, body } from './fixtures.js';
+import { assertProblem, assertRawProblem, body, jsonRequest, parseRawResponse } from './fixtures.js';
 
 /** A bare fastify app with only the problem handlers and routes that throw what they are told. */
 async function problemApp(t: Test): Promise<FastifyInstance> {
@@ -57,12 +57,46 @@ t.test('toFlowchainError', async (t) => {
     t.ok(isFlowchainError(toFlowchainError(Object.assign(new Error('x'), { statusCode: 400 })), 'FLOWCHAIN_ERR_REQUEST_MALFORMED'));
   });
 
+  t.test("fastify's framework errors (a bad URL, an over-long path segment) become catalogue codes naming the path", async (t) => {
+    const badUrl = toFlowchainError(Object.assign(new Error('x'), { code: 'FST_ERR_BAD_URL' }));
+    t.ok(isFlowchainError(badUrl, 'FLOWCHAIN_ERR_REQUEST_MALFORMED'));
+    t.equal(badUrl?.field, 'path');
+    const long = toFlowchainError(Object.assign(new Error('x'), { code: 'FST_ERR_MAX_PARAM_LENGTH' }));
+    t.ok(isFlowchainError(long, 'FLOWCHAIN_ERR_URI_TOO_LONG'));
+    t.equal(long?.status, 414);
+  });
+
+  t.test("an error that carries only an HTTP client status (a plugin's http-errors) becomes the catalogue code of that status", async (t) => {
+    const cases = { 400: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', 404: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND', 412: 'FLOWCHAIN_ERR_PRECONDITION_FAILED', 416: 'FLOWCHAIN_ERR_RANGE_NOT_SATISFIABLE' } as const;
+    for (const [status, code] of Object.entries(cases)) {
+      t.ok(isFlowchainError(toFlowchainError(Object.assign(new Error('secret detail'), { status: Number(status) })), code), `${status} becomes ${code}`);
+    }
+    t.notMatch(toFlowchainError(Object.assign(new Error('secret detail'), { statusCode: 416 }))?.message, /secret/, 'without passing the message on');
+  });
+
   t.test('anything else is left for the caller to report as internal', async (t) => {
     t.equal(toFlowchainError(new Error('boom')), undefined);
     t.equal(toFlowchainError(Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING_ELSE' })), undefined);
     t.equal(toFlowchainError(undefined), undefined);
     t.equal(toFlowchainError('a string'), undefined);
   });
+});
+
+t.test("Node's client errors become catalogue codes: 431 for oversized headers, 408 for a timeout, 400 for anything unparsable", async (t) => {
+  t.ok(isFlowchainError(clientErrorOf({ code: 'HPE_HEADER_OVERFLOW' }), 'FLOWCHAIN_ERR_HEADERS_TOO_LARGE'));
+  t.ok(isFlowchainError(clientErrorOf({ code: 'ERR_HTTP_REQUEST_TIMEOUT' }), 'FLOWCHAIN_ERR_REQUEST_TIMEOUT'));
+  t.ok(isFlowchainError(clientErrorOf({ code: 'HPE_CHUNK_EXTENSIONS_OVERFLOW' }), 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE'));
+  t.ok(isFlowchainError(clientErrorOf({ code: 'HPE_INVALID_METHOD' }), 'FLOWCHAIN_ERR_REQUEST_MALFORMED'));
+  t.ok(isFlowchainError(clientErrorOf({}), 'FLOWCHAIN_ERR_REQUEST_MALFORMED'));
+});
+
+t.test('a raw problem response is a complete HTTP/1.1 message: status line, problem+json, content-length and connection: close', async (t) => {
+  const text = rawProblemResponse(new FlowchainError('FLOWCHAIN_ERR_HEADERS_TOO_LARGE', 'too big'), undefined, { 'retry-after': '1' });
+  t.match(text, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  const res = parseRawResponse(text);
+  const problem = assertRawProblem(t, res, { status: 431, code: 'FLOWCHAIN_ERR_HEADERS_TOO_LARGE', field: null });
+  t.notOk('instance' in problem, 'no instance when no request line was read');
+  t.equal(res.headers['retry-after'], '1');
 });
 
 t.test('a FlowchainError becomes problem+json with type, title, status, detail, instance, code and field', async (t) => {
@@ -140,4 +174,19 @@ t.test('the servient answers every failure as problem+json, never as fastify def
     t.notOk('statusCode' in body<Record<string, unknown>>(res), 'not the fastify default error shape');
     t.equal(problem.instance, req.url);
   }
+});
+
+t.test('framework-level refusals of the servient are problem+json: bad URL encoding, over-long segment, 404, 405, 413, 415', async (t) => {
+  const { servient } = await createServient(t);
+  const inject = (options: InjectOptions) => servient.app.inject(options);
+  assertProblem(t, await inject({ method: 'GET', url: '/things/%E0%A4%A' }), { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', field: 'path' });
+  assertProblem(t, await inject({ method: 'GET', url: `/things/${'a'.repeat(101)}` }), { status: 414, code: 'FLOWCHAIN_ERR_URI_TOO_LONG', field: 'path' });
+  assertProblem(t, await inject({ method: 'DELETE', url: '/things/thermostat' }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+  assertProblem(t, await inject(jsonRequest('PUT', '/things/thermostat/properties/currentTemperature', 20)), { status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY' });
+  assertProblem(t, await inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'x'.repeat(70_000))), { status: 413, code: 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE' });
+  assertProblem(t, await inject({ method: 'PUT', url: '/things/thermostat/properties/mode', payload: 'cool', headers: { 'content-type': 'text/plain' } }), {
+    status: 415,
+    code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED',
+    field: 'content-type',
+  });
 });

@@ -15,9 +15,12 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     sendJson(reply, ctx.registry.get(request.params.thing).readProperty(request.params.name)),
   );
 
+  // A write is answered from what is known before it is applied (the base of its receipt
+  // links), so nothing that can fail comes between applying it and answering 204.
   app.put<{ Params: AffordanceParams }>('/things/:thing/properties/:name', guard, async (request, reply) => {
+    const base = ctx.descriptions.baseFor(request);
     const receipts = await ctx.registry.get(request.params.thing).writeProperty(request.params.name, request.body);
-    return sendWriteResult(reply, receipts, ctx.descriptions.baseFor(request));
+    return sendWriteResult(reply, receipts, base);
   });
 
   app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => ctx.registry.get(request.params.thing).readAllProperties());
@@ -32,13 +35,14 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   });
 
   app.put<{ Params: { thing: string } }>('/things/:thing/properties', guard, async (request, reply) => {
+    const base = ctx.descriptions.baseFor(request);
     const thing = ctx.registry.get(request.params.thing);
     const values = request.body;
     if (typeof values !== 'object' || values === null || Array.isArray(values)) {
       throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'writemultipleproperties takes a JSON object of property values', { field: '/' });
     }
     const receipts = await thing.writeMultipleProperties(values as Record<string, unknown>);
-    return sendWriteResult(reply, receipts, ctx.descriptions.baseFor(request));
+    return sendWriteResult(reply, receipts, base);
   });
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/longpoll', async (request, reply) => {

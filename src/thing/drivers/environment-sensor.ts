@@ -2,10 +2,14 @@
  * A simulated environment sensor: temperature and humidity drift as seeded random walks, and
  * an `overheat` event fires when the temperature rises through a threshold.
  *
+ * Readings stay within the bounds the TD gives each property.
+ *
  * Options: intervalMs (1000), temperature (22), humidity (45), overheatThreshold (30).
  */
-import { RandomWalk } from '../random.js';
+import type { DataSchema } from '../../td/thing-description.js';
+import { RandomWalk, type Random } from '../random.js';
 import { numberOption, type DeviceDriver, type DriverContext, type DriverFactory } from './device-driver.js';
+import { nearestAllowed } from './nearest-allowed.js';
 import type { Timer } from '../../common/clock.js';
 
 /** Re-arm the event only after the reading falls this far below the threshold, as real alarms do. */
@@ -24,21 +28,25 @@ class EnvironmentSensor implements DeviceDriver {
   readonly #threshold: number;
   readonly #temperature: RandomWalk;
   readonly #humidity: RandomWalk;
+  readonly #temperatureSchema: DataSchema | undefined;
+  readonly #humiditySchema: DataSchema | undefined;
   #armed = true;
   #timer: Timer | undefined;
 
   constructor(context: DriverContext) {
-    const { options, random } = context;
+    const { options, random, td } = context;
     this.#context = context;
     this.#interval = numberOption(options, 'intervalMs', 1000);
     this.#threshold = numberOption(options, 'overheatThreshold', 30);
-    this.#temperature = new RandomWalk(random, { start: numberOption(options, 'temperature', 22), step: 0.4, min: -40, max: 85, decimals: 2 });
-    this.#humidity = new RandomWalk(random, { start: numberOption(options, 'humidity', 45), step: 1, min: 0, max: 100, decimals: 1 });
+    this.#temperatureSchema = td.properties?.temperature;
+    this.#humiditySchema = td.properties?.humidity;
+    this.#temperature = walk(random, this.#temperatureSchema, numberOption(options, 'temperature', 22), { step: 0.4, min: -40, max: 85, decimals: 2 });
+    this.#humidity = walk(random, this.#humiditySchema, numberOption(options, 'humidity', 45), { step: 1, min: 0, max: 100, decimals: 1 });
     this.#armed = this.#temperature.value < this.#threshold;
   }
 
   snapshot(): Record<string, unknown> {
-    return { temperature: this.#temperature.value, humidity: this.#humidity.value };
+    return { temperature: nearestAllowed(this.#temperatureSchema, this.#temperature.value), humidity: nearestAllowed(this.#humiditySchema, this.#humidity.value) };
   }
 
   write(): void {
@@ -59,9 +67,9 @@ class EnvironmentSensor implements DeviceDriver {
   }
 
   #sample(): void {
-    const temperature = this.#temperature.step();
+    const temperature = nearestAllowed(this.#temperatureSchema, this.#temperature.step());
     this.#context.report('temperature', temperature);
-    this.#context.report('humidity', this.#humidity.step());
+    this.#context.report('humidity', nearestAllowed(this.#humiditySchema, this.#humidity.step()));
     if (this.#armed && temperature >= this.#threshold) {
       this.#armed = false;
       this.#context.emit('overheat', { temperature, threshold: this.#threshold });
@@ -69,4 +77,12 @@ class EnvironmentSensor implements DeviceDriver {
       this.#armed = true;
     }
   }
+}
+
+/** A walk within the physical range of the sensor narrowed to the schema's bounds, starting inside them. */
+function walk(random: Random, schema: DataSchema | undefined, start: number, range: { step: number; min: number; max: number; decimals: number }): RandomWalk {
+  const min = Math.max(range.min, schema?.minimum ?? -Infinity);
+  const max = Math.min(range.max, schema?.maximum ?? Infinity);
+  const bounds = min <= max ? { min, max } : { min: range.min, max: range.max };
+  return new RandomWalk(random, { ...range, ...bounds, start: Math.min(bounds.max, Math.max(bounds.min, start)) });
 }

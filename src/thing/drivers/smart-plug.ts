@@ -4,8 +4,10 @@
  *
  * Options: intervalMs (1000), loadWatts (60).
  */
+import type { DataSchema } from '../../td/thing-description.js';
 import { RandomWalk } from '../random.js';
 import { numberOption, type DeviceDriver, type DriverContext, type DriverFactory } from './device-driver.js';
+import { nearestAllowed } from './nearest-allowed.js';
 import type { Timer } from '../../common/clock.js';
 
 /** Factory for the `smart-plug` driver. */
@@ -19,16 +21,19 @@ class SmartPlug implements DeviceDriver {
   readonly #context: DriverContext;
   readonly #interval: number;
   readonly #load: RandomWalk;
+  readonly #powerSchema: DataSchema | undefined;
   #on: boolean;
   #timer: Timer | undefined;
 
   constructor(context: DriverContext) {
-    const { options, stored, random } = context;
+    const { options, stored, random, td } = context;
     this.#context = context;
+    this.#powerSchema = td.properties?.power;
     this.#interval = numberOption(options, 'intervalMs', 1000);
     const watts = numberOption(options, 'loadWatts', 60);
     this.#load = new RandomWalk(random, { start: watts, step: watts * 0.05, min: 0, max: watts * 2, decimals: 1 });
-    this.#on = (stored.get('on') as boolean | undefined) ?? false;
+    const on = stored.get('on');
+    this.#on = typeof on === 'boolean' ? on : false;
   }
 
   snapshot(): Record<string, unknown> {
@@ -60,7 +65,8 @@ class SmartPlug implements DeviceDriver {
     this.#timer?.cancel();
   }
 
+  /** The draw, within the power schema's bounds (a negative loadWatts option draws nothing). */
   #power(): number {
-    return this.#on ? this.#load.value : 0;
+    return nearestAllowed(this.#powerSchema, this.#on ? this.#load.value : 0);
   }
 }

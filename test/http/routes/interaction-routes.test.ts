@@ -1,6 +1,8 @@
+import type { InjectOptions } from 'fastify';
 import t from 'tap';
+import type { ErrorCode } from '../../../src/errors.js';
 import { createServient } from '../../helpers/test-servient.js';
-import { assertProblem, body, jsonRequest } from '../fixtures.js';
+import { AUTH_TOKEN, assertProblem, body, jsonRequest, startDevices, stateOf } from '../fixtures.js';
 
 const BOOST = '/things/thermostat/actions/boost';
 const TOGGLE = '/things/smart-plug/actions/toggle';
@@ -210,4 +212,38 @@ t.test('event subscriptions refuse what does not exist', async (t) => {
       code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND',
     });
   });
+});
+
+t.test('a rejected action invocation changes no value, history or outbox', async (t) => {
+  const rejections: [string, InjectOptions, number, ErrorCode][] = [
+    ['a Host with port 99999: 400', jsonRequest('POST', TOGGLE, undefined, { host: '127.0.0.1:99999' }), 400, 'FLOWCHAIN_ERR_REQUEST_MALFORMED'],
+    ['boost without minutes: 400', jsonRequest('POST', BOOST, { delta: 1 }), 400, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    ['boost with a delta over its maximum: 400', jsonRequest('POST', BOOST, { minutes: 1, delta: 50 }), 400, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    ['boost with malformed JSON: 400', { method: 'POST', url: BOOST, payload: '{"minutes":', headers: { 'content-type': 'application/json' } }, 400, 'FLOWCHAIN_ERR_REQUEST_MALFORMED'],
+    ['boost as a form: 415', { method: 'POST', url: BOOST, payload: 'minutes=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED'],
+    ['boost with a body over the limit: 413', jsonRequest('POST', BOOST, { minutes: 1, pad: 'x'.repeat(70_000) }), 413, 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE'],
+    ['an unknown action: 404', jsonRequest('POST', '/things/thermostat/actions/nope', {}), 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+    ['an action of an unknown Thing: 404', jsonRequest('POST', '/things/nope/actions/toggle', {}), 404, 'FLOWCHAIN_ERR_THING_NOT_FOUND'],
+    ['GET on an action: 404', { method: 'GET', url: TOGGLE }, 404, 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND'],
+  ];
+  const { servient } = await createServient(t);
+  startDevices(servient);
+  const before = await stateOf(servient);
+  for (const [what, request, status, code] of rejections) {
+    assertProblem(t, await servient.app.inject(request), { status, code });
+    t.same(await stateOf(servient), before, `${what}: nothing changed`);
+  }
+  t.equal((await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }))).statusCode, 200);
+  t.notSame(await stateOf(servient), before, 'an accepted boost does change them');
+});
+
+t.test('an action without the token on a protected node runs nothing and changes no value, history or outbox', async (t) => {
+  const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
+  startDevices(servient);
+  const before = await stateOf(servient);
+  assertProblem(t, await servient.app.inject({ method: 'POST', url: TOGGLE }), { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+  assertProblem(t, await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }, { authorization: 'Bearer a-wrong-token-of-some-length' })), { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });
+  t.same(await stateOf(servient), before);
+  t.equal((await servient.app.inject({ method: 'POST', url: TOGGLE, headers: { authorization: `Bearer ${AUTH_TOKEN}` } })).statusCode, 200);
+  t.notSame(await stateOf(servient), before, 'with the token the toggle does change them');
 });

@@ -1,7 +1,10 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import type { ErrorCode } from '../../../src/errors.js';
-import { createServient, type TestServient } from '../../helpers/test-servient.js';
-import { assertProblem, body, customThings, jsonRequest, until } from '../fixtures.js';
+import { createServient, tempDir, type TestServient } from '../../helpers/test-servient.js';
+import { AUTH_TOKEN, assertProblem, body, customThings, jsonRequest, startDevices, stateOf, until } from '../fixtures.js';
 
 const TARGET = '/things/thermostat/properties/targetTemperature';
 const MODE = '/things/thermostat/properties/mode';
@@ -14,6 +17,10 @@ async function writable(servient: TestServient['servient']): Promise<{ targetTem
 }
 
 const UNCHANGED = { targetTemperature: 21, mode: 'heat' };
+
+function readBundled(slug: string): string {
+  return readFileSync(new URL(`../../../things/${slug}.td.json`, import.meta.url), 'utf8');
+}
 
 t.test('readproperty', async (t) => {
   t.test('GET answers the value as application/json', async (t) => {
@@ -423,4 +430,99 @@ t.test('a long-poll on a string property answers JSON text', async (t) => {
   t.equal(timedOut.statusCode, 200);
   t.match(timedOut.headers['content-type'], /^application\/json/);
   t.equal(timedOut.body, '"cool"', 'the current value, as JSON');
+});
+
+/** A rejected request, what it must be refused with, and the servient it needs. */
+interface Rejection {
+  readonly what: string;
+  readonly request: InjectOptions;
+  readonly status: number;
+  readonly code: ErrorCode;
+}
+
+/**
+ * Sends every rejected request to one node and checks that none changed a property value, a
+ * recorded history or the ledger's outbox; then an accepted request shows the check would
+ * have seen a change.
+ */
+async function rejectionsChangeNothing(t: Test, rejections: readonly Rejection[], accepted: InjectOptions, authToken?: string): Promise<void> {
+  const { servient } = await createServient(t, authToken === undefined ? {} : { authToken });
+  startDevices(servient);
+  const before = await stateOf(servient);
+  for (const { what, request, status, code } of rejections) {
+    t.test(what, async (t) => {
+      assertProblem(t, await servient.app.inject(request), { status, code });
+      t.same(await stateOf(servient), before, 'no value, history entry or outbox entry changed');
+    });
+  }
+  t.test('while an accepted request does change them (the check sees changes)', async (t) => {
+    const res = await servient.app.inject(accepted);
+    t.ok(res.statusCode < 300, `accepted (${res.statusCode})`);
+    t.notSame(await stateOf(servient), before);
+  });
+}
+
+const BAD_HOST = { host: '127.0.0.1:99999' };
+
+t.test('a rejected PUT of one property changes no value, history or outbox', async (t) => {
+  const put = (value: unknown, headers: Record<string, string> = {}, url = TARGET) => jsonRequest('PUT', url, value, headers);
+  await rejectionsChangeNothing(
+    t,
+    [
+      { what: 'a Host with port 99999 (the TD base cannot be built): 400', request: put(25, BAD_HOST), status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+      { what: 'a value above the maximum: 400', request: put(31), status: 400, code: 'FLOWCHAIN_ERR_VALUE_INVALID' },
+      { what: 'a value off the multipleOf grid: 400', request: put(21.7), status: 400, code: 'FLOWCHAIN_ERR_VALUE_INVALID' },
+      { what: 'a readOnly property: 405', request: put(20, {}, '/things/thermostat/properties/currentTemperature'), status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY' },
+      { what: 'an unknown property: 404', request: put(20, {}, '/things/thermostat/properties/nope'), status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND' },
+      { what: 'malformed JSON: 400', request: { method: 'PUT', url: TARGET, payload: '{"a":', headers: { 'content-type': 'application/json' } }, status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+      { what: 'text/plain: 415', request: { method: 'PUT', url: TARGET, payload: '25', headers: { 'content-type': 'text/plain' } }, status: 415, code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED' },
+      { what: 'a body over the limit: 413', request: put('x'.repeat(70_000), {}, MODE), status: 413, code: 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE' },
+      { what: 'bad percent-encoding in the path: 400', request: put(25, {}, '/things/thermostat/properties/%E0%A4%A'), status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+    ],
+    put(25),
+  );
+});
+
+t.test('a PUT without the token on a protected node changes no value, history or outbox', async (t) => {
+  await rejectionsChangeNothing(
+    t,
+    [
+      { what: 'no token: 401', request: jsonRequest('PUT', TARGET, 25), status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' },
+      { what: 'a wrong token: 401', request: jsonRequest('PUT', TARGET, 25, { authorization: 'Bearer a-wrong-token-of-some-length' }), status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' },
+      { what: 'a wrong token on the multiple write: 401', request: jsonRequest('PUT', ALL, { mode: 'cool' }, { authorization: 'Bearer nope' }), status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' },
+    ],
+    jsonRequest('PUT', TARGET, 25, { authorization: `Bearer ${AUTH_TOKEN}` }),
+    AUTH_TOKEN,
+  );
+});
+
+t.test('a rejected PUT of several properties changes none of them, nor any history or outbox', async (t) => {
+  await rejectionsChangeNothing(
+    t,
+    [
+      { what: 'a Host with port 99999: 400', request: jsonRequest('PUT', ALL, { targetTemperature: 25, mode: 'cool' }, BAD_HOST), status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+      { what: 'one invalid value among valid ones: 400', request: jsonRequest('PUT', ALL, { mode: 'cool', targetTemperature: 99 }), status: 400, code: 'FLOWCHAIN_ERR_VALUE_INVALID' },
+      { what: 'a readOnly property among writable ones: 405', request: jsonRequest('PUT', ALL, { mode: 'cool', currentTemperature: 20 }), status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY' },
+      { what: 'an unknown property among known ones: 404', request: jsonRequest('PUT', ALL, { mode: 'cool', nope: 1 }), status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND' },
+      { what: 'an array instead of an object: 400', request: jsonRequest('PUT', ALL, [['mode', 'cool']]), status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+      { what: 'a __proto__ member: 400', request: { method: 'PUT', url: ALL, payload: '{"mode":"cool","__proto__":{"x":1}}', headers: { 'content-type': 'application/json' } }, status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' },
+    ],
+    jsonRequest('PUT', ALL, { targetTemperature: 25, mode: 'cool' }),
+  );
+});
+
+t.test('a write of a property whose name is not ASCII answers 204 with an RFC 8187 Link title instead of failing after the write', async (t) => {
+  const dir = tempDir(t);
+  const td = JSON.parse(readBundled('thermostat')) as { properties: Record<string, unknown> };
+  td.properties['温度'] = { title: 'Set point', type: 'number', minimum: 0, maximum: 40, observable: true };
+  td.properties['a"quoted'] = { title: 'Quoted', type: 'integer', observable: true };
+  writeFileSync(join(dir, 'thermostat.td.json'), JSON.stringify(td));
+  const { servient } = await createServient(t, { things: dir });
+  const res = await servient.app.inject(jsonRequest('PUT', `/things/thermostat/properties/${encodeURIComponent('温度')}`, 22));
+  t.equal(res.statusCode, 204);
+  t.match(res.headers.link, /; title\*=UTF-8''%E6%B8%A9%E5%BA%A6$/);
+  t.equal(body(await servient.app.inject({ method: 'GET', url: `/things/thermostat/properties/${encodeURIComponent('温度')}` })), 22);
+  const quoted = await servient.app.inject(jsonRequest('PUT', `/things/thermostat/properties/${encodeURIComponent('a"quoted')}`, 1));
+  t.equal(quoted.statusCode, 204);
+  t.match(quoted.headers.link, /; title="a\\"quoted"$/, 'a quote is escaped inside the quoted string');
 });

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import t from 'tap';
 import { WebSocket as RawSocket } from 'ws';
 import type { WsEvent, WsPropertyChange, WsServerMessage } from '../../../src/http/ws/ws-protocol.js';
 import { CLOSE_SLOW_CONSUMER } from '../../../src/http/ws/ws-session.js';
+import type { ErrorCode } from '../../../src/errors.js';
+import type { Servient } from '../../../src/servient.js';
 import { createServient } from '../../helpers/test-servient.js';
 import {
   advanceUntilEvent,
@@ -14,6 +16,8 @@ import {
   expectResult,
   jsonRequest,
   openWs,
+  startDevices,
+  stateOf,
   SubscriptionSpy,
   type WsClient,
 } from '../fixtures.js';
@@ -546,4 +550,56 @@ t.test('a client that floods requests faster than they are served is closed with
   for (const frame of frames) socket.send(frame);
   t.same(await closed, { code: 1008, reason: 'FLOWCHAIN_ERR_WS_TOO_MANY_REQUESTS' });
   t.equal((await servient.app.inject('/health')).statusCode, 200, 'the node keeps serving');
+});
+
+/** Listens without starting the ring or the broker, so nothing leaves the outbox behind the test's back. */
+async function listening(servient: Servient): Promise<string> {
+  startDevices(servient);
+  await servient.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = servient.app.server.address() as AddressInfo;
+  return `http://127.0.0.1:${address.port}/`;
+}
+
+t.test('a rejected write or action over the WebSocket changes no value, history or outbox', async (t) => {
+  const { servient } = await createServient(t);
+  const ws = await openWs(t, await listening(servient));
+  const before = await stateOf(servient);
+  const rejections: [Record<string, unknown>, ErrorCode][] = [
+    [{ op: 'writeproperty', thingID: 'thermostat', name: 'targetTemperature', value: 21.7 }, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    [{ op: 'writeproperty', thingID: 'thermostat', name: 'targetTemperature' }, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    [{ op: 'writeproperty', thingID: 'thermostat', name: 'currentTemperature', value: 20 }, 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY'],
+    [{ op: 'writeproperty', thingID: 'toaster', name: 'mode', value: 'cool' }, 'FLOWCHAIN_ERR_THING_NOT_FOUND'],
+    [{ op: 'writemultipleproperties', thingID: 'thermostat', values: { mode: 'cool', targetTemperature: 99 } }, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    [{ op: 'writemultipleproperties', thingID: 'thermostat', values: { mode: 'cool', currentTemperature: 1 } }, 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY'],
+    [{ op: 'writemultipleproperties', thingID: 'thermostat', values: [['mode', 'cool']] }, 'FLOWCHAIN_ERR_REQUEST_MALFORMED'],
+    [{ op: 'invokeaction', thingID: 'thermostat', name: 'boost', input: { minutes: 0 } }, 'FLOWCHAIN_ERR_VALUE_INVALID'],
+    [{ op: 'invokeaction', thingID: 'smart-plug', name: 'nope' }, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+    [{ op: 'writeProperty', thingID: 'thermostat', name: 'mode', value: 'cool' }, 'FLOWCHAIN_ERR_OPERATION_UNKNOWN'],
+  ];
+  let id = 0;
+  for (const [message, code] of rejections) {
+    const reply = await ws.request({ ...message, id: ++id });
+    expectError(t, reply, { id, code });
+    t.same(await stateOf(servient), before, `${JSON.stringify(message)}: nothing changed`);
+  }
+  ws.send('{"id": 99, "op": "writeproperty", "thingID": "thermostat", "name": "mode", "value": "cool"', false);
+  expectError(t, await ws.next((m) => m.type === 'error' && m.id === null), { id: null, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
+  ws.send(Buffer.from(JSON.stringify({ id: 100, op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'cool' })), true);
+  // A binary frame is not read at all, so its error cannot name the request id.
+  expectError(t, await ws.next((m) => m.type === 'error' && m.id === null), { id: null, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
+  t.same(await stateOf(servient), before, 'a truncated or binary frame changed nothing');
+  t.match(await ws.request({ op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'cool' }), { type: 'result' });
+  t.notSame(await stateOf(servient), before, 'an accepted write does change them');
+  await ws.close();
+});
+
+t.test('writes and actions of a session without credentials change no value, history or outbox', async (t) => {
+  const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
+  const ws = await openWs(t, await listening(servient));
+  const before = await stateOf(servient);
+  expectError(t, await ws.request({ id: 1, op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'off' }), { id: 1, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+  expectError(t, await ws.request({ id: 2, op: 'writemultipleproperties', thingID: 'thermostat', values: { mode: 'off' } }), { id: 2, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+  expectError(t, await ws.request({ id: 3, op: 'invokeaction', thingID: 'smart-plug', name: 'toggle' }), { id: 3, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+  t.same(await stateOf(servient), before);
+  await ws.close();
 });

@@ -45,3 +45,8 @@ t.test('overheat fires once when the temperature rises through the threshold, an
 t.test('a non-numeric option is a TD error naming the option', async (t) => {
   t.throws(() => runDriver(environmentSensor, { td, options: { intervalMs: 'fast' } }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/driver/options/intervalMs' });
 });
+
+t.test('a start value outside the TD bounds starts at the nearest bound', async (t) => {
+  const h = runDriver(environmentSensor, { td: sampleTd('environment-sensor'), options: { temperature: 500, humidity: -3 } });
+  t.same(h.driver.snapshot(), { temperature: 85, humidity: 0 });
+});

@@ -25,3 +25,12 @@ t.test('toggle flips the state, reports it and returns it', async (t) => {
   t.same(h.driver.invoke('toggle', undefined), { on: true });
   t.equal(h.last('on'), true);
 });
+
+t.test('a negative loadWatts option draws nothing rather than a power below the TD minimum of 0', async (t) => {
+  const h = runDriver(smartPlug, { td: sampleTd('smart-plug'), options: { loadWatts: -60 } });
+  h.driver.start();
+  h.driver.invoke('toggle', undefined);
+  h.clock.advance(5_000);
+  t.ok(h.reports.filter(([name]) => name === 'power').every(([, value]) => value === 0));
+  h.driver.stop();
+});
