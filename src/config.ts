@@ -307,7 +307,6 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {
     fail('--headers-timeout', `must not exceed the request timeout (${merged.requestTimeoutMs as number} ms)`);
   }
-  return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), config: merged as unknown as Config };
   const commandFlags = Object.fromEntries(COMMAND_FLAGS.flatMap((flag) => (typeof values[flag] === 'string' ? [[flag, values[flag]]] : [])));
   return { command: parsed.positionals[0], help: values.help === true, positionals: parsed.positionals.slice(1), commandFlags, config: merged as unknown as Config };
 }
