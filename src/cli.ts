@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * The `flowchain` command: parses flags, environment and config file, sets up logging, starts
  * the servient and shuts it down gracefully on SIGINT/SIGTERM. The only module that touches
@@ -13,7 +13,6 @@ import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
 import { parseCommandLine, readAnchorKey, readAuthToken, usage, type CommandLine, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
-import { checkEthereumAnchor } from './ledger/ethereum-anchorer.js';
 import { checkReceipt } from './ledger/receipt.js';
 import { admitNodeData, loadIdentity } from './membership/admit-node.js';
 import { RingAuthority, writeMembership } from './membership/ring-authority.js';
@@ -21,6 +20,12 @@ import { NodeIdentity, ringIdOf } from './node-identity.js';
 import { Servient, verifyStoredChain } from './servient.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
+
+/**
+ * V8 flags a node process runs with (the `flowchain` command's shebang and `npm start` pass
+ * the same): a small young generation keeps an idle node's memory near 100 MB instead of 130.
+ */
+const NODE_FLAGS = ['--max-semi-space-size=2'];
 
 function createLogger(config: Config): Logger {
   return pino({
@@ -102,7 +107,7 @@ async function runRing(config: Config): Promise<number> {
   const exits: Promise<number>[] = [];
   const running: ReturnType<typeof spawn>[] = [];
   for (const { i, args } of children) {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     running.push(child);
     exits.push(new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
     process.stderr.write(`flowchain ring: node ${i} on http://127.0.0.1:${base + i}/\n`);
@@ -201,6 +206,7 @@ async function runVerifyReceipt(file: string | undefined, config: Config): Promi
   }
   if (result.anchor !== null && config.anchorRpc !== undefined) {
     try {
+      const { checkEthereumAnchor } = await import('./ledger/ethereum-anchorer.js');
       await checkEthereumAnchor(config.anchorRpc, result.anchor.ref, result.anchor);
     } catch (err) {
       process.stdout.write(`receipt BAD: ${(err as Error).message}\n`);

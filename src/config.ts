@@ -57,11 +57,11 @@ export interface Config {
   readonly ackTimeoutMs: number;
   /** `flowchain ring`: how many node processes to start (on port, port + 1, ...). */
   readonly nodes: number;
-  /** A block is sealed this long after it opened (or when full), and difficulty retargets toward it, in milliseconds. */
+  /** A block is sealed this long after it opened (or when full), in milliseconds. */
   readonly blockIntervalMs: number;
   /** Most transactions in one block. */
   readonly maxBlockTx: number;
-  /** The mining difficulty of the first block and the floor of every retarget (expected hashes per block at stake 1). */
+  /** The work per block: expected hashes at stake 1 (the first block's, and every block's once reached). */
   readonly difficulty: number;
   /** This node's stake: the puzzle's target is multiplied by it. */
   readonly stake: number;
@@ -213,7 +213,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   nodes: 4,
   blockIntervalMs: 1_000,
   maxBlockTx: 4_096,
-  difficulty: 16_384,
+  difficulty: 2_048,
   stake: 1,
   miningShare: 0.1,
   anchor: 'none',

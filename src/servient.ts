@@ -19,7 +19,6 @@ import { LEDGER_THING, ledgerDriver, ledgerThingDescription } from './broker/led
 import { Outbox } from './broker/outbox.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
 import { ChainStore } from './ledger/chain-store.js';
-import { EthereumAnchorer } from './ledger/ethereum-anchorer.js';
 import { Miner } from './ledger/miner.js';
 import { verifyChain, VirtualChain } from './ledger/virtual-chain.js';
 import { NodeIdentity } from './node-identity.js';
@@ -135,7 +134,8 @@ export class Servient {
           clock,
           randomBytes: systemRandom,
           miner: new Miner({ share: config.miningShare }),
-          ...(config.anchor === 'ethereum' && components.anchorKey !== undefined ? { anchorer: new EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey }) } : {}),
+          // viem (the anchorer's client) is loaded only by a node that anchors: it weighs 16 MB.
+          ...(config.anchor === 'ethereum' && components.anchorKey !== undefined ? { anchorer: new (await import('./ledger/ethereum-anchorer.js')).EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey }) } : {}),
           ...(components.logger ? { log: components.logger } : {}),
         },
         { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, difficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },

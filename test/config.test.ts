@@ -116,9 +116,22 @@ t.test('the ledger options: positionals after the command, and the anchoring key
   const line = parseCommandLine(sources(['verify-receipt', 'r.json', '--anchor-rpc', 'http://127.0.0.1:8545']));
   t.same(line.positionals, ['r.json']);
   t.equal(line.config.anchorRpc, 'http://127.0.0.1:8545/');
-  t.match(parseCommandLine(sources(['start'])).config, { anchor: 'none', blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 16_384, stake: 1 });
+  t.match(parseCommandLine(sources(['start'])).config, { anchor: 'none', blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 2_048, stake: 1, miningShare: 0.1 });
   const key = `0x${'ab'.repeat(32)}`;
   t.equal(readAnchorKey('k', () => `${key}\n`), key);
   t.throws(() => readAnchorKey('k', () => 'ab'.repeat(32)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'anchor-key-file' }, 'without 0x');
   t.throws(() => readAnchorKey('k', () => { throw new Error('ENOENT'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+});
+
+t.test('the ring options: peer port and URL, membership directory, join URLs, mining share', async (t) => {
+  const line = parseCommandLine(sources(['start', '--peer-port', '0', '--peer-url', 'wss://node.local:9443', '--membership', '/etc/flowchain/ring', '--join', 'http://10.0.0.2:8080', '--mining-share', '0.05']));
+  t.match(line.config, { peerPort: 0, peerUrl: 'wss://node.local:9443/', membership: '/etc/flowchain/ring', join: 'http://10.0.0.2:8080/', miningShare: 0.05 });
+  t.match(parseCommandLine(sources(['start'])).config, { peerPort: 9080, peerUrl: undefined, membership: undefined });
+  t.throws(() => parseCommandLine(sources(['start', '--peer-url', 'http://node.local:9443'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--peer-url' });
+  t.throws(() => parseCommandLine(sources(['start', '--peer-port', '70000'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--peer-port' });
+  t.throws(() => parseCommandLine(sources(['start', '--mining-share', '2'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--mining-share' });
+  t.throws(() => parseCommandLine(sources(['start', '--join', 'ftp://x'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--join' });
+  const ring = parseCommandLine(sources(['ring', 'admit', '--authority', 'auth', '--key', 'ab'.repeat(32), '--out', 'm', '--days', '30']));
+  t.same(ring.positionals, ['admit']);
+  t.same(ring.commandFlags, { authority: 'auth', key: 'ab'.repeat(32), out: 'm', days: '30' });
 });

@@ -22,6 +22,7 @@ import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { describeError, errorFromBody, FlowchainError, isFlowchainError, type ErrorBody } from '../errors.js';
 import type { Membership, MemberPeer } from '../membership/membership.js';
@@ -57,6 +58,30 @@ export interface PeerNetworkInit {
   readonly maxPayload?: number;
   /** How often every link's certificate is checked again (expiry). */
   readonly revalidateMs?: number;
+}
+
+/** node:tls's codes for a server certificate that is not a valid membership (OpenSSL verify errors). */
+const TLS_REFUSALS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_REVOKED',
+  'UNABLE_TO_GET_CRL',
+  'CRL_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
+
+/** Writes a problem+json refusal on a raw socket (an upgrade that is not let in) and closes it. */
+function refuse(socket: Duplex, err: unknown): void {
+  const body = describeError(err);
+  const json = JSON.stringify({ type: 'about:blank', ...body, instance: '/' });
+  socket.end(`HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
 }
 
 /** Requests one link may have waiting for this node's answer before it is cut. */
@@ -130,16 +155,34 @@ export class TlsPeerNetwork implements Transport {
 
   /** Starts the TLS listener; resolves with the URL other members dial. */
   async listen(): Promise<string> {
-    const server = createServer(this.#c.membership.tlsOptions(this.#key));
-    // Plain requests to the peer port (a member's browser, say) are told to upgrade.
-    server.on('request', (_request, response) => {
-      const error = describeError(new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', `open a WebSocket with sub-protocol ${PEER_SUBPROTOCOL}`));
-      response.writeHead(error.status, { 'content-type': 'application/problem+json', upgrade: 'websocket', connection: 'close' });
-      response.end(JSON.stringify({ type: 'about:blank', ...error, instance: '/' }));
+    // The handshake completes for anyone who proves a key, so that a process that is not a
+    // member is told so with a code (403 problem+json) instead of a bare TLS alert; nothing
+    // it sends is read beyond its upgrade request.
+    const server = createServer({ ...this.#c.membership.tlsOptions(this.#key), rejectUnauthorized: false });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxPayload, handleProtocols: (offered) => (offered.has(PEER_SUBPROTOCOL) ? PEER_SUBPROTOCOL : false) });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const tls = request.socket as TLSSocket;
+      let certificate: X509Certificate | undefined;
+      try {
+        if (!tls.authorized) throw new FlowchainError('FLOWCHAIN_ERR_PEER_NOT_MEMBER', `no membership of this ring: ${String(tls.authorizationError ?? 'no certificate')}`, { field: 'certificate' });
+        certificate = tls.getPeerX509Certificate();
+        this.#c.membership.verifyPeer(certificate, this.#now());
+      } catch (err) {
+        return void refuse(socket, err);
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, certificate));
+    });
+    // Plain requests: a member's browser is told to upgrade, anyone else that it is no member.
+    server.on('request', (request: IncomingMessage, response) => {
+      const member = (request.socket as TLSSocket).authorized;
+      const error = member
+        ? new FlowchainError('FLOWCHAIN_ERR_UPGRADE_REQUIRED', `open a WebSocket with sub-protocol ${PEER_SUBPROTOCOL}`)
+        : new FlowchainError('FLOWCHAIN_ERR_PEER_NOT_MEMBER', 'no membership of this ring', { field: 'certificate' });
+      const body = describeError(error);
+      response.writeHead(body.status, { 'content-type': 'application/problem+json', connection: 'close', ...(member ? { upgrade: 'websocket' } : {}) });
+      response.end(JSON.stringify({ type: 'about:blank', ...body, instance: '/' }));
     });
     server.on('tlsClientError', (err) => this.#c.log?.debug({ err: err.message }, 'peer TLS handshake refused'));
-    const wss = new WebSocketServer({ server, maxPayload: this.#maxPayload, handleProtocols: (offered) => (offered.has(PEER_SUBPROTOCOL) ? PEER_SUBPROTOCOL : false) });
-    wss.on('connection', (socket, request) => this.#accept(socket, request));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#init.port, this.#init.host, () => {
@@ -243,7 +286,22 @@ export class TlsPeerNetwork implements Transport {
         socket.send(JSON.stringify({ hello: { url: this.#url } }));
         resolve(link);
       });
-      socket.once('error', (err) => reject(unreachable(url, err.message)));
+      // The listener said why it refused (403 problem+json: this node is no member there).
+      socket.once('unexpected-response', (_request, response: IncomingMessage) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          reject(body === undefined ? unreachable(url, `answered ${response.statusCode}`) : errorFromBody(body, url));
+          socket.terminate();
+        });
+      });
+      socket.once('error', (err) => reject(TLS_REFUSALS.has((err as NodeJS.ErrnoException).code ?? '') ? new FlowchainError('FLOWCHAIN_ERR_PEER_NOT_MEMBER', `${url}: its certificate is not a membership of this ring (${(err as NodeJS.ErrnoException).code})`, { field: 'certificate' }) : unreachable(url, err.message)));
       socket.once('close', () => reject(unreachable(url, 'connection closed during the handshake')));
     });
     this.#dialling.set(url, opening);
@@ -253,10 +311,10 @@ export class TlsPeerNetwork implements Transport {
   }
 
   /** Takes over a socket another member opened to our listener. */
-  #accept(socket: WebSocket, request: IncomingMessage): void {
+  #accept(socket: WebSocket, certificate: X509Certificate | undefined): void {
     if (this.#closed) return void socket.close(CLOSE.shutdown, 'shutting down');
     try {
-      this.#attach(socket, (request.socket as TLSSocket).getPeerX509Certificate(), undefined);
+      this.#attach(socket, certificate, undefined);
     } catch (err) {
       socket.close(CLOSE.notMember, describeError(err).code);
     }

@@ -18,7 +18,9 @@ const SLICE = 4096;
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+const crypto = require('node:crypto');
+// One-shot hashing (Node 20.12+) is about twice as fast as a Hash object per call.
+const sha256 = crypto.hash ? (data) => crypto.hash('sha256', data, 'buffer') : (data) => crypto.createHash('sha256').update(data).digest();
 let current = 0;
 parentPort.on('message', (job) => {
   current = job.id;
@@ -34,7 +36,7 @@ parentPort.on('message', (job) => {
     const from = performance.now();
     for (let i = 0; i < ${SLICE}; i++) {
       bytes.writeBigUInt64BE(nonce, ${NONCE_OFFSET});
-      const hash = createHash('sha256').update(createHash('sha256').update(bytes).digest()).digest();
+      const hash = sha256(sha256(bytes));
       hashes++;
       if (hash.compare(target) <= 0) return parentPort.postMessage({ id: job.id, nonce: nonce.toString(), hashes, busyMs: busy + performance.now() - from });
       nonce = (nonce + 1n) & 0xffffffffffffffffn;
