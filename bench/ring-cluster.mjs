@@ -1,6 +1,7 @@
 /**
- * The ring between real processes: `node dist/cli.js start` four times on 127.0.0.1 (port 0,
- * a temp data directory each, the first founds the ring, the others join through it), then
+ * The ring between real processes: `node dist/cli.js start` four times on 127.0.0.1 (ports 0,
+ * a temp data directory each, every node admitted by the cluster's own ring authority before it
+ * starts; the first founds the ring, the others join through it), then
  *
  *   1. lookups per second: GET /ring/lookup/{random key} on one node with autocannon, against
  *      GET /health on the same node as the same-run baseline (the HTTP cost alone), in
@@ -13,6 +14,7 @@
  * it. Every wait is bounded; every process is stopped and the temp directory removed.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { RING } from '../dist/dht/ring-space.js';
+import { admitNodeData } from '../dist/membership/admit-node.js';
+import { RingAuthority } from '../dist/membership/ring-authority.js';
 import { createRandom } from '../dist/thing/random.js';
 import { delay, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, problemsOf, totals, windowFigures } from './lib/common.mjs';
 import { median } from './lib/format.mjs';
@@ -88,11 +92,6 @@ class NodeProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** The peer URL other members use for this node, as `--join` takes it. */
-  get joinUrl() {
-    const { port } = new URL(this.url);
-    return `ws://${HOST}:${port}`;
-  }
 
   /** CPU time (user + system) the process has used so far, in µs. */
   cpuUs() {
@@ -127,8 +126,11 @@ export class Cluster {
   static async create() {
     const cluster = new Cluster();
     cluster.#root = await mkdtemp(join(tmpdir(), 'flowchain-ring-bench-'));
+    cluster.#authority = RingAuthority.create(join(cluster.#root, 'authority'), { now: () => new Date(), randomBytes: (n) => new Uint8Array(randomBytes(n)) });
     return cluster;
   }
+
+  #authority;
 
   /** The cluster's temp directory (removed by close()). */
   get root() {
@@ -137,8 +139,11 @@ export class Cluster {
 
   /** Starts a node, joining through `via` (a NodeProcess) or founding the ring. */
   async start(via) {
-    const args = [CLI, 'start', '--host', HOST, '--port', '0', '--data', join(this.#root, `node-${this.#count++}`), '--log-level', 'info', ...this.extraArgs];
-    if (via !== undefined) args.push('--join', via.joinUrl);
+    const data = join(this.#root, `node-${this.#count++}`);
+    await admitNodeData(this.#authority, data);
+    // As `npm start` runs a node (its V8 flags too).
+    const args = ['--max-semi-space-size=2', CLI, 'start', '--host', HOST, '--port', '0', '--peer-port', '0', '--data', data, '--log-level', 'info', ...this.extraArgs];
+    if (via !== undefined) args.push('--join', via.url);
     const node = new NodeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), performance.now());
     this.nodes.push(node);
     await node.listening;

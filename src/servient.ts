@@ -5,7 +5,7 @@
  * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN,
  * FLOWCHAIN_ERR_DRIVER_UNKNOWN and FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create}.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema } from './bundled.js';
@@ -32,6 +32,7 @@ import { buildNodeDescription, buildThingDescription, type ExposureOptions } fro
 import { isUuid, nameBasedId } from './td/thing-id.js';
 import { TdValidator } from './td/td-validator.js';
 import { systemClock, type Clock } from './common/clock.js';
+import { pooledRandomBytes } from './common/system-random.js';
 import type { DriverFactory } from './thing/drivers/device-driver.js';
 import { builtinDrivers } from './thing/drivers/builtin-drivers.js';
 import { ExposedThing } from './thing/exposed-thing.js';
@@ -100,7 +101,7 @@ export class Servient {
       const nodeId = `urn:uuid:${nodeNamespace}`;
       const store = new PropertyStore(database.section('properties'));
       const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
-      const systemRandom = (n: number) => new Uint8Array(randomBytes(n));
+      const systemRandom = pooledRandomBytes();
       const identity = await NodeIdentity.load(database.section('identity'));
       const { membership, founded } = resolveMembership({
         publicKey: identity.publicKey,

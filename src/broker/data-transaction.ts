@@ -17,9 +17,8 @@
  * Throws FLOWCHAIN_ERR_TX_MALFORMED, FLOWCHAIN_ERR_TX_HASH_MISMATCH and
  * FLOWCHAIN_ERR_TX_SIGNATURE_INVALID.
  */
-import { sha1 } from '@noble/hashes/legacy.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, ringIdOf } from '../node-identity.js';
@@ -42,19 +41,23 @@ export interface DataTransaction {
 const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
 const malformed = (detail: string, field: string) => new FlowchainError('FLOWCHAIN_ERR_TX_MALFORMED', detail, { field });
 
+/** The digest of `data` as hex (node:crypto: these run several times for every transaction). */
+const digest = (algorithm: 'sha1' | 'sha256', data: string | Buffer): string => createHash(algorithm).update(data).digest('hex');
+
 /** H_DATA of a change. */
 export function dataHash(data: TransactionData, timestamp: number, lambda: string): string {
-  return bytesToHex(sha1(utf8ToBytes(canonicalJson([data, timestamp, lambda]))));
+  return digest('sha1', canonicalJson([data, timestamp, lambda]));
 }
 
 /** H_BLOCK of the virtual block numbered `blockNo`, opened at `openedAt` with `blockNonce` (hex). */
 export function blockHash(blockNo: number, openedAt: number, blockNonce: string): string {
-  return bytesToHex(sha256(utf8ToBytes(canonicalJson([blockNo, openedAt, blockNonce]))));
+  return digest('sha256', canonicalJson([blockNo, openedAt, blockNonce]));
 }
 
 /** H_txID of a transaction in a block: double SHA-256 over the two digests' bytes. */
 export function transactionId(hBlock: string, hData: string): string {
-  return bytesToHex(sha256(sha256(concatBytes(hexToBytes(hBlock), hexToBytes(hData)))));
+  const inner = createHash('sha256').update(Buffer.from(hBlock, 'hex')).update(Buffer.from(hData, 'hex')).digest();
+  return createHash('sha256').update(inner).digest('hex');
 }
 
 /** The bytes the sender signs. */

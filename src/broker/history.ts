@@ -31,7 +31,8 @@ const entryOf = (tx: DataTransaction, txId?: string): HistoryEntry => ({ value: 
 export class History {
   readonly #section: Section;
   readonly #limit: number;
-  readonly #appends = new Map<string, number>();
+  /** The keys of each property's entries, oldest first, once it was appended to in this process. */
+  readonly #keys = new Map<string, string[]>();
 
   /** Keeps the newest `limit` values of each property. */
   constructor(section: Section, limit = 100) {
@@ -44,13 +45,24 @@ export class History {
     return this.#section.prepare(txs.map((tx) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx) })));
   }
 
-  /** Call once prepared entries are written: every so often a property's oldest entries are pruned. */
+  /**
+   * Call once prepared entries are written: every {@link PRUNE_EVERY} appends, a property's
+   * entries beyond the newest `limit` are deleted. The keys written are remembered in order, so
+   * pruning reads the database only the first time a property is appended to in a process.
+   */
   async appended(txs: readonly DataTransaction[]): Promise<void> {
     for (const tx of txs) {
       const prefix = prefixOf(tx.data.thing, tx.data.property);
-      const appends = (this.#appends.get(prefix) ?? 0) + 1;
-      this.#appends.set(prefix, appends % PRUNE_EVERY);
-      if (appends >= PRUNE_EVERY) await this.#prune(prefix);
+      let keys = this.#keys.get(prefix);
+      if (keys === undefined) {
+        keys = await this.#prune(prefix);
+        this.#keys.set(prefix, keys);
+      }
+      keys.push(keyOf(tx));
+      if (keys.length >= this.#limit + PRUNE_EVERY) {
+        const old = keys.splice(0, keys.length - this.#limit);
+        await this.#section.batch(old.map((key) => ({ type: 'del', key })));
+      }
     }
   }
 
@@ -69,10 +81,12 @@ export class History {
     return entries.reverse().slice(0, limit);
   }
 
-  async #prune(prefix: string): Promise<void> {
+  /** Deletes all but the newest `limit` entries of a property; returns the keys kept, oldest first. */
+  async #prune(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     for await (const key of this.#section.keys(prefix)) keys.push(key);
-    const old = keys.slice(0, Math.max(0, keys.length - this.#limit));
+    const old = keys.splice(0, Math.max(0, keys.length - this.#limit));
     if (old.length > 0) await this.#section.batch(old.map((key) => ({ type: 'del', key })));
+    return keys;
   }
 }

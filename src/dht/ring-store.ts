@@ -71,6 +71,8 @@ export class RingStore implements RecordStore {
   #pushedTo = '';
   /** Owned entries that did not reach every successor when written: pushed again next round. */
   readonly #unreplicated = new Map<string, unknown>();
+  /** When each stored record of a kind that expires does (filled as records are written or read in a full pass). */
+  readonly #expiring = new Map<string, number>();
 
   constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
     this.#node = components.node;
@@ -99,17 +101,18 @@ export class RingStore implements RecordStore {
   async get(keyHex: string): Promise<unknown> {
     const key = this.#parseKey(keyHex);
     const hex = this.#space.toHex(key);
-    const { reply } = await this.#node.askOwner(key, { type: 'store-get', key: hex });
+    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-get', key: hex });
     if (reply.found !== true) return undefined;
-    // Whoever answered, the record must prove itself here too: a forged one is an error, never an answer.
-    this.#check(hex, reply.value);
+    // Whoever else answered, the record must prove itself here too: a forged one is an error,
+    // never an answer. (This node's own answer was checked as it was read from the disk.)
+    if (owner.id !== this.#node.self.id) this.#check(hex, reply.value);
     return reply.value;
   }
 
   async putMany(entries: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
     const keys = entries.map(([keyHex, value]) => {
       const key = this.#parseKey(keyHex);
-      this.#check(this.#space.toHex(key), value);
+      this.#check(this.#space.toHex(key), value, false);
       return key;
     });
     const failures: unknown[] = entries.map(() => undefined);
@@ -134,11 +137,12 @@ export class RingStore implements RecordStore {
       const key = this.#parseKey(keyHex);
       if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
       const hex = this.#space.toHex(key);
-      this.#check(hex, value);
+      // The caller is this node's own flow, which made the record or checked it already.
+      this.#check(hex, value, false);
       return hex;
     });
     const current = await this.#section.getMany(keys);
-    const existing = current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored)));
+    const existing = current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false)));
     const stored = this.#merge(keys.map((key, i) => [key, entries[i]![1]]), existing);
     await this.#write(stored);
     const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored, true)));
@@ -204,12 +208,14 @@ export class RingStore implements RecordStore {
    */
   async #onReplicate(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
     const offered = this.#entries(request);
-    const stray = offered.find(([key]) => !this.#mayOffer(this.#space.fromHex(key), sender.id));
+    const known = [this.#node.table.self, ...this.#node.table.knownPeers()];
+    const stray = offered.find(([key]) => !this.#mayOffer(this.#space.fromHex(key), sender.id, known));
     if (stray !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${sender.id.toString(16)} does not own ${stray[0]} as far as this node knows`, { field: 'entries' });
     this.#charge(sender, offered);
     const keys = offered.map(([key]) => key);
     const current = await this.#section.getMany(keys);
-    const accepted = this.#merge(offered, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored))));
+    // What this node holds already counts for precedence only: its proofs were checked when it came.
+    const accepted = this.#merge(offered, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false))));
     await this.#write(accepted);
     return { stored: accepted.length };
   }
@@ -250,25 +256,24 @@ export class RingStore implements RecordStore {
   }
 
   /**
-   * Owner's duty each round: when the neighbourhood changed, push everything owned to the
-   * current successors (restoring r copies after a failure or a join) and drop expired
-   * records; otherwise push only what did not reach every successor when it was written.
+   * Owner's duty each round: drop records that expired; when the neighbourhood changed, push
+   * everything owned to the current successors (restoring r copies after a failure or a join);
+   * otherwise push only what did not reach every successor when it was written. A node alone
+   * has nobody to push to, and only reads its whole section when its neighbourhood changes.
    */
   async #pushOwned(): Promise<void> {
+    await this.#dropExpired();
     const successors = this.#node.table.successors;
     const neighbourhood = `${this.#node.table.predecessor?.id}|${successors.map((p) => p.id).join(',')}`;
     const retried = [...this.#unreplicated];
     let owned: [string, unknown][] = retried;
     if (neighbourhood !== this.#pushedTo) {
       owned = [];
-      const expired: string[] = [];
       for await (const [key, stored] of this.#section.entries()) {
-        if (this.#expired(stored)) expired.push(key);
-        else owned.push([key, stored]);
+        this.#noteExpiry(key, stored);
+        owned.push([key, stored]);
       }
-      if (expired.length > 0) await this.#section.batch(expired.map((key) => ({ type: 'del', key })));
     }
-    if (successors.length === 0) return;
     owned = owned.filter(([key, stored]) => this.#mayOwn(this.#space.fromHex(key)) && !this.#expired(stored));
     if (owned.length === 0 && neighbourhood === this.#pushedTo) return;
     const results = await Promise.allSettled(successors.map((peer) => this.#replicate(peer, owned)));
@@ -276,6 +281,22 @@ export class RingStore implements RecordStore {
     this.#pushedTo = neighbourhood;
     // Unless rewritten meanwhile (that write reported its own replication).
     for (const [key, stored] of retried) if (this.#unreplicated.get(key) === stored) this.#unreplicated.delete(key);
+  }
+
+  /** Remembers when a record of a kind that expires does, so dropping it needs no scan. */
+  #noteExpiry(key: string, value: unknown): void {
+    const expiresAt = this.#kinds.get(kindOf(value) ?? '')?.expiresAt?.(value);
+    if (expiresAt === undefined) this.#expiring.delete(key);
+    else this.#expiring.set(key, expiresAt);
+  }
+
+  /** Deletes the records whose time is up (the newest written under each key is what counts). */
+  async #dropExpired(): Promise<void> {
+    const now = this.#clock.now();
+    const due = [...this.#expiring].filter(([, at]) => at <= now).map(([key]) => key);
+    if (due.length === 0) return;
+    for (const key of due) this.#expiring.delete(key);
+    await this.#section.batch(due.map((key) => ({ type: 'del', key })));
   }
 
   /**
@@ -290,6 +311,7 @@ export class RingStore implements RecordStore {
 
   async #write(entries: readonly [string, unknown][]): Promise<void> {
     if (entries.length === 0) return;
+    for (const [key, value] of entries) this.#noteExpiry(key, value);
     await this.#section.batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
   }
 
@@ -315,8 +337,11 @@ export class RingStore implements RecordStore {
     return registered;
   }
 
-  /** Checks a record offered for `key` (its size, its kind, its proofs); throws if it fails. */
-  #check(key: string, value: unknown): void {
+  /**
+   * Checks a record offered for `key`: its size, its kind, its expiry and (unless this node's
+   * own flow made it, `proofs` false) its proofs. Throws if it fails.
+   */
+  #check(key: string, value: unknown, proofs = true): void {
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -327,14 +352,15 @@ export class RingStore implements RecordStore {
     if (Buffer.byteLength(text) > this.#maxValueBytes) {
       throw new FlowchainError('FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE', `records are at most ${this.#maxValueBytes} bytes`, { field: 'value' });
     }
-    this.#kindFor(value).check(key, value);
+    const kind = this.#kindFor(value);
+    if (proofs) kind.check(key, value);
     if (this.#expired(value)) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', 'the record has expired', { field: 'expires' });
   }
 
-  /** A stored or received record if it still proves itself and has not expired; else undefined. */
-  #usable(key: string, value: unknown): unknown {
+  /** A stored or received record if it still proves itself (with `proofs`) and has not expired; else undefined. */
+  #usable(key: string, value: unknown, proofs = true): unknown {
     try {
-      this.#check(key, value);
+      this.#check(key, value, proofs);
       return value;
     } catch {
       return undefined;
@@ -347,13 +373,13 @@ export class RingStore implements RecordStore {
     return expiresAt !== undefined && expiresAt <= this.#clock.now();
   }
 
-  /** Whether `sender` may offer this node a record for `key` (see {@link #onReplicate}). */
-  #mayOffer(key: bigint, sender: bigint): boolean {
+  /** Whether `sender` may offer this node a record for `key` (see {@link #onReplicate}); `known` is every member this node knows. */
+  #mayOffer(key: bigint, sender: bigint, known: readonly Peer[]): boolean {
     const table = this.#node.table;
     if (this.#mayOwn(key) && (sender === table.successor.id || table.predecessor === undefined)) return true;
     // SUCCESSOR(key) is the first node at or after the key: any known node in [key, sender) precedes the sender.
     const before = (id: bigint) => id === key || this.#space.between(id, key, sender);
-    return ![table.self, ...table.knownPeers()].some((peer) => peer.id !== sender && before(peer.id));
+    return !known.some((peer) => peer.id !== sender && before(peer.id));
   }
 
   /** True unless a known predecessor says the key is someone else's. */
