@@ -55,6 +55,10 @@ export interface Config {
   readonly ack: 'owner' | 'local';
   /** How long a write waits for its owner's acknowledgement before it is answered as queued, in milliseconds. */
   readonly ackTimeoutMs: number;
+  /** Most transactions waiting in this node's outbox; past it writes answer 503 FLOWCHAIN_ERR_BUSY (and readings are not taken). */
+  readonly outboxLimit: number;
+  /** Most transactions this node's ledger holds unmined; past it, owners tell senders to wait (they keep them queued). */
+  readonly backlogLimit: number;
   /** `flowchain ring`: how many node processes to start (on port, port + 1, ...). */
   readonly nodes: number;
   /** A block is sealed this long after it opened (or when full), in milliseconds. */
@@ -174,6 +178,8 @@ const OPTIONS: Record<Key, OptionSpec> = {
   successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
   ack: { flag: 'ack', env: 'FLOWCHAIN_ACK', parse: ackMode },
   ackTimeoutMs: { flag: 'ack-timeout', env: 'FLOWCHAIN_ACK_TIMEOUT', parse: integer(100, 600_000) },
+  outboxLimit: { flag: 'outbox-limit', env: 'FLOWCHAIN_OUTBOX_LIMIT', parse: integer(1, 10_000_000) },
+  backlogLimit: { flag: 'backlog-limit', env: 'FLOWCHAIN_BACKLOG_LIMIT', parse: integer(1, 10_000_000) },
   nodes: { flag: 'nodes', env: 'FLOWCHAIN_NODES', parse: integer(1, 64) },
   blockIntervalMs: { flag: 'block-interval', env: 'FLOWCHAIN_BLOCK_INTERVAL', parse: integer(10, 3_600_000) },
   maxBlockTx: { flag: 'max-block-tx', env: 'FLOWCHAIN_MAX_BLOCK_TX', parse: integer(1, 65_536) },
@@ -210,6 +216,8 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   successors: 4,
   ack: 'owner',
   ackTimeoutMs: 10_000,
+  outboxLimit: 20_000,
+  backlogLimit: 65_536,
   nodes: 4,
   blockIntervalMs: 1_000,
   maxBlockTx: 4_096,

@@ -126,7 +126,7 @@ export class Servient {
         },
       );
       const directory = new RingDirectory({ store: ring.store, identity, clock, ...(components.logger ? { log: components.logger } : {}) });
-      const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS });
+      const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
       await outbox.open();
       const chain = new VirtualChain(
         {
@@ -143,7 +143,7 @@ export class Servient {
       );
       const broker = new Broker(
         { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
-        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2 },
+        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
       );
       const things: ExposedThing[] = [];
       const reserved = files.find((file) => file.slug === LEDGER_THING);

@@ -89,11 +89,16 @@ export function pathOf(url: string | undefined): string {
   return url?.split('?')[0] || '/';
 }
 
+/** Seconds a client is asked to wait after FLOWCHAIN_ERR_BUSY: deliveries drain the outbox in about that. */
+export const BUSY_RETRY_AFTER_S = 1;
+
 /** Sends `err` as problem+json. Unexpected errors are logged and reported without internals. */
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown): FastifyReply {
   const problem = problemOf(err, pathOf(request.url));
   if (problem.status >= 500) request.log.error({ err }, 'request failed');
   if (problem.status === 405) reply.header('allow', allowed(request, problem.code));
+  // RFC 9110 §10.2.3: the journal is full for now, not for good; say when to come back.
+  if (problem.code === 'FLOWCHAIN_ERR_BUSY') reply.header('retry-after', String(BUSY_RETRY_AFTER_S));
   return reply.code(problem.status).type(PROBLEM_TYPE).send(problem);
 }
 

@@ -173,3 +173,38 @@ t.test('a member may only record transactions of its own, about Things it hosts,
   const again = (await result(good)).ack!;
   t.equal(again.txId, results[1]!.ack!.txId, 'a retry of the same transaction gets the same id and stores nothing new');
 });
+
+t.test('a full outbox answers writes 503 FLOWCHAIN_ERR_BUSY with Retry-After, and nothing of them is applied', async (t) => {
+  const { servient, clock } = await createServient(t, { outboxLimit: 2 });
+  // Not started: nothing is delivered, so the outbox fills.
+  const write = (value: number) => {
+    clock.advance(1_000);
+    return servient.app.inject({ method: 'PUT', url: '/things/thermostat/properties/targetTemperature', payload: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+  };
+  t.equal((await write(18)).statusCode, 204);
+  t.equal((await write(18.5)).statusCode, 204);
+  const refused = await write(19);
+  t.equal(refused.statusCode, 503);
+  t.equal(refused.headers['retry-after'], '1');
+  t.equal(refused.json().code, 'FLOWCHAIN_ERR_BUSY');
+  t.equal((await servient.app.inject('/things/thermostat/properties/targetTemperature')).json(), 18.5, 'the value is the last one accepted');
+  t.same((await servient.app.inject('/things/thermostat/properties/targetTemperature/history')).json().map((h: { value: number }) => h.value), [18.5, 18], 'and the history has no entry for the refused one');
+  t.equal(servient.broker.pending, 2);
+});
+
+t.test('an owner whose ledger backlog is past its bound tells senders to wait, and files nothing', async (t) => {
+  const { servient, config } = await createServient(t, { backlogLimit: 1 });
+  await servient.start();
+  // The ledger seals and mines every second on the manual clock: never, here, so admissions pile up.
+  const member = await peerLink(t, servient.ring.describe().url, foundedAuthority(config.data));
+  const now = Date.now();
+  const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: 'urn:dev:dim2', title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', forms: [{ href: 'x' }] } } };
+  await member.ask({ type: 'store-put-many', entries: [[thingKey(dimmer.id), signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000 })]] });
+  const tx = (n: number) => createTransaction({ thing: dimmer.id, property: 'level', value: n, origin: 'consumer' }, member.identity, now, new Uint8Array(16).fill(n));
+  const results = async (txs: unknown[]) => ((await member.ask({ type: SUBMIT_TRANSACTION, txs })).reply as { results: SubmitAnswer[] }).results;
+  const first = await results([tx(1), tx(2)]);
+  t.ok(first.every((r) => r.ack), 'below the bound: filed');
+  const second = await results([tx(3)]);
+  t.equal(second[0]?.error?.code, 'FLOWCHAIN_ERR_BUSY', 'past it: try again later');
+  t.equal((await servient.app.inject(`/ledger/tx/${tx(3).hData}`)).statusCode, 404, 'and nothing of it was kept');
+});

@@ -3,6 +3,8 @@ import { Database } from '../../src/storage.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import type { DeviceDriver, DriverContext, DriverFactory } from '../../src/thing/drivers/device-driver.js';
 import { ExposedThing, type PropertyChange, type ThingEvent } from '../../src/thing/exposed-thing.js';
+import type { ChangeJournal, JournalReceipt, RecordedChange } from '../../src/thing/change-journal.js';
+import { FlowchainError } from '../../src/errors.js';
 import { PropertyStore } from '../../src/thing/property-store.js';
 import { createRandom } from '../../src/thing/random.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -45,7 +47,7 @@ class FakeDevice implements DeviceDriver {
   stop() {}
 }
 
-async function setup(t: Test, dir = t.testdir()) {
+async function setup(t: Test, dir = t.testdir(), journal?: ChangeJournal) {
   const database = await Database.open(dir);
   const store = new PropertyStore(database.section('properties'));
   let device!: FakeDevice;
@@ -55,7 +57,7 @@ async function setup(t: Test, dir = t.testdir()) {
     create: (context) => (device = new FakeDevice(context)),
   };
   const clock = new ManualClock();
-  const thing = await ExposedThing.create({ store, clock, random: createRandom(1), driverFactory }, { slug: 'dev', id: 'urn:dev:1', td });
+  const thing = await ExposedThing.create({ store, clock, random: createRandom(1), driverFactory, ...(journal ? { journal } : {}) }, { slug: 'dev', id: 'urn:dev:1', td });
   t.teardown(() => database.close());
   return { thing, device, store, database, clock };
 }
@@ -163,4 +165,54 @@ t.test('observe needs an observable property; events need a declared event', asy
   device.context.emit('alarm', 'again');
   t.match(events, [{ thing: 'dev', name: 'alarm', data: 'smoke' }]);
   t.equal(events.length, 1);
+});
+
+/** A journal that writes what it is given and answers as the test says: stored, refused, or full. */
+function scriptedJournal() {
+  const recorded: RecordedChange[][] = [];
+  const journal = {
+    refuse: new Set<string>(),
+    full: false,
+    admit(count: number) {
+      if (journal.full && count > 0) throw new FlowchainError('FLOWCHAIN_ERR_BUSY', 'full');
+    },
+    async record(changes: readonly RecordedChange[], options: Parameters<ChangeJournal['record']>[1]) {
+      await options.alongside?.commit();
+      recorded.push([...changes]);
+      const receipts = changes.map((c, i): JournalReceipt => ({ key: `${recorded.length}-${i}`, property: c.property, status: journal.refuse.has(`${c.property}=${String(c.value)}`) ? 'refused' : 'stored' }));
+      return { acknowledged: async () => (options.wait ? receipts : receipts.map((r) => ({ ...r, status: 'queued' as const }))) };
+    },
+  };
+  return { journal, recorded };
+}
+
+t.test('a write whose transaction is refused for good is undone and fails with FLOWCHAIN_ERR_TX_REFUSED', async (t) => {
+  const { journal, recorded } = scriptedJournal();
+  const { thing, device, store } = await setup(t, t.testdir(), journal);
+  await thing.writeProperty('level', 4);
+  journal.refuse.add('level=9');
+  const seen: unknown[] = [];
+  thing.observeProperty('level', (c) => seen.push(c.value));
+  await t.rejects(thing.writeProperty('level', 9), { code: 'FLOWCHAIN_ERR_TX_REFUSED', field: 'level' });
+  t.equal(thing.readProperty('level'), 4, 'the value is back to what it was');
+  t.same(await store.load('dev'), new Map([['level', 4]]), 'and so is the stored value');
+  t.same(device.writes.slice(-2), [['level', 9], ['level', 4]], 'the device was set back');
+  t.same(recorded.at(-1), [{ thing: 'urn:dev:1', property: 'level', value: 4, origin: 'device' }], 'the undo is recorded too');
+  t.same(seen, [9, 4], 'observers saw the change and its undoing');
+});
+
+t.test('a full journal refuses a write with FLOWCHAIN_ERR_BUSY before anything is applied, and readings are not taken', async (t) => {
+  const { journal } = scriptedJournal();
+  const { thing, device, store } = await setup(t, t.testdir(), journal);
+  journal.full = true;
+  await t.rejects(thing.writeProperty('level', 8), { code: 'FLOWCHAIN_ERR_BUSY' });
+  t.equal(thing.readProperty('level'), 1);
+  t.same(device.writes, [], 'the device never saw it');
+  t.same(await store.load('dev'), new Map());
+  device.context.report('reading', 0.9);
+  t.equal(thing.readProperty('reading'), 0.5, 'a reading that cannot be recorded is not taken');
+  t.equal(thing.droppedReadings, 1, 'and is counted');
+  journal.full = false;
+  device.context.report('reading', 0.9);
+  t.equal(thing.readProperty('reading'), 0.9);
 });
