@@ -3,7 +3,7 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger,soak] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
@@ -41,6 +41,7 @@ const { fmt, median, table } = await import('./lib/format.mjs');
 const { brokerBenchmarks, renderBrokerSection } = await import('./broker-bench.mjs');
 const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
 const { ledgerBenchmarks, renderLedgerSection } = await import('./ledger-bench.mjs');
+const { soakBenchmarks, renderSoakSection } = await import('./soak-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
@@ -50,6 +51,7 @@ const SECTIONS = [
   { key: 'broker', json: here('./out/broker.json'), render: renderBrokerSection, marker: '<!-- broker section: rendered by bench/run.mjs from bench/out/broker.json (notes: bench/broker-notes.md) -->' },
   { key: 'ring', json: here('./out/ring.json'), render: renderRingSection, marker: '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->' },
   { key: 'ledger', json: here('./out/ledger.json'), render: renderLedgerSection, marker: '<!-- ledger section: rendered by bench/run.mjs from bench/out/ledger.json (notes: bench/ledger-notes.md) -->' },
+  { key: 'soak', json: here('./out/soak.json'), render: renderSoakSection, marker: '<!-- soak section: rendered by bench/run.mjs from bench/out/soak.json (notes: bench/soak-notes.md) -->' },
 ];
 
 const { values: flags } = parseArgs({
@@ -94,6 +96,7 @@ const BENCHMARKS = {
   broker: { run: brokerBenchmarks },
   ring: { run: ringBenchmarks },
   ledger: { run: ledgerBenchmarks },
+  soak: { run: soakBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {

@@ -221,7 +221,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   nodes: 4,
   blockIntervalMs: 1_000,
   maxBlockTx: 4_096,
-  difficulty: 2_048,
+  difficulty: 1_024,
   stake: 1,
   miningShare: 0.1,
   anchor: 'none',

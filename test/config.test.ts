@@ -116,7 +116,7 @@ t.test('the ledger options: positionals after the command, and the anchoring key
   const line = parseCommandLine(sources(['verify-receipt', 'r.json', '--anchor-rpc', 'http://127.0.0.1:8545']));
   t.same(line.positionals, ['r.json']);
   t.equal(line.config.anchorRpc, 'http://127.0.0.1:8545/');
-  t.match(parseCommandLine(sources(['start'])).config, { anchor: 'none', blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 2_048, stake: 1, miningShare: 0.1 });
+  t.match(parseCommandLine(sources(['start'])).config, { anchor: 'none', blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 1_024, stake: 1, miningShare: 0.1 });
   const key = `0x${'ab'.repeat(32)}`;
   t.equal(readAnchorKey('k', () => `${key}\n`), key);
   t.throws(() => readAnchorKey('k', () => 'ab'.repeat(32)), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'anchor-key-file' }, 'without 0x');

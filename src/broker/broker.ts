@@ -20,7 +20,7 @@ import type { ChangeJournal, JournalReceipt, RecordedChange, RecordedChanges } f
 import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
 import type { History, HistoryEntry } from './history.js';
 import type { LedgerPlugin, LedgerProof, TransactionRecord } from './ledger-sink.js';
-import type { Outbox } from './outbox.js';
+import type { Delivery, Outbox } from './outbox.js';
 import { MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type ThingHosts, type TransactionOwnerInit } from './transaction-owner.js';
 import { indexKey, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
 
@@ -234,9 +234,9 @@ export class Broker implements ChangeJournal {
 
   /**
    * Delivers a batch from the outbox: the transactions are grouped by owner and each owner
-   * gets them in submissions, in order. Resolves with each one's error, undefined where stored.
+   * gets them in submissions, in order. Resolves with each one's error (undefined where stored) and the history's ids of the stored ones, to be written with the outbox's removal of them.
    */
-  async #deliver(txs: readonly DataTransaction[]): Promise<unknown[]> {
+  async #deliver(txs: readonly DataTransaction[]): Promise<Delivery> {
     const failures: unknown[] = txs.map(() => undefined);
     const acked: [DataTransaction, Acknowledgement][] = [];
     const groups = await this.#c.ring.ownersOf(txs.map((tx) => tx.hData));
@@ -259,9 +259,8 @@ export class Broker implements ChangeJournal {
         }
       }),
     );
-    // Not waited for: it joins the outbox's own write of this batch, and a history that
-    // misses an id is no reason to send the transaction again.
-    this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])).catch((err: unknown) => this.#c.log?.warn({ err }, 'history entries not completed with their transaction ids'));
+    // Written with the outbox's removal of these transactions, in one batch.
+    const settled = acked.length > 0 ? this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])) : undefined;
     for (const [tx, ack] of acked) {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
@@ -278,7 +277,7 @@ export class Broker implements ChangeJournal {
       this.#c.log?.warn({ err, hData: tx.hData }, 'transaction refused by its owner; kept in the dead letters');
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'refused', error: err.code });
     });
-    return failures;
+    return settled === undefined ? { failures } : { failures, alongside: settled };
   }
 
   #emit(update: TransactionUpdate): void {

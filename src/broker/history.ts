@@ -67,11 +67,12 @@ export class History {
   }
 
   /**
-   * Adds the transaction ids once the owners have stored the transactions, in one write. (An
-   * entry pruned meanwhile comes back until the next pruning: it is older than the limit.)
+   * The transaction ids, to be added once the owners have stored the transactions: prepared,
+   * so that they are written with the outbox's removal of those transactions. (An entry pruned
+   * meanwhile comes back until the next pruning: it is older than the limit.)
    */
-  async settle(settled: readonly (readonly [DataTransaction, string])[]): Promise<void> {
-    if (settled.length > 0) await this.#section.batch(settled.map(([tx, txId]) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx, txId) })));
+  settle(settled: readonly (readonly [DataTransaction, string])[]): PreparedWrite {
+    return this.#section.prepare(settled.map(([tx, txId]) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx, txId) })));
   }
 
   /** The newest `limit` values of a property, newest first. */

@@ -23,11 +23,15 @@ export interface OutboxComponents {
   readonly clock: Clock;
 }
 
-/**
- * Delivers a batch of items; resolves with one entry per item, in order: undefined where it
- * was delivered, the error where not. Throwing fails the whole batch.
- */
-export type Deliver<T> = (items: readonly T[]) => Promise<readonly unknown[]>;
+/** What a delivery reports: one entry per item, in order (undefined where delivered, the error where not). */
+export interface Delivery {
+  readonly failures: readonly unknown[];
+  /** What the deliverer wants written with the removal of the delivered items, in the same batch. */
+  readonly alongside?: PreparedWrite;
+}
+
+/** Delivers a batch of items. Throwing fails the whole batch. */
+export type Deliver<T> = (items: readonly T[]) => Promise<Delivery>;
 
 /** Decides whether a delivery error is permanent (the item goes to the dead letters). */
 export type IsPermanent = (err: unknown) => boolean;
@@ -185,12 +189,13 @@ export class Outbox<T> {
       // An item that never reached the disk is dropped unsent (its enqueue rejected).
       const stored = await Promise.all(taken.map((entry) => entry.stored));
       const batch = taken.filter((_, i) => stored[i]);
-      let failures: readonly unknown[];
+      let delivery: Delivery;
       try {
-        failures = batch.length === 0 ? [] : await (this.#deliver as Deliver<T>)(batch.map((entry) => entry.item));
+        delivery = batch.length === 0 ? { failures: [] } : await (this.#deliver as Deliver<T>)(batch.map((entry) => entry.item));
       } catch (err) {
-        failures = batch.map(() => err);
+        delivery = { failures: batch.map(() => err) };
       }
+      const { failures, alongside } = delivery;
       const outcomes = batch.map((entry, i) => ({ entry, error: failures[i], fate: failures[i] === undefined ? 'done' : this.#isPermanent(failures[i]) ? 'refused' : 'retry' }));
       const refused = outcomes.filter((o) => o.fate === 'refused');
       const retry = outcomes.filter((o) => o.fate === 'retry').map((o) => o.entry);
@@ -198,7 +203,7 @@ export class Outbox<T> {
         await this.#deadLetters.batch(refused.map(({ entry, error }) => ({ type: 'put', key: key(entry.sequence), value: { item: entry.item, error: String((error as Error)?.message ?? error) } })));
       }
       const gone = outcomes.filter((o) => o.fate !== 'retry');
-      if (gone.length > 0) await this.#section.batch(gone.map(({ entry }) => ({ type: 'del', key: key(entry.sequence) })));
+      if (gone.length > 0 || alongside !== undefined) await this.#section.batch(gone.map(({ entry }) => ({ type: 'del', key: key(entry.sequence) })), alongside ? [alongside] : []);
       this.#queue.splice(0, taken.length, ...retry);
       this.#changed();
       for (const { entry, error, fate } of gone) {

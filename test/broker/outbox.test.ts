@@ -34,15 +34,16 @@ async function settle(): Promise<void> {
 
 /** A batch delivery made of a per-item one: each item's error, or undefined when it went through. */
 function eachOf(deliver: (item: { n: number }) => void): Deliver<{ n: number }> {
-  return async (items) =>
-    items.map((item) => {
+  return async (items) => ({
+    failures: items.map((item) => {
       try {
         deliver(item);
         return undefined;
       } catch (err) {
         return err;
       }
-    });
+    }),
+  });
 }
 
 t.test('items are delivered once each, in enqueue order, in batches of at most the batch size', async (t) => {
@@ -51,7 +52,7 @@ t.test('items are delivered once each, in enqueue order, in batches of at most t
   const sequences = await Promise.all([1, 2, 3, 4, 5].map((n) => one(outbox, { n })));
   outbox.start(async (items) => {
     batches.push(items.map((item) => item.n));
-    return items.map(() => undefined);
+    return { failures: items.map(() => undefined) };
   });
   await Promise.all(sequences.map((s) => outbox.delivered(s)));
   t.same(batches, [[1, 2], [3, 4], [5]]);
@@ -65,7 +66,7 @@ t.test('while the receiver is down the batch is retried with back-off, and nothi
   outbox.start(async (items) => {
     batches.push(items.map((item) => item.n));
     if (!up) throw new Error('owner unreachable');
-    return items.map(() => undefined);
+    return { failures: items.map(() => undefined) };
   });
   await one(outbox, { n: 1 });
   await until(() => batches.length === 1);
@@ -164,4 +165,16 @@ t.test('items enqueued together are written in one batch with what they record, 
   await outbox.enqueue([]);
   t.same(changes, [3], 'the first listener heard one change, then unsubscribed');
   t.same(also, [3, 3], 'a second listener does not replace the first');
+});
+
+t.test('what a delivery asks to write goes into the same batch as the removal of the delivered items', async (t) => {
+  const { outbox, db } = await open(t, tempDir(t));
+  const notes = db.section('notes');
+  const sequence = await one(outbox, { n: 1 });
+  outbox.start(async (items) => ({ failures: items.map(() => undefined), alongside: notes.prepare([{ type: 'put', key: 'delivered', value: items.map((i) => i.n) }]) }));
+  await outbox.delivered(sequence);
+  t.same(await notes.get('delivered'), [1]);
+  const left: string[] = [];
+  for await (const key of db.section('outbox').keys()) left.push(key);
+  t.same(left, [], 'and the item is gone from the outbox');
 });

@@ -1,0 +1,214 @@
+/**
+ * The soak benchmark (`node bench/run.mjs --only=soak`): one node started as `npm start` starts
+ * it (the bundled sample Things, its V8 flags), first left idle, then kept busy for ten minutes
+ * the way the adversarial tester did: 100 Server-Sent Event streams open the whole time and
+ * 50 requests per second (reads, recorded writes, TD listings, receipts, histories). Every ten
+ * seconds the node's RSS and CPU time are read from /proc. The baseline is the same node idle
+ * in the same run: the figures are the idle RSS and CPU, then how far RSS and latency move
+ * under load, as ratios (the last minute against the first).
+ *
+ * Rendered as its own section of bench/RESULTS.md by {@link renderSoakSection}.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, median, readNotes, table } from './lib/format.mjs';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const PLANS = {
+  full: { idleS: 60, loadS: 600, sampleS: 10 },
+  quick: { idleS: 15, loadS: 40, sampleS: 5 },
+};
+const STREAMS = 100;
+const RATE = 50;
+const TICK_US = 10_000;
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** RSS (kB) and CPU time (µs) of a process, from /proc. */
+function sample(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssKb, cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US };
+}
+
+/** Starts `flowchain start` as `npm start` does; resolves with the child and its URL. */
+async function startNode(dir) {
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'start', '--host', '127.0.0.1', '--port', '0', '--peer-port', '0', '--data', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk.toString();
+      for (let i; (i = buffered.indexOf('\n')) >= 0; ) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        try {
+          const entry = JSON.parse(line);
+          if (String(entry.msg).startsWith('Flowchain node listening')) resolve(entry.url);
+        } catch {
+          // a line that is not JSON
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+  });
+  child.stdout.resume();
+  return { child, url };
+}
+
+/** Opens an SSE stream and counts its events; `close()` ends it. */
+function stream(url) {
+  const counter = { events: 0, open: true, close: () => undefined };
+  const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
+    res.on('data', (chunk) => (counter.events += (chunk.toString().match(/\nevent:/g) ?? []).length));
+    res.on('close', () => (counter.open = false));
+  });
+  req.on('error', () => (counter.open = false));
+  req.end();
+  counter.close = () => req.destroy();
+  return counter;
+}
+
+/** Runs the soak; `problems` lists what makes the figures invalid. */
+export async function soakBenchmarks({ quick, log }) {
+  const plan = quick ? PLANS.quick : PLANS.full;
+  const dir = await mkdtemp(join(tmpdir(), 'flowchain-soak-'));
+  const problems = [];
+  const { child, url } = await startNode(dir);
+  try {
+    log(`  soak: idle ${plan.idleS} s, then ${plan.loadS} s of ${STREAMS} SSE streams and ${RATE} req/s`);
+    await delay(5_000); // start-up work (schema compilation, the first publication) is not idle time
+    const samples = [];
+    const take = (phase) => samples.push({ phase, at: performance.now(), ...sample(child.pid) });
+    take('idle');
+    for (let t = 0; t < plan.idleS; t += plan.sampleS) {
+      await delay(plan.sampleS * 1000);
+      take('idle');
+    }
+    const streams = Array.from({ length: STREAMS }, () => stream(`${url}things/environment-sensor/properties/temperature/sse`));
+    const base = new URL(url);
+    let latestTx;
+    let n = 0;
+    const requests = [
+      () => ['GET', 'things/thermostat/properties/targetTemperature'],
+      () => ['PUT', 'things/thermostat/properties/targetTemperature', String(5 + (n % 51) / 2)],
+      () => ['GET', 'things'],
+      () => ['GET', latestTx === undefined ? 'health' : `ledger/tx/${latestTx}`],
+      () => ['GET', 'things/thermostat/properties/targetTemperature/history?limit=10'],
+    ];
+    const latencies = [];
+    let failed = 0;
+    const one = () =>
+      new Promise((resolve) => {
+        const [method, path, body] = requests[n++ % requests.length]();
+        const started = performance.now();
+        const req = request(new URL(path, base), { method, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode >= 300) failed++;
+            const id = res.headers['flowchain-tx-id'];
+            if (typeof id === 'string') latestTx = id;
+            latencies.push({ at: performance.now(), ms: performance.now() - started });
+            resolve();
+          });
+        });
+        req.on('error', () => {
+          failed++;
+          resolve();
+        });
+        req.end(body);
+      });
+    const loadStart = performance.now();
+    const pending = new Set();
+    const ticker = setInterval(() => {
+      const p = one();
+      pending.add(p);
+      void p.then(() => pending.delete(p));
+    }, 1000 / RATE);
+    for (let t = 0; t < plan.loadS; t += plan.sampleS) {
+      await delay(plan.sampleS * 1000);
+      take('load');
+    }
+    clearInterval(ticker);
+    await Promise.all(pending);
+    const openStreams = streams.filter((s) => s.open).length;
+    const events = streams.map((s) => s.events);
+    for (const s of streams) s.close();
+    if (failed > 0) problems.push(`${failed} requests failed or answered >= 300`);
+    if (openStreams < STREAMS) problems.push(`${STREAMS - openStreams} SSE streams ended during the soak`);
+    // Each stream gets a temperature every second: a stream far below that fell behind.
+    if (Math.min(...events) < plan.loadS * 0.8) problems.push(`a stream got only ${Math.min(...events)} events in ${plan.loadS} s`);
+    let outbox;
+    for (let i = 0; i < 40 && outbox !== 0; i++) {
+      outbox = await (await fetch(`${url}things/ledger/properties/outbox`)).json();
+      if (outbox !== 0) await delay(250);
+    }
+    if (outbox !== 0) problems.push(`${outbox} transactions still in the outbox after the soak`);
+    const idle = samples.filter((s) => s.phase === 'idle');
+    const load = samples.filter((s) => s.phase === 'load');
+    const idleCpuPct = ((idle.at(-1).cpuUs - idle[0].cpuUs) / ((idle.at(-1).at - idle[0].at) * 1000)) * 100;
+    const loadCpuPct = ((load.at(-1).cpuUs - idle.at(-1).cpuUs) / ((load.at(-1).at - idle.at(-1).at) * 1000)) * 100;
+    const minute = (from, to) => latencies.filter((l) => l.at - loadStart >= from * 1000 && l.at - loadStart < to * 1000).map((l) => l.ms).sort((a, b) => a - b);
+    const window = Math.min(60, plan.loadS / 4);
+    const first = minute(0, window);
+    const last = minute(plan.loadS - window, plan.loadS);
+    const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+    const rss = (list) => median(list.map((s) => s.rssKb / 1024));
+    const firstRss = rss(load.slice(0, Math.max(1, Math.round(window / plan.sampleS))));
+    const lastRss = rss(load.slice(-Math.max(1, Math.round(window / plan.sampleS))));
+    const tail = load.slice(Math.floor(load.length / 2)).map((s) => s.rssKb / 1024);
+    return {
+      key: 'soak',
+      name: 'Soak (RSS and latency under 10 minutes of load)',
+      plan,
+      idleRssMb: rss(idle),
+      idleCpuPct,
+      loadCpuPct,
+      firstRssMb: firstRss,
+      lastRssMb: lastRss,
+      maxRssMb: Math.max(...load.map((s) => s.rssKb / 1024)),
+      tailSpread: (Math.max(...tail) - Math.min(...tail)) / median(tail),
+      latency: { windowS: window, first: { p50: q(first, 0.5), p99: q(first, 0.99), count: first.length }, last: { p50: q(last, 0.5), p99: q(last, 0.99), count: last.length } },
+      requests: latencies.length,
+      events: { min: Math.min(...events), median: median(events) },
+      samples: samples.map((s) => ({ phase: s.phase, s: Math.round((s.at - samples[0].at) / 1000), rssMb: +(s.rssKb / 1024).toFixed(1) })),
+      problems,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The soak section of bench/RESULTS.md. */
+export function renderSoakSection(run) {
+  const notes = readNotes('soak-notes.md');
+  const problems = run.problems.length === 0 ? 'none: every request answered, every stream stayed open and current, the outbox drained' : run.problems.map((p) => `**${p}**`).join('; ');
+  return `## Soak (one node, idle and then ${fmt(run.plan.loadS / 60, 1)} minutes of load)
+
+${run.quick ? '> **Quick run (`--quick`): short phases; harness check only.**\n\n' : ''}- Date: ${new Date(run.startedAt).toISOString()}
+- Command: \`${run.command}\`
+- Code: commit ${run.machine.revision}
+- Machine: nproc ${run.machine.nproc}, ${run.machine.cpuModel}; Node ${run.machine.node}
+- Load: ${STREAMS} SSE streams (environment-sensor temperature, one event a second each) open throughout, and ${RATE} requests/s cycling through GET property, recorded PUT, GET /things, GET receipt, GET history (${fmt(run.requests)} requests)
+- Validity: ${problems}
+
+${table(
+  ['Figure', 'Idle (baseline)', 'Under load: first ' + fmt(run.latency.windowS) + ' s', 'Under load: last ' + fmt(run.latency.windowS) + ' s', 'Ratio last / first', 'Target'],
+  [
+    ['RSS (median of samples)', `${fmt(run.idleRssMb, 1)} MB`, `${fmt(run.firstRssMb, 1)} MB`, `${fmt(run.lastRssMb, 1)} MB`, fmt(run.lastRssMb / run.firstRssMb, 3), 'idle < 100 MB; flat: within ±10 %'],
+    ['RSS spread over the second half of the load', '', '', `${fmt(run.tailSpread * 100, 1)} % of its median (max ${fmt(run.maxRssMb, 1)} MB)`, '', '≤ 20 % (±10 %)'],
+    ['Latency p50 / p99', '', `${fmt(run.latency.first.p50, 1)} / ${fmt(run.latency.first.p99, 1)} ms`, `${fmt(run.latency.last.p50, 1)} / ${fmt(run.latency.last.p99, 1)} ms`, fmt(run.latency.last.p99 / run.latency.first.p99, 2), 'no growth'],
+    ['Node CPU', `${fmt(run.idleCpuPct, 2)} % of a core`, '', `${fmt(run.loadCpuPct, 1)} % of a core over the load`, '', 'idle ≤ 1 %'],
+  ],
+)}
+
+RSS samples (s since the first sample: MB): ${run.samples.map((s) => `${s.s}: ${s.rssMb}${s.phase === 'idle' ? ' (idle)' : ''}`).join(', ')}.
+${notes ? `\n${notes}\n` : ''}`;
+}
