@@ -47,3 +47,18 @@ t.test('close() cancels a job in progress, which resolves with undefined', async
   t.ok(again, 'a closed miner starts a new worker for the next job');
   await miner.close();
 });
+
+t.test('the miner keeps to its share of a core: busy time is at most the share of the time a job took, plus one slice', async (t) => {
+  const miner = new Miner({ share: 0.25 });
+  t.teardown(() => miner.close());
+  t.equal(miner.share, 0.25);
+  const started = performance.now();
+  // About 2^15 hashes: several slices of 4096, so the worker has to rest between them.
+  const solution = (await miner.mine({ ...header, difficulty: 2 ** 15 }, 7n))!;
+  const tookMs = performance.now() - started;
+  const sliceMs = (solution.busyMs / solution.hashes) * 4096;
+  t.ok(solution.busyMs <= 0.25 * tookMs + sliceMs, `busy ${solution.busyMs.toFixed(1)} ms of ${tookMs.toFixed(1)} ms (a slice is ${sliceMs.toFixed(1)} ms)`);
+  t.equal(miner.busyMs, solution.busyMs, 'the miner adds up what its jobs took');
+  t.throws(() => new Miner({ share: 0 }), RangeError);
+  t.throws(() => new Miner({ share: 1.5 }), RangeError);
+});
