@@ -1,6 +1,8 @@
 /**
  * HTTP property benchmarks: GET and PUT of thermostat/targetTemperature on the real servient,
- * each against a bare fastify route at the same URL, measured in the same run.
+ * each against a bare fastify route at the same URL, measured in the same run. The thermostat
+ * is a device written on the public API (src/devices/thermostat.ts): the GET is answered by its
+ * read handler and the PUT goes through its write handler, as a user's own Thing would.
  *
  * Both servers run in child processes at the same time (one idles while the other is
  * measured); autocannon runs here, so server and load generator each get a core. The two
@@ -95,7 +97,7 @@ export async function propertyGet({ warmupS, durationS, log }) {
   const body = JSON.stringify(INITIAL_TARGET);
   const check = (url) => expectResponse(url, { method: 'GET' }, 200, body);
   return compare({
-    name: 'Property GET',
+    name: 'Property GET (a read handler)',
     target: 0.9,
     sides: [
       { label: 'bare fastify', kind: 'bare-http', check },
@@ -120,7 +122,7 @@ export async function propertyPut({ warmupS, durationS, log }) {
     for (const body of PUT_BODIES) await expectResponse(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body }, 204, '');
   };
   return compare({
-    name: 'Property PUT (not recorded)',
+    name: 'Property PUT (a write handler, not recorded)',
     target: 0.6,
     sides: [
       { label: 'bare fastify', kind: 'bare-http', check: put },

@@ -38,7 +38,7 @@ import { verifyChain, VirtualChain } from '../dist/ledger/virtual-chain.js';
 import { NodeIdentity } from '../dist/node-identity.js';
 import { Database } from '../dist/storage.js';
 import { systemClock } from '../dist/common/clock.js';
-import { createRandom } from '../dist/thing/random.js';
+import { createRandom } from '../dist/common/random.js';
 import { Cluster } from './ring-cluster.mjs';
 import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, measureRounds, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
 import { fmt, median, readNotes, table } from './lib/format.mjs';

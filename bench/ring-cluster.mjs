@@ -25,7 +25,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { RING } from '../dist/dht/ring-space.js';
 import { admitNodeData } from '../dist/membership/admit-node.js';
 import { RingAuthority } from '../dist/membership/ring-authority.js';
-import { createRandom } from '../dist/thing/random.js';
+import { createRandom } from '../dist/common/random.js';
 import { delay, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, problemsOf, totals, windowFigures } from './lib/common.mjs';
 import { median } from './lib/format.mjs';
 

@@ -13,7 +13,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { ChordNode } from '../dist/dht/chord-node.js';
 import { MemoryNetwork } from '../dist/dht/memory-transport.js';
 import { RING } from '../dist/dht/ring-space.js';
-import { createRandom } from '../dist/thing/random.js';
+import { createRandom } from '../dist/common/random.js';
 import { ManualClock } from './lib/manual-clock.mjs';
 
 /** Bound on maintenance rounds waiting for one state (the tests use 40 too). */

@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
 import { parseCommandLine, readAnchorKey, readAuthToken, usage, type CommandLine, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
-import { checkReceipt } from './ledger/receipt.js';
+import { verifyReceipt } from './ledger/receipt.js';
 import { admitNodeData, loadIdentity } from './membership/admit-node.js';
 import { RingAuthority, writeMembership } from './membership/ring-authority.js';
 import { NodeIdentity, ringIdOf } from './node-identity.js';
@@ -100,7 +100,7 @@ async function runRing(config: Config): Promise<number> {
   for (let i = 0; i < config.nodes; i++) await admitNodeData(authority, join(config.data, `node-${i}`));
   process.stderr.write(`flowchain ring: the ring's authority is in ${authority.directory}\n`);
   const children = Array.from({ length: config.nodes }, (_, i) => {
-    const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--peer-port', String(peerBase + i), '--data', join(config.data, `node-${i}`), '--things', config.things, '--successors', String(config.successors), '--log-level', config.logLevel];
+    const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--peer-port', String(peerBase + i), '--data', join(config.data, `node-${i}`), '--things', config.things ?? BUNDLED_THINGS, '--successors', String(config.successors), '--log-level', config.logLevel];
     if (i > 0) args.push('--join', `http://127.0.0.1:${base}/`);
     return { i, args };
   });
@@ -199,7 +199,7 @@ async function runVerifyReceipt(file: string | undefined, config: Config): Promi
     process.stdout.write(`receipt BAD: ${file} is not a JSON file: ${(err as Error).message}\n`);
     return 1;
   }
-  const result = checkReceipt(raw, NodeIdentity.verify);
+  const result = verifyReceipt(raw);
   if (!result.ok) {
     process.stdout.write(`receipt BAD: ${result.fault}\n`);
     return 1;

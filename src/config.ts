@@ -18,8 +18,8 @@ export interface Config {
   readonly host: string;
   /** Directory of the node's LevelDB database. */
   readonly data: string;
-  /** Directory of `*.td.json` files. */
-  readonly things: string;
+  /** Directory of `*.td.json` files; none means no Things from files (the `flowchain` command defaults to the bundled samples). */
+  readonly things: string | undefined;
   /** Base URL written into TDs; when absent it follows each request's Host header. */
   readonly publicUrl: string | undefined;
   /** File holding the bearer token that writes and actions require; absent means no auth. */

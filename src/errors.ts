@@ -22,6 +22,14 @@ export const ERRORS = {
   FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY: { status: 405, title: 'Property is write-only' },
   FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED: { status: 405, title: 'Operation not supported by this affordance' },
   FLOWCHAIN_ERR_DEVICE_FAILED: { status: 502, title: 'The device failed to carry out the request' },
+  FLOWCHAIN_ERR_HANDLER_FAILED: { status: 500, title: 'The Thing\'s handler failed' },
+  FLOWCHAIN_ERR_HANDLER_TIMEOUT: { status: 504, title: 'The Thing\'s handler did not answer in time' },
+  FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID: { status: 500, title: 'The Thing produced a value its TD does not allow' },
+  FLOWCHAIN_ERR_NOT_IMPLEMENTED: { status: 501, title: 'The Thing does not implement this interaction' },
+  // Consuming other Things
+  FLOWCHAIN_ERR_FORM_NOT_FOUND: { status: 400, title: 'The TD has no form this client can use for the interaction' },
+  FLOWCHAIN_ERR_REMOTE_FAILED: { status: 502, title: 'The consumed Thing answered with an error' },
+  FLOWCHAIN_ERR_REMOTE_UNREACHABLE: { status: 504, title: 'The consumed Thing cannot be reached' },
   // Requests, whatever the transport
   FLOWCHAIN_ERR_REQUEST_MALFORMED: { status: 400, title: 'Malformed request' },
   FLOWCHAIN_ERR_REQUEST_TOO_LARGE: { status: 413, title: 'Request body too large' },
@@ -45,6 +53,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TD_INVALID: { status: 500, title: 'Invalid Thing Description' },
   FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN: { status: 500, title: 'JSON-LD context not bundled' },
   FLOWCHAIN_ERR_DRIVER_UNKNOWN: { status: 500, title: 'Unknown device driver' },
+  FLOWCHAIN_ERR_DRIVER_FAILED: { status: 500, title: 'Device module cannot be loaded' },
   // The peer-to-peer ring
   FLOWCHAIN_ERR_PEER_UNREACHABLE: { status: 503, title: 'Peer unreachable' },
   FLOWCHAIN_ERR_PEER_MESSAGE_INVALID: { status: 400, title: 'Invalid peer message' },

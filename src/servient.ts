@@ -1,57 +1,84 @@
 /**
- * The composition root: builds every part of a node from its configuration, checks every
- * Thing Description before serving it, and starts and stops the parts in order.
+ * The composition root: builds every part of a node, produces and exposes its Things (those of
+ * the TD files and those an application produces at run time), and starts and stops the
+ * long-lived parts in order. It composes; what each part does lives in its own layer.
  *
- * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN,
- * FLOWCHAIN_ERR_DRIVER_UNKNOWN and FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create}.
+ * A servient is both server and client (W3C WoT Architecture §6.7): `produce()` makes a Thing
+ * this node exposes, `consume()` and `requestThingDescription()` reach Things of other nodes.
+ *
+ * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN, FLOWCHAIN_ERR_DRIVER_UNKNOWN,
+ * FLOWCHAIN_ERR_DRIVER_FAILED, FLOWCHAIN_ERR_CONFIG_INVALID and FLOWCHAIN_ERR_STORE_FAILED from
+ * {@link Servient.create} and {@link Servient.produce}.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema } from './bundled.js';
-import type { Config } from './config.js';
-import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
-import type { VerifyReport } from './broker/ledger-sink.js';
 import type { DataTransaction } from './broker/data-transaction.js';
 import { History } from './broker/history.js';
-import { LEDGER_THING, ledgerDriver, ledgerThingDescription } from './broker/ledger-thing.js';
+import type { LedgerPlugin, VerifyReport } from './broker/ledger-sink.js';
+import { LEDGER_THING, ledgerDevice, ledgerThingDescription } from './broker/ledger-thing.js';
 import { Outbox } from './broker/outbox.js';
+import { consumeThing, fetchThingDescription, type ConsumeOptions, type ConsumedThing } from './client/consumed-thing.js';
+import { systemClock, type Clock } from './common/clock.js';
+import { createRandom, deriveSeed } from './common/random.js';
+import { pooledRandomBytes } from './common/system-random.js';
+import { DEFAULTS, type Config } from './config.js';
+import { BUILTIN_DEVICES } from './devices/builtin-devices.js';
+import type { Device, DeviceFactory } from './devices/device.js';
+import { deviceFor } from './devices/device-modules.js';
+import { RingService } from './dht/ring-service.js';
+import { RingDirectory } from './directory/ring-directory.js';
+import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
+import type { Anchorer } from './ledger/anchoring.js';
 import { ChainStore } from './ledger/chain-store.js';
 import { Miner } from './ledger/miner.js';
 import { verifyChain, VirtualChain } from './ledger/virtual-chain.js';
-import { NodeIdentity } from './node-identity.js';
-import { RingService } from './dht/ring-service.js';
-import { RingDirectory } from './directory/ring-directory.js';
 import { resolveMembership } from './membership/founding.js';
 import type { MembershipDocuments } from './membership/membership.js';
+import { NodeIdentity } from './node-identity.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
 import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
-import { isUuid, nameBasedId } from './td/thing-id.js';
 import { TdValidator } from './td/td-validator.js';
-import { systemClock, type Clock } from './common/clock.js';
-import { pooledRandomBytes } from './common/system-random.js';
-import type { DriverFactory } from './thing/drivers/device-driver.js';
-import { builtinDrivers } from './thing/drivers/builtin-drivers.js';
-import { ExposedThing } from './thing/exposed-thing.js';
+import type { ThingDescription, ThingFragment } from './td/thing-description.js';
+import { isUuid, nameBasedId } from './td/thing-id.js';
+import { ExposedThing, type ExposureHost } from './thing/exposed-thing.js';
 import { PropertyStore } from './thing/property-store.js';
-import { createRandom, deriveSeed } from './thing/random.js';
-import { readThingFiles, type ThingFile } from './thing/thing-files.js';
+import { readThingFiles, SLUG } from './thing/thing-files.js';
 import { ThingRegistry } from './thing/thing-registry.js';
 
-/** Collaborators a servient can be given instead of the real ones (tests inject a clock). */
+/** What a node is built from besides its configuration; every member is optional. */
 export interface ServientComponents {
+  /** The clock of every timer (tests inject a manual one). */
   readonly clock?: Clock;
+  /** A pino-compatible logger; none means silence. */
   readonly logger?: HttpLogger;
-  readonly drivers?: ReadonlyMap<string, DriverFactory>;
-  /** The bearer token, already read from --auth-token-file. */
+  /** Devices by the `type` TD files name, in addition to the built-in ones (a name of yours replaces a built-in of that name). */
+  readonly devices?: Readonly<Record<string, DeviceFactory>>;
+  /** The ledger plugin; by default this node's chain of virtual blocks (`/ledger` views come with that one only). */
+  readonly ledger?: LedgerPlugin;
+  /** The anchor plugin of the default ledger; by default the one `anchor` in the configuration names. */
+  readonly anchorer?: Anchorer;
+  /** The bearer token writes and actions require (what --auth-token-file holds); none means open. */
   readonly authToken?: string;
-  /** The anchoring account's private key, already read from --anchor-key-file. */
+  /** The anchoring account's private key (what --anchor-key-file holds). */
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
   readonly membership?: MembershipDocuments;
+}
+
+/** Options of {@link createServient}: configuration (the keys of a config file) and components. */
+export interface ServientOptions extends ServientComponents {
+  /** What is not given takes the defaults of `flowchain --help`; no TD files are read unless `things` names a directory. */
+  readonly config?: Partial<Config>;
+}
+
+/** How a Thing is produced: its URL segment, if not the slug of its title. */
+export interface ProduceOptions {
+  readonly slug?: string;
 }
 
 /** Where a started servient listens. */
@@ -61,44 +88,119 @@ export interface Address {
   readonly url: string;
 }
 
+/** A long-lived part: started in order, stopped in the reverse order. */
+interface Part {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds a Flowchain node (the public entry point). Nothing listens until `start()`.
+ *
+ * ```ts
+ * const servient = await createServient({ config: { port: 8080, data: './data' } });
+ * const thing = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean' } } });
+ * await thing.expose();
+ * await servient.start();
+ * ```
+ */
+export async function createServient(options: ServientOptions = {}): Promise<Servient> {
+  const { config, ...components } = options;
+  return Servient.create({ ...DEFAULTS, things: undefined, ...config }, components);
+}
+
 /** One Flowchain node. */
 export class Servient {
+  /** @internal The HTTP application (diagnostics and tests: `app.inject`). */
   readonly app: HttpApp;
+  /** @internal */
   readonly registry: ThingRegistry;
+  /** The node's own TD id (its Thing Directory's). */
   readonly nodeId: string;
+  /** @internal */
   readonly ring: RingService;
+  /** @internal */
   readonly broker: Broker;
-  readonly chain: VirtualChain;
+  /** @internal */
+  readonly chain: LedgerPlugin;
+  /** @internal */
   readonly directory: RingDirectory;
   readonly #config: Config;
   readonly #database: Database;
-  readonly #bearerAuth: boolean;
+  readonly #clock: Clock;
+  readonly #store: PropertyStore;
+  readonly #checker: DescriptionChecker;
+  readonly #namespace: string;
+  readonly #seed: number;
+  readonly #authToken: string | undefined;
+  readonly #log: DeviceLog;
+  readonly #devices = new Map<ExposedThing, Device>();
+  readonly #running = new Set<Device>();
+  /** Things produced and not destroyed, by slug (exposed or not): slugs and ids stay unique. */
+  readonly #produced = new Map<string, ExposedThing>();
+  readonly #host: ExposureHost;
+  readonly #parts: Part[];
+  #started: Part[] = [];
+  #url: string | undefined;
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; bearerAuth: boolean }) {
-    this.app = init.app;
-    this.directory = init.directory;
-    this.#bearerAuth = init.bearerAuth;
-    this.registry = init.registry;
-    this.nodeId = init.nodeId;
-    this.broker = init.broker;
-    this.chain = init.chain;
-    this.ring = init.ring;
+  private constructor(init: {
+    config: Config;
+    database: Database;
+    clock: Clock;
+    store: PropertyStore;
+    checker: DescriptionChecker;
+    namespace: string;
+    seed: number;
+    authToken: string | undefined;
+    log: DeviceLog;
+    app: HttpApp;
+    registry: ThingRegistry;
+    ring: RingService;
+    broker: Broker;
+    chain: LedgerPlugin;
+    directory: RingDirectory;
+  }) {
     this.#config = init.config;
     this.#database = init.database;
+    this.#clock = init.clock;
+    this.#store = init.store;
+    this.#checker = init.checker;
+    this.#namespace = init.namespace;
+    this.#seed = init.seed;
+    this.#authToken = init.authToken;
+    this.#log = init.log;
+    this.app = init.app;
+    this.registry = init.registry;
+    this.nodeId = `urn:uuid:${init.namespace}`;
+    this.ring = init.ring;
+    this.broker = init.broker;
+    this.chain = init.chain;
+    this.directory = init.directory;
+    this.#host = { expose: (thing) => this.#expose(thing), destroy: (thing) => this.#withdraw(thing) };
+    // Started in this order, stopped in the reverse one.
+    this.#parts = [
+      { name: 'ledger', start: () => this.chain.start(), stop: () => this.chain.stop() },
+      { name: 'http', start: () => this.#listen(), stop: () => this.app.close() },
+      { name: 'ring', start: async () => void (await this.ring.start(this.#config.join)), stop: () => this.ring.stop() },
+      // The ring learns which Things this node hosts before any of their transactions leave: owners check it.
+      { name: 'directory', start: () => this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing))), stop: async () => this.directory.stop() },
+      { name: 'broker', start: async () => this.broker.start(), stop: () => this.broker.stop() },
+      { name: 'devices', start: async () => void (await Promise.all([...this.#devices.values()].map((device) => this.#startDevice(device)))), stop: () => this.#stopDevices() },
+    ];
   }
 
-  /** Builds a node: opens its database, loads and checks its Things, builds the HTTP app. */
+  /** Builds a node from a whole configuration: opens its database and produces the Things of its TD files. */
   static async create(config: Config, components: ServientComponents = {}): Promise<Servient> {
     const clock = components.clock ?? systemClock;
-    const drivers = components.drivers ?? builtinDrivers;
-    const files = await readThingFiles(config.things);
+    const log: DeviceLog = components.logger ?? { warn: () => undefined, info: () => undefined };
     const validator = new TdValidator(loadTdSchema());
     const checker = new DescriptionChecker(validator, loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
-
+    const files = config.things === undefined ? [] : await readThingFiles(config.things);
     const database = await Database.open(join(config.data, 'db'));
+    let servient: Servient | undefined;
     try {
-      const nodeNamespace = await nodeUuid(database);
-      const nodeId = `urn:uuid:${nodeNamespace}`;
+      const namespace = await nodeUuid(database);
       const store = new PropertyStore(database.section('properties'));
       const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
       const systemRandom = pooledRandomBytes();
@@ -112,7 +214,7 @@ export class Servient {
         now: () => new Date(),
         randomBytes: systemRandom,
       });
-      if (founded !== undefined) components.logger?.info({ authority: founded }, `founded a private ring: its authority is in ${founded}; admit other nodes with \`flowchain ring admit --authority ${founded} --data THEIR_DATA\``);
+      if (founded !== undefined) log.info({ authority: founded }, `founded a private ring: its authority is in ${founded}; admit other nodes with \`flowchain ring admit --authority ${founded} --data THEIR_DATA\``);
       const ring = new RingService(
         { clock, identity, membership, section: database.section('ring'), ...(components.logger ? { log: components.logger } : {}) },
         {
@@ -128,53 +230,27 @@ export class Servient {
       const directory = new RingDirectory({ store: ring.store, identity, clock, ...(components.logger ? { log: components.logger } : {}) });
       const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
       await outbox.open();
-      const chain = new VirtualChain(
-        {
-          store: new ChainStore(database.section('ledger')),
-          identity,
-          clock,
-          randomBytes: systemRandom,
-          miner: new Miner({ share: config.miningShare }),
-          // viem (the anchorer's client) is loaded only by a node that anchors: it weighs 16 MB.
-          ...(config.anchor === 'ethereum' && components.anchorKey !== undefined ? { anchorer: new (await import('./ledger/ethereum-anchorer.js')).EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey }) } : {}),
-          ...(components.logger ? { log: components.logger } : {}),
-        },
-        { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, difficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
-      );
+      const anchorer = components.anchorer ?? (config.anchor === 'ethereum' && components.anchorKey !== undefined
+        // viem (the anchorer's client) is loaded only by a node that anchors: it weighs 16 MB.
+        ? new (await import('./ledger/ethereum-anchorer.js')).EthereumAnchorer({ rpcUrl: config.anchorRpc!, privateKey: components.anchorKey })
+        : undefined);
+      const chain =
+        components.ledger ??
+        new VirtualChain(
+          { store: new ChainStore(database.section('ledger')), identity, clock, randomBytes: systemRandom, miner: new Miner({ share: config.miningShare }), ...(anchorer ? { anchorer } : {}), ...(components.logger ? { log: components.logger } : {}) },
+          { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, difficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
+        );
       const broker = new Broker(
         { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
         { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
       );
-      const things: ExposedThing[] = [];
-      const reserved = files.find((file) => file.slug === LEDGER_THING);
-      if (reserved !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${reserved.path}: the name ${LEDGER_THING} is reserved for the node's ledger Thing`, { field: '/' });
-      const sources = [
-        ...files.map((file) => ({ ...file, driver: () => driverFor(file, drivers) })),
-        { slug: LEDGER_THING, path: 'ledger Thing', td: ledgerThingDescription(config.anchor !== 'none'), driver: () => ledgerDriver(broker, chain, config.anchor !== 'none') },
-      ];
-      for (const file of sources) {
-        const thing = await inFile(file.path, async () => {
-          const exposed = await ExposedThing.create(
-            { store, clock, random: createRandom(deriveSeed(seed, file.slug)), driverFactory: file.driver(), journal: broker },
-            { slug: file.slug, id: typeof file.td.id === 'string' ? file.td.id : nameBasedId(nodeNamespace, file.slug), td: file.td },
-          );
-          await checker.check(exposed, file.path);
-          return exposed;
-        });
-        things.push(thing);
-      }
-      const ids = new Map<string, string>();
-      for (const thing of things) {
-        const other = ids.get(thing.id);
-        if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${thing.slug}.td.json: /id ${thing.id} is already the id of ${other}.td.json`, { field: '/id' });
-        ids.set(thing.id, thing.slug);
-      }
-      const registry = new ThingRegistry(things);
-      await checker.checkNode(nodeId, registry);
+      const registry = new ThingRegistry();
+      const nodeId = `urn:uuid:${namespace}`;
+      await checker.checkNode(nodeId);
       const app = await buildApp({
         ring,
         ledger: broker,
-        chain,
+        ...(chain instanceof VirtualChain ? { chain } : {}),
         registry,
         clock,
         nodeId,
@@ -188,63 +264,176 @@ export class Servient {
         validator,
         dashboard: DASHBOARD_FILES,
       });
-      components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, bearerAuth: components.authToken !== undefined });
+      servient = new Servient({ config, database, clock, store, checker, namespace, seed, authToken: components.authToken, log, app, registry, ring, broker, chain, directory });
+      const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
+      // The TD files, each with its device, then the node's own ledger Thing.
+      for (const file of files) {
+        await inFile(file.path, async () => {
+          const thing = await servient!.#produce(file.td, file.slug, false);
+          const factory = file.driver === undefined ? undefined : await deviceFor(file.driver, devices, config.things!);
+          await servient!.#attach(thing, factory, file.driver?.options ?? {});
+        });
+      }
+      await servient.#attach(await servient.#produce(ledgerThingDescription(anchorer !== undefined || config.anchor !== 'none'), LEDGER_THING, true), ledgerDevice(broker, chain), {});
+      components.logger?.info({ things: registry.list().map((t) => t.slug), nodeId, seed }, 'things loaded');
+      return servient;
     } catch (err) {
+      if (servient !== undefined) await servient.#stopDevices();
       await database.close();
       throw err;
     }
   }
 
-  /** Reopens and verifies the chain, starts the devices, listens, then joins (or founds) the ring. */
+  /**
+   * Produces a Thing from a TD fragment (W3C WoT Scripting API §8.2.1): its title and
+   * affordances with their data schemas; the node adds its id (unless the fragment has one),
+   * base, security and a form for every operation of every binding. The Thing is checked as it
+   * will be served (TD 1.1 JSON Schema, JSON-LD expansion) but not exposed: set its handlers,
+   * then call `expose()`. Its URL segment is `options.slug` or the slug of its title.
+   *
+   * Throws FLOWCHAIN_ERR_TD_INVALID naming the field, also for a slug or id another Thing has.
+   */
+  async produce(td: ThingFragment, options: ProduceOptions = {}): Promise<ExposedThing> {
+    if (typeof td !== 'object' || td === null || Array.isArray(td)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', 'a TD fragment is an object', { field: '/' });
+    if (typeof td.title !== 'string' || td.title.trim() === '') throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', 'a TD fragment has a title', { field: '/title' });
+    // A fragment without a context is a TD 1.1 one.
+    const fragment = { ...td, '@context': td['@context'] ?? TD_CONTEXT } as ThingDescription;
+    return this.#produce(fragment, options.slug ?? slugOf(td.title), false);
+  }
+
+  /**
+   * A Thing of another node (or of this one) to use through its TD's forms alone (W3C WoT
+   * Scripting API §8.2.2): HTTP, SSE, long-poll and the `flowchain.v1` WebSocket.
+   * Throws FLOWCHAIN_ERR_TD_INVALID for something that is not a TD.
+   */
+  async consume(td: ThingDescription, options: ConsumeOptions = {}): Promise<ConsumedThing> {
+    return consumeThing(td, options);
+  }
+
+  /** The TD at `url` (a Thing's or a directory's URL), fetched and checked. Throws FLOWCHAIN_ERR_REMOTE_FAILED or FLOWCHAIN_ERR_TD_INVALID. */
+  async requestThingDescription(url: string, options: ConsumeOptions = {}): Promise<ThingDescription> {
+    return fetchThingDescription(url, options);
+  }
+
+  /** The Things this node exposes now. */
+  get things(): readonly ExposedThing[] {
+    return this.registry.list();
+  }
+
+  /** This node's HTTP base URL, once started. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  /**
+   * Starts the long-lived parts in order: the ledger (its stored chain verified), the HTTP
+   * server, the ring (joined or founded), the directory (this node's Things published), the
+   * broker (the outbox delivered) and the devices. If one fails, it and those started before it are stopped.
+   */
   async start(): Promise<Address> {
-    try {
-      await this.chain.start();
-    } catch (err) {
-      await this.stop();
-      throw err;
+    for (const part of this.#parts) {
+      // A part that fails half-way (the ring's peer port open, its join refused) is stopped too.
+      this.#started.push(part);
+      try {
+        await part.start();
+      } catch (err) {
+        await this.stop();
+        throw err;
+      }
     }
-    for (const thing of this.registry.list()) thing.start();
+    const address = this.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
+    return { host: this.#config.host, port, url: `http://${shownHost(this.#config.host)}:${port}/` };
+  }
+
+  /**
+   * Stops what was started, in reverse order: devices, broker (queued transactions stay in the
+   * outbox), directory, ring (left gracefully), HTTP (streams end), ledger; then waits for
+   * writes in flight and closes the database.
+   */
+  async stop(): Promise<void> {
+    for (const part of this.#started.reverse()) await part.stop();
+    this.#started = [];
+    // Also when it listens without start() (diagnostics, tests); closing twice is harmless.
+    await this.app.close();
+    await this.#stopDevices();
+    await Promise.all([...this.#produced.values()].map((thing) => thing.stop()));
+    await this.#database.close();
+  }
+
+  /** Produces a Thing: id and slug unique, checked as it will be served. `internal` allows reserved names. */
+  async #produce(td: ThingDescription, slug: string, internal: boolean): Promise<ExposedThing> {
+    if (!SLUG.test(slug)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `the slug ${slug} must be lower-case letters, digits and dashes`, { field: '/title' });
+    if (slug === LEDGER_THING && !internal) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `the name ${LEDGER_THING} is reserved for the node's ledger Thing`, { field: '/title' });
+    if (this.#produced.has(slug)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `another Thing has the slug ${slug}`, { field: '/title' });
+    const id = typeof td.id === 'string' ? td.id : nameBasedId(this.#namespace, slug);
+    const other = [...this.#produced.values()].find((thing) => thing.id === id);
+    if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/id ${id} is already the id of ${other.slug}`, { field: '/id' });
+    const thing = await ExposedThing.create({ store: this.#store, clock: this.#clock, journal: this.broker, host: this.#host }, { slug, id, td });
+    await this.#checker.check(thing);
+    this.#produced.set(slug, thing);
+    return thing;
+  }
+
+  /** Wires a produced Thing to its device (if any) and exposes it. */
+  async #attach(thing: ExposedThing, factory: DeviceFactory | undefined, options: Readonly<Record<string, unknown>>): Promise<void> {
+    if (factory !== undefined) {
+      const device = await factory(thing, { options, clock: this.#clock, random: createRandom(deriveSeed(this.#seed, thing.slug)), log: this.#log });
+      if (device) this.#devices.set(thing, device);
+    }
+    await thing.expose();
+  }
+
+  /** ExposedThing.expose(): the Thing joins the registry (every binding) and, once started, the ring's directory. */
+  async #expose(thing: ExposedThing): Promise<void> {
+    this.registry.add(thing);
+    if (this.#started.some((part) => part.name === 'directory')) await this.directory.host(this.#hosted(thing));
+    const device = this.#devices.get(thing);
+    if (device !== undefined && this.#started.some((part) => part.name === 'devices')) await this.#startDevice(device);
+  }
+
+  /** ExposedThing.destroy(): its device stops, it leaves the registry and the ring's directory. */
+  async #withdraw(thing: ExposedThing): Promise<void> {
+    const device = this.#devices.get(thing);
+    if (device !== undefined && this.#running.delete(device)) await device.stop?.();
+    this.#devices.delete(thing);
+    this.registry.remove(thing);
+    this.#produced.delete(thing.slug);
+    if (this.#started.some((part) => part.name === 'directory')) await this.directory.withdraw(thing.id);
+  }
+
+  /** The entry this node publishes for a Thing it hosts: its TD as served at this node's URL. */
+  #hosted(thing: ExposedThing) {
+    return { thingId: thing.id, td: buildThingDescription(thing.td, thing, { base: this.#url!, bearerAuth: this.#authToken !== undefined }) };
+  }
+
+  async #startDevice(device: Device): Promise<void> {
+    this.#running.add(device);
+    await device.start?.();
+  }
+
+  /** Stops the devices that were started (a device is never stopped without having started). */
+  async #stopDevices(): Promise<void> {
+    const running = [...this.#running];
+    this.#running.clear();
+    await Promise.all(running.map((device) => Promise.resolve(device.stop?.()).catch(() => undefined)));
+  }
+
+  async #listen(): Promise<void> {
     try {
       await this.app.listen({ port: this.#config.port, host: this.#config.host });
     } catch (err) {
-      await this.stop();
       const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
       throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `cannot listen on ${this.#config.host}:${this.#config.port}: ${reason}`, { field: 'port', cause: err });
     }
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
-    const host = this.#config.host;
-    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    const url = this.#config.publicUrl ?? `http://${shown}:${port}/`;
-    try {
-      await this.ring.start(this.#config.join);
-      // The ring learns which Things this node hosts before any of their transactions leave:
-      // owners check it.
-      const exposure = { base: url, bearerAuth: this.#bearerAuth };
-      await this.directory.start(url, this.registry.list().map((thing) => ({ thingId: thing.id, td: buildThingDescription(thing.td, thing, exposure) })));
-      this.broker.start();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-    return { host, port, url: `http://${shown}:${port}/` };
-  }
-
-  /**
-   * Stops sending transactions (queued ones stay in the outbox), leaves the ring, stops
-   * accepting requests, ends streams, stops the devices, waits for writes, closes the database.
-   */
-  async stop(): Promise<void> {
-    await this.broker.stop();
-    this.directory.stop();
-    await this.ring.stop();
-    await this.app.close();
-    await Promise.all(this.registry.list().map((thing) => thing.stop()));
-    await this.chain.stop();
-    await this.#database.close();
+    this.#url = this.#config.publicUrl ?? `http://${shownHost(this.#config.host)}:${port}/`;
   }
 }
+
+/** What devices get to log with. */
+type DeviceLog = { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 
 /** Re-checks the chain stored under `data` (the node must be stopped: LevelDB allows one user), signatures included. */
 export async function verifyStoredChain(data: string): Promise<VerifyReport> {
@@ -266,8 +455,21 @@ function peerLimits(bodyLimit: number): { readonly maxPayload: number; readonly 
   return { maxPayload: 4 * maxValueBytes, maxValueBytes };
 }
 
+/** The TD 1.1 context (TD 1.1 §5.3.1.1). */
+const TD_CONTEXT = 'https://www.w3.org/2022/wot/td/v1.1';
+
 /** Retries of an undelivered transaction: quick at first, then every 5 s while its owner is away. */
 const OUTBOX_BACKOFF_MS = [250, 500, 1_000, 2_000, 5_000];
+
+/** 0.0.0.0 and :: are shown as loopback in URLs; IPv6 literals get brackets. */
+function shownHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
+
+/** A title's URL segment: lower-case letters, digits and dashes ("Greenhouse #2" is greenhouse-2). */
+export function slugOf(title: string): string {
+  return title.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'thing';
+}
 
 /** The node's namespace UUID, created on first start and kept in the database. */
 async function nodeUuid(database: Database): Promise<string> {
@@ -279,24 +481,7 @@ async function nodeUuid(database: Database): Promise<string> {
   return created;
 }
 
-function driverFor(file: ThingFile, drivers: ReadonlyMap<string, DriverFactory>): DriverFactory {
-  const type = (file.td.driver as { type: string }).type;
-  const factory = drivers.get(type);
-  if (factory === undefined) {
-    throw new FlowchainError('FLOWCHAIN_ERR_DRIVER_UNKNOWN', `/driver/type ${type} is not a known driver (known: ${[...drivers.keys()].join(', ')})`, { field: '/driver/type' });
-  }
-  const declared = { properties: file.td.properties, actions: file.td.actions, events: file.td.events };
-  for (const kind of ['properties', 'actions', 'events'] as const) {
-    for (const name of factory.affordances[kind]) {
-      if (!declared[kind]?.[name]) {
-        throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/${kind}/${name} is required by driver ${type}`, { field: `/${kind}/${name}` });
-      }
-    }
-  }
-  return factory;
-}
-
-/** Start-up check of every TD as it will be served: JSON Schema and offline JSON-LD expansion. */
+/** The check of every TD as it will be served: JSON Schema and offline JSON-LD expansion. */
 class DescriptionChecker {
   readonly #validator: TdValidator;
   readonly #contexts: ContextDocuments;
@@ -308,13 +493,12 @@ class DescriptionChecker {
     this.#exposure = exposure;
   }
 
-  async check(thing: ExposedThing, source: string): Promise<void> {
-    await this.#checkTd(buildThingDescription(thing.td, thing, this.#exposure), source);
+  async check(thing: ExposedThing): Promise<void> {
+    await this.#checkTd(buildThingDescription(thing.td, thing, this.#exposure), thing.slug);
   }
 
-  async checkNode(nodeId: string, registry: ThingRegistry): Promise<void> {
-    const listed = registry.list().map((t) => ({ slug: t.slug, title: t.td.title }));
-    await inFile('node TD', () => this.#checkTd(buildNodeDescription(nodeId, listed, this.#exposure), 'node TD'));
+  async checkNode(nodeId: string): Promise<void> {
+    await inFile('node TD', () => this.#checkTd(buildNodeDescription(nodeId, [{ slug: 'example', title: 'Example' }], this.#exposure), 'node TD'));
   }
 
   async #checkTd(td: object, source: string): Promise<void> {

@@ -46,7 +46,7 @@ t.test('--auth-token-file protects writes; the token never appears in the logs',
 });
 
 t.test('a bad TD file stops start-up with a non-zero exit and a message naming the file and field', async (t) => {
-  const things = t.testdir({ 'broken.td.json': JSON.stringify({ title: 'x', driver: { type: 'nope' } }) });
+  const things = t.testdir({ 'broken.td.json': JSON.stringify({ '@context': 'https://www.w3.org/2022/wot/td/v1.1', title: 'x', driver: { type: 'nope' } }) });
   const result = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', tempDir(t), '--things', things]);
   t.equal(result.code, 1);
   t.match(result.stderr, /FLOWCHAIN_ERR_DRIVER_UNKNOWN: .*broken\.td\.json: \/driver\/type/);

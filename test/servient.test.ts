@@ -1,7 +1,15 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { loadBundledContexts } from '../src/bundled.js';
 import { expandThingDescription } from '../src/td/json-ld.js';
-import type { ThingDescription } from '../src/td/thing-description.js';
+import { BUNDLED_THINGS } from '../src/bundled.js';
+import { blockHash, type DataTransaction } from '../src/broker/data-transaction.js';
+import { transactionId } from '../src/broker/data-transaction.js';
+import type { LedgerPlugin } from '../src/broker/ledger-sink.js';
+import { FlowchainError } from '../src/errors.js';
+import { createServient as createPublicServient } from '../src/index.js';
+import type { ThingDescription, ThingFragment } from '../src/td/thing-description.js';
 import { TdValidator } from '../src/td/td-validator.js';
 import { createServient, tempDir } from './helpers/test-servient.js';
 import { W3C_TD_SCHEMA } from './helpers/w3c-spec.js';
@@ -66,7 +74,10 @@ t.test('accepted writes survive a restart; rejected ones never land', async (t) 
 t.test('start-up fails on a bad TD file, naming the file and the field', async (t) => {
   const cases: [string, string, string, string][] = [
     ['not JSON', '{', 'FLOWCHAIN_ERR_TD_INVALID', '/'],
-    ['no driver', json({ title: 'x' }), 'FLOWCHAIN_ERR_TD_INVALID', '/driver'],
+    ['a driver naming neither type nor module', sensorFile({ driver: {} }), 'FLOWCHAIN_ERR_TD_INVALID', '/driver'],
+    ['a driver naming both', sensorFile({ driver: { type: 'thermostat', module: './x.js' } }), 'FLOWCHAIN_ERR_TD_INVALID', '/driver'],
+    ['a module that is not there', sensorFile({ driver: { module: './missing.js' } }), 'FLOWCHAIN_ERR_DRIVER_FAILED', '/driver/module'],
+    ['no context', json({ title: 'x' }), 'FLOWCHAIN_ERR_TD_INVALID', '/'],
     ['unknown driver', sensorFile({ driver: { type: 'toaster' } }), 'FLOWCHAIN_ERR_DRIVER_UNKNOWN', '/driver/type'],
     ['driver options not an object', sensorFile({ driver: { type: 'environment-sensor', options: 3 } }), 'FLOWCHAIN_ERR_TD_INVALID', '/driver/options'],
     ['bad driver option', sensorFile({ driver: { type: 'environment-sensor', options: { intervalMs: 'x' } } }), 'FLOWCHAIN_ERR_TD_INVALID', '/driver/options/intervalMs'],
@@ -111,4 +122,133 @@ t.test('start listens on an ephemeral port and stop closes everything', async (t
   t.match(await health.json(), { status: 'ok', things: 4 });
   await servient.stop();
   await t.rejects(fetch(`${address.url}health`));
+});
+
+// ---------------------------------------------------------------------------------------------
+// The public API: createServient, produce, devices from modules, plugins
+// ---------------------------------------------------------------------------------------------
+
+t.test('createServient with no configuration: the defaults, no TD files, only the ledger Thing', async (t) => {
+  const servient = await createPublicServient({ config: { host: '127.0.0.1', port: 0, peerPort: 0, data: tempDir(t) } });
+  t.teardown(() => servient.stop());
+  t.same(servient.things.map((thing) => thing.slug), ['ledger']);
+  const { url } = await servient.start();
+  t.equal(servient.url, url);
+  t.match(await (await fetch(`${url}health`)).json(), { things: 1 });
+});
+
+t.test('produce() refuses a fragment that would not make a valid Thing, naming the field', async (t) => {
+  const { servient } = await createServient(t, { things: t.testdir() });
+  const cases: [string, unknown, string][] = [
+    ['not an object', [], '/'],
+    ['no title', { properties: {} }, '/title'],
+    ['a blank title', { title: '  ' }, '/title'],
+    ['a schema violation', { title: 'Lamp', properties: { on: { type: 'boolean', observable: 'yes' } } }, '/properties/on/observable'],
+    ['a slug that is not one', { title: 'Lamp' }, '/title'],
+    ['the reserved name', { title: 'Ledger' }, '/title'],
+  ];
+  for (const [what, fragment, field] of cases) {
+    const options = what === 'a slug that is not one' ? { slug: 'Not A Slug' } : {};
+    await t.rejects(servient.produce(fragment as ThingFragment, options), { code: 'FLOWCHAIN_ERR_TD_INVALID', field }, what);
+  }
+  await servient.produce({ title: 'Lamp', id: 'urn:dev:lamp-1' });
+  await t.rejects(servient.produce({ title: 'Lamp' }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/title', message: /slug lamp/ }, 'a second Thing with the same slug');
+  await t.rejects(servient.produce({ title: 'Other lamp', id: 'urn:dev:lamp-1' }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/id' }, 'a second Thing with the same id');
+  t.same(servient.things.map((thing) => thing.slug), ['ledger'], 'nothing produced is exposed before expose()');
+});
+
+t.test('over HTTP, a handler that throws, times out or answers invalid values is a problem+json with its code, and the node goes on', async (t) => {
+  const { servient, clock } = await createServient(t, { things: t.testdir() });
+  const probe = await servient.produce({
+    title: 'Probe',
+    properties: { broken: { type: 'number' }, slow: { type: 'number' }, liar: { type: 'number', readOnly: true }, refusing: { type: 'integer' } },
+  });
+  probe.setPropertyReadHandler('broken', () => {
+    throw new Error('i2c bus stuck at /dev/i2c-1');
+  });
+  probe.setPropertyReadHandler('slow', () => new Promise<number>(() => undefined));
+  probe.setPropertyReadHandler('liar', () => 'not a number');
+  probe.setPropertyWriteHandler('refusing', () => {
+    throw new FlowchainError('FLOWCHAIN_ERR_VALUE_INVALID', 'the valve is at its end stop', { field: 'refusing' });
+  });
+  await probe.expose();
+  const get = (name: string) => servient.app.inject({ method: 'GET', url: `/things/probe/properties/${name}` });
+  const broken = await get('broken');
+  t.equal(broken.statusCode, 500);
+  t.match(broken.headers['content-type'], /^application\/problem\+json/);
+  t.match(broken.json(), { code: 'FLOWCHAIN_ERR_HANDLER_FAILED', status: 500 });
+  t.notMatch(broken.body, /i2c|at .*\.ts/, 'no message or stack of the handler\'s own');
+  t.match((await get('liar')).json(), { code: 'FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID', status: 500, field: 'liar' });
+  const refused = await servient.app.inject({ method: 'PUT', url: '/things/probe/properties/refusing', payload: '3', headers: { 'content-type': 'application/json' } });
+  t.match(refused.json(), { code: 'FLOWCHAIN_ERR_VALUE_INVALID', status: 400, detail: /end stop/ });
+  const slow = get('slow');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal((await servient.app.inject('/health')).statusCode, 200, 'the node answers while a handler hangs');
+  clock.advance(10_000);
+  t.match((await slow).json(), { code: 'FLOWCHAIN_ERR_HANDLER_TIMEOUT', status: 504 });
+});
+
+t.test('a TD file\'s driver module is loaded from the things directory and runs the Thing', async (t) => {
+  const module = `export default function probe(thing, { options, clock }) {
+    let level = options.start;
+    thing.setPropertyReadHandler('level', () => level);
+    thing.setPropertyWriteHandler('level', async (value) => { level = await value.value(); });
+    let timer;
+    return { start: () => { timer = clock.every(1000, () => thing.emitPropertyChange('level', level + 1).then(() => { level += 1; })); }, stop: () => timer.cancel() };
+  }\n`;
+  const file = JSON.stringify({ '@context': 'https://www.w3.org/2022/wot/td/v1.1', title: 'Probe', driver: { module: './devices/probe.mjs', options: { start: 7 } }, properties: { level: { type: 'integer', observable: true } } });
+  /** A things directory of its own (module URLs are cached: each variant needs its own path). */
+  const thingsWith = (device: string): string => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'devices'));
+    writeFileSync(join(dir, 'probe.td.json'), file);
+    writeFileSync(join(dir, 'devices', 'probe.mjs'), device);
+    return dir;
+  };
+  const { servient, clock } = await createServient(t, { things: thingsWith(module) });
+  const level = async (): Promise<unknown> => (await servient.app.inject('/things/probe/properties/level')).json();
+  t.equal(await level(), 7, 'the module\'s read handler answers');
+  await servient.start();
+  clock.advance(1_000);
+  for (let turn = 0; turn < 1_000 && (await level()) !== 8; turn++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(await level(), 8, 'and its timer runs once the node is started');
+
+  await t.rejects(createServient(t, { things: thingsWith('export const notADevice = 1;\n') }), { code: 'FLOWCHAIN_ERR_DRIVER_FAILED', field: '/driver/module', message: /probe\.td\.json.*exports no device factory/ });
+  await t.rejects(createServient(t, { things: thingsWith('throw new Error("no such bus");\n') }), { code: 'FLOWCHAIN_ERR_DRIVER_FAILED', message: /probe\.td\.json.*no such bus/ });
+});
+
+t.test('devices given to createServient add to the built-in ones', async (t) => {
+  const calls: string[] = [];
+  const things = t.testdir({
+    'plug.td.json': JSON.stringify({ '@context': 'https://www.w3.org/2022/wot/td/v1.1', title: 'Plug', driver: { type: 'smart-plug' }, properties: { on: { type: 'boolean' }, power: { type: 'number', readOnly: true } }, actions: { toggle: {} } }),
+    'lamp.td.json': JSON.stringify({ '@context': 'https://www.w3.org/2022/wot/td/v1.1', title: 'Lamp', driver: { type: 'lamp' }, properties: { on: { type: 'boolean' } } }),
+  });
+  const { servient } = await createServient(t, { things, devices: { lamp: (thing) => void calls.push(thing.slug) } });
+  t.same(calls, ['lamp']);
+  t.same(servient.things.map((thing) => thing.slug).sort(), ['lamp', 'ledger', 'plug']);
+});
+
+t.test('a ledger plugin given to createServient receives every recorded transaction', async (t) => {
+  const admitted: DataTransaction[] = [];
+  const ledger: LedgerPlugin = {
+    async admit(txs, owner, now) {
+      admitted.push(...txs);
+      const block = { number: 0, openedAt: 0, nonce: '00'.repeat(16) };
+      const hBlock = blockHash(block.number, block.openedAt, block.nonce);
+      return txs.map((tx) => ({ txId: transactionId(hBlock, tx.hData), hBlock, block, owner, storedAt: now, status: 'pending' as const, tx }));
+    },
+    backlog: () => 0,
+    proof: async () => undefined,
+    onEvent: () => () => undefined,
+    verify: async () => ({ blocks: 0, transactions: admitted.length }),
+    start: async () => undefined,
+    stop: async () => undefined,
+  };
+  const servient = await createPublicServient({ config: { host: '127.0.0.1', port: 0, peerPort: 0, data: tempDir(t), things: BUNDLED_THINGS }, ledger });
+  t.teardown(() => servient.stop());
+  const { url } = await servient.start();
+  const res = await fetch(`${url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '23' });
+  t.equal(res.status, 204);
+  t.ok(admitted.some((tx) => tx.data.property === 'targetTemperature' && tx.data.value === 23), 'the write reached the plugin');
+  t.equal((await fetch(`${url}ledger/blocks`)).status, 404, 'the chain views belong to the default ledger');
 });

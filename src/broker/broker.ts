@@ -10,9 +10,9 @@
  * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
  */
 import type { Clock } from '../common/clock.js';
-import type { PeerReply, PeerRequest, PeerSender, WirePeer } from '../common/peer-rpc.js';
+import type { PeerReply, PeerRequest, PeerSender, RingAccess, WirePeer } from '../common/peer-rpc.js';
 import type { RecordStore } from '../common/ring-records.js';
-import { chunks } from '../dht/chunks.js';
+import { chunks } from '../common/chunks.js';
 import { describeError, errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { PreparedWrite } from '../storage.js';
@@ -26,15 +26,6 @@ import { indexKey, type RingTransactionRecord, type TransactionIndex } from './t
 
 /** When a write is answered: once its owner stored it, or once it is in the local outbox. */
 export type AckMode = 'owner' | 'local';
-
-/** The ring, as the broker uses it. */
-export interface BrokerRing {
-  readonly self: WirePeer;
-  readonly store: RecordStore;
-  register(type: string, handler: (request: PeerRequest, sender: PeerSender) => Promise<PeerReply>): void;
-  ownersOf(keysHex: readonly string[]): Promise<readonly { readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]>;
-  ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply>;
-}
 
 /** A step in a transaction's life, as status listeners see it. */
 export interface TransactionUpdate {
@@ -60,7 +51,7 @@ export const TRANSACTION_PROOF = 'tx-proof';
 
 /** Collaborators of the broker. */
 export interface BrokerComponents {
-  readonly ring: BrokerRing;
+  readonly ring: RingAccess;
   readonly identity: NodeIdentity;
   readonly clock: Clock;
   readonly randomBytes: (length: number) => Uint8Array;

@@ -7,7 +7,7 @@
  * and each anchor it writes onto the public chain.
  */
 import type { ThingDescription } from '../td/thing-description.js';
-import type { DriverFactory } from '../thing/drivers/device-driver.js';
+import { emitLater, type DeviceFactory } from '../devices/device.js';
 import type { Broker } from './broker.js';
 import type { LedgerPlugin } from './ledger-sink.js';
 
@@ -98,24 +98,29 @@ const LEDGER_TD: ThingDescription = {
   },
 } as ThingDescription;
 
-/** The "device" behind the ledger Thing: the broker's updates and outbox size, the chain's blocks and anchors. */
-export function ledgerDriver(broker: Broker, chain: LedgerPlugin, anchoring: boolean): DriverFactory {
-  return {
-    type: 'flowchain-ledger',
-    affordances: { properties: ['outbox'], actions: [], events: ['transaction', 'block', ...(anchoring ? ['anchor'] : [])] },
-    create: (context) => {
-      const unsubscribe: (() => unknown)[] = [];
-      return {
-        snapshot: () => ({ outbox: broker.pending }),
-        write: () => undefined,
-        invoke: () => undefined,
-        start: () => {
-          unsubscribe.push(broker.onUpdate((update) => context.emit('transaction', update)));
-          unsubscribe.push(chain.onEvent(({ kind, ...event }) => context.emit(kind, event)));
-          broker.onPending((pending) => context.report('outbox', pending));
-        },
-        stop: () => unsubscribe.splice(0).forEach((off) => off()),
-      };
-    },
+/**
+ * The "device" behind the ledger Thing, an ordinary user of the device API: the outbox size is
+ * read from the broker and announced as it changes, and the broker's transaction steps and the
+ * chain's blocks and anchors are its events.
+ */
+export function ledgerDevice(broker: Broker, chain: LedgerPlugin): DeviceFactory {
+  return (thing, { log }) => {
+    thing.setPropertyReadHandler('outbox', () => broker.pending);
+    const emit = (name: string, data: unknown): void => {
+      try {
+        if (Object.hasOwn(thing.td.events ?? {}, name)) thing.emitEvent(name, data);
+      } catch (err) {
+        log.warn({ err, event: name }, 'a ledger event was not announced');
+      }
+    };
+    const unsubscribe: (() => unknown)[] = [];
+    return {
+      start: () => {
+        unsubscribe.push(broker.onUpdate((update) => emit('transaction', update)));
+        unsubscribe.push(chain.onEvent(({ kind, ...event }) => emit(kind, event)));
+        unsubscribe.push(broker.onPending((pending) => emitLater(thing, log, 'outbox', pending)));
+      },
+      stop: () => unsubscribe.splice(0).forEach((off) => off()),
+    };
   };
 }

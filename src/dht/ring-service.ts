@@ -10,6 +10,7 @@
  * bound), and FLOWCHAIN_ERR_REQUEST_MALFORMED for a bad lookup key.
  */
 import type { Clock } from '../common/clock.js';
+import type { RingAccess } from '../common/peer-rpc.js';
 import type { RecordStore } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
 import type { Membership } from '../membership/membership.js';
@@ -103,7 +104,7 @@ export async function peerUrlOf(join: string): Promise<string> {
 }
 
 /** This node's ring membership. */
-export class RingService implements RingView {
+export class RingService implements RingView, RingAccess {
   readonly identity: NodeIdentity;
   readonly #c: RingComponents;
   readonly #init: RingInit;

@@ -24,7 +24,7 @@ import { kindOf, type RecordKind, type RecordStore } from '../common/ring-record
 import { FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { ChordNode } from './chord-node.js';
-import { chunks } from './chunks.js';
+import { chunks } from '../common/chunks.js';
 import { keyFromWire, type Peer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';

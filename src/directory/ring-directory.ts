@@ -8,6 +8,7 @@
  * Rejects with the ring store's codes (FLOWCHAIN_ERR_PEER_UNREACHABLE,
  * FLOWCHAIN_ERR_LOOKUP_FAILED, FLOWCHAIN_ERR_RING_RECORD_INVALID) where noted.
  */
+import type { ThingHosts } from '../broker/transaction-owner.js';
 import type { Clock, Timer } from '../common/clock.js';
 import type { RecordStore } from '../common/ring-records.js';
 import type { NodeIdentity } from '../node-identity.js';
@@ -49,7 +50,7 @@ export interface HostedBy {
 }
 
 /** This node's directory. */
-export class RingDirectory {
+export class RingDirectory implements ThingHosts {
   readonly #c: RingDirectoryComponents;
   readonly #ttlMs: number;
   readonly #refreshMs: number;

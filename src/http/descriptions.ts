@@ -34,6 +34,8 @@ export class Descriptions {
     this.#nodeId = init.nodeId;
     this.#bearerAuth = init.bearerAuth;
     this.#publicUrl = init.publicUrl;
+    // Things come and go while the node runs: every rendering of the old set is stale.
+    registry.onChange(() => this.#cache.clear());
   }
 
   /**

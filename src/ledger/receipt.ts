@@ -15,6 +15,7 @@
  */
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
 import { checkHeader, type SignatureCheck } from './block.js';
+import { NodeIdentity } from '../node-identity.js';
 import { checkReceiptProofs, type ReceiptProofs } from './receipt-proofs.js';
 
 /** A receipt as a node serves it, once mined. */
@@ -49,4 +50,13 @@ export function checkReceipt(raw: unknown, verifySignature: SignatureCheck): Rec
   const proofFault = checkReceiptProofs(receipt as MinedReceipt);
   if (proofFault !== undefined) return fail(proofFault);
   return { ok: true, status: receipt.status, height: header.height, anchor: receipt.status === 'anchored' ? receipt.anchor! : null };
+}
+
+/**
+ * Checks a receipt (the JSON of `GET /ledger/tx/{txId}`) offline, Ed25519 signatures
+ * included: what `flowchain verify-receipt` does, for applications. Never throws. Whether an
+ * anchor's public transaction exists needs the chain and is not checked here.
+ */
+export function verifyReceipt(raw: unknown): ReceiptCheck {
+  return checkReceipt(raw, NodeIdentity.verify);
 }

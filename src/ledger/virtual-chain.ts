@@ -13,7 +13,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
 import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from '../broker/ledger-sink.js';
-import type { WirePeer } from '../dht/peer.js';
+import type { WirePeer } from '../common/peer-rpc.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity } from '../node-identity.js';
 import type { Clock, Timer } from '../common/clock.js';

@@ -90,3 +90,9 @@ export interface ThingDescription {
   readonly security?: string | readonly string[];
   readonly [extra: string]: unknown;
 }
+
+/**
+ * What an application produces a Thing from (W3C WoT Scripting API's ExposedThingInit): a TD
+ * without forms or security, whose `@context` may be left out (it is then TD 1.1's).
+ */
+export type ThingFragment = Omit<ThingDescription, '@context'> & { readonly '@context'?: Json };

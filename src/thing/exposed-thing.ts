@@ -1,21 +1,36 @@
 /**
- * An exposed Thing: the runtime behind one Thing Description. It checks every request against
- * the TD (affordance exists, readOnly/writeOnly, data schema), stores accepted writes before
- * acknowledging them, drives the device, and notifies observers and event subscribers.
- * Transport-neutral: HTTP and WebSocket both call into it.
+ * An exposed Thing, shaped as the W3C WoT Scripting API's ExposedThing (§8): the application
+ * (a device's code, a simulated device, the node's own ledger Thing) sets handlers for reading
+ * and writing properties and for actions, emits property changes and events, and exposes or
+ * destroys the Thing while the node runs. The bindings (HTTP, SSE, long-poll, WebSocket) call
+ * its other methods, which check every request against the TD (the affordance exists,
+ * readOnly/writeOnly, the data schema) before a handler sees it.
+ *
+ * Values cross handlers checked in both directions: what a consumer writes or an action gets
+ * is checked before its handler runs; what a read handler returns, an action answers, a change
+ * or an event carries is checked before any consumer sees it (a handler that returns an invalid
+ * value is FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID, never garbage on the wire). A handler that
+ * throws a FlowchainError keeps its code; anything else is FLOWCHAIN_ERR_HANDLER_FAILED, with
+ * no stack trace; one that does not settle within its time is FLOWCHAIN_ERR_HANDLER_TIMEOUT,
+ * and the Thing goes on serving.
+ *
+ * Accepted values of writable properties are stored, in one atomic batch with the
+ * transactions that record them (see change-journal.ts), before they are acknowledged or
+ * announced. A property without a read handler reads as its last value.
  *
  * Throws FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND, FLOWCHAIN_ERR_VALUE_INVALID,
  * FLOWCHAIN_ERR_PROPERTY_READ_ONLY, FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY,
- * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED, FLOWCHAIN_ERR_DEVICE_FAILED, FLOWCHAIN_ERR_STORE_FAILED.
+ * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED, FLOWCHAIN_ERR_NOT_IMPLEMENTED, the handler codes above,
+ * FLOWCHAIN_ERR_TX_REFUSED, FLOWCHAIN_ERR_BUSY, FLOWCHAIN_ERR_THING_NOT_FOUND (once destroyed)
+ * and FLOWCHAIN_ERR_STORE_FAILED.
  */
+import type { Clock, Timer } from '../common/clock.js';
 import { FlowchainError, isFlowchainError } from '../errors.js';
-import type { ActionAffordance, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
+import type { ActionAffordance, DataSchema, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
 import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type Origin, type RecordedChanges } from './change-journal.js';
-import type { Clock } from '../common/clock.js';
 import { checkValue } from './data-schema.js';
-import type { DeviceDriver, DriverFactory } from './drivers/device-driver.js';
+import { interactionOutput, type InteractionInput, type InteractionOutput } from './interaction-output.js';
 import type { PropertyStore } from './property-store.js';
-import type { Random } from './random.js';
 
 /** A property took a new value. */
 export interface PropertyChange {
@@ -37,25 +52,42 @@ export interface ThingEvent {
 /** Stops a subscription. */
 export type Unsubscribe = () => void;
 
+/** Scripting API §8: what a property read handler answers (its value). */
+export type PropertyReadHandler = () => InteractionInput | Promise<InteractionInput>;
+/** Scripting API §8: applies a value a consumer wrote (already checked against the schema). */
+export type PropertyWriteHandler = (value: InteractionOutput) => void | Promise<void>;
+/** Scripting API §8: runs an action with its (checked) input; answers its output. */
+export type ActionHandler = (params: InteractionOutput) => InteractionInput | Promise<InteractionInput>;
+
+/** What exposing and destroying a Thing mean on the node (the servient implements it). */
+export interface ExposureHost {
+  expose(thing: ExposedThing): Promise<void>;
+  destroy(thing: ExposedThing): Promise<void>;
+}
+
 /** Collaborators of an exposed Thing. */
 export interface ExposedThingComponents {
   readonly store: PropertyStore;
   readonly clock: Clock;
-  readonly random: Random;
-  readonly driverFactory: DriverFactory;
   /** Where accepted changes are recorded; none by default. */
   readonly journal?: ChangeJournal;
+  /** Where expose() and destroy() take effect; nowhere by default (unit tests). */
+  readonly host?: ExposureHost;
 }
 
 /** What makes one Thing. */
 export interface ExposedThingInit {
-  /** URL path segment, from the TD file name. */
+  /** URL path segment. */
   readonly slug: string;
   /** The stable TD `id`. */
   readonly id: string;
-  /** The TD file (no forms). */
+  /** The TD fragment (no forms, no security: the servient adds them per binding). */
   readonly td: ThingDescription;
+  /** How long a handler may take, in milliseconds (default 10 s). */
+  readonly handlerTimeoutMs?: number;
 }
+
+const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 
 /** The runtime of one Thing. */
 export class ExposedThing {
@@ -65,17 +97,23 @@ export class ExposedThing {
   readonly #clock: Clock;
   readonly #store: PropertyStore;
   readonly #journal: ChangeJournal;
+  readonly #host: ExposureHost | undefined;
+  readonly #timeoutMs: number;
   readonly #values = new Map<string, unknown>();
+  readonly #readHandlers = new Map<string, PropertyReadHandler>();
+  readonly #writeHandlers = new Map<string, PropertyWriteHandler>();
+  readonly #actionHandlers = new Map<string, ActionHandler>();
   readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
   readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
-  #driver!: DeviceDriver;
-  /** Device steps of writes run one after another, in arrival order. */
+  readonly #destroyListeners = new Set<() => void>();
+  /** Write steps run one after another, in arrival order. */
   #queue: Promise<unknown> = Promise.resolve();
-  /** The save of the latest device-side change of a writable property. */
+  /** The save of the latest change the device made itself. */
   #lastDeviceSave: Promise<void> = Promise.resolve();
   /** The latest write of values (settled either way), so stop() can wait for it. */
   #lastCommit: Promise<void> = Promise.resolve();
   #dropped = 0;
+  #state: 'produced' | 'exposed' | 'destroyed' = 'produced';
 
   private constructor(components: ExposedThingComponents, init: ExposedThingInit) {
     this.slug = init.slug;
@@ -84,68 +122,173 @@ export class ExposedThing {
     this.#clock = components.clock;
     this.#store = components.store;
     this.#journal = components.journal ?? NO_JOURNAL;
+    this.#host = components.host;
+    this.#timeoutMs = init.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
   }
 
-  /** Loads the Thing's stored values and builds its driver; call {@link start} to run it. */
+  /** A Thing with its stored values loaded (the last accepted value of each writable property). */
   static async create(components: ExposedThingComponents, init: ExposedThingInit): Promise<ExposedThing> {
     const thing = new ExposedThing(components, init);
-    const stored = await components.store.load(init.slug);
-    const driverSpec = init.td.driver as { options?: Record<string, unknown> } | undefined;
-    thing.#driver = components.driverFactory.create({
-      td: init.td,
-      clock: components.clock,
-      random: components.random,
-      options: driverSpec?.options ?? {},
-      stored,
-      report: (name, value) => thing.#report(name, value),
-      emit: (name, data) => thing.#emit(name, data),
-    });
-    for (const [name, value] of Object.entries(thing.#driver.snapshot())) thing.#values.set(name, value);
+    for (const [name, value] of await components.store.load(init.slug)) {
+      if (Object.hasOwn(init.td.properties ?? {}, name)) thing.#values.set(name, value);
+    }
     return thing;
   }
 
-  start(): void {
-    this.#driver.start();
+  // ---- The Scripting API: what the application calls ----
+
+  /** The TD fragment this Thing was produced from, with its id (forms are added per binding). */
+  getThingDescription(): ThingDescription {
+    return { ...this.td, id: this.id };
   }
 
-  /** Stops the device and waits for writes in flight to be stored. */
+  /**
+   * The last value of a property as the node knows it: the last one accepted or emitted, or
+   * (after a restart) the one stored. A device reads its restored settings from here.
+   */
+  lastValue(name: string): unknown {
+    this.#property(name);
+    return this.#values.get(name);
+  }
+
+  /** Whether the Thing is exposed now. */
+  get exposed(): boolean {
+    return this.#state === 'exposed';
+  }
+
+  /** Reads of `name` are answered by `handler` (its answer is checked against the schema). */
+  setPropertyReadHandler(name: string, handler: PropertyReadHandler): this {
+    this.#property(name);
+    this.#readHandlers.set(name, handler);
+    return this;
+  }
+
+  /** Writes of `name` are applied by `handler` before they are stored and recorded. */
+  setPropertyWriteHandler(name: string, handler: PropertyWriteHandler): this {
+    if (this.#property(name).readOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_READ_ONLY', `property ${name} is read-only: it takes no writes`, { field: name });
+    this.#writeHandlers.set(name, handler);
+    return this;
+  }
+
+  /** Invocations of `name` run `handler`. */
+  setActionHandler(name: string, handler: ActionHandler): this {
+    this.action(name);
+    this.#actionHandlers.set(name, handler);
+    return this;
+  }
+
+  /**
+   * The device changed `name` (a reading, or a setting it changed itself): `value`, or else
+   * what its read handler answers now. Checked against the schema, stored when consumers can
+   * write the property, recorded when it is recorded, then announced. An unchanged value is
+   * not announced again. When the journal is full the value is not taken (no change is ever
+   * kept without its transaction); {@link droppedReadings} counts them.
+   */
+  async emitPropertyChange(name: string, value?: InteractionInput): Promise<void> {
+    const property = this.#property(name);
+    const handler = this.#readHandlers.get(name);
+    const current = value !== undefined ? value : handler === undefined ? this.#values.get(name) : await this.#run(`read handler of ${name}`, () => handler());
+    this.#checkOutput(property, current, name);
+    if (this.#values.get(name) === current && value !== undefined) return;
+    const changes = this.#recordable(new Map([[name, current]]), 'device');
+    try {
+      this.#journal.admit(changes.length);
+    } catch {
+      this.#dropped++;
+      return;
+    }
+    const alongside = property.readOnly ? undefined : this.#store.prepare(this.slug, new Map([[name, current]]));
+    const written = changes.length > 0 ? this.#journal.record(changes, { wait: false, ...(alongside ? { alongside } : {}) }).then(() => undefined) : alongside?.commit();
+    if (written !== undefined) {
+      this.#lastDeviceSave = written;
+      this.#lastCommit = written.catch(() => undefined);
+    }
+    this.#update(name, current);
+    await written;
+  }
+
+  /** The device raised the event `name` with `data` (checked against the event's data schema). */
+  emitEvent(name: string, data?: InteractionInput): void {
+    const event = this.event(name);
+    if (event.data !== undefined) this.#checkOutput(event.data, data, name);
+    const listeners = this.#subscribers.get(name);
+    if (!listeners) return;
+    const emitted: ThingEvent = { thing: this.slug, name, data, timestamp: this.#clock.now() };
+    for (const listener of listeners) listener(emitted);
+  }
+
+  /** Makes the Thing reachable over every binding and known to the ring's directory. */
+  async expose(): Promise<void> {
+    if (this.#state === 'destroyed') throw new FlowchainError('FLOWCHAIN_ERR_THING_NOT_FOUND', `Thing ${this.slug} was destroyed`, { field: 'thing' });
+    if (this.#state === 'exposed') return;
+    await this.#host?.expose(this);
+    this.#state = 'exposed';
+  }
+
+  /** Takes the Thing off every binding (its streams end) and out of the directory; it cannot come back. */
+  async destroy(): Promise<void> {
+    if (this.#state === 'destroyed') return;
+    const wasExposed = this.#state === 'exposed';
+    this.#state = 'destroyed';
+    for (const listener of [...this.#destroyListeners]) listener();
+    this.#observers.clear();
+    this.#subscribers.clear();
+    if (wasExposed) await this.#host?.destroy(this);
+    await this.stop();
+  }
+
+  /** Readings not taken because the journal was full. */
+  get droppedReadings(): number {
+    return this.#dropped;
+  }
+
+  // ---- What the bindings call ----
+
+  /** Calls `listener` when the Thing is destroyed (streams end); returns the unsubscribe. */
+  onDestroy(listener: () => void): Unsubscribe {
+    this.#destroyListeners.add(listener);
+    return () => this.#destroyListeners.delete(listener);
+  }
+
+  /** Waits for writes in flight to be stored (the node is stopping). */
   async stop(): Promise<void> {
-    this.#driver.stop();
     await this.#queue.catch(() => undefined);
     await this.#lastCommit;
   }
 
-  /** readproperty. */
-  readProperty(name: string): unknown {
-    const property = this.#property(name);
-    if (property.writeOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `property ${name} is write-only`, { field: name });
-    return this.#values.get(name) ?? null;
+  /** readproperty: the read handler's answer, or the last value. */
+  async readProperty(name: string): Promise<unknown> {
+    const property = this.readable(name);
+    const handler = this.#readHandlers.get(name);
+    if (handler === undefined) return this.#values.get(name) ?? null;
+    const value = await this.#run(`read handler of ${name}`, () => handler());
+    this.#checkOutput(property, value, name);
+    return value;
   }
 
   /** readallproperties: every readable property. */
-  readAllProperties(): Record<string, unknown> {
-    const all: Record<string, unknown> = {};
-    for (const [name, property] of Object.entries(this.td.properties ?? {})) {
-      if (!property.writeOnly) all[name] = this.#values.get(name) ?? null;
-    }
-    return all;
+  async readAllProperties(): Promise<Record<string, unknown>> {
+    const names = Object.entries(this.td.properties ?? {}).filter(([, p]) => !p.writeOnly).map(([name]) => name);
+    return this.readMultipleProperties(names);
   }
 
   /** readmultipleproperties. */
-  readMultipleProperties(names: readonly string[]): Record<string, unknown> {
-    return Object.fromEntries(names.map((name) => [name, this.readProperty(name)]));
+  async readMultipleProperties(names: readonly string[]): Promise<Record<string, unknown>> {
+    for (const name of names) this.readable(name);
+    const values = await Promise.all(names.map((name) => this.readProperty(name)));
+    return Object.fromEntries(names.map((name, i) => [name, values[i]]));
   }
 
-  /** writeproperty: validated, applied to the device, stored, recorded, then announced. */
+  /** writeproperty: checked, applied by its handler, stored and recorded, then announced. */
   async writeProperty(name: string, value: unknown): Promise<readonly JournalReceipt[]> {
     return this.writeMultipleProperties({ [name]: value });
   }
 
   /**
-   * writemultipleproperties: all values are checked first, applied to the device in arrival
-   * order, then stored together with the transactions that record them, in one atomic batch;
-   * observers hear of them once they are stored. Either every value is accepted or nothing
-   * changes. Resolves with the journal's receipts of the recorded properties.
+   * writemultipleproperties: all values are checked first, applied by their write handlers in
+   * arrival order, then stored together with the transactions that record them, in one atomic
+   * batch; observers hear of them once they are stored. Either every value is accepted or
+   * nothing changes. Resolves with the journal's receipts of the recorded properties.
    *
    * If an owner refuses a transaction for good while the write waits for it, the write is
    * undone (the previous values are applied and recorded again, unless a later write changed
@@ -167,58 +310,29 @@ export class ExposedThing {
     const refused = receipts.find((receipt) => receipt.status === 'refused');
     if (refused === undefined) return receipts;
     // Put back what this write changed, unless a later one changed it again.
-    const undo = new Map([...previous].filter(([name]) => this.#values.get(name) === accepted.get(name)));
+    const undo = new Map([...previous].filter(([name, value]) => value !== undefined && this.#values.get(name) === accepted.get(name)));
     if (undo.size > 0) await (await this.#apply(undo, 'device', false)).recorded;
     throw new FlowchainError('FLOWCHAIN_ERR_TX_REFUSED', `the ring refused to record ${refused.property}; the write was undone`, { field: refused.property });
   }
 
-  /**
-   * Applies values to the device in write order, then stores and records them in one atomic
-   * batch: the device step is serialised, and the batch takes its place inside it (so the
-   * stored order is the device's order) but is awaited outside it, so concurrent writes share
-   * one group commit. Observers hear of the values once they are stored.
-   */
-  async #apply(values: ReadonlyMap<string, unknown>, origin: Origin, wait: boolean): Promise<{ readonly recorded: Promise<RecordedChanges>; readonly previous: ReadonlyMap<string, unknown> }> {
-    const changes = this.#recordable(values, origin);
-    // Full: refuse before the device or the store sees anything.
-    this.#journal.admit(changes.length);
-    const { recorded, previous } = await this.#serialized(async () => {
-      const before = new Map([...values.keys()].map((name) => [name, this.#values.get(name)]));
-      const applied: string[] = [];
-      try {
-        for (const [name, value] of values) {
-          await this.#device(() => this.#driver.write(name, value));
-          applied.push(name);
-        }
-      } catch (err) {
-        // The device refused part of it: put back what it had taken, best effort.
-        for (const name of applied) await Promise.resolve(this.#driver.write(name, before.get(name))).catch(() => undefined);
-        throw err;
-      }
-      return { recorded: this.#journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
-    });
-    this.#lastCommit = recorded.then(() => undefined, () => undefined);
-    await recorded;
-    for (const [name, value] of values) this.#update(name, value);
-    return { recorded, previous };
-  }
-
-  /** invokeaction: input checked against the action's schema, output returned. */
+  /** invokeaction: input checked against the action's schema, its handler run, its output checked. */
   async invokeAction(name: string, input: unknown): Promise<unknown> {
     const action = this.action(name);
     if (action.input !== undefined) checkValue(action.input, input, name, 'input');
+    const handler = this.#actionHandlers.get(name);
+    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_NOT_IMPLEMENTED', `action ${name} has no handler on this node`, { field: name });
     const before = this.#lastDeviceSave;
-    const output = await this.#device(() => this.#driver.invoke(name, input));
-    // A device change caused by the action (a toggled plug) is stored before the reply, and a
-    // failure to store it fails the action.
+    const output = await this.#run(`action handler of ${name}`, () => handler(interactionOutput(input, action.input)));
+    if (action.output !== undefined && output !== undefined) this.#checkOutput(action.output, output, name);
+    // A change the action caused (a toggled plug) is stored before the reply, and a failure
+    // to store it fails the action.
     if (this.#lastDeviceSave !== before) await this.#lastDeviceSave;
     return output;
   }
 
   /** observeproperty; the returned function is unobserveproperty. */
   observeProperty(name: string, listener: (change: PropertyChange) => void): Unsubscribe {
-    const property = this.#property(name);
-    if (property.writeOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `property ${name} is write-only`, { field: name });
+    const property = this.readable(name);
     if (!property.observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
     return subscribe(this.#observers, name, listener);
   }
@@ -227,11 +341,6 @@ export class ExposedThing {
   subscribeEvent(name: string, listener: (event: ThingEvent) => void): Unsubscribe {
     this.event(name);
     return subscribe(this.#subscribers, name, listener);
-  }
-
-  /** The property affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
-  #property(name: string): PropertyAffordance {
-    return affordance(this.td.properties, 'property', name);
   }
 
   /** The action affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
@@ -244,51 +353,88 @@ export class ExposedThing {
     return affordance(this.td.events, 'event', name);
   }
 
-  /** Runs device steps one after another, so the device sees writes in arrival order. */
+  /** The property affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */
+  #property(name: string): PropertyAffordance {
+    return affordance(this.td.properties, 'property', name);
+  }
+
+  /** The property affordance `name` if a consumer may read it: FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND or FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY otherwise. */
+  readable(name: string): PropertyAffordance {
+    const property = this.#property(name);
+    if (property.writeOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `property ${name} is write-only`, { field: name });
+    return property;
+  }
+
+  /**
+   * Applies values through their write handlers in write order, then stores and records them
+   * in one atomic batch: the handler step is serialised, and the batch takes its place inside
+   * it (so the stored order is the device's order) but is awaited outside it, so concurrent
+   * writes share one group commit. Observers hear of the values once they are stored.
+   */
+  async #apply(values: ReadonlyMap<string, unknown>, origin: Origin, wait: boolean): Promise<{ readonly recorded: Promise<RecordedChanges>; readonly previous: ReadonlyMap<string, unknown> }> {
+    const changes = this.#recordable(values, origin);
+    // Full: refuse before a handler or the store sees anything.
+    this.#journal.admit(changes.length);
+    const { recorded, previous } = await this.#serialized(async () => {
+      const before = new Map([...values.keys()].map((name) => [name, this.#values.get(name)]));
+      const applied: string[] = [];
+      try {
+        for (const [name, value] of values) {
+          const handler = this.#writeHandlers.get(name);
+          if (handler !== undefined) await this.#run(`write handler of ${name}`, () => handler(interactionOutput(value, this.#property(name))));
+          applied.push(name);
+        }
+      } catch (err) {
+        // A handler refused part of it: give the others back what they had, best effort.
+        for (const name of applied) {
+          const handler = this.#writeHandlers.get(name);
+          const old = before.get(name);
+          if (handler !== undefined && old !== undefined) await this.#run(`write handler of ${name}`, () => handler(interactionOutput(old))).catch(() => undefined);
+        }
+        throw err;
+      }
+      return { recorded: this.#journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
+    });
+    this.#lastCommit = recorded.then(() => undefined, () => undefined);
+    await recorded;
+    for (const [name, value] of values) this.#update(name, value);
+    return { recorded, previous };
+  }
+
+  /** Runs write steps one after another, so handlers see writes in arrival order. */
   #serialized<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Runs a driver call, turning a device failure into FLOWCHAIN_ERR_DEVICE_FAILED. */
-  async #device<T>(call: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs a handler within its time: a FlowchainError it throws keeps its code, anything else
+   * becomes FLOWCHAIN_ERR_HANDLER_FAILED; past the time, FLOWCHAIN_ERR_HANDLER_TIMEOUT.
+   */
+  async #run<T>(what: string, call: () => T | Promise<T>): Promise<T> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.#clock.after(this.#timeoutMs, () => reject(new FlowchainError('FLOWCHAIN_ERR_HANDLER_TIMEOUT', `the ${what} of ${this.slug} did not answer within ${this.#timeoutMs} ms`)));
+    });
     try {
-      return await call();
+      return await Promise.race([Promise.resolve().then(call), timeout]);
     } catch (err) {
       if (isFlowchainError(err)) throw err;
-      throw new FlowchainError('FLOWCHAIN_ERR_DEVICE_FAILED', `device ${this.slug} failed: ${(err as Error)?.message ?? err}`, { cause: err });
+      throw new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what} of ${this.slug} failed`, { cause: err });
+    } finally {
+      timer?.cancel();
     }
   }
 
-  /**
-   * A reading or device-side change. Values consumers can write are stored, readings are not;
-   * recorded ones are written with their transaction. When the journal is full the reading is
-   * not taken (the value stays as it was): no change is ever kept without its transaction.
-   */
-  #report(name: string, value: unknown): void {
-    const property = this.td.properties?.[name];
-    if (property === undefined || this.#values.get(name) === value) return;
-    const changes = this.#recordable(new Map([[name, value]]), 'device');
+  /** A value a handler or the device produced, checked before any consumer sees it. */
+  #checkOutput(schema: DataSchema, value: unknown, name: string): void {
     try {
-      this.#journal.admit(changes.length);
-    } catch {
-      this.#dropped++;
-      return;
+      checkValue(schema, value, name, 'output');
+    } catch (err) {
+      const reason = isFlowchainError(err) ? err.message : String(err);
+      throw new FlowchainError('FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID', `${this.slug} produced a value its TD does not allow (${reason})`, { field: name, cause: err });
     }
-    const alongside = property.readOnly ? undefined : this.#store.prepare(this.slug, new Map([[name, value]]));
-    const written = changes.length > 0 ? this.#journal.record(changes, { wait: false, ...(alongside ? { alongside } : {}) }).then(() => undefined) : alongside?.commit();
-    if (written !== undefined) {
-      written.catch(() => undefined); // awaited by the action that caused it, if any; the journal logs its own failures
-      this.#lastDeviceSave = written;
-      this.#lastCommit = written.catch(() => undefined);
-    }
-    this.#update(name, value);
-  }
-
-  /** Readings not taken because the journal was full. */
-  get droppedReadings(): number {
-    return this.#dropped;
   }
 
   /** The changes among `values` whose properties are recorded. */
@@ -304,13 +450,6 @@ export class ExposedThing {
     if (!listeners) return;
     const change: PropertyChange = { thing: this.slug, name, value, timestamp: this.#clock.now() };
     for (const listener of listeners) listener(change);
-  }
-
-  #emit(name: string, data: unknown): void {
-    const listeners = this.#subscribers.get(name);
-    if (!listeners) return;
-    const event: ThingEvent = { thing: this.slug, name, data, timestamp: this.#clock.now() };
-    for (const listener of listeners) listener(event);
   }
 }
 

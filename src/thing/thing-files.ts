@@ -1,23 +1,32 @@
 /**
  * Reads Thing Description files from a directory: every `*.td.json` file is one device, its
- * name without `.td.json` becomes the Thing's URL slug.
+ * name without `.td.json` becomes the Thing's URL slug, and its Flowchain `driver` member (if
+ * any) names the device behind it: a built-in one (`{"type": "thermostat"}`) or a module
+ * (`{"module": "./drivers/greenhouse.js"}`), with `options`.
  *
- * Throws FLOWCHAIN_ERR_TD_INVALID naming the file and the failing field.
+ * Throws FLOWCHAIN_ERR_TD_INVALID naming the file and the failing field, and
+ * FLOWCHAIN_ERR_CONFIG_INVALID when the directory cannot be read.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FlowchainError } from '../errors.js';
 import type { ThingDescription } from '../td/thing-description.js';
 
+/** The device a TD file names. */
+export type DriverSpec = { readonly type: string; readonly module?: undefined; readonly options: Readonly<Record<string, unknown>> } | { readonly module: string; readonly type?: undefined; readonly options: Readonly<Record<string, unknown>> };
+
 /** One parsed TD file. */
 export interface ThingFile {
   readonly path: string;
   readonly slug: string;
+  /** The TD fragment, without the Flowchain `driver` member. */
   readonly td: ThingDescription;
+  readonly driver: DriverSpec | undefined;
 }
 
 const SUFFIX = '.td.json';
-const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A Thing's URL slug: lower-case letters, digits and dashes. */
+export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Parses every TD file in `directory`, in file-name order. */
 export async function readThingFiles(directory: string): Promise<ThingFile[]> {
@@ -34,20 +43,21 @@ async function readThingFile(path: string, slug: string): Promise<ThingFile> {
   const invalid = (field: string, reason: string, cause?: unknown): FlowchainError =>
     new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${path}: ${field} ${reason}`, { field, cause });
   if (!SLUG.test(slug)) throw invalid('(file name)', 'must be lower-case letters, digits and dashes before .td.json');
-  let td: unknown;
+  let parsed: unknown;
   try {
-    td = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
     throw invalid('/', `is not valid JSON: ${(err as Error).message}`, err);
   }
-  if (typeof td !== 'object' || td === null || Array.isArray(td)) throw invalid('/', 'must be a JSON object');
-  const driver = (td as { driver?: unknown }).driver;
-  if (typeof driver !== 'object' || driver === null || typeof (driver as { type?: unknown }).type !== 'string') {
-    throw invalid('/driver', 'must be an object naming its driver, as {"type": "environment-sensor"}');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('/', 'must be a JSON object');
+  const { driver, ...td } = parsed as { driver?: unknown };
+  if (driver === undefined) return { path, slug, td: td as ThingDescription, driver: undefined };
+  const spec = driver as { type?: unknown; module?: unknown; options?: unknown } | null;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec) || (typeof spec.type === 'string') === (typeof spec.module === 'string')) {
+    throw invalid('/driver', 'must be an object naming its device: {"type": "environment-sensor"} or {"module": "./drivers/my-device.js"}');
   }
-  const options = (driver as { options?: unknown }).options;
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw invalid('/driver/options', 'must be an object');
-  }
-  return { path, slug, td: td as ThingDescription };
+  const options = spec.options ?? {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('/driver/options', 'must be an object');
+  const common = { options: options as Record<string, unknown> };
+  return { path, slug, td: td as ThingDescription, driver: typeof spec.type === 'string' ? { type: spec.type, ...common } : { module: spec.module as string, ...common } };
 }

@@ -93,7 +93,7 @@ t.test('the ledger Thing streams each step of a write, so a dashboard can follow
     updates.filter((u) => u.property === 'mode').map((u) => [u.status, u.txId]),
     [['queued', undefined], ['stored', txId]],
   );
-  t.equal(servient.registry.get('ledger').readProperty('outbox'), 0, 'nothing left waiting');
+  t.equal(await servient.registry.get('ledger').readProperty('outbox'), 0, 'nothing left waiting');
 });
 
 t.test('writes accepted while the ring is not running wait in the outbox, across a restart, and are delivered in order', async (t) => {

@@ -5,7 +5,7 @@
  * transaction, and at the end the chain verifies.
  */
 import t from 'tap';
-import { createRandom } from '../../src/thing/random.js';
+import { createRandom } from '../../src/common/random.js';
 import { runCli, startNode } from '../helpers/node-process.js';
 import { getJson } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';

@@ -13,6 +13,9 @@ import { runCli } from '../helpers/node-process.js';
 import { getJson, settledRing, startRing } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';
 
+// Real processes on a shared 2-core machine: more than tap's 120 s per file when the suite runs beside it.
+t.setTimeout(360_000);
+
 const OUTSIDER = fileURLToPath(new URL('../helpers/outsider.mjs', import.meta.url));
 
 t.test('an outsider with a key and a certificate of its own can change nothing on a ring', async (t) => {

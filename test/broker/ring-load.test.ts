@@ -6,6 +6,9 @@ import t from 'tap';
 import type { NodeProcess } from '../helpers/node-process.js';
 import { getJson, settledRing, startRing } from '../helpers/ring-processes.js';
 
+// Real processes on a shared 2-core machine: more than tap's 120 s per file when the suite runs beside it.
+t.setTimeout(360_000);
+
 const PROPERTY = 'things/thermostat/properties/targetTemperature';
 
 /**

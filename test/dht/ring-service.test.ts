@@ -10,7 +10,7 @@ import { PEER_SUBPROTOCOL } from '../../src/dht/tls-peer-network.js';
 import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
 import { Membership } from '../../src/membership/membership.js';
 import { NodeIdentity } from '../../src/node-identity.js';
-import { createRandom } from '../../src/thing/random.js';
+import { createRandom } from '../../src/common/random.js';
 import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
 import { createServient, testAuthority } from '../helpers/test-servient.js';
 

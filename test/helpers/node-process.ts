@@ -71,3 +71,63 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A script run as a child process, its stdout read line by line. */
+export interface ScriptProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  /** The first line (already printed or still to come) matching `pattern`. */
+  line(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `node script ...args` from the repository root; killed at teardown. */
+export function runScript(t: Test, script: string, args: readonly string[] = [], env: Record<string, string> = {}): ScriptProcess {
+  const child = spawn(process.execPath, [fileURLToPath(new URL(`../../${script}`, import.meta.url)), ...args], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const lines: string[] = [];
+  const waiting = new Set<() => void>();
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      lines.push(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+    }
+    for (const check of [...waiting]) check();
+  });
+  return {
+    child,
+    lines,
+    line: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          for (const line of lines) {
+            const match = pattern.exec(line);
+            if (match !== null) {
+              waiting.delete(check);
+              return resolve(match);
+            }
+          }
+        };
+        waiting.add(check);
+        check();
+        void exited.then((code) => reject(new Error(`${script} exited with ${code} before printing ${pattern}: ${stderr}`)));
+      }),
+    stop: (signal = 'SIGTERM') => {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

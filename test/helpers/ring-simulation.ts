@@ -6,7 +6,7 @@ import { RING } from '../../src/dht/ring-space.js';
 import { RingStore, type RingStoreInit } from '../../src/dht/ring-store.js';
 import { COUNTERS, NOTES, SEALED } from './ring-records.js';
 import { MemorySection } from './memory-section.js';
-import { createRandom, type Random } from '../../src/thing/random.js';
+import { createRandom, type Random } from '../../src/common/random.js';
 import { ManualClock } from './manual-clock.js';
 
 export class RingSimulation {

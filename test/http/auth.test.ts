@@ -58,7 +58,7 @@ t.test('with a token configured', async (t) => {
     const res = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/targetTemperature', 25));
     assertProblem(t, res, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
     t.equal(res.headers['www-authenticate'], 'Bearer realm="flowchain"');
-    t.equal(servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
   });
 
   t.test('PUT with a wrong token fails with 401 FLOWCHAIN_ERR_AUTH_INVALID and error="invalid_token", and changes nothing', async (t) => {
@@ -66,14 +66,14 @@ t.test('with a token configured', async (t) => {
     const res = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/targetTemperature', 25, bearer(WRONG)));
     assertProblem(t, res, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });
     t.equal(res.headers['www-authenticate'], 'Bearer realm="flowchain", error="invalid_token"');
-    t.equal(servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
   });
 
   t.test('PUT with the right token is 204 and writes', async (t) => {
     const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
     const res = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/targetTemperature', 25, bearer(AUTH_TOKEN)));
     t.equal(res.statusCode, 204);
-    t.equal(servient.registry.get('thermostat').readProperty('targetTemperature'), 25);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 25);
   });
 
   t.test('writemultipleproperties needs the token too', async (t) => {
@@ -83,10 +83,10 @@ t.test('with a token configured', async (t) => {
     assertProblem(t, none, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
     const wrong = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties', values, bearer(WRONG)));
     assertProblem(t, wrong, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });
-    t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
+    t.same(await servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
     const ok = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties', values, bearer(AUTH_TOKEN)));
     t.equal(ok.statusCode, 204);
-    t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), values);
+    t.same(await servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), values);
   });
 
   t.test('POST to an action without or with a wrong token is 401 and does not run it; with the token it runs', async (t) => {
@@ -96,7 +96,7 @@ t.test('with a token configured', async (t) => {
     t.equal(none.headers['www-authenticate'], 'Bearer realm="flowchain"');
     const wrong = await servient.app.inject({ method: 'POST', url: '/things/smart-plug/actions/toggle', headers: bearer(WRONG) });
     assertProblem(t, wrong, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });
-    t.equal(servient.registry.get('smart-plug').readProperty('on'), false, 'the plug was not toggled');
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false, 'the plug was not toggled');
     const ok = await servient.app.inject({ method: 'POST', url: '/things/smart-plug/actions/toggle', headers: bearer(AUTH_TOKEN) });
     t.equal(ok.statusCode, 200);
     t.same(body(ok), { on: true });

@@ -38,7 +38,7 @@ t.test('what the parser refuses is answered as problem+json with connection: clo
   t.test('Content-Length together with Transfer-Encoding (request smuggling) gets 400 FLOWCHAIN_ERR_REQUEST_MALFORMED', async (t) => {
     const smuggled = 'POST /things/smart-plug/actions/toggle HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
     assertRawProblem(t, await rawExchange(t, port, smuggled), { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
-    t.equal(servient.registry.get('smart-plug').readProperty('on'), false, 'the action did not run');
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false, 'the action did not run');
   });
 
   t.test('an HTTP/2 preface on the HTTP/1.1 port gets 400 FLOWCHAIN_ERR_REQUEST_MALFORMED', async (t) => {
@@ -76,7 +76,7 @@ t.test('what the parser refuses is answered as problem+json with connection: clo
   t.test('an Expect other than 100-continue gets 417 FLOWCHAIN_ERR_EXPECTATION_FAILED and the write is not applied', async (t) => {
     const put = 'PUT /things/thermostat/properties/mode HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n"cool"';
     assertRawProblem(t, await rawExchange(t, port, put), { status: 417, code: 'FLOWCHAIN_ERR_EXPECTATION_FAILED', field: 'expect' });
-    t.equal(servient.registry.get('thermostat').readProperty('mode'), 'heat');
+    t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'heat');
   });
 
   t.test('a WebSocket handshake without Sec-WebSocket-Key gets 400 problem+json naming it, not text/html', async (t) => {
@@ -105,7 +105,7 @@ t.test('what the parser refuses is answered as problem+json with connection: clo
   t.test('an Upgrade request carrying a body gets 400 naming upgrade, and the write is not applied', async (t) => {
     const put = 'PUT /things/thermostat/properties/mode HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n"cool"';
     assertRawProblem(t, await rawExchange(t, port, put), { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', field: 'upgrade' });
-    t.equal(servient.registry.get('thermostat').readProperty('mode'), 'heat');
+    t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'heat');
   });
 
   t.test('a second parse error on an answered connection does not produce a second answer', async (t) => {
@@ -145,7 +145,7 @@ t.test('a body that does not arrive within the request timeout gets 408 FLOWCHAI
   const connection = await rawConnect(t, port);
   connection.write('PUT /things/thermostat/properties/mode HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n"co');
   assertRawProblem(t, parseRawResponse(await connection.closed), { status: 408, code: 'FLOWCHAIN_ERR_REQUEST_TIMEOUT' });
-  t.equal(servient.registry.get('thermostat').readProperty('mode'), 'heat');
+  t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'heat');
 });
 
 t.test('an idle keep-alive connection is closed after the keep-alive timeout', async (t) => {

@@ -134,13 +134,13 @@ t.test('every HTTP form of every TD leads to a route that performs its operation
           case 'readproperty': {
             const res = await servient.app.inject({ method: 'GET', url: path });
             status = res.statusCode;
-            t.same(body(res), thing.readProperty(name), `${path}: the value`);
+            t.same(body(res), await thing.readProperty(name), `${path}: the value`);
             break;
           }
           case 'writeproperty': {
             // Properties the driver never sets start as null; write a valid value to those.
             const fresh: Record<string, unknown> = { secret: 'hunter2', label: 'kitchen', level: 50 };
-            const value = name in fresh ? fresh[name] : thing.readProperty(name);
+            const value = name in fresh ? fresh[name] : await thing.readProperty(name);
             status = (await servient.app.inject(jsonRequest('PUT', path, value))).statusCode;
             t.equal(status, 204, `${path}: write`);
             continue;

@@ -630,8 +630,7 @@ export interface NodeState {
 }
 
 /**
- * The state of a node as its own HTTP interface reports it. The ledger Thing reports its
- * outbox only while its driver runs: {@link startDevices} first, with the broker stopped so
+ * The state of a node as its own HTTP interface reports it; with the broker stopped, so
  * nothing leaves the outbox behind the test's back.
  */
 export async function stateOf(servient: Servient): Promise<NodeState> {
@@ -646,9 +645,4 @@ export async function stateOf(servient: Servient): Promise<NodeState> {
   }
   const outbox = body(await servient.app.inject({ method: 'GET', url: '/things/ledger/properties/outbox' }));
   return { values, history, outbox };
-}
-
-/** Starts every Thing's device (the ledger Thing's too) without listening or joining a ring. */
-export function startDevices(servient: Servient): void {
-  for (const thing of servient.registry.list()) thing.start();
 }

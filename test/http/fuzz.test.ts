@@ -34,14 +34,14 @@ async function snapshot(servient: Servient): Promise<string> {
   const values: Record<string, unknown> = {};
   const history: Record<string, unknown> = {};
   for (const thing of servient.registry.list()) {
-    values[thing.slug] = thing.readAllProperties();
+    values[thing.slug] = await thing.readAllProperties();
     for (const [name, property] of Object.entries(thing.td.properties ?? {})) {
       if ((property as { recorded?: unknown }).recorded === false) continue;
       const entries = await servient.broker.history(thing.id, name, 10);
       history[`${thing.slug}/${name}`] = entries.map(({ hData, value, origin }) => ({ hData, value, origin }));
     }
   }
-  return JSON.stringify({ values, history, outbox: servient.registry.get('ledger').readProperty('outbox'), pending: servient.broker.pending });
+  return JSON.stringify({ values, history, outbox: await servient.registry.get('ledger').readProperty('outbox'), pending: servient.broker.pending });
 }
 
 /**
@@ -58,7 +58,11 @@ function settler(servient: Servient): () => Promise<void> {
     return record(changes, wait).finally(() => recording--);
   };
   const ledger = servient.registry.get('ledger');
-  return () => until(() => recording === 0 && broker.pending === 0 && ledger.readProperty('outbox') === 0, 'the node to settle');
+  return async () => {
+    await until(() => recording === 0 && broker.pending === 0, 'the node to settle');
+    // And the ledger Thing reports it so.
+    if ((await ledger.readProperty('outbox')) !== 0) throw new Error('the ledger Thing reports transactions waiting');
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

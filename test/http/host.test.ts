@@ -3,7 +3,7 @@ import t from 'tap';
 import { isFlowchainError } from '../../src/errors.js';
 import { requestAuthority } from '../../src/http/host.js';
 import { createServient } from '../helpers/test-servient.js';
-import { assertProblem, body, jsonRequest, startDevices, stateOf } from './fixtures.js';
+import { assertProblem, body, jsonRequest, stateOf } from './fixtures.js';
 
 const request = (host: string | undefined, rawHeaders?: string[]) => ({ headers: host === undefined ? {} : { host }, ...(rawHeaders ? { rawHeaders } : {}) });
 
@@ -64,7 +64,6 @@ t.test('a TD follows a valid Host, normalised', async (t) => {
 
 t.test('a PUT with a Host out of range is refused with 400 and changes no value, history or outbox', async (t) => {
   const { servient } = await createServient(t);
-  startDevices(servient);
   const before = await stateOf(servient);
   const res = await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/targetTemperature', 25, { host: '127.0.0.1:99999' }));
   assertProblem(t, res, { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', field: 'host' });

@@ -15,12 +15,12 @@ t.test('SSE on a property', async (t) => {
 
     const first = await sse.nextEvent();
     t.match(first, { id: '1', event: 'temperature' });
-    t.equal(JSON.parse(first.data ?? ''), sensor.readProperty('temperature'), 'the current value');
+    t.equal(JSON.parse(first.data ?? ''), await sensor.readProperty('temperature'), 'the current value');
 
-    const seen = [sensor.readProperty('temperature')];
+    const seen = [await sensor.readProperty('temperature')];
     for (let i = 2; i <= 4; i++) {
       clock.advance(1_000);
-      const now = sensor.readProperty('temperature');
+      const now = await sensor.readProperty('temperature');
       t.not(now, seen.at(-1), 'the seeded sensor moved');
       seen.push(now);
       const change = await sse.nextEvent();
@@ -137,13 +137,13 @@ t.test('long-poll on a property', async (t) => {
     const spy = new SubscriptionSpy(sensor);
     const poll = httpGet(t, `${url}things/environment-sensor/properties/humidity/longpoll`);
     await spy.when((s) => s.active === 1);
-    const before = sensor.readProperty('humidity');
+    const before = await sensor.readProperty('humidity');
     clock.advance(1_000);
     const res = await poll.response;
     t.equal(res.status, 200);
     t.match(res.headers['content-type'], /^application\/json/);
-    t.not(sensor.readProperty('humidity'), before, 'the seeded sensor moved');
-    t.equal(JSON.parse(res.body), sensor.readProperty('humidity'));
+    t.not(await sensor.readProperty('humidity'), before, 'the seeded sensor moved');
+    t.equal(JSON.parse(res.body), await sensor.readProperty('humidity'));
     await spy.when((s) => s.active === 0);
   });
 

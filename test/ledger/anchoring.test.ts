@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Database } from '../../src/storage.js';
-import { createRandom } from '../../src/thing/random.js';
+import { createRandom } from '../../src/common/random.js';
 import { runCli, startNode } from '../helpers/node-process.js';
 import { getJson } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';

@@ -15,7 +15,7 @@ import { verifyChain, VirtualChain, type VirtualChainInit } from '../../src/ledg
 import { NodeIdentity } from '../../src/node-identity.js';
 import { Database } from '../../src/storage.js';
 import type { Clock } from '../../src/common/clock.js';
-import { createRandom } from '../../src/thing/random.js';
+import { createRandom } from '../../src/common/random.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/test-servient.js';
 

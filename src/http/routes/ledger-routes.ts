@@ -28,7 +28,7 @@ export function ledgerRoutes(app: FastifyInstance, ctx: HttpContext, ledger: Led
   app.get<{ Params: AffordanceParams; Querystring: { limit?: string } }>('/things/:thing/properties/:name/history', async (request) => {
     const thing = ctx.registry.get(request.params.thing);
     // Same rules as a read: the property exists and is not write-only.
-    thing.readProperty(request.params.name);
+    thing.readable(request.params.name);
     return ledger.history(thing.id, request.params.name, integerParam(request.query.limit, 'limit', 1, MAX_HISTORY, MAX_HISTORY));
   });
 }

@@ -12,7 +12,7 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const guard = ctx.auth ? { onRequest: ctx.auth.guard() } : {};
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name', async (request, reply) =>
-    sendJson(reply, ctx.registry.get(request.params.thing).readProperty(request.params.name)),
+    sendJson(reply, await ctx.registry.get(request.params.thing).readProperty(request.params.name)),
   );
 
   // A write is answered from what is known before it is applied (the base of its receipt
@@ -52,14 +52,13 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     // No change within the window answers the current value: harmless for an observer, and
     // every answer is a value of the property's schema.
     const change = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
-    return sendJson(reply, change === undefined ? thing.readProperty(name) : change.value);
+    return sendJson(reply, change === undefined ? await thing.readProperty(name) : change.value);
   });
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/sse', async (request, reply) => {
     const { thing: ref, name } = request.params;
     const thing = ctx.registry.get(ref);
-    ctx.streams.sse(reply, name, (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value)), [
-      thing.readProperty(name),
-    ]);
+    const current = await thing.readProperty(name);
+    ctx.streams.sse(reply, name, (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value)), [current]);
   });
 }

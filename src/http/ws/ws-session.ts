@@ -126,7 +126,7 @@ export class WsSession implements Receiver {
       case 'invokeaction':
         return thing.invokeAction(name, request.input);
       case 'observeproperty': {
-        const current = thing.readProperty(name);
+        const current = await thing.readProperty(name);
         this.#follow(thing, 'property', name);
         return current;
       }

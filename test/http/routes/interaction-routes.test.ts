@@ -2,7 +2,7 @@ import type { InjectOptions } from 'fastify';
 import t from 'tap';
 import type { ErrorCode } from '../../../src/errors.js';
 import { createServient } from '../../helpers/test-servient.js';
-import { AUTH_TOKEN, assertProblem, body, jsonRequest, startDevices, stateOf } from '../fixtures.js';
+import { AUTH_TOKEN, assertProblem, body, jsonRequest, stateOf } from '../fixtures.js';
 
 const BOOST = '/things/thermostat/actions/boost';
 const TOGGLE = '/things/smart-plug/actions/toggle';
@@ -137,14 +137,14 @@ t.test('invokeaction without input', async (t) => {
     const { servient } = await createServient(t);
     const res = await servient.app.inject({ method: 'POST', url: TOGGLE, payload: 'please', headers: { 'content-type': 'text/plain' } });
     assertProblem(t, res, { status: 415, code: 'FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED' });
-    t.equal(servient.registry.get('smart-plug').readProperty('on'), false);
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false);
   });
 
   t.test('POST toggle with malformed JSON fails with 400 and does not toggle', async (t) => {
     const { servient } = await createServient(t);
     const res = await servient.app.inject({ method: 'POST', url: TOGGLE, payload: '{', headers: { 'content-type': 'application/json' } });
     assertProblem(t, res, { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED' });
-    t.equal(servient.registry.get('smart-plug').readProperty('on'), false);
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false);
   });
 });
 
@@ -227,7 +227,6 @@ t.test('a rejected action invocation changes no value, history or outbox', async
     ['GET on an action: 404', { method: 'GET', url: TOGGLE }, 404, 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND'],
   ];
   const { servient } = await createServient(t);
-  startDevices(servient);
   const before = await stateOf(servient);
   for (const [what, request, status, code] of rejections) {
     assertProblem(t, await servient.app.inject(request), { status, code });
@@ -239,7 +238,6 @@ t.test('a rejected action invocation changes no value, history or outbox', async
 
 t.test('an action without the token on a protected node runs nothing and changes no value, history or outbox', async (t) => {
   const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
-  startDevices(servient);
   const before = await stateOf(servient);
   assertProblem(t, await servient.app.inject({ method: 'POST', url: TOGGLE }), { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
   assertProblem(t, await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }, { authorization: 'Bearer a-wrong-token-of-some-length' })), { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });

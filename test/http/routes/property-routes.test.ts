@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import type { ErrorCode } from '../../../src/errors.js';
 import { createServient, tempDir, type TestServient } from '../../helpers/test-servient.js';
-import { AUTH_TOKEN, assertProblem, body, customThings, jsonRequest, startDevices, stateOf, until } from '../fixtures.js';
+import { AUTH_TOKEN, assertProblem, body, customThings, jsonRequest, stateOf, until } from '../fixtures.js';
 
 const TARGET = '/things/thermostat/properties/targetTemperature';
 const MODE = '/things/thermostat/properties/mode';
@@ -447,7 +447,6 @@ interface Rejection {
  */
 async function rejectionsChangeNothing(t: Test, rejections: readonly Rejection[], accepted: InjectOptions, authToken?: string): Promise<void> {
   const { servient } = await createServient(t, authToken === undefined ? {} : { authToken });
-  startDevices(servient);
   const before = await stateOf(servient);
   for (const { what, request, status, code } of rejections) {
     t.test(what, async (t) => {

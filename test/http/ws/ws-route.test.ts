@@ -127,7 +127,7 @@ t.test('without a token configured any credentials are ignored at the upgrade', 
   const { url } = await servient.start();
   const client = await openWs(t, url, { token: WRONG });
   t.equal(expectResult(t, await client.request({ op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'off' })), undefined);
-  t.equal(servient.registry.get('thermostat').readProperty('mode'), 'off');
+  t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'off');
   await client.close();
 });
 

@@ -16,7 +16,6 @@ import {
   expectResult,
   jsonRequest,
   openWs,
-  startDevices,
   stateOf,
   SubscriptionSpy,
   type WsClient,
@@ -86,7 +85,7 @@ t.test('property operations', async (t) => {
     const ws = await openWs(t, url);
     const written = (await ws.request({ id: 1, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 19, mode: 'cool' } })) as unknown as { transactions: { property: string; status: string }[] };
     t.same(written.transactions.map((tx) => [tx.property, tx.status]), [['targetTemperature', 'stored'], ['mode', 'stored']], 'one transaction per written property');
-    t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 19, mode: 'cool' });
+    t.same(await servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 19, mode: 'cool' });
   });
 
   t.test('writemultipleproperties with one bad value fails with FLOWCHAIN_ERR_VALUE_INVALID and writes nothing', async (t) => {
@@ -98,7 +97,7 @@ t.test('property operations', async (t) => {
       code: 'FLOWCHAIN_ERR_VALUE_INVALID',
       field: 'mode',
     });
-    t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
+    t.same(await servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
   });
 });
 
@@ -129,7 +128,7 @@ t.test('invokeaction', async (t) => {
       field: 'boost/minutes',
     });
     expectError(t, await ws.request({ id: 5, op: 'invokeaction', thingID: 'thermostat', name: 'boost' }), { id: 5, code: 'FLOWCHAIN_ERR_VALUE_INVALID', field: 'boost' });
-    t.equal(servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 21);
   });
 });
 
@@ -147,7 +146,7 @@ t.test('observeproperty and unobserveproperty', async (t) => {
         type: 'propertyChange',
         thingID: sensor.id,
         name: 'temperature',
-        value: sensor.readProperty('temperature'),
+        value: await sensor.readProperty('temperature'),
         timestamp: new Date(clock.now()).toISOString(),
       });
     }
@@ -342,7 +341,7 @@ t.test('many Things over one socket', async (t) => {
     const thing = servient.registry.get(slug);
     const change = await nextChange(ws, name);
     t.equal(change.thingID, thing.id, `${slug}: notified with its TD id`);
-    t.equal(change.value, thing.readProperty(name), `${slug}: the new ${name}`);
+    t.equal(change.value, await thing.readProperty(name), `${slug}: the new ${name}`);
   }
 });
 
@@ -439,7 +438,7 @@ t.test('errors carry a code and the request id, and the socket stays usable', as
   });
 
   t.test('no error left the Thing changed', async (t) => {
-    t.same(servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
+    t.same(await servient.registry.get('thermostat').readMultipleProperties(['targetTemperature', 'mode']), { targetTemperature: 21, mode: 'heat' });
   });
 });
 
@@ -453,7 +452,7 @@ t.test('a frame larger than bodyLimit closes that socket with 1009 and the node 
   big.send({ id: 1, op: 'writeproperty', thingID: 'lamp', name: 'label', value: 'x'.repeat(8192) });
   const closed = await big.closed;
   t.equal(closed.code, 1009, 'message too big');
-  t.equal(servient.registry.get('lamp').readProperty('label'), null, 'the oversized write was not applied');
+  t.equal(await servient.registry.get('lamp').readProperty('label'), null, 'the oversized write was not applied');
   await spy.when((s) => s.active === 0);
   t.equal(expectResult(t, await other.request({ op: 'readproperty', thingID: 'lamp', name: 'on' })), false, 'another socket is still served');
   t.match(await other.request({ id: 2, op: 'writeproperty', thingID: 'lamp', name: 'label', value: 'x'.repeat(1000) }), { type: 'result', id: 2, transactions: [{ status: 'stored' }] }, 'a value near the body limit still fits a transaction');
@@ -512,8 +511,8 @@ t.test('with a token configured', async (t) => {
       code: 'FLOWCHAIN_ERR_AUTH_REQUIRED',
     });
     expectError(t, await ws.request({ id: 3, op: 'invokeaction', thingID: 'smart-plug', name: 'toggle' }), { id: 3, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
-    t.equal(servient.registry.get('thermostat').readProperty('mode'), 'heat');
-    t.equal(servient.registry.get('smart-plug').readProperty('on'), false);
+    t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'heat');
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false);
     t.same(ws.queued(isChange()), [], 'nothing changed, so nothing was notified');
   });
 
@@ -535,7 +534,7 @@ t.test('with a token configured', async (t) => {
       t.match(await ws.request({ id: 1, op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'off' }), { type: 'result', id: 1, transactions: [{ status: 'stored' }] });
       t.match(await ws.request({ id: 2, op: 'writemultipleproperties', thingID: 'thermostat', values: { targetTemperature: 20 } }), { type: 'result', id: 2, transactions: [{ status: 'stored' }] });
       t.same(expectResult(t, await ws.request({ op: 'invokeaction', thingID: 'smart-plug', name: 'toggle' })), { on: true });
-      t.same(servient.registry.get('thermostat').readMultipleProperties(['mode', 'targetTemperature']), { mode: 'off', targetTemperature: 20 });
+      t.same(await servient.registry.get('thermostat').readMultipleProperties(['mode', 'targetTemperature']), { mode: 'off', targetTemperature: 20 });
     });
   }
 });
@@ -554,7 +553,6 @@ t.test('a client that floods requests faster than they are served is closed with
 
 /** Listens without starting the ring or the broker, so nothing leaves the outbox behind the test's back. */
 async function listening(servient: Servient): Promise<string> {
-  startDevices(servient);
   await servient.app.listen({ port: 0, host: '127.0.0.1' });
   const address = servient.app.server.address() as AddressInfo;
   return `http://127.0.0.1:${address.port}/`;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createRandom, deriveSeed, RandomWalk } from '../../src/thing/random.js';
+import { createRandom, deriveSeed, RandomWalk } from '../../src/common/random.js';
 
 t.test('the same seed gives the same sequence, another seed another one', async (t) => {
   const a = createRandom(42);

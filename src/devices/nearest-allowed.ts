@@ -2,7 +2,7 @@
  * Keeps a simulated device's numbers inside what its TD promises: the value a numeric data
  * schema (TD 1.1 §5.3.2.3 NumberSchema) accepts that is nearest to a computed one. Pure.
  */
-import type { DataSchema } from '../../td/thing-description.js';
+import type { DataSchema } from '../td/thing-description.js';
 
 /** Relative slack for floating-point ratios (0.3 / 0.1 = 2.9999999999999996), as data-schema.ts allows. */
 const EPSILON = 1e-9;

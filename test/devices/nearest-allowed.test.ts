@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import t from 'tap';
-import type { DataSchema } from '../../../src/td/thing-description.js';
-import { checkValue } from '../../../src/thing/data-schema.js';
-import { nearestAllowed } from '../../../src/thing/drivers/nearest-allowed.js';
+import type { DataSchema } from '../../src/td/thing-description.js';
+import { checkValue } from '../../src/thing/data-schema.js';
+import { nearestAllowed } from '../../src/devices/nearest-allowed.js';
 
 const target: DataSchema = { type: 'number', minimum: 5, maximum: 30, multipleOf: 0.5 };
 

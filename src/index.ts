@@ -1,0 +1,38 @@
+/**
+ * Flowchain's public API: what an application imports (`import { createServient } from
+ * 'flowchain'`) to run a node, expose its own devices as W3C WoT Things and consume the Things
+ * of other nodes. Everything else under src/ is internal and may change between releases.
+ *
+ * The shapes follow the W3C WoT Scripting API (produce/expose an ExposedThing with handlers,
+ * consume a ConsumedThing through a TD's forms); README.md, "Writing your own Thing", walks
+ * through them.
+ */
+export { createServient, Servient, type Address, type ProduceOptions, type ServientComponents, type ServientOptions } from './servient.js';
+export type { Config } from './config.js';
+export {
+  ExposedThing,
+  type ActionHandler,
+  type PropertyChange,
+  type PropertyReadHandler,
+  type PropertyWriteHandler,
+  type ThingEvent,
+  type Unsubscribe,
+} from './thing/exposed-thing.js';
+export type { InteractionInput, InteractionOutput } from './thing/interaction-output.js';
+export type { JournalReceipt } from './thing/change-journal.js';
+export { ConsumedThing, consumeThing, fetchThingDescription, type ConsumeOptions, type Subscription, type WriteResult } from './client/consumed-thing.js';
+export type { Binding, Credentials } from './client/forms.js';
+export { emitLater, numberOption, requireAffordances, type Device, type DeviceContext, type DeviceFactory } from './devices/device.js';
+export { environmentSensor } from './devices/environment-sensor.js';
+export { thermostat } from './devices/thermostat.js';
+export { smartPlug } from './devices/smart-plug.js';
+export { nearestAllowed } from './devices/nearest-allowed.js';
+export { ERRORS, FlowchainError, isFlowchainError, type ErrorCode } from './errors.js';
+export { systemClock, type Clock, type Timer } from './common/clock.js';
+export type { Random } from './common/random.js';
+export type { ActionAffordance, DataSchema, EventAffordance, Form, PropertyAffordance, ThingDescription, ThingFragment } from './td/thing-description.js';
+export { verifyReceipt, type ReceiptCheck } from './ledger/receipt.js';
+export type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from './broker/ledger-sink.js';
+export { blockHash, transactionId, type DataTransaction } from './broker/data-transaction.js';
+export type { Anchorer } from './ledger/anchoring.js';
+export type { WirePeer } from './common/peer-rpc.js';
