@@ -1,7 +1,9 @@
 /**
  * HTTP streaming for observe and subscribe: Server-Sent Events (WHATWG HTML §9.2) and
  * long-poll. Every open stream is tracked so the server can end them on shutdown, and a
- * stream whose client stops reading is ended rather than buffered without bound.
+ * stream whose client stops reading is ended rather than buffered without bound. A HEAD on a
+ * stream's URL is answered at once with the headers its GET would carry (RFC 9110 §9.3.2):
+ * clients probe long-poll URLs with a HEAD and a short timeout before they poll.
  */
 import type { FastifyReply } from 'fastify';
 import type { Clock, Timer } from '../common/clock.js';
@@ -11,6 +13,20 @@ import type { Unsubscribe } from '../thing/exposed-thing.js';
 const HEARTBEAT_MS = 15_000;
 /** Clients reconnect after this long (the SSE `retry` field). */
 const RETRY_MS = 2_000;
+
+/** The header fields of an SSE response. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+} as const;
+
+/** The header fields a long-poll answers with (its body is the JSON value it waited for). */
+const LONG_POLL_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/** Which kind of stream a URL serves, for {@link StreamTracker.head}. */
+export type StreamKind = 'sse' | 'longpoll';
 
 /** Subscribes a delivery callback; returns how to unsubscribe. */
 export type Subscribe<T> = (deliver: (item: T) => void) => Unsubscribe;
@@ -58,12 +74,7 @@ export class StreamTracker {
     };
     const unsubscribe = subscribe(write);
     reply.hijack();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    res.writeHead(200, SSE_HEADERS);
     this.#open.add(close);
     // The response's 'close' (not the request's, which fires once the body is read) marks the
     // client going away.
@@ -71,6 +82,19 @@ export class StreamTracker {
     res.write(`retry: ${RETRY_MS}\n\n`);
     for (const item of initial) write(item);
     heartbeat = this.#clock.every(HEARTBEAT_MS, () => res.write(': heartbeat\n\n'));
+  }
+
+  /**
+   * Answers a HEAD on a stream's URL: `subscribe` is opened and closed again at once, so a
+   * request the GET would refuse (an unknown or unobservable affordance) fails the same way;
+   * otherwise the headers the GET would carry, without a body. No Content-Length: the GET's
+   * length is not known before it answers.
+   */
+  head<T>(reply: FastifyReply, kind: StreamKind, subscribe: Subscribe<T>): void {
+    subscribe(() => undefined)();
+    reply.hijack();
+    reply.raw.writeHead(200, kind === 'sse' ? SSE_HEADERS : LONG_POLL_HEADERS);
+    reply.raw.end();
   }
 
   /**

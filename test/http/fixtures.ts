@@ -504,6 +504,17 @@ export function httpGet(t: Test, url: string): PendingGet {
   return { response, abort: () => req.destroy() };
 }
 
+/** Sends a HEAD to `url` (absolute) without connection reuse and reads the response; destroyed at teardown. */
+export function httpHead(t: Test, url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const req = httpRequest(url, { method: 'HEAD', agent: false, headers });
+  t.teardown(() => req.destroy());
+  return new Promise<HttpResult>((resolve, reject) => {
+    req.once('response', (res) => readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }), reject));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
 /** A response read off a raw socket: status line, lower-cased headers, body, and whether the server closed. */
 export interface RawResponse {
   readonly status: number;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createServient } from '../helpers/test-servient.js';
-import { advanceUntilEvent, body, customThings, httpGet, jsonRequest, openSse, SubscriptionSpy, until } from './fixtures.js';
+import { advanceUntilEvent, assertProblem, body, customThings, httpGet, httpHead, jsonRequest, openSse, SubscriptionSpy, until } from './fixtures.js';
 
 t.test('SSE on a property', async (t) => {
   t.test('sends the current value first, then each change as event: <name> / data: <json> with rising ids', async (t) => {
@@ -261,4 +261,44 @@ t.test('long-polls and SSE by inject leave no subscription behind once answered'
   t.equal(spy.active, 0);
   t.equal(spy.opened, 1);
   t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 4, uptimeSeconds: 1 });
+});
+
+t.test('HEAD on a stream URL', async (t) => {
+  t.test('answers at once, with the headers its GET carries and no body, and leaves no subscription (the clock never moves)', async (t) => {
+    const { servient, clock } = await createServient(t, { things: customThings(t) });
+    const { url } = await servient.start();
+    const sensor = new SubscriptionSpy(servient.registry.get('hot-sensor'));
+    const timers = clock.pending;
+    for (const [path, type] of [
+      ['things/hot-sensor/properties/temperature/longpoll', /^application\/json/],
+      ['things/hot-sensor/properties/temperature/sse', /^text\/event-stream/],
+      ['things/hot-sensor/events/overheat/longpoll', /^application\/json/],
+      ['things/hot-sensor/events/overheat/sse', /^text\/event-stream/],
+    ] as const) {
+      const res = await httpHead(t, `${url}${path}`);
+      t.equal(res.status, 200, path);
+      t.match(res.headers['content-type'], type, `${path}: the GET's media type`);
+      t.equal(res.headers['content-length'], undefined, `${path}: no length (the GET's is not known yet)`);
+      t.equal(res.body, '', `${path}: no body`);
+    }
+    t.equal(sensor.active, 0, 'no subscription left behind');
+    t.equal(clock.pending, timers, 'no poll timeout or heartbeat left behind');
+  });
+
+  t.test('fails as the GET would for an unknown or unobservable affordance', async (t) => {
+    const { servient } = await createServient(t, { things: customThings(t) });
+    for (const [url, status, code] of [
+      ['/things/hot-sensor/properties/nope/longpoll', 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+      ['/things/hot-sensor/events/nope/sse', 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+      ['/things/lamp/properties/level/sse', 405, 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED'],
+      ['/things/lamp/properties/secret/longpoll', 405, 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY'],
+      ['/things/nope/events/overheat/longpoll', 404, 'FLOWCHAIN_ERR_THING_NOT_FOUND'],
+    ] as const) {
+      const head = await servient.app.inject({ method: 'HEAD', url });
+      t.equal(head.statusCode, status, url);
+      t.match(head.headers['content-type'], /^application\/problem\+json/, `${url}: a problem`);
+      t.equal(head.body, '');
+      assertProblem(t, await servient.app.inject({ method: 'GET', url }), { status, code });
+    }
+  });
 });

@@ -49,6 +49,7 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const { thing: ref, name } = request.params;
     const thing = ctx.registry.get(ref);
     const subscribe = (deliver: (change: PropertyChange) => void) => thing.observeProperty(name, deliver);
+    if (request.method === 'HEAD') return ctx.streams.head(reply, 'longpoll', subscribe);
     // No change within the window answers the current value: harmless for an observer, and
     // every answer is a value of the property's schema.
     const change = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
@@ -58,8 +59,8 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/sse', async (request, reply) => {
     const { thing: ref, name } = request.params;
     const thing = ctx.registry.get(ref);
-    ctx.streams.sse(reply, name, (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value)), [
-      thing.readProperty(name),
-    ]);
+    const subscribe = (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value));
+    if (request.method === 'HEAD') return ctx.streams.head(reply, 'sse', subscribe);
+    ctx.streams.sse(reply, name, subscribe, [thing.readProperty(name)]);
   });
 }
