@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema } from './bundled.js';
+import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
 import type { Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
@@ -92,7 +92,8 @@ export class Servient {
     const drivers = components.drivers ?? builtinDrivers;
     const files = await readThingFiles(config.things);
     const validator = new TdValidator(loadTdSchema());
-    const checker = new DescriptionChecker(validator, loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
+    // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
+    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
 
     const database = await Database.open(join(config.data, 'db'));
     try {
@@ -295,7 +296,7 @@ function driverFor(file: ThingFile, drivers: ReadonlyMap<string, DriverFactory>)
   return factory;
 }
 
-/** Start-up check of every TD as it will be served: JSON Schema and offline JSON-LD expansion. */
+/** Start-up check of every TD as it will be served: JSON Schema and offline JSON-LD expansion with the W3C contexts only. */
 class DescriptionChecker {
   readonly #validator: TdValidator;
   readonly #contexts: ContextDocuments;

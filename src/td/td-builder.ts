@@ -12,6 +12,7 @@
  *   things/{slug}/events/{name}/longpoll|sse     subscribe
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  */
+import { servedContext } from './flowchain-context.js';
 import type { Form, ThingDescription } from './thing-description.js';
 
 /** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
@@ -83,7 +84,9 @@ const SSE = { contentType: 'text/event-stream', subprotocol: 'sse' } as const;
 
 /**
  * Completes a TD file into the TD the servient serves: stable `id`, `base`, security and forms
- * for every supported operation. The Flowchain-only `driver` member is left out.
+ * for every supported operation. The Flowchain-only `driver` member is left out, and
+ * Flowchain's context URL is replaced by its terms inline (see flowchain-context.ts), so the
+ * TD names no context but the W3C ones.
  */
 export function buildThingDescription(source: ThingDescription, identity: ThingIdentity, exposure: ExposureOptions): ThingDescription {
   const { '@context': context, driver: _driver, forms: _forms, id: _id, base: _base, security: _sec, securityDefinitions: _defs, ...rest } = source;
@@ -145,7 +148,7 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   ];
 
   return {
-    '@context': context,
+    '@context': servedContext(context),
     id: identity.id,
     ...rest,
     ...(links.length > 0 ? { links } : {}),

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { loadBundledContexts } from '../../src/bundled.js';
+import { loadBundledContexts, w3cContexts } from '../../src/bundled.js';
+import { FLOWCHAIN_CONTEXT_URL, FLOWCHAIN_INLINE_CONTEXT } from '../../src/td/flowchain-context.js';
 import { expandThingDescription } from '../../src/td/json-ld.js';
 import { buildNodeDescription, buildThingDescription, webSocketUrl, WS_SUBPROTOCOL } from '../../src/td/td-builder.js';
 import type { Form, ThingDescription } from '../../src/td/thing-description.js';
@@ -26,12 +27,33 @@ const guarded = { base: 'https://node.local/', bearerAuth: true };
 const ops = (form: Form): string[] => [form.op ?? []].flat() as string[];
 const opsAt = (forms: readonly Form[] | undefined, href: string): string[] => (forms ?? []).filter((f) => f.href === href).flatMap(ops);
 
-t.test('served TDs validate against the W3C TD 1.1 schema and expand offline, with and without auth', async (t) => {
+t.test('served TDs validate against the W3C TD 1.1 schema and expand offline with the W3C contexts alone, with and without auth', async (t) => {
   const validator = new TdValidator(W3C_TD_SCHEMA());
   for (const exposure of [open, guarded]) {
     const td = buildThingDescription(source, identity, exposure);
     t.doesNotThrow(() => validator.assertValid(td, 'lamp'));
-    t.ok((await expandThingDescription(td, loadBundledContexts())).length === 1);
+    t.ok((await expandThingDescription(td, w3cContexts(loadBundledContexts()))).length === 1);
+  }
+});
+
+t.test("Flowchain's context URL is replaced by its terms inline; other context entries stay as they were", async (t) => {
+  const saref = { saref: 'https://saref.etsi.org/core/' };
+  const td = buildThingDescription({ ...source, '@context': ['https://www.w3.org/2022/wot/td/v1.1', FLOWCHAIN_CONTEXT_URL, saref] }, identity, open);
+  t.same(td['@context'], ['https://www.w3.org/2022/wot/td/v1.1', FLOWCHAIN_INLINE_CONTEXT, saref]);
+  t.notMatch(JSON.stringify(td['@context']), FLOWCHAIN_CONTEXT_URL, 'the served TD names no Flowchain context URL');
+  const recorded = buildThingDescription({ ...source, properties: { power: { type: 'number', readOnly: true, recorded: false } } }, identity, open);
+  const [node] = (await expandThingDescription(recorded, w3cContexts(loadBundledContexts()))) as Record<string, unknown>[];
+  const power = (node!['https://www.w3.org/2019/wot/td#hasPropertyAffordance'] as Record<string, unknown>[])[0]!;
+  t.same(power['https://w3id.org/flowchain#recorded'], [{ '@value': false }], 'recorded expands to its Flowchain IRI, a JSON boolean (xsd:boolean in RDF)');
+});
+
+t.test('the inline terms name the IRIs contexts/flowchain-v1.jsonld documents', async (t) => {
+  const documented = (loadBundledContexts().get(FLOWCHAIN_CONTEXT_URL) as { '@context': Record<string, unknown> })['@context'];
+  const prefix = documented.flowchain as string;
+  t.equal(FLOWCHAIN_INLINE_CONTEXT.flowchain, prefix);
+  for (const [term, iri] of Object.entries(FLOWCHAIN_INLINE_CONTEXT)) {
+    if (term === 'flowchain') continue;
+    t.equal(iri.replace(/^flowchain:/, prefix), (documented[term] as { '@id': string })['@id'].replace(/^flowchain:/, prefix), term);
   }
 });
 
