@@ -19,6 +19,7 @@ import { FlowchainError } from '../errors.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
+import { ReplayLog } from './replay-log.js';
 import { StreamTracker } from './streams.js';
 import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
 import type { TdValidator } from '../td/td-validator.js';
@@ -97,11 +98,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return parseJson(request, body as string, done);
   });
 
+  const replay = new ReplayLog(options.clock);
+  replay.record(options.registry.list());
   const ctx: HttpContext = {
     registry: options.registry,
     descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, publicUrl: options.publicUrl }),
     auth: options.authToken === undefined ? undefined : new BearerAuth(options.authToken),
     streams: new StreamTracker(options.clock, options.wsBufferLimit),
+    replay,
     clock: options.clock,
     longPollTimeoutMs: options.longPollTimeoutMs,
     ledger: options.ledger,
@@ -115,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     ctx.streams.closeAll();
   });
+  app.addHook('onClose', async () => replay.stop());
   // Before any route (and before the 404 handler): a node shutting down takes no new work, an
   // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
   // TD forms and receipt links are built from it.

@@ -1,10 +1,12 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JournalReceipt } from '../thing/change-journal.js';
+import type { ExposedThing } from '../thing/exposed-thing.js';
 import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
 import type { BearerAuth } from './auth.js';
 import type { Descriptions } from './descriptions.js';
+import type { Notification, ReplayLog, Topic } from './replay-log.js';
 import type { StreamTracker } from './streams.js';
 import type { TdValidator } from '../td/td-validator.js';
 
@@ -15,6 +17,8 @@ export interface HttpContext {
   /** Present when writes and actions require a bearer token. */
   readonly auth: BearerAuth | undefined;
   readonly streams: StreamTracker;
+  /** Every Thing's recent notifications, with the ids SSE and the WebSocket protocol share. */
+  readonly replay: ReplayLog;
   readonly clock: Clock;
   readonly longPollTimeoutMs: number;
   /** Receipts and histories, when the node records its changes. */
@@ -84,4 +88,15 @@ export interface AffordanceParams {
  */
 export function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(value ?? null));
+}
+
+/**
+ * Serves an SSE stream of `topics` on `thing` (a HEAD gets its headers at once): it resumes
+ * after the request's Last-Event-ID when that is an id the node issued, and otherwise starts
+ * live with the current values.
+ */
+export function serveStream(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, thing: ExposedThing, topics: readonly Topic[]): void {
+  const follow = (deliver: (notification: Notification) => void) => ctx.replay.follow(thing, topics, deliver);
+  if (request.method === 'HEAD') return ctx.streams.head(reply, 'sse', follow);
+  ctx.streams.sse(reply, follow, ctx.replay.opening(thing, topics, request.headers['last-event-id'], (name) => thing.readProperty(name)));
 }

@@ -8,6 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Clock, Timer } from '../common/clock.js';
 import type { Unsubscribe } from '../thing/exposed-thing.js';
+import { formatNotificationId, type Notification } from './replay-log.js';
 
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -24,6 +25,21 @@ const SSE_HEADERS = {
 
 /** The header fields a long-poll answers with (its body is the JSON value it waited for). */
 const LONG_POLL_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/** A Vary a route set before the stream took over the response (hijacked responses skip fastify's headers). */
+function varyHeader(reply: FastifyReply): { vary?: string } {
+  const vary = reply.getHeader('vary');
+  return typeof vary === 'string' ? { vary } : {};
+}
+
+/** Whether an Accept header asks for an event stream (RFC 9110 §12.5.1; a q of 0 refuses it). */
+export function acceptsEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    return type === 'text/event-stream' && !parameters.some((p) => /^q=0(\.0{0,3})?$/.test(p));
+  });
+}
 
 /** Which kind of stream a URL serves, for {@link StreamTracker.head}. */
 export type StreamKind = 'sse' | 'longpoll';
@@ -53,13 +69,14 @@ export class StreamTracker {
   }
 
   /**
-   * Answers with an SSE stream: `initial` items first, then every delivered item as one
-   * `event: <name>` message until the client goes away. A failing `subscribe` throws before
-   * anything is sent, so the error still becomes a normal problem response.
+   * Answers with an SSE stream: `initial` notifications first, then every one `follow`
+   * delivers, each as one message whose `id` is the notification's (resumable with
+   * Last-Event-ID), `event` the affordance's name and `data` the JSON value (WoT Profile, HTTP
+   * SSE Profile), until the client goes away. A failing `follow` throws before anything is
+   * sent, so the error still becomes a normal problem response.
    */
-  sse<T>(reply: FastifyReply, name: string, subscribe: Subscribe<T>, initial: readonly T[] = []): void {
+  sse(reply: FastifyReply, follow: Subscribe<Notification>, initial: readonly Notification[] = []): void {
     const res = reply.raw;
-    let sequence = 0;
     let heartbeat: Timer | undefined;
     const close = (): void => {
       if (!this.#open.delete(close)) return;
@@ -67,20 +84,20 @@ export class StreamTracker {
       unsubscribe();
       res.end();
     };
-    const write = (item: T): void => {
+    const write = (notification: Notification): void => {
       // A client that stopped reading is cut off instead of growing our memory.
       if (res.writableLength > this.#bufferLimit) return close();
-      res.write(`id: ${++sequence}\nevent: ${name}\ndata: ${JSON.stringify(item)}\n\n`);
+      res.write(`id: ${formatNotificationId(notification.id)}\nevent: ${notification.name}\ndata: ${JSON.stringify(notification.data ?? null)}\n\n`);
     };
-    const unsubscribe = subscribe(write);
+    const unsubscribe = follow(write);
     reply.hijack();
-    res.writeHead(200, SSE_HEADERS);
+    res.writeHead(200, { ...SSE_HEADERS, ...varyHeader(reply) });
     this.#open.add(close);
     // The response's 'close' (not the request's, which fires once the body is read) marks the
     // client going away.
     res.once('close', close);
     res.write(`retry: ${RETRY_MS}\n\n`);
-    for (const item of initial) write(item);
+    for (const notification of initial) write(notification);
     heartbeat = this.#clock.every(HEARTBEAT_MS, () => res.write(': heartbeat\n\n'));
   }
 
@@ -93,7 +110,7 @@ export class StreamTracker {
   head<T>(reply: FastifyReply, kind: StreamKind, subscribe: Subscribe<T>): void {
     subscribe(() => undefined)();
     reply.hijack();
-    reply.raw.writeHead(200, kind === 'sse' ? SSE_HEADERS : LONG_POLL_HEADERS);
+    reply.raw.writeHead(200, { ...(kind === 'sse' ? SSE_HEADERS : LONG_POLL_HEADERS), ...varyHeader(reply) });
     reply.raw.end();
   }
 

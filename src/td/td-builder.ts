@@ -4,19 +4,30 @@
  * generic WoT consumer can follow alone. Pure: no I/O, no clock.
  *
  * URL layout (relative to `base`; clients never need it, only the forms):
- *   things/{slug}/properties                     GET all, POST read multiple, PUT write multiple
+ *   things/{slug}/properties                     GET all, POST read multiple, PUT write multiple;
+ *                                                GET with Accept: text/event-stream observes all (SSE)
  *   things/{slug}/properties/{name}              GET read, PUT write
  *   things/{slug}/properties/{name}/longpoll     observe, long-poll
  *   things/{slug}/properties/{name}/sse          observe, Server-Sent Events
  *   things/{slug}/actions/{name}                 POST invoke
  *   things/{slug}/events/{name}/longpoll|sse     subscribe
+ *   things/{slug}/events                         subscribe to all (SSE)
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  */
 import { servedContext } from './flowchain-context.js';
-import type { Form, ThingDescription } from './thing-description.js';
+import type { ActionAffordance, Form, ThingDescription } from './thing-description.js';
 
 /** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
 export const WS_SUBPROTOCOL = 'flowchain.v1';
+
+/**
+ * The WoT Profiles a served Thing follows (W3C WoT Profile: "HTTP Basic Profile" and "HTTP SSE
+ * Profile", their Identifier sections).
+ */
+export const PROFILES = {
+  httpBasic: 'https://www.w3.org/2022/wot/profile/http-basic/v1',
+  httpSse: 'https://www.w3.org/2022/wot/profile/http-sse/v1',
+} as const;
 
 /** Names of the security schemes every served TD declares. */
 export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc' } as const;
@@ -80,7 +91,9 @@ function formsFor(href: string, ops: readonly string[], extra: Omit<Form, 'href'
 
 const JSON_TYPE = { contentType: 'application/json' } as const;
 const LONGPOLL = { contentType: 'application/json', subprotocol: 'longpoll' } as const;
-const SSE = { contentType: 'text/event-stream', subprotocol: 'sse' } as const;
+// The HTTP SSE Profile: `contentType` is the media type of each message's data; the event
+// stream itself (text/event-stream) is implied by the sse subprotocol.
+const SSE = { contentType: 'application/json', subprotocol: 'sse' } as const;
 
 /**
  * Completes a TD file into the TD the servient serves: stable `id`, `base`, security and forms
@@ -110,7 +123,9 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   const actions = mapValues(source.actions, (name, action) => {
     const href = `${prefix}/actions/${encodeURIComponent(name)}`;
     const forms = [...formsFor(href, ['invokeaction'], JSON_TYPE, exposure), ...formsFor(wsHref, ['invokeaction'], ws, exposure)];
-    return { ...action, forms };
+    // The servient answers an invocation when the action is done (the HTTP Basic Profile's
+    // "Synchronous Action Response"); the profile wants the TD to say so.
+    return { ...action, synchronous: action.synchronous ?? true, forms };
   });
 
   const events = mapValues(source.events, (name, event) => {
@@ -136,6 +151,8 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   const links: Record<string, unknown>[] = [...(rest.links ?? []), ...history];
 
   const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
+  const hasObservable = Object.values(source.properties ?? {}).some((p) => p.observable === true && !p.writeOnly);
+  const hasEvents = Object.keys(source.events ?? {}).length > 0;
   const allHref = `${prefix}/properties`;
   const thingOps = ['readallproperties', 'readmultipleproperties', ...(hasWritable ? ['writemultipleproperties'] : [])];
   const forms: Form[] = [
@@ -144,12 +161,19 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     // a JSON array in a POST body, said explicitly so consumers need no out-of-band knowledge.
     ...formsFor(allHref, ['readmultipleproperties'], { ...JSON_TYPE, 'htv:methodName': 'POST' }, exposure),
     ...(hasWritable ? formsFor(allHref, ['writemultipleproperties'], JSON_TYPE, exposure) : []),
+    // The HTTP SSE Profile's observeallproperties and subscribeallevents: one stream per Thing.
+    // The first shares its URL with readallproperties: the sse subprotocol means the consumer
+    // asks for text/event-stream.
+    ...(hasObservable ? formsFor(allHref, ['observeallproperties', 'unobserveallproperties'], SSE, exposure) : []),
+    ...(hasEvents ? formsFor(`${prefix}/events`, ['subscribeallevents', 'unsubscribeallevents'], SSE, exposure) : []),
     ...formsFor(wsHref, thingOps, ws, exposure),
   ];
+  const profile = profilesFollowed(actions, exposure);
 
   return {
     '@context': servedContext(context),
     id: identity.id,
+    ...(profile.length > 0 ? { profile } : {}),
     ...rest,
     ...(links.length > 0 ? { links } : {}),
     base: exposure.base,
@@ -160,6 +184,18 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     ...(events ? { events } : {}),
     forms,
   };
+}
+
+/**
+ * The profiles a served Thing follows: both HTTP profiles, as long as its security is one the
+ * profiles' consumers must support (WoT Profile, Common Constraints, "Security": nosec, basic,
+ * oauth2, or a combo of them; a bearer-only write is not) and, for the HTTP Basic Profile,
+ * every action says it is synchronous, which is how the servient answers invocations.
+ */
+function profilesFollowed(actions: Readonly<Record<string, ActionAffordance>> | undefined, exposure: ExposureOptions): string[] {
+  if (exposure.bearerAuth) return [];
+  const synchronous = Object.values(actions ?? {}).every((action) => action.synchronous === true);
+  return [...(synchronous ? [PROFILES.httpBasic] : []), PROFILES.httpSse];
 }
 
 /** A Thing listed in the node's own TD. */

@@ -467,10 +467,10 @@ function parseBlock(text: string): SseBlock {
   return fields;
 }
 
-/** Opens an SSE stream at `url` (absolute); it is destroyed at teardown. */
-export function openSse(t: Test, url: string): Promise<SseStream> {
+/** Opens an SSE stream at `url` (absolute), with extra request `headers` (a Last-Event-ID); it is destroyed at teardown. */
+export function openSse(t: Test, url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => resolve(new SseStream(res)));
+    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (res) => resolve(new SseStream(res)));
     req.once('error', reject);
     req.end();
     t.teardown(() => req.destroy());

@@ -77,7 +77,7 @@ t.test('each property gets forms for exactly the operations it supports', async 
   t.same(opsAt(props.secret!.forms, `${base}/secret`), ['writeproperty'], 'writeOnly: no read');
   t.same(opsAt(props.label!.forms, `${base}/label/sse`), [], 'not observable: no stream');
   const sse = props.on!.forms!.find((f) => f.subprotocol === 'sse')!;
-  t.equal(sse.contentType, 'text/event-stream');
+  t.equal(sse.contentType, 'application/json', 'the media type of the data; the sse subprotocol implies the stream (HTTP SSE Profile)');
   const longpoll = props.on!.forms!.find((f) => f.subprotocol === 'longpoll')!;
   t.equal(longpoll.contentType, 'application/json');
 });
@@ -94,7 +94,7 @@ t.test('WebSocket forms point at the ws endpoint with the flowchain.v1 sub-proto
 
 t.test('thing-level forms cover read all, read multiple (POST) and write multiple', async (t) => {
   const forms = buildThingDescription(source, identity, open).forms!;
-  const at = forms.filter((f) => f.href === 'things/lamp/properties');
+  const at = forms.filter((f) => f.href === 'things/lamp/properties' && f.subprotocol === undefined);
   t.same(at.flatMap(ops).sort(), ['readallproperties', 'readmultipleproperties', 'writemultipleproperties']);
   t.equal(at.find((f) => ops(f).includes('readmultipleproperties'))!['htv:methodName'], 'POST');
   const readOnly = buildThingDescription({ ...source, properties: { power: { type: 'number', readOnly: true } } }, identity, open);
@@ -124,4 +124,23 @@ t.test('the node TD is a valid Thing Directory TD linking every Thing', async (t
   t.equal(td['@type'], 'ThingDirectory');
   t.same(td.links, [{ rel: 'item', href: 'things/lamp', type: 'application/td+json', title: 'Lamp' }]);
   t.same(td.properties!.things!.forms, [{ href: 'things', op: ['readproperty'], contentType: 'application/ld+json' }]);
+});
+
+t.test('thing-level SSE forms observe all properties and subscribe to all events, where there are any', async (t) => {
+  const td = buildThingDescription(source, identity, open);
+  const sse = td.forms!.filter((f) => f.subprotocol === 'sse');
+  t.same(sse, [
+    { href: 'things/lamp/properties', op: ['observeallproperties', 'unobserveallproperties'], contentType: 'application/json', subprotocol: 'sse' },
+    { href: 'things/lamp/events', op: ['subscribeallevents', 'unsubscribeallevents'], contentType: 'application/json', subprotocol: 'sse' },
+  ]);
+  const quiet = buildThingDescription({ ...source, properties: { label: { type: 'string' } }, events: {} }, identity, open);
+  t.same(quiet.forms!.filter((f) => f.subprotocol === 'sse'), [], 'nothing observable, no events: no streams');
+});
+
+t.test('profile: both HTTP profiles on an open node; none when writes need a bearer token, which profile consumers need not support', async (t) => {
+  t.same(buildThingDescription(source, identity, open).profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1']);
+  t.equal(buildThingDescription(source, identity, guarded).profile, undefined);
+  t.equal(buildThingDescription(source, identity, open).actions!.blink!.synchronous, true, 'actions say they answer synchronously');
+  const asynchronous = buildThingDescription({ ...source, actions: { blink: { synchronous: false } } }, identity, open);
+  t.same(asynchronous.profile, ['https://www.w3.org/2022/wot/profile/http-sse/v1'], 'an action a file calls asynchronous is not answered as the HTTP Basic Profile says');
 });

@@ -2,10 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import type { ThingEvent } from '../../thing/exposed-thing.js';
-import { sendJson, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { sendJson, serveStream, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { topicsOf } from '../replay-log.js';
 
 /**
- * Registers /things/:thing/actions/:name and /things/:thing/events/:name/{longpoll,sse}. A GET
+ * Registers /things/:thing/actions/:name, /things/:thing/events/:name/{longpoll,sse} and
+ * /things/:thing/events (subscribeallevents, SSE; FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND on a Thing
+ * without events). A GET
  * or HEAD on an action (a client probing a form's URL) fails with 405
  * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED and `Allow: POST` (RFC 9110 §15.5.6).
  */
@@ -35,9 +38,13 @@ export function interactionRoutes(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/events/:name/sse', async (request, reply) => {
     const { thing: ref, name } = request.params;
-    const thing = ctx.registry.get(ref);
-    const subscribe = (deliver: (data: unknown) => void) => thing.subscribeEvent(name, (event) => deliver(event.data));
-    if (request.method === 'HEAD') return ctx.streams.head(reply, 'sse', subscribe);
-    ctx.streams.sse(reply, name, subscribe);
+    serveStream(ctx, request, reply, ctx.registry.get(ref), [{ kind: 'event', name }]);
+  });
+
+  app.get<{ Params: { thing: string } }>('/things/:thing/events', async (request, reply) => {
+    const thing = ctx.registry.get(request.params.thing);
+    const topics = topicsOf(thing, 'event');
+    if (topics.length === 0) throw new FlowchainError('FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', `${thing.slug} has no events`, { field: 'events' });
+    serveStream(ctx, request, reply, thing, topics);
   });
 }
