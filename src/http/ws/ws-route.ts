@@ -24,7 +24,7 @@ export function wsRoute(app: FastifyInstance, ctx: HttpContext, limits: { readon
     onRequest: async (request, reply) => BearerAuth.reject(reply, credentialsOf(request.headers, request.query), true),
     handler: upgradeRequired(WS_SUBPROTOCOL),
     wsHandler: (socket, request) => {
-      new WsSession(socket, { registry: ctx.registry, fanout, log: request.log }, {
+      new WsSession(socket, { registry: ctx.registry, fanout, replay: ctx.replay, log: request.log }, {
         authRequired: ctx.auth !== undefined,
         credentials: credentialsOf(request.headers, request.query),
         ...limits,
