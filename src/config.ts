@@ -24,6 +24,8 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** File holding the bearer token that writes and actions require; absent means no auth. */
   readonly authTokenFile: string | undefined;
+  /** File of `user:password` lines whose HTTP Basic credentials writes and actions accept (either these or the token, when both are set). */
+  readonly basicAuthFile: string | undefined;
   /** Seed of the simulated devices; absent means a random seed. */
   readonly seed: number | undefined;
   readonly logLevel: LogLevel;
@@ -158,6 +160,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   things: { flag: 'things', env: 'FLOWCHAIN_THINGS', parse: text },
   publicUrl: { flag: 'public-url', env: 'FLOWCHAIN_PUBLIC_URL', parse: httpUrl },
   authTokenFile: { flag: 'auth-token-file', env: 'FLOWCHAIN_AUTH_TOKEN_FILE', parse: text },
+  basicAuthFile: { flag: 'basic-auth-file', env: 'FLOWCHAIN_BASIC_AUTH_FILE', parse: text },
   seed: { flag: 'seed', env: 'FLOWCHAIN_SEED', parse: integer(0, 0xffff_ffff) },
   logLevel: { flag: 'log-level', env: 'FLOWCHAIN_LOG_LEVEL', parse: level },
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
@@ -194,6 +197,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   data: './data',
   publicUrl: undefined,
   authTokenFile: undefined,
+  basicAuthFile: undefined,
   seed: undefined,
   logLevel: 'info',
   bodyLimit: 64 * 1024,
@@ -345,6 +349,44 @@ export function readAuthToken(path: string, readFile: (path: string) => string):
     fail('auth-token-file', `${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
   }
   return token;
+}
+
+/** One user's HTTP Basic credentials (RFC 7617). */
+export interface BasicCredential {
+  readonly user: string;
+  readonly password: string;
+}
+
+/**
+ * Reads HTTP Basic credentials from `path`: one `user:password` per line (surrounding
+ * whitespace ignored; blank lines and lines starting with `#` skipped). A user is not empty and
+ * has no colon (RFC 7617 §2); a password has at least {@link MIN_TOKEN_LENGTH} characters, as a
+ * bearer token must; no user appears twice; neither holds control characters. Messages name
+ * the file and the line, never what it holds.
+ * Throws FLOWCHAIN_ERR_CONFIG_INVALID when the file cannot be read or breaks a rule.
+ */
+export function readBasicCredentials(path: string, readFile: (path: string) => string): BasicCredential[] {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return fail('basic-auth-file', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  const credentials: BasicCredential[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = `${path} line ${index + 1}`;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\u0000-\u001f\u007f]/.test(line)) fail('basic-auth-file', `${where} must be user:password (a user without a colon, no control characters)`);
+    const user = line.slice(0, colon);
+    const password = line.slice(colon + 1);
+    if (password.length < MIN_TOKEN_LENGTH) fail('basic-auth-file', `${where}: the password must have at least ${MIN_TOKEN_LENGTH} characters`);
+    if (credentials.some((c) => c.user === user)) fail('basic-auth-file', `${where}: the user appears on an earlier line too`);
+    credentials.push({ user, password });
+  });
+  if (credentials.length === 0) fail('basic-auth-file', `${path} holds no user:password line`);
+  return credentials;
 }
 
 /**

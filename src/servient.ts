@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
-import type { Config } from './config.js';
+import type { BasicCredential, Config } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
 import type { VerifyReport } from './broker/ledger-sink.js';
@@ -47,6 +47,8 @@ export interface ServientComponents {
   readonly drivers?: ReadonlyMap<string, DriverFactory>;
   /** The bearer token, already read from --auth-token-file. */
   readonly authToken?: string;
+  /** HTTP Basic credentials, already read from --basic-auth-file. */
+  readonly basicCredentials?: readonly BasicCredential[];
   /** The anchoring account's private key, already read from --anchor-key-file. */
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
@@ -71,12 +73,12 @@ export class Servient {
   readonly directory: RingDirectory;
   readonly #config: Config;
   readonly #database: Database;
-  readonly #bearerAuth: boolean;
+  readonly #auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; bearerAuth: boolean }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'> }) {
     this.app = init.app;
     this.directory = init.directory;
-    this.#bearerAuth = init.bearerAuth;
+    this.#auth = init.auth;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
     this.broker = init.broker;
@@ -92,8 +94,9 @@ export class Servient {
     const drivers = components.drivers ?? builtinDrivers;
     const files = await readThingFiles(config.things);
     const validator = new TdValidator(loadTdSchema());
+    const auth = { bearerAuth: components.authToken !== undefined, basicAuth: (components.basicCredentials ?? []).length > 0 };
     // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
-    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
+    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? 'http://localhost/', ...auth });
 
     const database = await Database.open(join(config.data, 'db'));
     try {
@@ -179,6 +182,7 @@ export class Servient {
         clock,
         nodeId,
         authToken: components.authToken,
+        ...(components.basicCredentials ? { basicCredentials: components.basicCredentials } : {}),
         publicUrl: config.publicUrl,
         bodyLimit: config.bodyLimit,
         wsBufferLimit: config.wsBufferLimit,
@@ -189,7 +193,7 @@ export class Servient {
         dashboard: DASHBOARD_FILES,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, bearerAuth: components.authToken !== undefined });
+      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, auth });
     } catch (err) {
       await database.close();
       throw err;
@@ -221,7 +225,7 @@ export class Servient {
       await this.ring.start(this.#config.join);
       // The ring learns which Things this node hosts before any of their transactions leave:
       // owners check it.
-      const exposure = { base: url, bearerAuth: this.#bearerAuth };
+      const exposure = { base: url, ...this.#auth };
       await this.directory.start(url, this.registry.list().map((thing) => ({ thingId: thing.id, td: buildThingDescription(thing.td, thing, exposure) })));
       this.broker.start();
     } catch (err) {

@@ -45,6 +45,29 @@ t.test('--auth-token-file protects writes; the token never appears in the logs',
   t.notMatch(JSON.stringify(node.logs), token);
 });
 
+t.test('--basic-auth-file protects writes with HTTP Basic; the credentials never appear in the logs', async (t) => {
+  const dir = tempDir(t);
+  const users = join(dir, 'users');
+  const password = 'cGFzc3dvcmQtZm9yLWJhc2ljLXRlc3Rz';
+  writeFileSync(users, `ops:${password}\n`);
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--basic-auth-file', users, '--log-level', 'debug']);
+  const url = `${node.url}things/smart-plug/properties/on`;
+  const header = `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+  const wrong = await putJson(url, true, { authorization: `Basic ${Buffer.from('ops:not-the-password-at-all').toString('base64')}` });
+  t.equal(wrong.status, 401);
+  t.equal(wrong.headers.get('www-authenticate'), 'Basic realm="flowchain", charset="UTF-8"');
+  t.equal((await putJson(url, true, { authorization: header })).status, 204);
+  t.match(node.logs.find((l) => String(l.msg).startsWith('Flowchain node listening')), { auth: true, schemes: ['basic'] });
+  await node.stop();
+  t.notMatch(JSON.stringify(node.logs), password);
+  t.notMatch(JSON.stringify(node.logs), header.slice(6));
+  const short = join(dir, 'short');
+  writeFileSync(short, 'ops:short\n');
+  const refused = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'other'), '--basic-auth-file', short]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /FLOWCHAIN_ERR_CONFIG_INVALID: basic-auth-file: .*short line 1: the password must have at least 16 characters/);
+});
+
 t.test('a bad TD file stops start-up with a non-zero exit and a message naming the file and field', async (t) => {
   const things = t.testdir({ 'broken.td.json': JSON.stringify({ title: 'x', driver: { type: 'nope' } }) });
   const result = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', tempDir(t), '--things', things]);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, usage, type ConfigSources } from '../src/config.js';
+import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, usage, type ConfigSources } from '../src/config.js';
 
 const files: Record<string, string> = {
   'good.json': JSON.stringify({ port: 9000, host: '127.0.0.1', logLevel: 'debug' }),
@@ -110,6 +110,33 @@ t.test('the auth token is read from its file, trimmed, and must be long enough',
   t.throws(() => readAuthToken('f', () => 'short'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'auth-token-file' });
   t.throws(() => readAuthToken('f', () => 'two tokens-of-some-length'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
   t.throws(() => readAuthToken('f', () => { throw new Error('EACCES'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+});
+
+t.test('Basic credentials are read from their file: user:password lines, passwords as long as a token', async (t) => {
+  const password = 'a-basic-password-of-length';
+  t.same(readBasicCredentials('b', () => `# operators\nops:${password}\n\n  élodie:${password}:with:colons  \r\n`), [
+    { user: 'ops', password },
+    { user: 'élodie', password: `${password}:with:colons` },
+  ], 'comments and blank lines skipped, surrounding whitespace trimmed, a password may hold colons');
+  t.equal(parseCommandLine(sources(['start', '--basic-auth-file', '/etc/fc/users'])).config.basicAuthFile, '/etc/fc/users');
+  t.equal(parseCommandLine(sources(['start'], { FLOWCHAIN_BASIC_AUTH_FILE: '/etc/fc/users' })).config.basicAuthFile, '/etc/fc/users');
+  for (const [text, why] of [
+    ['ops:short', 'a short password'],
+    [`:${password}`, 'no user'],
+    [password, 'no colon'],
+    [`ops:${password}\nops:${password}x`, 'a user twice'],
+    [`ops:${password}\u0007`, 'a control character'],
+    ['# nothing\n\n', 'no line at all'],
+  ] as const) {
+    t.throws(() => readBasicCredentials('users.txt', () => text), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'basic-auth-file' }, why);
+    try {
+      readBasicCredentials('users.txt', () => text);
+    } catch (err) {
+      t.match((err as Error).message, /^basic-auth-file: users\.txt/, `${why}: the message names the file`);
+      t.notMatch((err as Error).message, password, `${why}: and never the password`);
+    }
+  }
+  t.throws(() => readBasicCredentials('missing', () => { throw new Error('ENOENT'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'basic-auth-file', message: /missing/ });
 });
 
 t.test('the ledger options: positionals after the command, and the anchoring key from its file', async (t) => {

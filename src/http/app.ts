@@ -8,7 +8,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
 import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
-import { BearerAuth } from './auth.js';
+import { HttpAuth } from './auth.js';
+import type { BasicCredential } from '../config.js';
 import { Descriptions } from './descriptions.js';
 import type { ChainView, HttpContext, LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
@@ -36,8 +37,10 @@ export interface AppOptions {
   readonly clock: Clock;
   /** The node's TD `id`. */
   readonly nodeId: string;
-  /** The bearer token writes and actions require; undefined for an open node. */
+  /** The bearer token writes and actions accept; undefined when they take none. */
   readonly authToken: string | undefined;
+  /** The HTTP Basic credentials writes and actions accept (either these or the token when both are set); none when absent or empty. */
+  readonly basicCredentials?: readonly BasicCredential[];
   readonly publicUrl: string | undefined;
   readonly bodyLimit: number;
   readonly wsBufferLimit: number;
@@ -100,10 +103,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const replay = new ReplayLog(options.clock);
   replay.record(options.registry.list());
+  const basic = options.basicCredentials ?? [];
   const ctx: HttpContext = {
     registry: options.registry,
-    descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, publicUrl: options.publicUrl }),
-    auth: options.authToken === undefined ? undefined : new BearerAuth(options.authToken),
+    descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, basicAuth: basic.length > 0, publicUrl: options.publicUrl }),
+    auth: options.authToken === undefined && basic.length === 0 ? undefined : new HttpAuth({ ...(options.authToken === undefined ? {} : { bearerToken: options.authToken }), basic }),
     streams: new StreamTracker(options.clock, options.wsBufferLimit),
     replay,
     clock: options.clock,

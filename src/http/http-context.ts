@@ -4,7 +4,7 @@ import type { JournalReceipt } from '../thing/change-journal.js';
 import type { ExposedThing } from '../thing/exposed-thing.js';
 import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
-import type { BearerAuth } from './auth.js';
+import type { HttpAuth } from './auth.js';
 import type { Descriptions } from './descriptions.js';
 import type { Notification, ReplayLog, Topic } from './replay-log.js';
 import type { StreamTracker } from './streams.js';
@@ -14,8 +14,8 @@ import type { TdValidator } from '../td/td-validator.js';
 export interface HttpContext {
   readonly registry: ThingRegistry;
   readonly descriptions: Descriptions;
-  /** Present when writes and actions require a bearer token. */
-  readonly auth: BearerAuth | undefined;
+  /** Present when writes and actions require credentials (bearer, Basic, or either). */
+  readonly auth: HttpAuth | undefined;
   readonly streams: StreamTracker;
   /** Every Thing's recent notifications, with the ids SSE and the WebSocket protocol share. */
   readonly replay: ReplayLog;

@@ -29,18 +29,27 @@ export const PROFILES = {
   httpSse: 'https://www.w3.org/2022/wot/profile/http-sse/v1',
 } as const;
 
-/** Names of the security schemes every served TD declares. */
-export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc' } as const;
+/** Names of the security schemes served TDs declare. */
+export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc', basic: 'basic_sc', combo: 'combo_sc' } as const;
 
-/** Operations that change state: they need the bearer token when auth is on. */
+/** Operations that change state: they need credentials when auth is on. */
 const PROTECTED_OPS = new Set(['writeproperty', 'writemultipleproperties', 'writeallproperties', 'invokeaction']);
 
 /** Where and how the servient exposes a Thing. */
 export interface ExposureOptions {
   /** Absolute base URL ending in '/', for example `http://localhost:8080/`. */
   readonly base: string;
-  /** Whether writes and actions require a bearer token. */
+  /** Whether writes and actions accept a bearer token. */
   readonly bearerAuth: boolean;
+  /** Whether writes and actions accept HTTP Basic credentials (either these or the token, when both). */
+  readonly basicAuth?: boolean;
+}
+
+/** The scheme protected forms name, or undefined on an open node. */
+function protectedScheme(exposure: ExposureOptions): string | undefined {
+  if (exposure.bearerAuth && exposure.basicAuth) return SECURITY.combo;
+  if (exposure.basicAuth) return SECURITY.basic;
+  return exposure.bearerAuth ? SECURITY.bearer : undefined;
 }
 
 /** The parts of a Thing the builder needs beyond its TD file. */
@@ -61,31 +70,38 @@ export function webSocketUrl(base: string, path = 'ws'): string {
 /** TD 1.1 §5.3.3 security definitions for the given exposure. */
 export function securityDefinitions(exposure: ExposureOptions): Record<string, Record<string, unknown>> {
   const defs: Record<string, Record<string, unknown>> = { [SECURITY.open]: { scheme: 'nosec' } };
+  const either = exposure.bearerAuth && exposure.basicAuth;
+  const required = either ? 'Either this or the other scheme of combo_sc is required for writes and actions; reads and streams are open.' : 'Required for writes and actions; reads and streams are open.';
   if (exposure.bearerAuth) {
     // RFC 6750 bearer token in the Authorization header; the WebSocket endpoint also accepts
     // it as the access_token query parameter (RFC 6750 §2.3) because browsers cannot set headers.
-    defs[SECURITY.bearer] = {
-      scheme: 'bearer',
-      in: 'header',
-      name: 'Authorization',
-      format: 'opaque',
-      description: 'Required for writes and actions; reads and streams are open.',
-    };
+    defs[SECURITY.bearer] = { scheme: 'bearer', in: 'header', name: 'Authorization', format: 'opaque', description: required };
+  }
+  if (exposure.basicAuth) {
+    // RFC 7617 in the Authorization header: the WoT Profile (Common Constraints, "Security")
+    // wants `in` header or absent and `name` Authorization.
+    defs[SECURITY.basic] = { scheme: 'basic', in: 'header', name: 'Authorization', description: required };
+  }
+  if (either) {
+    // TD 1.1 §5.3.3.2 ComboSecurityScheme: oneOf, any one of them is enough. The WoT Profile
+    // says a Thing accepting several schemes lists them so.
+    defs[SECURITY.combo] = { scheme: 'combo', oneOf: [SECURITY.basic, SECURITY.bearer], description: 'Writes and actions take HTTP Basic credentials or a bearer token.' };
   }
   return defs;
 }
 
 /**
  * Builds forms for `ops` at `href`: one form for the open operations and, when auth is on,
- * one for the protected ones carrying the bearer scheme (form-level security overrides the
+ * one for the protected ones carrying the scheme they need (form-level security overrides the
  * Thing-level default, TD 1.1 §5.3.4.2).
  */
 function formsFor(href: string, ops: readonly string[], extra: Omit<Form, 'href' | 'op'>, exposure: ExposureOptions): Form[] {
-  const open = exposure.bearerAuth ? ops.filter((op) => !PROTECTED_OPS.has(op)) : [...ops];
-  const guarded = exposure.bearerAuth ? ops.filter((op) => PROTECTED_OPS.has(op)) : [];
+  const scheme = protectedScheme(exposure);
+  const open = scheme ? ops.filter((op) => !PROTECTED_OPS.has(op)) : [...ops];
+  const guarded = scheme ? ops.filter((op) => PROTECTED_OPS.has(op)) : [];
   const forms: Form[] = [];
   if (open.length > 0) forms.push({ href, op: open, ...extra });
-  if (guarded.length > 0) forms.push({ href, op: guarded, ...extra, security: [SECURITY.bearer] });
+  if (guarded.length > 0) forms.push({ href, op: guarded, ...extra, security: [scheme!] });
   return forms;
 }
 
@@ -189,11 +205,12 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
 /**
  * The profiles a served Thing follows: both HTTP profiles, as long as its security is one the
  * profiles' consumers must support (WoT Profile, Common Constraints, "Security": nosec, basic,
- * oauth2, or a combo of them; a bearer-only write is not) and, for the HTTP Basic Profile,
- * every action says it is synchronous, which is how the servient answers invocations.
+ * oauth2, or a combo with oneOf holding one of them; a bearer-only write is not) and, for the
+ * HTTP Basic Profile, every action says it is synchronous, which is how the servient answers
+ * invocations.
  */
 function profilesFollowed(actions: Readonly<Record<string, ActionAffordance>> | undefined, exposure: ExposureOptions): string[] {
-  if (exposure.bearerAuth) return [];
+  if (protectedScheme(exposure) === SECURITY.bearer) return [];
   const synchronous = Object.values(actions ?? {}).every((action) => action.synchronous === true);
   return [...(synchronous ? [PROFILES.httpBasic] : []), PROFILES.httpSse];
 }

@@ -183,6 +183,28 @@ t.test('on a node that requires a token, the server\'s refusal is explained and 
   t.equal(await node.stop(), 0);
 });
 
+t.test('on a node that takes only HTTP Basic credentials, the page sends the user:password entered as Basic', async (t) => {
+  const users = join(tempDir(t), 'users');
+  const password = randomBytes(12).toString('hex');
+  writeFileSync(users, `ops:${password}\n`);
+  const node = await startNode(t, ['--data', tempDir(t), '--log-level', 'info', '--basic-auth-file', users]);
+  const { page, scriptErrors } = await openPage(t);
+  await page.goto(`${node.url}#/things/thermostat`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  const mode = page.locator('[data-thing="thermostat"] [data-property="mode"]');
+  await mode.locator('select').selectOption('cool');
+  await mode.locator('.error:not(:empty)').waitFor();
+  t.equal(await mode.locator('.error').textContent(), 'Credentials required: enter this node\'s access token (user:password) at the top of the page');
+  await page.fill('#token', `ops:${password}`);
+  await page.press('#token', 'Enter');
+  await page.locator('#connection[data-state="open"]').waitFor();
+  await mode.locator('select').selectOption('auto');
+  await page.locator('.write').first().locator('[data-step="stored"][data-state="done"]').waitFor();
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'auto', 'with the credentials, the write goes through');
+  t.same(scriptErrors.filter((e) => !e.includes('status of 401')), [], 'the page logged no script error');
+  t.equal(await node.stop(), 0);
+});
+
 t.test('a dropped connection is resumed: a change made while the page was away is shown after the reconnect', async (t) => {
   const node = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
   // The page talks to the node through a proxy that can drop its WebSocket as a network would.

@@ -208,6 +208,8 @@ export interface CloseInfo {
 export interface WsOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   readonly token?: string;
+  /** Sent as `Authorization: Basic …` (RFC 7617). */
+  readonly basic?: { readonly user: string; readonly password: string };
   /** Sent as the `access_token` query parameter. */
   readonly accessToken?: string;
   readonly protocols?: readonly string[];
@@ -230,7 +232,12 @@ function discard(socket: WebSocket): void {
 
 function wsSocket(base: string, options: WsOptions): WebSocket {
   return new WebSocket(wsUrl(base, options), [...(options.protocols ?? [SUBPROTOCOL])], {
-    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+    headers:
+      options.token !== undefined
+        ? { authorization: `Bearer ${options.token}` }
+        : options.basic !== undefined
+          ? { authorization: `Basic ${Buffer.from(`${options.basic.user}:${options.basic.password}`).toString('base64')}` }
+          : {},
     ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
   });
 }

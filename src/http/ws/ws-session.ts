@@ -11,7 +11,7 @@ import { describeError, FlowchainError, isFlowchainError } from '../../errors.js
 import type { JournalReceipt } from '../../thing/change-journal.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
 import type { ThingRegistry } from '../../thing/thing-registry.js';
-import { BearerAuth, type Credentials } from '../auth.js';
+import { HttpAuth, type Credentials } from '../auth.js';
 import { formatNotificationId, type Notification, type ReplayLog } from '../replay-log.js';
 import type { Fanout, Receiver } from './fanout.js';
 import { decodeFrame, isProtected, requestIdOf, toRequest, type WsRequest, type WsServerMessage } from './ws-protocol.js';
@@ -114,7 +114,7 @@ export class WsSession implements Receiver {
   }
 
   async #execute(request: WsRequest): Promise<unknown> {
-    if (this.#init.authRequired && isProtected(request.op)) BearerAuth.assert(this.#init.credentials);
+    if (this.#init.authRequired && isProtected(request.op)) HttpAuth.assert(this.#init.credentials);
     const thing = this.#components.registry.get(request.thingID);
     const name = request.name as string;
     switch (request.op) {
