@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
-import type { BasicCredential, Config } from './config.js';
+import type { BasicCredential, Config, TlsFiles } from './config.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { Broker } from './broker/broker.js';
 import type { VerifyReport } from './broker/ledger-sink.js';
@@ -49,6 +49,8 @@ export interface ServientComponents {
   readonly authToken?: string;
   /** HTTP Basic credentials, already read from --basic-auth-file. */
   readonly basicCredentials?: readonly BasicCredential[];
+  /** The HTTPS certificate and key, already read from --tls-cert and --tls-key. */
+  readonly tls?: TlsFiles;
   /** The anchoring account's private key, already read from --anchor-key-file. */
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
@@ -74,11 +76,14 @@ export class Servient {
   readonly #config: Config;
   readonly #database: Database;
   readonly #auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
+  /** What the HTTP port speaks. */
+  readonly #scheme: 'http' | 'https';
 
-  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'> }) {
+  private constructor(init: { app: HttpApp; registry: ThingRegistry; nodeId: string; config: Config; database: Database; ring: RingService; broker: Broker; chain: VirtualChain; directory: RingDirectory; auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>; scheme: 'http' | 'https' }) {
     this.app = init.app;
     this.directory = init.directory;
     this.#auth = init.auth;
+    this.#scheme = init.scheme;
     this.registry = init.registry;
     this.nodeId = init.nodeId;
     this.broker = init.broker;
@@ -96,7 +101,7 @@ export class Servient {
     const validator = new TdValidator(loadTdSchema());
     const auth = { bearerAuth: components.authToken !== undefined, basicAuth: (components.basicCredentials ?? []).length > 0 };
     // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
-    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? 'http://localhost/', ...auth });
+    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? `${components.tls ? 'https' : 'http'}://localhost/`, ...auth });
 
     const database = await Database.open(join(config.data, 'db'));
     try {
@@ -188,12 +193,13 @@ export class Servient {
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
         connections: { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
+        ...(components.tls ? { tls: components.tls } : {}),
         logger: components.logger,
         validator,
         dashboard: DASHBOARD_FILES,
       });
       components.logger?.info({ things: things.map((t) => t.slug), nodeId, seed }, 'things loaded');
-      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, auth });
+      return new Servient({ app, registry, nodeId, config, database, ring, broker, chain, directory, auth, scheme: components.tls ? 'https' : 'http' });
     } catch (err) {
       await database.close();
       throw err;
@@ -220,7 +226,7 @@ export class Servient {
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
     const host = this.#config.host;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    const url = this.#config.publicUrl ?? `http://${shown}:${port}/`;
+    const url = this.#config.publicUrl ?? `${this.#scheme}://${shown}:${port}/`;
     try {
       await this.ring.start(this.#config.join);
       // The ring learns which Things this node hosts before any of their transactions leave:
@@ -232,7 +238,7 @@ export class Servient {
       await this.stop();
       throw err;
     }
-    return { host, port, url: `http://${shown}:${port}/` };
+    return { host, port, url: `${this.#scheme}://${shown}:${port}/` };
   }
 
   /**

@@ -14,7 +14,7 @@ import { Descriptions } from './descriptions.js';
 import type { ChainView, HttpContext, LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
-import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits } from './connections.js';
+import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { FlowchainError } from '../errors.js';
 import { directoryRoutes } from './routes/directory-routes.js';
@@ -47,6 +47,8 @@ export interface AppOptions {
   readonly longPollTimeoutMs: number;
   /** Node's header, request and keep-alive timeouts and the connection cap. */
   readonly connections: ConnectionLimits;
+  /** The certificate and key to serve HTTPS (and wss:) with; plain HTTP without. */
+  readonly tls?: TlsOptions;
   /** A pino-compatible logger; omit for silence (tests). */
   readonly logger?: FastifyBaseLogger;
   /** The ring, when this node takes part in one. */
@@ -88,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Requests that arrive while the node shuts down are refused below, as problem+json.
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
-    ...serverOptions(options.connections),
+    ...serverOptions(options.connections, options.tls),
   }) as unknown as FastifyInstance;
   guardServer(app, options.connections);
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { chromium, type Page } from 'playwright-core';
 import { startNode } from '../helpers/node-process.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/test-servient.js';
 
@@ -29,11 +30,11 @@ async function nextUpdate(page: Page, thing: string, property: string, before: s
   await output.and(page.locator(before === null ? '[data-updated-at]' : `:not([data-updated-at="${before}"])`)).waitFor({ state: 'attached' });
 }
 
-/** A browser page, closed at teardown, and the script errors it logs. */
-async function openPage(t: Test): Promise<{ page: Page; scriptErrors: string[] }> {
+/** A browser page, closed at teardown, and the script errors it logs; `trustAnyCertificate` for a node's self-signed one. */
+async function openPage(t: Test, trustAnyCertificate = false): Promise<{ page: Page; scriptErrors: string[] }> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   t.teardown(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, ignoreHTTPSErrors: trustAnyCertificate });
   const scriptErrors: string[] = [];
   page.on('pageerror', (err) => scriptErrors.push(err.message));
   page.on('console', (message) => {
@@ -202,6 +203,25 @@ t.test('on a node that takes only HTTP Basic credentials, the page sends the use
   await page.locator('.write').first().locator('[data-step="stored"][data-state="done"]').waitFor();
   t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'auto', 'with the credentials, the write goes through');
   t.same(scriptErrors.filter((e) => !e.includes('status of 401')), [], 'the page logged no script error');
+  t.equal(await node.stop(), 0);
+});
+
+t.test('over HTTPS the page and its live stream (wss:) work, within its Content-Security-Policy', async (t) => {
+  const dir = tempDir(t);
+  // Browsers take no Ed25519 server certificate: this one is ECDSA P-256.
+  const { cert, key } = selfSignedCertificate('ecdsa');
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  writeFileSync(join(dir, 'key.pem'), key);
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--log-level', 'info', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+  t.match(node.url, /^https:/);
+  const { page, scriptErrors } = await openPage(t, true);
+  await page.goto(`${node.url}#/things/environment-sensor`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  t.pass('the WebSocket, at the wss: URL the TDs name, is open');
+  const first = await updatedAt(page, 'environment-sensor', 'temperature');
+  await nextUpdate(page, 'environment-sensor', 'temperature', first);
+  t.pass('live values arrive over it');
+  t.same(scriptErrors, [], 'no script error and no CSP violation');
   t.equal(await node.stop(), 0);
 });
 
