@@ -93,7 +93,9 @@ export function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
 /**
  * Serves an SSE stream of `topics` on `thing` (a HEAD gets its headers at once): it resumes
  * after the request's Last-Event-ID when that is an id the node issued, and otherwise starts
- * live with the current values.
+ * live with the current values. Throws, before anything is sent, what the Thing's reads and
+ * subscriptions throw: FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND, FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY,
+ * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED.
  */
 export function serveStream(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, thing: ExposedThing, topics: readonly Topic[]): void {
   const follow = (deliver: (notification: Notification) => void) => ctx.replay.follow(thing, topics, deliver);

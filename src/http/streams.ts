@@ -1,14 +1,16 @@
 /**
  * HTTP streaming for observe and subscribe: Server-Sent Events (WHATWG HTML §9.2) and
  * long-poll. Every open stream is tracked so the server can end them on shutdown, and a
- * stream whose client stops reading is ended rather than buffered without bound. A HEAD on a
+ * stream whose client stops reading is ended rather than buffered without bound. SSE messages
+ * carry the ids of the node's {@link ReplayLog}-numbered notifications, which a consumer
+ * resumes from with Last-Event-ID (the routes compute what it missed). A HEAD on a
  * stream's URL is answered at once with the headers its GET would carry (RFC 9110 §9.3.2):
  * clients probe long-poll URLs with a HEAD and a short timeout before they poll.
  */
 import type { FastifyReply } from 'fastify';
 import type { Clock, Timer } from '../common/clock.js';
 import type { Unsubscribe } from '../thing/exposed-thing.js';
-import { formatNotificationId, type Notification } from './replay-log.js';
+import { formatNotificationId, type Notification, type ReplayLog } from './replay-log.js';
 
 /** A comment line every so often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -103,9 +105,9 @@ export class StreamTracker {
 
   /**
    * Answers a HEAD on a stream's URL: `subscribe` is opened and closed again at once, so a
-   * request the GET would refuse (an unknown or unobservable affordance) fails the same way;
-   * otherwise the headers the GET would carry, without a body. No Content-Length: the GET's
-   * length is not known before it answers.
+   * request the GET would refuse (an unknown or unobservable affordance) fails the same way,
+   * with the error `subscribe` throws; otherwise the headers the GET would carry, without a
+   * body. No Content-Length: the GET's length is not known before it answers.
    */
   head<T>(reply: FastifyReply, kind: StreamKind, subscribe: Subscribe<T>): void {
     subscribe(() => undefined)();
