@@ -25,6 +25,14 @@ export function loadBundledContexts(): ContextDocuments {
   return new Map(Object.entries(index).map(([url, file]) => [url, readJson(join(directory, file))]));
 }
 
+/**
+ * The W3C contexts among `contexts` (those published under https://www.w3.org/): what a served
+ * TD may name, since any JSON-LD processor can dereference them.
+ */
+export function w3cContexts(contexts: ContextDocuments): ContextDocuments {
+  return new Map([...contexts].filter(([url]) => url.startsWith('https://www.w3.org/')));
+}
+
 /** The W3C TD 1.1 JSON Schema. */
 export function loadTdSchema(): object {
   return readJson(join(PACKAGE_ROOT, 'schemas', 'td-1.1-json-schema.json')) as object;

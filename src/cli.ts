@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
-import { parseCommandLine, readAnchorKey, readAuthToken, usage, type CommandLine, type Config } from './config.js';
+import { parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, usage, type CommandLine, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
 import { verifyReceipt } from './ledger/receipt.js';
 import { admitNodeData, loadIdentity } from './membership/admit-node.js';
@@ -32,7 +32,8 @@ function createLogger(config: Config): Logger {
     level: config.logLevel,
     // Human-readable lines on a terminal, JSON lines everywhere else (files, containers, CI).
     ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
-    redact: ['req.headers.authorization', 'headers.authorization'],
+    // Credentials never reach a log line, whichever scheme carries them.
+    redact: ['req.headers.authorization', 'headers.authorization', 'req.headers["proxy-authorization"]', 'headers["proxy-authorization"]'],
   });
 }
 
@@ -57,11 +58,17 @@ async function main(): Promise<number> {
     return 2;
   }
   const authToken = config.authTokenFile === undefined ? undefined : readAuthToken(config.authTokenFile, readText);
+  const basicCredentials = config.basicAuthFile === undefined ? undefined : readBasicCredentials(config.basicAuthFile, readText);
+  const tls = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : readTlsFiles(config.tlsCert, config.tlsKey, readText);
   const logger = createLogger(config);
   const anchorKey = config.anchor === 'ethereum' ? readAnchorKey(config.anchorKeyFile!, readText) : undefined;
-  const servient = await Servient.create(config, { logger, ...(authToken === undefined ? {} : { authToken }), ...(anchorKey === undefined ? {} : { anchorKey }) });
+  const servient = await Servient.create(config, { logger, ...(authToken === undefined ? {} : { authToken }), ...(basicCredentials === undefined ? {} : { basicCredentials }), ...(tls === undefined ? {} : { tls }), ...(anchorKey === undefined ? {} : { anchorKey }) });
   const address = await servient.start();
-  logger.info({ url: address.url, data: config.data, things: config.things, auth: authToken !== undefined }, `Flowchain node listening on ${address.url}`);
+  const auth = [...(authToken === undefined ? [] : ['bearer']), ...(basicCredentials === undefined ? [] : ['basic'])];
+  logger.info({ url: address.url, data: config.data, things: config.things, auth: auth.length > 0, schemes: auth, tls: tls !== undefined }, `Flowchain node listening on ${address.url}`);
+  if (auth.length > 0 && tls === undefined && !config.publicUrl?.startsWith('https:') && !isLoopback(config.host)) {
+    logger.warn({ host: config.host }, 'credentials are configured but the port speaks plain HTTP: they cross the network in clear text; serve HTTPS with --tls-cert and --tls-key (or put a TLS proxy in front and set --public-url https://…)');
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -216,6 +223,11 @@ async function runVerifyReceipt(file: string | undefined, config: Config): Promi
   const anchored = result.anchor === null ? 'not anchored' : `anchored in ${JSON.stringify(result.anchor.ref)}${config.anchorRpc === undefined ? ' (not checked on a chain: pass --anchor-rpc)' : ', checked on the chain'}`;
   process.stdout.write(`receipt OK: ${result.status} in block ${result.height}, ${anchored}\n`);
   return 0;
+}
+
+/** Whether a listening host is reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Polls `url` until it answers 200, for at most `limitMs`. */

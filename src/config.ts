@@ -4,6 +4,7 @@
  *
  * Throws FLOWCHAIN_ERR_CONFIG_INVALID naming the flag, variable or file key that is wrong.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { FlowchainError } from './errors.js';
 
@@ -24,6 +25,12 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** File holding the bearer token that writes and actions require; absent means no auth. */
   readonly authTokenFile: string | undefined;
+  /** File of `user:password` lines whose HTTP Basic credentials writes and actions accept (either these or the token, when both are set). */
+  readonly basicAuthFile: string | undefined;
+  /** PEM certificate (chain) the HTTP port serves HTTPS with; needs tlsKey. Absent means plain HTTP. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key of tlsCert. */
+  readonly tlsKey: string | undefined;
   /** Seed of the simulated devices; absent means a random seed. */
   readonly seed: number | undefined;
   readonly logLevel: LogLevel;
@@ -162,6 +169,9 @@ const OPTIONS: Record<Key, OptionSpec> = {
   things: { flag: 'things', env: 'FLOWCHAIN_THINGS', parse: text },
   publicUrl: { flag: 'public-url', env: 'FLOWCHAIN_PUBLIC_URL', parse: httpUrl },
   authTokenFile: { flag: 'auth-token-file', env: 'FLOWCHAIN_AUTH_TOKEN_FILE', parse: text },
+  basicAuthFile: { flag: 'basic-auth-file', env: 'FLOWCHAIN_BASIC_AUTH_FILE', parse: text },
+  tlsCert: { flag: 'tls-cert', env: 'FLOWCHAIN_TLS_CERT', parse: text },
+  tlsKey: { flag: 'tls-key', env: 'FLOWCHAIN_TLS_KEY', parse: text },
   seed: { flag: 'seed', env: 'FLOWCHAIN_SEED', parse: integer(0, 0xffff_ffff) },
   logLevel: { flag: 'log-level', env: 'FLOWCHAIN_LOG_LEVEL', parse: level },
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
@@ -200,6 +210,9 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   data: './data',
   publicUrl: undefined,
   authTokenFile: undefined,
+  basicAuthFile: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
   seed: undefined,
   logLevel: 'info',
   bodyLimit: 64 * 1024,
@@ -311,6 +324,11 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   if (merged.anchor === 'ethereum' && (merged.anchorRpc === undefined || merged.anchorKeyFile === undefined)) {
     fail('--anchor', 'ethereum needs --anchor-rpc and --anchor-key-file');
   }
+  if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) fail(merged.tlsCert === undefined ? '--tls-cert' : '--tls-key', '--tls-cert and --tls-key go together');
+  // TDs' forms follow the public URL: with HTTPS on the port, an http:// one would send consumers nowhere.
+  if (merged.tlsCert !== undefined && typeof merged.publicUrl === 'string' && !merged.publicUrl.startsWith('https:')) {
+    fail('--public-url', 'must be an https:// URL when --tls-cert serves HTTPS');
+  }
   // Node refuses a headers timeout longer than the request timeout it is part of.
   if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {
     fail('--headers-timeout', `must not exceed the request timeout (${merged.requestTimeoutMs as number} ms)`);
@@ -353,6 +371,82 @@ export function readAuthToken(path: string, readFile: (path: string) => string):
     fail('auth-token-file', `${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`);
   }
   return token;
+}
+
+/** A certificate and its private key, as PEM text. */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * Reads the HTTPS certificate and key from their files and checks them before anything
+ * listens: the certificate must parse as X.509, the key as a private key, and the key must be
+ * the certificate's. Throws FLOWCHAIN_ERR_CONFIG_INVALID naming the file (field `tls-cert` or
+ * `tls-key`).
+ */
+export function readTlsFiles(certPath: string, keyPath: string, readFile: (path: string) => string): TlsFiles {
+  const read = (path: string, field: string): string => {
+    try {
+      return readFile(path);
+    } catch (err) {
+      return fail(field, `cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const cert = read(certPath, 'tls-cert');
+  const key = read(keyPath, 'tls-key');
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (err) {
+    return fail('tls-cert', `${certPath} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    return fail('tls-key', `${keyPath} is not a PEM private key: ${(err as Error).message}`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) fail('tls-key', `${keyPath} is not the private key of the certificate in ${certPath}`);
+  return { cert, key };
+}
+
+/** One user's HTTP Basic credentials (RFC 7617). */
+export interface BasicCredential {
+  readonly user: string;
+  readonly password: string;
+}
+
+/**
+ * Reads HTTP Basic credentials from `path`: one `user:password` per line (surrounding
+ * whitespace ignored; blank lines and lines starting with `#` skipped). A user is not empty and
+ * has no colon (RFC 7617 §2); a password has at least {@link MIN_TOKEN_LENGTH} characters, as a
+ * bearer token must; no user appears twice; neither holds control characters. Messages name
+ * the file and the line, never what it holds.
+ * Throws FLOWCHAIN_ERR_CONFIG_INVALID when the file cannot be read or breaks a rule.
+ */
+export function readBasicCredentials(path: string, readFile: (path: string) => string): BasicCredential[] {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    return fail('basic-auth-file', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  const credentials: BasicCredential[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const where = `${path} line ${index + 1}`;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\u0000-\u001f\u007f]/.test(line)) fail('basic-auth-file', `${where} must be user:password (a user without a colon, no control characters)`);
+    const user = line.slice(0, colon);
+    const password = line.slice(colon + 1);
+    if (password.length < MIN_TOKEN_LENGTH) fail('basic-auth-file', `${where}: the password must have at least ${MIN_TOKEN_LENGTH} characters`);
+    if (credentials.some((c) => c.user === user)) fail('basic-auth-file', `${where}: the user appears on an earlier line too`);
+    credentials.push({ user, password });
+  });
+  if (credentials.length === 0) fail('basic-auth-file', `${path} holds no user:password line`);
+  return credentials;
 }
 
 /**

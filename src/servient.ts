@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema } from './bundled.js';
+import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
 import { Broker } from './broker/broker.js';
 import type { DataTransaction } from './broker/data-transaction.js';
 import { History } from './broker/history.js';
@@ -24,7 +24,7 @@ import { consumeThing, fetchThingDescription, type ConsumeOptions, type Consumed
 import { systemClock, type Clock } from './common/clock.js';
 import { createRandom, deriveSeed } from './common/random.js';
 import { pooledRandomBytes } from './common/system-random.js';
-import { DEFAULTS, type Config } from './config.js';
+import { DEFAULTS, type BasicCredential, type Config, type TlsFiles } from './config.js';
 import { BUILTIN_DEVICES } from './devices/builtin-devices.js';
 import type { Device, DeviceFactory } from './devices/device.js';
 import { deviceFor } from './devices/device-modules.js';
@@ -64,6 +64,10 @@ export interface ServientComponents {
   readonly anchorer?: Anchorer;
   /** The bearer token writes and actions require (what --auth-token-file holds); none means open. */
   readonly authToken?: string;
+  /** HTTP Basic credentials (what --basic-auth-file holds). */
+  readonly basicCredentials?: readonly BasicCredential[];
+  /** The HTTPS certificate and key (what --tls-cert and --tls-key name). */
+  readonly tls?: TlsFiles;
   /** The anchoring account's private key (what --anchor-key-file holds). */
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
@@ -133,7 +137,10 @@ export class Servient {
   readonly #checker: DescriptionChecker;
   readonly #namespace: string;
   readonly #seed: number;
-  readonly #authToken: string | undefined;
+  /** The security the node's TDs declare. */
+  readonly #auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
+  /** What the HTTP port speaks. */
+  readonly #scheme: 'http' | 'https';
   readonly #log: DeviceLog;
   readonly #devices = new Map<ExposedThing, Device>();
   readonly #running = new Set<Device>();
@@ -152,7 +159,8 @@ export class Servient {
     checker: DescriptionChecker;
     namespace: string;
     seed: number;
-    authToken: string | undefined;
+    auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
+    scheme: 'http' | 'https';
     log: DeviceLog;
     app: HttpApp;
     registry: ThingRegistry;
@@ -168,7 +176,8 @@ export class Servient {
     this.#checker = init.checker;
     this.#namespace = init.namespace;
     this.#seed = init.seed;
-    this.#authToken = init.authToken;
+    this.#auth = init.auth;
+    this.#scheme = init.scheme;
     this.#log = init.log;
     this.app = init.app;
     this.registry = init.registry;
@@ -195,7 +204,10 @@ export class Servient {
     const clock = components.clock ?? systemClock;
     const log: DeviceLog = components.logger ?? { warn: () => undefined, info: () => undefined };
     const validator = new TdValidator(loadTdSchema());
-    const checker = new DescriptionChecker(validator, loadBundledContexts(), { base: config.publicUrl ?? 'http://localhost/', bearerAuth: components.authToken !== undefined });
+    const auth = { bearerAuth: components.authToken !== undefined, basicAuth: (components.basicCredentials ?? []).length > 0 };
+    const scheme = components.tls ? 'https' : 'http';
+    // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
+    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? `${scheme}://localhost/`, ...auth });
     const files = config.things === undefined ? [] : await readThingFiles(config.things);
     const database = await Database.open(join(config.data, 'db'));
     let servient: Servient | undefined;
@@ -255,16 +267,18 @@ export class Servient {
         clock,
         nodeId,
         authToken: components.authToken,
+        ...(components.basicCredentials ? { basicCredentials: components.basicCredentials } : {}),
         publicUrl: config.publicUrl,
         bodyLimit: config.bodyLimit,
         wsBufferLimit: config.wsBufferLimit,
         longPollTimeoutMs: config.longPollTimeoutMs,
         connections: { headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
+        ...(components.tls ? { tls: components.tls } : {}),
         logger: components.logger,
         validator,
         dashboard: DASHBOARD_FILES,
       });
-      servient = new Servient({ config, database, clock, store, checker, namespace, seed, authToken: components.authToken, log, app, registry, ring, broker, chain, directory });
+      servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {
@@ -343,7 +357,7 @@ export class Servient {
     }
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
-    return { host: this.#config.host, port, url: `http://${shownHost(this.#config.host)}:${port}/` };
+    return { host: this.#config.host, port, url: `${this.#scheme}://${shownHost(this.#config.host)}:${port}/` };
   }
 
   /**
@@ -404,7 +418,7 @@ export class Servient {
 
   /** The entry this node publishes for a Thing it hosts: its TD as served at this node's URL. */
   #hosted(thing: ExposedThing) {
-    return { thingId: thing.id, td: buildThingDescription(thing.td, thing, { base: this.#url!, bearerAuth: this.#authToken !== undefined }) };
+    return { thingId: thing.id, td: buildThingDescription(thing.td, thing, { base: this.#url!, ...this.#auth }) };
   }
 
   async #startDevice(device: Device): Promise<void> {
@@ -428,7 +442,7 @@ export class Servient {
     }
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
-    this.#url = this.#config.publicUrl ?? `http://${shownHost(this.#config.host)}:${port}/`;
+    this.#url = this.#config.publicUrl ?? `${this.#scheme}://${shownHost(this.#config.host)}:${port}/`;
   }
 }
 
@@ -481,7 +495,7 @@ async function nodeUuid(database: Database): Promise<string> {
   return created;
 }
 
-/** The check of every TD as it will be served: JSON Schema and offline JSON-LD expansion. */
+/** The check of every TD as it will be served: JSON Schema and offline JSON-LD expansion with the W3C contexts only. */
 class DescriptionChecker {
   readonly #validator: TdValidator;
   readonly #contexts: ContextDocuments;

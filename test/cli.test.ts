@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { fetchTrusting } from './helpers/https-fetch.js';
 import { runCli, startNode } from './helpers/node-process.js';
+import { selfSignedCertificate } from './helpers/self-signed.js';
 import { tempDir } from './helpers/test-servient.js';
 
 const putJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -43,6 +45,51 @@ t.test('--auth-token-file protects writes; the token never appears in the logs',
   t.equal((await putJson(url, true, { authorization: `Bearer ${token}` })).status, 204);
   await node.stop();
   t.notMatch(JSON.stringify(node.logs), token);
+});
+
+t.test('--basic-auth-file protects writes with HTTP Basic; the credentials never appear in the logs', async (t) => {
+  const dir = tempDir(t);
+  const users = join(dir, 'users');
+  const password = 'cGFzc3dvcmQtZm9yLWJhc2ljLXRlc3Rz';
+  writeFileSync(users, `ops:${password}\n`);
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--basic-auth-file', users, '--log-level', 'debug']);
+  const url = `${node.url}things/smart-plug/properties/on`;
+  const header = `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+  const wrong = await putJson(url, true, { authorization: `Basic ${Buffer.from('ops:not-the-password-at-all').toString('base64')}` });
+  t.equal(wrong.status, 401);
+  t.equal(wrong.headers.get('www-authenticate'), 'Basic realm="flowchain", charset="UTF-8"');
+  t.equal((await putJson(url, true, { authorization: header })).status, 204);
+  t.match(node.logs.find((l) => String(l.msg).startsWith('Flowchain node listening')), { auth: true, schemes: ['basic'] });
+  await node.stop();
+  t.notMatch(JSON.stringify(node.logs), password);
+  t.notMatch(JSON.stringify(node.logs), header.slice(6));
+  const short = join(dir, 'short');
+  writeFileSync(short, 'ops:short\n');
+  const refused = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'other'), '--basic-auth-file', short]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /FLOWCHAIN_ERR_CONFIG_INVALID: basic-auth-file: .*short line 1: the password must have at least 16 characters/);
+});
+
+t.test('--tls-cert and --tls-key serve HTTPS; a missing or invalid file stops start-up naming it', async (t) => {
+  const dir = tempDir(t);
+  const { cert, key } = selfSignedCertificate();
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  writeFileSync(join(dir, 'key.pem'), key);
+  writeFileSync(join(dir, 'junk.pem'), 'junk');
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+  t.match(node.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+  const td = (await (await fetchTrusting(cert)(`${node.url}things/smart-plug`)).json()) as { base: string };
+  t.equal(td.base, node.url, 'TDs send consumers to https');
+  await node.stop();
+  for (const [args, message] of [
+    [['--tls-cert', join(dir, 'nope.pem'), '--tls-key', join(dir, 'key.pem')], /FLOWCHAIN_ERR_CONFIG_INVALID: tls-cert: cannot read .*nope\.pem/],
+    [['--tls-cert', join(dir, 'junk.pem'), '--tls-key', join(dir, 'key.pem')], /FLOWCHAIN_ERR_CONFIG_INVALID: tls-cert: .*junk\.pem is not a PEM certificate/],
+    [['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'junk.pem')], /FLOWCHAIN_ERR_CONFIG_INVALID: tls-key: .*junk\.pem is not a PEM private key/],
+  ] as const) {
+    const result = await runCli(['start', '--port', '0', '--host', '127.0.0.1', '--data', join(dir, 'other'), ...args]);
+    t.equal(result.code, 1);
+    t.match(result.stderr, message);
+  }
 });
 
 t.test('a bad TD file stops start-up with a non-zero exit and a message naming the file and field', async (t) => {

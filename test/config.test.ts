@@ -1,5 +1,6 @@
 import t from 'tap';
-import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, usage, type ConfigSources } from '../src/config.js';
+import { selfSignedCertificate } from './helpers/self-signed.js';
+import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, usage, type ConfigSources } from '../src/config.js';
 
 const files: Record<string, string> = {
   'good.json': JSON.stringify({ port: 9000, host: '127.0.0.1', logLevel: 'debug' }),
@@ -102,7 +103,7 @@ t.test('a headers timeout longer than the request timeout fails with FLOWCHAIN_E
 
 t.test('--help is recognised and the usage lists every option', async (t) => {
   t.equal(parseCommandLine(sources(['--help'])).help, true);
-  for (const flag of ['--port', '--host', '--data', '--things', '--config', '--auth-token-file', 'FLOWCHAIN_PORT']) t.match(usage(), flag);
+  for (const flag of ['--port', '--host', '--data', '--things', '--config', '--auth-token-file', '--basic-auth-file', '--tls-cert', '--tls-key', 'FLOWCHAIN_PORT']) t.match(usage(), flag);
 });
 
 t.test('the auth token is read from its file, trimmed, and must be long enough', async (t) => {
@@ -110,6 +111,60 @@ t.test('the auth token is read from its file, trimmed, and must be long enough',
   t.throws(() => readAuthToken('f', () => 'short'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'auth-token-file' });
   t.throws(() => readAuthToken('f', () => 'two tokens-of-some-length'), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
   t.throws(() => readAuthToken('f', () => { throw new Error('EACCES'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
+});
+
+t.test('Basic credentials are read from their file: user:password lines, passwords as long as a token', async (t) => {
+  const password = 'a-basic-password-of-length';
+  t.same(readBasicCredentials('b', () => `# operators\nops:${password}\n\n  élodie:${password}:with:colons  \r\n`), [
+    { user: 'ops', password },
+    { user: 'élodie', password: `${password}:with:colons` },
+  ], 'comments and blank lines skipped, surrounding whitespace trimmed, a password may hold colons');
+  t.equal(parseCommandLine(sources(['start', '--basic-auth-file', '/etc/fc/users'])).config.basicAuthFile, '/etc/fc/users');
+  t.equal(parseCommandLine(sources(['start'], { FLOWCHAIN_BASIC_AUTH_FILE: '/etc/fc/users' })).config.basicAuthFile, '/etc/fc/users');
+  for (const [text, why] of [
+    ['ops:short', 'a short password'],
+    [`:${password}`, 'no user'],
+    [password, 'no colon'],
+    [`ops:${password}\nops:${password}x`, 'a user twice'],
+    [`ops:${password}\u0007`, 'a control character'],
+    ['# nothing\n\n', 'no line at all'],
+  ] as const) {
+    t.throws(() => readBasicCredentials('users.txt', () => text), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'basic-auth-file' }, why);
+    try {
+      readBasicCredentials('users.txt', () => text);
+    } catch (err) {
+      t.match((err as Error).message, /^basic-auth-file: users\.txt/, `${why}: the message names the file`);
+      t.notMatch((err as Error).message, password, `${why}: and never the password`);
+    }
+  }
+  t.throws(() => readBasicCredentials('missing', () => { throw new Error('ENOENT'); }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'basic-auth-file', message: /missing/ });
+});
+
+t.test('--tls-cert and --tls-key: files read and checked before anything listens', async (t) => {
+  const { cert, key } = selfSignedCertificate();
+  const other = selfSignedCertificate();
+  const files: Record<string, string> = { 'cert.pem': cert, 'key.pem': key, 'other-key.pem': other.key, 'junk.pem': 'not PEM at all' };
+  const read = (path: string) => {
+    if (!(path in files)) throw new Error(`ENOENT: no such file, open '${path}'`);
+    return files[path]!;
+  };
+  t.same(readTlsFiles('cert.pem', 'key.pem', read), { cert, key });
+  for (const [certPath, keyPath, field, message] of [
+    ['missing.pem', 'key.pem', 'tls-cert', /cannot read missing\.pem/],
+    ['cert.pem', 'missing.pem', 'tls-key', /cannot read missing\.pem/],
+    ['junk.pem', 'key.pem', 'tls-cert', /junk\.pem is not a PEM certificate/],
+    ['cert.pem', 'junk.pem', 'tls-key', /junk\.pem is not a PEM private key/],
+    ['key.pem', 'key.pem', 'tls-cert', /key\.pem is not a PEM certificate/],
+    ['cert.pem', 'other-key.pem', 'tls-key', /other-key\.pem is not the private key of the certificate in cert\.pem/],
+  ] as const) {
+    t.throws(() => readTlsFiles(certPath, keyPath, read), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field, message }, `${certPath} ${keyPath}`);
+  }
+  t.match(parseCommandLine(sources(['start', '--tls-cert', 'c', '--tls-key', 'k'])).config, { tlsCert: 'c', tlsKey: 'k' });
+  t.match(parseCommandLine(sources(['start'], { FLOWCHAIN_TLS_CERT: 'c', FLOWCHAIN_TLS_KEY: 'k' })).config, { tlsCert: 'c', tlsKey: 'k' });
+  t.throws(() => parseCommandLine(sources(['start', '--tls-cert', 'c'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--tls-key' }, 'one without the other');
+  t.throws(() => parseCommandLine(sources(['start', '--tls-key', 'k'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--tls-cert' });
+  t.throws(() => parseCommandLine(sources(['start', '--tls-cert', 'c', '--tls-key', 'k', '--public-url', 'http://node.local:8080'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--public-url' }, 'HTTPS on the port, http:// in the TDs');
+  t.equal(parseCommandLine(sources(['start', '--tls-cert', 'c', '--tls-key', 'k', '--public-url', 'https://node.local:8443'])).config.publicUrl, 'https://node.local:8443/');
 });
 
 t.test('the ledger options: positionals after the command, and the anchoring key from its file', async (t) => {

@@ -8,17 +8,19 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
 import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
-import { BearerAuth } from './auth.js';
+import { HttpAuth } from './auth.js';
+import type { BasicCredential } from '../config.js';
 import { Descriptions } from './descriptions.js';
 import type { ChainView, HttpContext, LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
-import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits } from './connections.js';
+import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { FlowchainError } from '../errors.js';
 import { directoryRoutes } from './routes/directory-routes.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
+import { ReplayLog } from './replay-log.js';
 import { StreamTracker } from './streams.js';
 import { dashboardRoutes, type DashboardFiles } from './routes/dashboard-routes.js';
 import type { TdValidator } from '../td/td-validator.js';
@@ -35,14 +37,18 @@ export interface AppOptions {
   readonly clock: Clock;
   /** The node's TD `id`. */
   readonly nodeId: string;
-  /** The bearer token writes and actions require; undefined for an open node. */
+  /** The bearer token writes and actions accept; undefined when they take none. */
   readonly authToken: string | undefined;
+  /** The HTTP Basic credentials writes and actions accept (either these or the token when both are set); none when absent or empty. */
+  readonly basicCredentials?: readonly BasicCredential[];
   readonly publicUrl: string | undefined;
   readonly bodyLimit: number;
   readonly wsBufferLimit: number;
   readonly longPollTimeoutMs: number;
   /** Node's header, request and keep-alive timeouts and the connection cap. */
   readonly connections: ConnectionLimits;
+  /** The certificate and key to serve HTTPS (and wss:) with; plain HTTP without. */
+  readonly tls?: TlsOptions;
   /** A pino-compatible logger; omit for silence (tests). */
   readonly logger?: FastifyBaseLogger;
   /** The ring, when this node takes part in one. */
@@ -84,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Requests that arrive while the node shuts down are refused below, as problem+json.
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
-    ...serverOptions(options.connections),
+    ...serverOptions(options.connections, options.tls),
   }) as unknown as FastifyInstance;
   guardServer(app, options.connections);
 
@@ -97,11 +103,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return parseJson(request, body as string, done);
   });
 
+  // The replay log keeps the notifications of every Thing while it is exposed.
+  const replay = new ReplayLog(options.clock);
+  for (const thing of options.registry.list()) replay.record(thing);
+  options.registry.onChange((thing, change) => (change === 'added' ? replay.record(thing) : replay.forget(thing)));
+  const basic = options.basicCredentials ?? [];
   const ctx: HttpContext = {
     registry: options.registry,
-    descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, publicUrl: options.publicUrl }),
-    auth: options.authToken === undefined ? undefined : new BearerAuth(options.authToken),
+    descriptions: new Descriptions(options.registry, { nodeId: options.nodeId, bearerAuth: options.authToken !== undefined, basicAuth: basic.length > 0, publicUrl: options.publicUrl }),
+    auth: options.authToken === undefined && basic.length === 0 ? undefined : new HttpAuth({ ...(options.authToken === undefined ? {} : { bearerToken: options.authToken }), basic }),
     streams: new StreamTracker(options.clock, options.wsBufferLimit),
+    replay,
     clock: options.clock,
     longPollTimeoutMs: options.longPollTimeoutMs,
     ledger: options.ledger,
@@ -115,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     ctx.streams.closeAll();
   });
+  app.addHook('onClose', async () => replay.stop());
   // Before any route (and before the 404 handler): a node shutting down takes no new work, an
   // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
   // TD forms and receipt links are built from it.

@@ -18,6 +18,7 @@
  */
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FlowchainError } from '../errors.js';
@@ -38,12 +39,19 @@ export interface ConnectionLimits {
 /** How long a socket that got a closing answer stays open for the client to read it (a lingering close, RFC 9112 §9.6). */
 const LINGER_MS = 1_000;
 
+/** A certificate and key the port serves HTTPS with (PEM). */
+export interface TlsOptions {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /**
  * fastify's server options for `limits`: Node's timeouts, how often Node checks them, and the
  * Host rule left to the app (which answers a missing Host as problem+json instead of Node's
- * empty 400).
+ * empty 400). With `tls`, the same options go to an HTTPS server (fastify hands its `https`
+ * object to https.createServer, which takes the http.Server options too).
  */
-export function serverOptions(limits: ConnectionLimits) {
+export function serverOptions(limits: ConnectionLimits, tls?: TlsOptions) {
   const http: ServerOptions = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -54,7 +62,9 @@ export function serverOptions(limits: ConnectionLimits) {
     requireHostHeader: false,
   };
   return {
-    http,
+    // Over TLS, the handshake comes before the request line: it must be done within the same
+    // headers timeout, so a connection that never completes one is closed as one that sends nothing.
+    ...(tls === undefined ? { http } : { https: { ...http, handshakeTimeout: limits.headersTimeoutMs, cert: tls.cert, key: tls.key } }),
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     // fastify calls it with itself as `this`.
@@ -75,8 +85,10 @@ const answered = new WeakSet<Duplex>();
 function answerClientError(err: Error & { code?: string }, socket: Duplex, log: FastifyBaseLogger): void {
   if (answered.has(socket)) return;
   answered.add(socket);
-  // A reset connection has nobody left to answer.
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A reset connection has nobody left to answer, and one whose TLS handshake failed or timed
+  // out (plain HTTP on the HTTPS port, a client refusing the certificate) cannot read an answer.
+  if (err.code === 'ECONNRESET' || !socket.writable || isTlsFailure(err.code)) {
+    if (isTlsFailure(err.code)) log.debug({ err: { code: err.code, message: err.message } }, 'TLS handshake failed');
     socket.destroy();
     return;
   }
@@ -89,6 +101,11 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, log: 
     return;
   }
   closeWith(socket, rawProblemResponse(problem));
+}
+
+/** node:tls's errors of a handshake that failed or did not finish (OpenSSL's ERR_SSL_*, and the handshake timeout). */
+function isTlsFailure(code: string | undefined): boolean {
+  return code !== undefined && (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_HANDSHAKE_TIMEOUT');
 }
 
 /** Ends `socket` after `data`, and destroys it if the client does not close its side soon. */
@@ -113,6 +130,26 @@ export function guardServer(app: FastifyInstance, limits: ConnectionLimits): voi
     // Logged at 1, 2, 4, 8 ... so a flood of refused connections does not flood the log too.
     dropped++;
     if ((dropped & (dropped - 1)) === 0) app.log.warn({ dropped, maxConnections: limits.maxConnections }, 'connection cap reached: refusing connections');
+  });
+  // Node's close waits for every connection, and treats one that has not sent a byte yet (a
+  // browser's preconnection; over TLS, one still in its handshake) as busy, while it stops
+  // the timeouts that would close it: it would hold a shutdown until the client gives up. So
+  // at shutdown such connections are dropped; one that began a request is answered (503 if it
+  // is a new one). A raw socket and the TLS socket on it share their remote address and port.
+  const connections = new Map<string, Socket>();
+  const keyOf = (socket: Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
+  const tls = server instanceof TlsServer;
+  server.on('connection', (socket: Socket) => {
+    const key = keyOf(socket);
+    connections.set(key, socket);
+    socket.once('close', () => connections.delete(key));
+  });
+  if (tls) server.on('secureConnection', (socket: TLSSocket) => connections.has(keyOf(socket)) && connections.set(keyOf(socket), socket));
+  app.addHook('preClose', async () => {
+    for (const socket of connections.values()) {
+      const handshaking = tls && !(socket instanceof TLSSocket);
+      if (handshaking || socket.bytesRead === 0) socket.destroy();
+    }
   });
   // Without a listener Node closes a CONNECT without a word; this node is no proxy.
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => {

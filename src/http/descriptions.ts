@@ -26,13 +26,15 @@ export class Descriptions {
   readonly #registry: ThingRegistry;
   readonly #nodeId: string;
   readonly #bearerAuth: boolean;
+  readonly #basicAuth: boolean;
   readonly #publicUrl: string | undefined;
   readonly #cache = new Map<string, Rendered>();
 
-  constructor(registry: ThingRegistry, init: { nodeId: string; bearerAuth: boolean; publicUrl: string | undefined }) {
+  constructor(registry: ThingRegistry, init: { nodeId: string; bearerAuth: boolean; basicAuth?: boolean; publicUrl: string | undefined }) {
     this.#registry = registry;
     this.#nodeId = init.nodeId;
     this.#bearerAuth = init.bearerAuth;
+    this.#basicAuth = init.basicAuth ?? false;
     this.#publicUrl = init.publicUrl;
     // Things come and go while the node runs: every rendering of the old set is stale.
     registry.onChange(() => this.#cache.clear());
@@ -69,7 +71,7 @@ export class Descriptions {
   }
 
   #exposure(base: string): ExposureOptions {
-    return { base, bearerAuth: this.#bearerAuth };
+    return { base, bearerAuth: this.#bearerAuth, basicAuth: this.#basicAuth };
   }
 
   #rendered(base: string): Rendered {

@@ -1,10 +1,12 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JournalReceipt } from '../thing/change-journal.js';
+import type { ExposedThing, Unsubscribe } from '../thing/exposed-thing.js';
 import type { Clock } from '../common/clock.js';
 import type { ThingRegistry } from '../thing/thing-registry.js';
-import type { BearerAuth } from './auth.js';
+import type { HttpAuth } from './auth.js';
 import type { Descriptions } from './descriptions.js';
+import type { Notification, ReplayLog, Topic } from './replay-log.js';
 import type { StreamTracker } from './streams.js';
 import type { TdValidator } from '../td/td-validator.js';
 
@@ -12,9 +14,11 @@ import type { TdValidator } from '../td/td-validator.js';
 export interface HttpContext {
   readonly registry: ThingRegistry;
   readonly descriptions: Descriptions;
-  /** Present when writes and actions require a bearer token. */
-  readonly auth: BearerAuth | undefined;
+  /** Present when writes and actions require credentials (bearer, Basic, or either). */
+  readonly auth: HttpAuth | undefined;
   readonly streams: StreamTracker;
+  /** Every Thing's recent notifications, with the ids SSE and the WebSocket protocol share. */
+  readonly replay: ReplayLog;
   readonly clock: Clock;
   readonly longPollTimeoutMs: number;
   /** Receipts and histories, when the node records its changes. */
@@ -84,4 +88,39 @@ export interface AffordanceParams {
  */
 export function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(value ?? null));
+}
+
+/** A subscription on `thing` that also calls `end` if the Thing is destroyed; the unsubscribe ends both. */
+export function untilDestroyed(thing: ExposedThing, subscription: Unsubscribe, end: () => void): Unsubscribe {
+  const ended = thing.onDestroy(end);
+  return () => {
+    ended();
+    subscription();
+  };
+}
+
+/**
+ * Serves an SSE stream of `topics` on `thing` (a HEAD gets its headers at once): it resumes
+ * after the request's Last-Event-ID when that is an id the node issued, and otherwise starts
+ * live with the current values. It ends when the Thing is destroyed. Throws, before anything is
+ * sent, what the Thing's reads and subscriptions throw: FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND,
+ * FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY, FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED, a read handler's.
+ */
+export async function serveStream(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, thing: ExposedThing, topics: readonly Topic[]): Promise<void> {
+  const follow = (deliver: (notification: Notification) => void, end: () => void): Unsubscribe => untilDestroyed(thing, ctx.replay.follow(thing, topics, deliver), end);
+  if (request.method === 'HEAD') return ctx.streams.head(reply, 'sse', follow);
+  // The current values come from read handlers, which take their time: a change while they
+  // run is taken as the current value, so the stream, which opens and follows in one turn
+  // after them, misses nothing.
+  const properties = topics.filter((topic) => topic.kind === 'property').map((topic) => topic.name);
+  const changed = new Map<string, unknown>();
+  const watching = ctx.replay.follow(thing, topics.filter((topic) => topic.kind === 'property'), (n) => changed.set(n.name, n.data));
+  let current: Map<string, unknown>;
+  try {
+    current = new Map(await Promise.all(properties.map(async (name): Promise<[string, unknown]> => [name, await thing.readProperty(name)])));
+  } finally {
+    watching();
+  }
+  for (const [name, value] of changed) current.set(name, value);
+  ctx.streams.sse(reply, follow, ctx.replay.opening(thing, topics, request.headers['last-event-id'], (name) => current.get(name)));
 }

@@ -125,6 +125,7 @@ export function writeProblem(res: ServerResponse, err: FlowchainError, instance:
 function allowed(request: FastifyRequest, code: ErrorBody['code']): string {
   // Read or write multiple: the collection allows every method even if one member does not.
   if (request.routeOptions.url === '/things/:thing/properties') return 'GET, HEAD, POST, PUT';
+  if (request.routeOptions.url === '/things/:thing/actions/:name') return 'POST';
   if (code === 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY') return 'GET, HEAD';
   if (code === 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY') return 'PUT';
   return '';

@@ -4,31 +4,52 @@
  * generic WoT consumer can follow alone. Pure: no I/O, no clock.
  *
  * URL layout (relative to `base`; clients never need it, only the forms):
- *   things/{slug}/properties                     GET all, POST read multiple, PUT write multiple
+ *   things/{slug}/properties                     GET all, POST read multiple, PUT write multiple;
+ *                                                GET with Accept: text/event-stream observes all (SSE)
  *   things/{slug}/properties/{name}              GET read, PUT write
  *   things/{slug}/properties/{name}/longpoll     observe, long-poll
  *   things/{slug}/properties/{name}/sse          observe, Server-Sent Events
  *   things/{slug}/actions/{name}                 POST invoke
  *   things/{slug}/events/{name}/longpoll|sse     subscribe
+ *   things/{slug}/events                         subscribe to all (SSE)
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  */
-import type { Form, ThingDescription } from './thing-description.js';
+import { servedContext } from './flowchain-context.js';
+import type { ActionAffordance, Form, ThingDescription } from './thing-description.js';
 
 /** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
 export const WS_SUBPROTOCOL = 'flowchain.v1';
 
-/** Names of the security schemes every served TD declares. */
-export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc' } as const;
+/**
+ * The WoT Profiles a served Thing follows (W3C WoT Profile: "HTTP Basic Profile" and "HTTP SSE
+ * Profile", their Identifier sections).
+ */
+export const PROFILES = {
+  httpBasic: 'https://www.w3.org/2022/wot/profile/http-basic/v1',
+  httpSse: 'https://www.w3.org/2022/wot/profile/http-sse/v1',
+} as const;
 
-/** Operations that change state: they need the bearer token when auth is on. */
+/** Names of the security schemes served TDs declare. */
+export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc', basic: 'basic_sc', combo: 'combo_sc' } as const;
+
+/** Operations that change state: they need credentials when auth is on. */
 const PROTECTED_OPS = new Set(['writeproperty', 'writemultipleproperties', 'writeallproperties', 'invokeaction']);
 
 /** Where and how the servient exposes a Thing. */
 export interface ExposureOptions {
   /** Absolute base URL ending in '/', for example `http://localhost:8080/`. */
   readonly base: string;
-  /** Whether writes and actions require a bearer token. */
+  /** Whether writes and actions accept a bearer token. */
   readonly bearerAuth: boolean;
+  /** Whether writes and actions accept HTTP Basic credentials (either these or the token, when both). */
+  readonly basicAuth?: boolean;
+}
+
+/** The scheme protected forms name, or undefined on an open node. */
+function protectedScheme(exposure: ExposureOptions): string | undefined {
+  if (exposure.bearerAuth && exposure.basicAuth) return SECURITY.combo;
+  if (exposure.basicAuth) return SECURITY.basic;
+  return exposure.bearerAuth ? SECURITY.bearer : undefined;
 }
 
 /** The parts of a Thing the builder needs beyond its TD file. */
@@ -49,41 +70,52 @@ export function webSocketUrl(base: string, path = 'ws'): string {
 /** TD 1.1 §5.3.3 security definitions for the given exposure. */
 export function securityDefinitions(exposure: ExposureOptions): Record<string, Record<string, unknown>> {
   const defs: Record<string, Record<string, unknown>> = { [SECURITY.open]: { scheme: 'nosec' } };
+  const either = exposure.bearerAuth && exposure.basicAuth;
+  const required = either ? 'Either this or the other scheme of combo_sc is required for writes and actions; reads and streams are open.' : 'Required for writes and actions; reads and streams are open.';
   if (exposure.bearerAuth) {
     // RFC 6750 bearer token in the Authorization header; the WebSocket endpoint also accepts
     // it as the access_token query parameter (RFC 6750 §2.3) because browsers cannot set headers.
-    defs[SECURITY.bearer] = {
-      scheme: 'bearer',
-      in: 'header',
-      name: 'Authorization',
-      format: 'opaque',
-      description: 'Required for writes and actions; reads and streams are open.',
-    };
+    defs[SECURITY.bearer] = { scheme: 'bearer', in: 'header', name: 'Authorization', format: 'opaque', description: required };
+  }
+  if (exposure.basicAuth) {
+    // RFC 7617 in the Authorization header: the WoT Profile (Common Constraints, "Security")
+    // wants `in` header or absent and `name` Authorization.
+    defs[SECURITY.basic] = { scheme: 'basic', in: 'header', name: 'Authorization', description: required };
+  }
+  if (either) {
+    // TD 1.1 §5.3.3.2 ComboSecurityScheme: oneOf, any one of them is enough. The WoT Profile
+    // says a Thing accepting several schemes lists them so.
+    defs[SECURITY.combo] = { scheme: 'combo', oneOf: [SECURITY.basic, SECURITY.bearer], description: 'Writes and actions take HTTP Basic credentials or a bearer token.' };
   }
   return defs;
 }
 
 /**
  * Builds forms for `ops` at `href`: one form for the open operations and, when auth is on,
- * one for the protected ones carrying the bearer scheme (form-level security overrides the
+ * one for the protected ones carrying the scheme they need (form-level security overrides the
  * Thing-level default, TD 1.1 §5.3.4.2).
  */
 function formsFor(href: string, ops: readonly string[], extra: Omit<Form, 'href' | 'op'>, exposure: ExposureOptions): Form[] {
-  const open = exposure.bearerAuth ? ops.filter((op) => !PROTECTED_OPS.has(op)) : [...ops];
-  const guarded = exposure.bearerAuth ? ops.filter((op) => PROTECTED_OPS.has(op)) : [];
+  const scheme = protectedScheme(exposure);
+  const open = scheme ? ops.filter((op) => !PROTECTED_OPS.has(op)) : [...ops];
+  const guarded = scheme ? ops.filter((op) => PROTECTED_OPS.has(op)) : [];
   const forms: Form[] = [];
   if (open.length > 0) forms.push({ href, op: open, ...extra });
-  if (guarded.length > 0) forms.push({ href, op: guarded, ...extra, security: [SECURITY.bearer] });
+  if (guarded.length > 0) forms.push({ href, op: guarded, ...extra, security: [scheme!] });
   return forms;
 }
 
 const JSON_TYPE = { contentType: 'application/json' } as const;
 const LONGPOLL = { contentType: 'application/json', subprotocol: 'longpoll' } as const;
-const SSE = { contentType: 'text/event-stream', subprotocol: 'sse' } as const;
+// The HTTP SSE Profile: `contentType` is the media type of each message's data; the event
+// stream itself (text/event-stream) is implied by the sse subprotocol.
+const SSE = { contentType: 'application/json', subprotocol: 'sse' } as const;
 
 /**
  * Completes a TD file into the TD the servient serves: stable `id`, `base`, security and forms
- * for every supported operation. The Flowchain-only `driver` member is left out.
+ * for every supported operation. The Flowchain-only `driver` member is left out, and
+ * Flowchain's context URL is replaced by its terms inline (see flowchain-context.ts), so the
+ * TD names no context but the W3C ones.
  */
 export function buildThingDescription(source: ThingDescription, identity: ThingIdentity, exposure: ExposureOptions): ThingDescription {
   const { '@context': context, driver: _driver, forms: _forms, id: _id, base: _base, security: _sec, securityDefinitions: _defs, ...rest } = source;
@@ -107,7 +139,9 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   const actions = mapValues(source.actions, (name, action) => {
     const href = `${prefix}/actions/${encodeURIComponent(name)}`;
     const forms = [...formsFor(href, ['invokeaction'], JSON_TYPE, exposure), ...formsFor(wsHref, ['invokeaction'], ws, exposure)];
-    return { ...action, forms };
+    // The servient answers an invocation when the action is done (the HTTP Basic Profile's
+    // "Synchronous Action Response"); the profile wants the TD to say so.
+    return { ...action, synchronous: action.synchronous ?? true, forms };
   });
 
   const events = mapValues(source.events, (name, event) => {
@@ -133,6 +167,8 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   const links: Record<string, unknown>[] = [...(rest.links ?? []), ...history];
 
   const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
+  const hasObservable = Object.values(source.properties ?? {}).some((p) => p.observable === true && !p.writeOnly);
+  const hasEvents = Object.keys(source.events ?? {}).length > 0;
   const allHref = `${prefix}/properties`;
   const thingOps = ['readallproperties', 'readmultipleproperties', ...(hasWritable ? ['writemultipleproperties'] : [])];
   const forms: Form[] = [
@@ -141,12 +177,19 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     // a JSON array in a POST body, said explicitly so consumers need no out-of-band knowledge.
     ...formsFor(allHref, ['readmultipleproperties'], { ...JSON_TYPE, 'htv:methodName': 'POST' }, exposure),
     ...(hasWritable ? formsFor(allHref, ['writemultipleproperties'], JSON_TYPE, exposure) : []),
+    // The HTTP SSE Profile's observeallproperties and subscribeallevents: one stream per Thing.
+    // The first shares its URL with readallproperties: the sse subprotocol means the consumer
+    // asks for text/event-stream.
+    ...(hasObservable ? formsFor(allHref, ['observeallproperties', 'unobserveallproperties'], SSE, exposure) : []),
+    ...(hasEvents ? formsFor(`${prefix}/events`, ['subscribeallevents', 'unsubscribeallevents'], SSE, exposure) : []),
     ...formsFor(wsHref, thingOps, ws, exposure),
   ];
+  const profile = profilesFollowed(actions, exposure);
 
   return {
-    '@context': context,
+    '@context': servedContext(context),
     id: identity.id,
+    ...(profile.length > 0 ? { profile } : {}),
     ...rest,
     ...(links.length > 0 ? { links } : {}),
     base: exposure.base,
@@ -157,6 +200,19 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     ...(events ? { events } : {}),
     forms,
   };
+}
+
+/**
+ * The profiles a served Thing follows: both HTTP profiles, as long as its security is one the
+ * profiles' consumers must support (WoT Profile, Common Constraints, "Security": nosec, basic,
+ * oauth2, or a combo with oneOf holding one of them; a bearer-only write is not) and, for the
+ * HTTP Basic Profile, every action says it is synchronous, which is how the servient answers
+ * invocations.
+ */
+function profilesFollowed(actions: Readonly<Record<string, ActionAffordance>> | undefined, exposure: ExposureOptions): string[] {
+  if (protectedScheme(exposure) === SECURITY.bearer) return [];
+  const synchronous = Object.values(actions ?? {}).every((action) => action.synchronous === true);
+  return [...(synchronous ? [PROFILES.httpBasic] : []), PROFILES.httpSse];
 }
 
 /** A Thing listed in the node's own TD. */

@@ -66,6 +66,8 @@ export interface ActionAffordance extends InteractionAffordance {
   readonly output?: DataSchema;
   readonly safe?: boolean;
   readonly idempotent?: boolean;
+  /** Whether the invocation answers with the result (true) or with a status to query (false). */
+  readonly synchronous?: boolean;
 }
 
 /** TD 1.1 §5.3.1.5 EventAffordance. */
@@ -78,6 +80,8 @@ export interface ThingDescription {
   readonly '@context': Json;
   readonly '@type'?: string | readonly string[];
   readonly id?: string;
+  /** TD 1.1 §5.3.1.1: the profiles the Thing follows (WoT Profile, "Profiling Mechanism"). */
+  readonly profile?: string | readonly string[];
   readonly title: string;
   readonly description?: string;
   readonly base?: string;

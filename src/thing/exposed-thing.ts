@@ -186,6 +186,8 @@ export class ExposedThing {
    */
   async emitPropertyChange(name: string, value?: InteractionInput): Promise<void> {
     const property = this.#property(name);
+    // A device's timer may outlive its Thing by a tick: nothing is taken from it.
+    if (this.#state === 'destroyed') return;
     const handler = this.#readHandlers.get(name);
     const current = value !== undefined ? value : handler === undefined ? this.#values.get(name) : await this.#run(`read handler of ${name}`, () => handler());
     this.#checkOutput(property, current, name);
@@ -210,6 +212,7 @@ export class ExposedThing {
   /** The device raised the event `name` with `data` (checked against the event's data schema). */
   emitEvent(name: string, data?: InteractionInput): void {
     const event = this.event(name);
+    if (this.#state === 'destroyed') return;
     if (event.data !== undefined) this.#checkOutput(event.data, data, name);
     const listeners = this.#subscribers.get(name);
     if (!listeners) return;
@@ -258,6 +261,7 @@ export class ExposedThing {
 
   /** readproperty: the read handler's answer, or the last value. */
   async readProperty(name: string): Promise<unknown> {
+    this.#live();
     const property = this.readable(name);
     const handler = this.#readHandlers.get(name);
     if (handler === undefined) return this.#values.get(name) ?? null;
@@ -274,6 +278,7 @@ export class ExposedThing {
 
   /** readmultipleproperties. */
   async readMultipleProperties(names: readonly string[]): Promise<Record<string, unknown>> {
+    this.#live();
     for (const name of names) this.readable(name);
     const values = await Promise.all(names.map((name) => this.readProperty(name)));
     return Object.fromEntries(names.map((name, i) => [name, values[i]]));
@@ -297,6 +302,7 @@ export class ExposedThing {
    * is applied.
    */
   async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<readonly JournalReceipt[]> {
+    this.#live();
     const accepted = new Map<string, unknown>();
     for (const [name, value] of Object.entries(values)) {
       const property = this.#property(name);
@@ -317,6 +323,7 @@ export class ExposedThing {
 
   /** invokeaction: input checked against the action's schema, its handler run, its output checked. */
   async invokeAction(name: string, input: unknown): Promise<unknown> {
+    this.#live();
     const action = this.action(name);
     if (action.input !== undefined) checkValue(action.input, input, name, 'input');
     const handler = this.#actionHandlers.get(name);
@@ -332,6 +339,7 @@ export class ExposedThing {
 
   /** observeproperty; the returned function is unobserveproperty. */
   observeProperty(name: string, listener: (change: PropertyChange) => void): Unsubscribe {
+    this.#live();
     const property = this.readable(name);
     if (!property.observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
     return subscribe(this.#observers, name, listener);
@@ -339,8 +347,14 @@ export class ExposedThing {
 
   /** subscribeevent; the returned function is unsubscribeevent. */
   subscribeEvent(name: string, listener: (event: ThingEvent) => void): Unsubscribe {
+    this.#live();
     this.event(name);
     return subscribe(this.#subscribers, name, listener);
+  }
+
+  /** FLOWCHAIN_ERR_THING_NOT_FOUND once the Thing was destroyed: a request that found it just before gets what a later one would. */
+  #live(): void {
+    if (this.#state === 'destroyed') throw new FlowchainError('FLOWCHAIN_ERR_THING_NOT_FOUND', `Thing ${this.slug} was destroyed`, { field: 'thing' });
   }
 
   /** The action affordance `name`, or FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND. */

@@ -26,10 +26,4 @@ export class PropertyStore {
     return this.#section.prepare([...values].map(([name, value]) => ({ type: 'put', key: `${slug}/${name}`, value })));
   }
 
-  /** Forgets every stored value of the Thing `slug` (it was destroyed). */
-  async clear(slug: string): Promise<void> {
-    const keys: string[] = [];
-    for await (const key of this.#section.keys(`${slug}/`)) keys.push(key);
-    if (keys.length > 0) await this.#section.batch(keys.map((key) => ({ type: 'del', key })));
-  }
 }

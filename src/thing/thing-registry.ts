@@ -11,7 +11,7 @@ import type { ExposedThing } from './exposed-thing.js';
 export class ThingRegistry {
   readonly #bySlug = new Map<string, ExposedThing>();
   readonly #byId = new Map<string, ExposedThing>();
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(thing: ExposedThing, change: 'added' | 'removed') => void>();
 
   /** The Thing whose slug or TD `id` is `ref`. */
   get(ref: string): ExposedThing {
@@ -32,23 +32,23 @@ export class ThingRegistry {
   add(thing: ExposedThing): void {
     this.#bySlug.set(thing.slug, thing);
     this.#byId.set(thing.id, thing);
-    this.#changed();
+    this.#changed(thing, 'added');
   }
 
   remove(thing: ExposedThing): void {
     if (this.#bySlug.get(thing.slug) !== thing) return;
     this.#bySlug.delete(thing.slug);
     this.#byId.delete(thing.id);
-    this.#changed();
+    this.#changed(thing, 'removed');
   }
 
   /** Calls `listener` whenever a Thing is added or removed; returns the unsubscribe. */
-  onChange(listener: () => void): () => void {
+  onChange(listener: (thing: ExposedThing, change: 'added' | 'removed') => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  #changed(): void {
-    for (const listener of this.#listeners) listener();
+  #changed(thing: ExposedThing, change: 'added' | 'removed'): void {
+    for (const listener of this.#listeners) listener(thing, change);
   }
 }

@@ -3,7 +3,8 @@
  * against a real `flowchain start` process: the Things list and its search, a sensor value
  * updating live, a TD that validates, a write followed until it is mined with its Merkle proof
  * checked in the page, an out-of-range value explained and not sent, and the ring and ledger
- * views. A screenshot goes next to the test's results (.tap/test-results/test/dashboard/).
+ * views, and a dropped connection resumed without losing what happened meanwhile. A screenshot
+ * goes next to the test's results (.tap/test-results/test/dashboard/).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { chromium, type Page } from 'playwright-core';
 import { startNode } from '../helpers/node-process.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/test-servient.js';
 
 const CHROMIUM = process.env.FLOWCHAIN_CHROMIUM ?? '/usr/bin/chromium';
@@ -27,11 +30,11 @@ async function nextUpdate(page: Page, thing: string, property: string, before: s
   await output.and(page.locator(before === null ? '[data-updated-at]' : `:not([data-updated-at="${before}"])`)).waitFor({ state: 'attached' });
 }
 
-/** A browser page, closed at teardown, and the script errors it logs. */
-async function openPage(t: Test): Promise<{ page: Page; scriptErrors: string[] }> {
+/** A browser page, closed at teardown, and the script errors it logs; `trustAnyCertificate` for a node's self-signed one. */
+async function openPage(t: Test, trustAnyCertificate = false): Promise<{ page: Page; scriptErrors: string[] }> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   t.teardown(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, ignoreHTTPSErrors: trustAnyCertificate });
   const scriptErrors: string[] = [];
   page.on('pageerror', (err) => scriptErrors.push(err.message));
   page.on('console', (message) => {
@@ -178,5 +181,80 @@ t.test('on a node that requires a token, the server\'s refusal is explained and 
   t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'auto', 'with the token, the write goes through');
   t.equal(await mode.locator('.error').textContent(), '', 'and the earlier error is gone');
   t.same(scriptErrors.filter((e) => !e.includes('status of 401')), [], 'the page logged no script error');
+  t.equal(await node.stop(), 0);
+});
+
+t.test('on a node that takes only HTTP Basic credentials, the page sends the user:password entered as Basic', async (t) => {
+  const users = join(tempDir(t), 'users');
+  const password = randomBytes(12).toString('hex');
+  writeFileSync(users, `ops:${password}\n`);
+  const node = await startNode(t, ['--data', tempDir(t), '--log-level', 'info', '--basic-auth-file', users]);
+  const { page, scriptErrors } = await openPage(t);
+  await page.goto(`${node.url}#/things/thermostat`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  const mode = page.locator('[data-thing="thermostat"] [data-property="mode"]');
+  await mode.locator('select').selectOption('cool');
+  await mode.locator('.error:not(:empty)').waitFor();
+  t.equal(await mode.locator('.error').textContent(), 'Credentials required: enter this node\'s access token (user:password) at the top of the page');
+  await page.fill('#token', `ops:${password}`);
+  await page.press('#token', 'Enter');
+  await page.locator('#connection[data-state="open"]').waitFor();
+  await mode.locator('select').selectOption('auto');
+  await page.locator('.write').first().locator('[data-step="stored"][data-state="done"]').waitFor();
+  t.equal(await (await fetch(`${node.url}things/thermostat/properties/mode`)).json(), 'auto', 'with the credentials, the write goes through');
+  t.same(scriptErrors.filter((e) => !e.includes('status of 401')), [], 'the page logged no script error');
+  t.equal(await node.stop(), 0);
+});
+
+t.test('over HTTPS the page and its live stream (wss:) work, within its Content-Security-Policy', async (t) => {
+  const dir = tempDir(t);
+  // Browsers take no Ed25519 server certificate: this one is ECDSA P-256.
+  const { cert, key } = selfSignedCertificate('ecdsa');
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  writeFileSync(join(dir, 'key.pem'), key);
+  const node = await startNode(t, ['--data', join(dir, 'data'), '--log-level', 'info', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')]);
+  t.match(node.url, /^https:/);
+  const { page, scriptErrors } = await openPage(t, true);
+  await page.goto(`${node.url}#/things/environment-sensor`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  t.pass('the WebSocket, at the wss: URL the TDs name, is open');
+  const first = await updatedAt(page, 'environment-sensor', 'temperature');
+  await nextUpdate(page, 'environment-sensor', 'temperature', first);
+  t.pass('live values arrive over it');
+  t.same(scriptErrors, [], 'no script error and no CSP violation');
+  t.equal(await node.stop(), 0);
+});
+
+t.test('a dropped connection is resumed: a change made while the page was away is shown after the reconnect', async (t) => {
+  const node = await startNode(t, ['--data', tempDir(t), '--log-level', 'info']);
+  // The page talks to the node through a proxy that can drop its WebSocket as a network would.
+  const proxy = await TcpProxy.start(t, Number(new URL(node.url).port));
+  const { page, scriptErrors } = await openPage(t);
+  await page.goto(`http://127.0.0.1:${proxy.port}/#/things/thermostat`);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  await page.click('nav a[data-view="events"]');
+  await page.check('#log-properties');
+  const mode = page.locator('[data-thing="thermostat"] [data-property="mode"] select');
+  // The select's values are option indexes; its options show the enum values.
+  const shown = async () => mode.locator(`option[value="${await mode.inputValue()}"]`).textContent();
+  t.equal(await shown(), 'heat');
+
+  proxy.holdWebSockets();
+  proxy.cutWebSockets();
+  await page.locator('#connection:not([data-state="open"])').waitFor();
+  t.pass('the page noticed it lost its stream');
+  const write = await fetch(`${node.url}things/thermostat/properties/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '"cool"' });
+  t.equal(write.status, 204, 'someone else writes while the page is away');
+  proxy.releaseWebSockets();
+  await page.locator('#connection[data-state="open"]').waitFor({ timeout: 30_000 });
+
+  const change = page.locator('#log li.log-property', { hasText: 'Thermostat' }).filter({ hasText: /mode\s*cool/ });
+  await change.waitFor({ state: 'attached' });
+  t.pass('the change itself is in the event log: replayed, not just read again');
+  const progress = page.locator('#log li.log-event', { hasText: 'transaction' }).filter({ hasText: '"property":"mode"' });
+  await progress.first().waitFor({ state: 'attached' });
+  t.pass('and so is the ledger event it caused while the page was away');
+  t.equal(await shown(), 'cool', 'the control shows the new value');
+  t.same(scriptErrors.filter((e) => !e.includes('WebSocket')), [], 'the page logged no script error');
   t.equal(await node.stop(), 0);
 });

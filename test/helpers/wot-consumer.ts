@@ -1,9 +1,12 @@
 /**
  * A deliberately generic WoT consumer for conformance tests. It knows the TD 1.1 specification
- * and nothing about Flowchain: it picks forms by `op` (with the TD 1.1 §5.3.4.2 defaults),
- * resolves `href` against `base`, takes the method from `htv:methodName` or the HTTP binding
- * defaults (TD 1.1 §8.3.1), sends `contentType` (default application/json), and presents a
- * bearer token only where the form's (or Thing's) security asks for one.
+ * and the WoT Profile, and nothing about Flowchain: it picks forms by `op` (with the TD 1.1
+ * §5.3.4.2 defaults), resolves `href` against `base`, takes the method from `htv:methodName` or
+ * the HTTP binding defaults (TD 1.1 §8.3.1; GET for the observe and subscribe operations, as
+ * the HTTP SSE Profile says), sends `contentType` (default application/json), asks for
+ * text/event-stream on `sse` forms (HTTP SSE Profile), and presents credentials only where the
+ * form's (or Thing's) security asks for them: Basic (RFC 7617) or a bearer token, and for a
+ * combo with oneOf (TD 1.1 §5.3.3.2) the first of its schemes it holds credentials for.
  */
 import type { DataSchema, Form, InteractionAffordance, ThingDescription } from '../../src/td/thing-description.js';
 
@@ -27,15 +30,29 @@ const DEFAULT_METHOD: Record<string, string> = {
   writemultipleproperties: 'PUT',
   observeproperty: 'GET',
   subscribeevent: 'GET',
+  observeallproperties: 'GET',
+  subscribeallevents: 'GET',
 };
+
+/** What a consumer was given to present, and how it reaches the network. */
+export interface ConsumerOptions {
+  readonly bearer?: string;
+  readonly basic?: { readonly user: string; readonly password: string };
+  /** The fetch to use (one that trusts a node's certificate, say); the global one by default. */
+  readonly fetch?: typeof fetch;
+}
 
 type Kind = keyof typeof DEFAULT_OPS;
 
 export class GenericConsumer {
+  readonly #options: ConsumerOptions;
+
   constructor(
     readonly td: ThingDescription,
-    private readonly token?: string,
-  ) {}
+    options: ConsumerOptions = {},
+  ) {
+    this.#options = options;
+  }
 
   /** The first HTTP form offering `op` with the given sub-protocol (none by default). */
   form(kind: Kind, affordance: InteractionAffordance | undefined, op: string, subprotocol?: string): Form {
@@ -49,21 +66,54 @@ export class GenericConsumer {
     return found;
   }
 
-  /** Performs one request as the form describes; returns the Response. */
-  async request(form: Form, op: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-    const method = (form['htv:methodName'] as string | undefined) ?? DEFAULT_METHOD[op];
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = form.contentType ?? 'application/json';
-    if (this.#needsBearer(form)) {
-      if (this.token === undefined) throw new Error(`${op} needs a bearer token`);
-      headers.authorization = `Bearer ${this.token}`;
-    }
-    return fetch(new URL(form.href, this.td.base), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  /** The URL a form names. */
+  url(form: Form): URL {
+    return new URL(form.href, this.td.base);
   }
 
-  #needsBearer(form: Form): boolean {
+  /**
+   * Performs one request as the form describes; returns the Response. `headers` adds fields
+   * (a Last-Event-ID); `method` overrides the operation's (a HEAD to probe the form).
+   */
+  async request(form: Form, op: string, body?: unknown, signal?: AbortSignal, extra: { readonly headers?: Record<string, string>; readonly method?: string } = {}): Promise<Response> {
+    const method = extra.method ?? (form['htv:methodName'] as string | undefined) ?? DEFAULT_METHOD[op];
+    const headers: Record<string, string> = { accept: form.subprotocol === 'sse' ? 'text/event-stream' : (form.contentType ?? 'application/json'), ...this.#credentials(form, op), ...extra.headers };
+    if (body !== undefined) headers['content-type'] = form.contentType ?? 'application/json';
+    return (this.#options.fetch ?? fetch)(this.url(form), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  }
+
+  /** The Authorization the form's security asks for (TD 1.1 §5.3.3), from what the consumer holds. */
+  #credentials(form: Form, op: string): Record<string, string> {
     const names = [form.security ?? this.td.security ?? []].flat() as string[];
-    return names.some((name) => this.td.securityDefinitions?.[name]?.scheme === 'bearer');
+    for (const name of names) {
+      const header = this.#authorization(name);
+      if (header === null) throw new Error(`${op} needs credentials for ${name}, which this consumer does not hold`);
+      if (header !== undefined) return { authorization: header };
+    }
+    return {};
+  }
+
+  /** The header value for scheme `name`: undefined for nosec, null when the consumer holds nothing for it. */
+  #authorization(name: string): string | undefined | null {
+    const scheme = this.td.securityDefinitions?.[name] as { scheme?: string; oneOf?: string[]; in?: string } | undefined;
+    switch (scheme?.scheme) {
+      case 'nosec':
+        return undefined;
+      case 'basic': {
+        const basic = this.#options.basic;
+        return basic === undefined ? null : `Basic ${Buffer.from(`${basic.user}:${basic.password}`, 'utf8').toString('base64')}`;
+      }
+      case 'bearer':
+        return this.#options.bearer === undefined ? null : `Bearer ${this.#options.bearer}`;
+      case 'combo':
+        for (const member of scheme.oneOf ?? []) {
+          const header = this.#authorization(member);
+          if (header !== null) return header;
+        }
+        return null;
+      default:
+        return null;
+    }
   }
 }
 
@@ -93,7 +143,7 @@ export function sampleValue(schema: DataSchema, avoid?: unknown): unknown {
 }
 
 /** Reads Server-Sent Events from a response body (WHATWG HTML §9.2.6, the parts we need). */
-export async function* readSse(response: Response): AsyncGenerator<{ event: string; data: string }> {
+export async function* readSse(response: Response): AsyncGenerator<{ event: string; data: string; id?: string }> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -105,12 +155,14 @@ export async function* readSse(response: Response): AsyncGenerator<{ event: stri
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let event = 'message';
+      let id: string | undefined;
       const data: string[] = [];
       for (const line of block.split('\n')) {
         if (line.startsWith('event:')) event = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+        else if (line.startsWith('id:')) id = line.slice(3).trim();
       }
-      if (data.length > 0) yield { event, data: data.join('\n') };
+      if (data.length > 0) yield { event, data: data.join('\n'), ...(id === undefined ? {} : { id }) };
     }
   }
 }

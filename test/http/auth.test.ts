@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isFlowchainError } from '../../src/errors.js';
-import { BearerAuth } from '../../src/http/auth.js';
+import { HttpAuth } from '../../src/http/auth.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import { createServient } from '../helpers/test-servient.js';
 import { AUTH_TOKEN, allForms, assertProblem, body, jsonRequest, opsOf } from './fixtures.js';
@@ -8,8 +8,8 @@ import { AUTH_TOKEN, allForms, assertProblem, body, jsonRequest, opsOf } from '.
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const WRONG = 'a-wrong-token-of-some-length';
 
-t.test('BearerAuth.check', async (t) => {
-  const auth = new BearerAuth(AUTH_TOKEN);
+t.test('HttpAuth.check with a bearer token', async (t) => {
+  const auth = new HttpAuth({ bearerToken: AUTH_TOKEN });
 
   t.test('no Authorization header and no access_token is none', async (t) => {
     t.equal(auth.check(undefined), 'none');
@@ -46,10 +46,10 @@ t.test('BearerAuth.check', async (t) => {
   });
 });
 
-t.test('BearerAuth.assert throws FLOWCHAIN_ERR_AUTH_REQUIRED for none and FLOWCHAIN_ERR_AUTH_INVALID for invalid', async (t) => {
-  t.throws(() => BearerAuth.assert('none'), { code: 'FLOWCHAIN_ERR_AUTH_REQUIRED', status: 401 });
-  t.throws(() => BearerAuth.assert('invalid'), { code: 'FLOWCHAIN_ERR_AUTH_INVALID', status: 401 });
-  t.doesNotThrow(() => BearerAuth.assert('valid'));
+t.test('HttpAuth.assert throws FLOWCHAIN_ERR_AUTH_REQUIRED for none and FLOWCHAIN_ERR_AUTH_INVALID for invalid', async (t) => {
+  t.throws(() => HttpAuth.assert('none'), { code: 'FLOWCHAIN_ERR_AUTH_REQUIRED', status: 401 });
+  t.throws(() => HttpAuth.assert('invalid'), { code: 'FLOWCHAIN_ERR_AUTH_INVALID', status: 401 });
+  t.doesNotThrow(() => HttpAuth.assert('valid'));
 });
 
 t.test('with a token configured', async (t) => {
@@ -195,10 +195,106 @@ t.test('without a token configured', async (t) => {
 
 t.test('isFlowchainError narrows auth errors by code', async (t) => {
   try {
-    BearerAuth.assert('none');
+    HttpAuth.assert('none');
     t.fail('assert should throw');
   } catch (err) {
     t.ok(isFlowchainError(err, 'FLOWCHAIN_ERR_AUTH_REQUIRED'));
     t.notOk(isFlowchainError(err, 'FLOWCHAIN_ERR_AUTH_INVALID'));
   }
+});
+
+const USERS = [
+  { user: 'ops', password: 'a-basic-password-of-length' },
+  { user: 'élodie', password: 'unicode-pässwörd-for-basic' },
+];
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` });
+const TARGET = '/things/thermostat/properties/targetTemperature';
+
+t.test('HttpAuth.check with Basic credentials (RFC 7617)', async (t) => {
+  const auth = new HttpAuth({ basic: USERS });
+  t.equal(auth.check(basic('ops', USERS[0]!.password).authorization), 'valid');
+  t.equal(auth.check(basic('élodie', USERS[1]!.password).authorization), 'valid', 'UTF-8 user and password');
+  t.equal(auth.check(`basic ${Buffer.from(`ops:${USERS[0]!.password}`).toString('base64')}`), 'valid', 'the scheme is case-insensitive');
+  t.equal(auth.check(basic('ops', USERS[1]!.password).authorization), 'invalid', "another user's password");
+  t.equal(auth.check(basic('nobody', USERS[0]!.password).authorization), 'invalid', 'an unknown user');
+  t.equal(auth.check(basic('ops', `${USERS[0]!.password}x`).authorization), 'invalid');
+  for (const malformed of ['Basic', 'Basic ', 'Basic !!!!', 'Basic b3Bz', 'Basic b3Bz=', `Basic ${Buffer.from([0xff, 0x3a, 0x61]).toString('base64')}`, 'Basic b3BzOnBhc3M=extra', 'Basic b3BzOnBhc3N=']) {
+    t.equal(auth.check(malformed), 'invalid', `malformed: ${malformed}`);
+  }
+  t.equal(auth.check(`Bearer ${AUTH_TOKEN}`), 'none', 'a scheme the node does not accept presents nothing');
+  t.equal(auth.check(undefined, AUTH_TOKEN), 'none', 'nor does an access_token on a node without bearer');
+});
+
+t.test('with both: a combo where either is accepted', async (t) => {
+  const auth = new HttpAuth({ bearerToken: AUTH_TOKEN, basic: USERS });
+  t.same(auth.schemes, ['bearer', 'basic']);
+  t.equal(auth.check(`Bearer ${AUTH_TOKEN}`), 'valid');
+  t.equal(auth.check(basic('ops', USERS[0]!.password).authorization), 'valid');
+  t.same(auth.verdict(`Bearer ${WRONG}`), { scheme: 'bearer', credentials: 'invalid' });
+  t.same(auth.verdict('Basic b3Bz'), { scheme: 'basic', credentials: 'invalid' });
+});
+
+t.test('with Basic credentials configured', async (t) => {
+  t.test('a write without, with malformed or with wrong Basic credentials fails with 401 and a Basic challenge, and changes nothing', async (t) => {
+    const { servient } = await createServient(t, { basicCredentials: USERS });
+    for (const [what, headers, code] of [
+      ['none', {}, 'FLOWCHAIN_ERR_AUTH_REQUIRED'],
+      ['malformed', { authorization: 'Basic not-base64!' }, 'FLOWCHAIN_ERR_AUTH_INVALID'],
+      ['no colon', { authorization: `Basic ${Buffer.from('ops').toString('base64')}` }, 'FLOWCHAIN_ERR_AUTH_INVALID'],
+      ['wrong password', basic('ops', 'not-the-password-at-all'), 'FLOWCHAIN_ERR_AUTH_INVALID'],
+      ['unknown user', basic('mallory', USERS[0]!.password), 'FLOWCHAIN_ERR_AUTH_INVALID'],
+      ['a bearer token', bearer(AUTH_TOKEN), 'FLOWCHAIN_ERR_AUTH_REQUIRED'],
+    ] as const) {
+      const res = await servient.app.inject(jsonRequest('PUT', TARGET, 25, headers));
+      assertProblem(t, res, { status: 401, code });
+      t.equal(res.headers['www-authenticate'], 'Basic realm="flowchain", charset="UTF-8"', `${what}: the challenge`);
+    }
+    const toggle = await servient.app.inject({ method: 'POST', url: '/things/smart-plug/actions/toggle', headers: basic('ops', 'not-the-password-at-all') });
+    assertProblem(t, toggle, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_INVALID' });
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 21, 'nothing was written');
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false, 'nothing was toggled');
+  });
+
+  t.test('the right credentials write and invoke', async (t) => {
+    const { servient } = await createServient(t, { basicCredentials: USERS });
+    t.equal((await servient.app.inject(jsonRequest('PUT', TARGET, 25, basic('élodie', USERS[1]!.password)))).statusCode, 204);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 25);
+    t.equal((await servient.app.inject({ method: 'POST', url: '/things/smart-plug/actions/toggle', headers: basic('ops', USERS[0]!.password) })).statusCode, 200);
+  });
+
+  t.test('TDs declare basic_sc (in the header, named Authorization, as the WoT Profile asks) on every protected form, and name the profiles', async (t) => {
+    const { servient } = await createServient(t, { basicCredentials: USERS });
+    for (const td of body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }))) {
+      t.same(td.securityDefinitions, { nosec_sc: { scheme: 'nosec' }, basic_sc: { scheme: 'basic', in: 'header', name: 'Authorization', description: 'Required for writes and actions; reads and streams are open.' } }, td.title);
+      for (const form of allForms(td)) {
+        const guarded = opsOf(form).some((op) => ['writeproperty', 'writemultipleproperties', 'invokeaction'].includes(op));
+        t.same(form.security, guarded ? ['basic_sc'] : undefined, `${td.title} ${form.href} ${opsOf(form).join(',')}`);
+      }
+      t.same(td.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1']);
+    }
+  });
+});
+
+t.test('with a bearer token and Basic credentials both configured', async (t) => {
+  t.test('TDs name a combo_sc with oneOf basic_sc and bearer_sc on every protected form (TD 1.1 §5.3.3.2)', async (t) => {
+    const { servient } = await createServient(t, { authToken: AUTH_TOKEN, basicCredentials: USERS });
+    for (const td of body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }))) {
+      t.match(td.securityDefinitions, { nosec_sc: { scheme: 'nosec' }, basic_sc: { scheme: 'basic' }, bearer_sc: { scheme: 'bearer' }, combo_sc: { scheme: 'combo', oneOf: ['basic_sc', 'bearer_sc'] } });
+      for (const form of allForms(td)) if (form.security !== undefined) t.same(form.security, ['combo_sc'], `${td.title} ${form.href}`);
+      t.equal(td.security, 'nosec_sc');
+      t.same(td.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1'], 'profile consumers can use basic_sc');
+    }
+  });
+
+  t.test('either scheme writes; a 401 challenges with both', async (t) => {
+    const { servient } = await createServient(t, { authToken: AUTH_TOKEN, basicCredentials: USERS });
+    t.equal((await servient.app.inject(jsonRequest('PUT', TARGET, 22, bearer(AUTH_TOKEN)))).statusCode, 204);
+    t.equal((await servient.app.inject(jsonRequest('PUT', TARGET, 23, basic('ops', USERS[0]!.password)))).statusCode, 204);
+    const none = await servient.app.inject(jsonRequest('PUT', TARGET, 24));
+    assertProblem(t, none, { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+    t.same(none.headers['www-authenticate'], ['Bearer realm="flowchain"', 'Basic realm="flowchain", charset="UTF-8"']);
+    const wrongBearer = await servient.app.inject(jsonRequest('PUT', TARGET, 24, bearer(WRONG)));
+    t.same(wrongBearer.headers['www-authenticate'], ['Bearer realm="flowchain", error="invalid_token"', 'Basic realm="flowchain", charset="UTF-8"']);
+    t.equal(await servient.registry.get('thermostat').readProperty('targetTemperature'), 23);
+  });
 });

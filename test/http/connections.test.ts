@@ -1,12 +1,17 @@
 /**
  * Connection hygiene over real sockets: what Node's parser refuses is answered as problem+json
  * (never Node's or fastify's default bodies), half-open and slow connections are closed by the
- * configured timeouts, streams are not, and connections beyond the cap are refused.
+ * configured timeouts, streams are not, and connections beyond the cap are refused; with a
+ * certificate and key, the port speaks HTTPS and the TDs send consumers to https: and wss:.
  */
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import t from 'tap';
+import { WebSocket } from 'ws';
+import type { ThingDescription } from '../../src/td/thing-description.js';
+import { fetchTrusting } from '../helpers/https-fetch.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { createServient } from '../helpers/test-servient.js';
-import { assertRawProblem, body, httpGet, jsonRequest, openSse, openWs, expectResult, parseRawResponse, rawConnect, rawExchange, until } from './fixtures.js';
+import { allForms, assertRawProblem, body, httpGet, jsonRequest, openSse, openWs, expectResult, parseRawResponse, rawConnect, rawExchange, until } from './fixtures.js';
 
 const GET_HEALTH = 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 
@@ -213,13 +218,63 @@ t.test('connections beyond the cap are refused at once; a freed slot takes a con
 t.test('a request arriving while the node shuts down gets 503 FLOWCHAIN_ERR_SHUTTING_DOWN, never fastify\'s default body', async (t) => {
   const { servient } = await createServient(t);
   const { port } = await servient.start();
-  // A request under way keeps its connection open through the shutdown.
+  // A request under way (its first bytes read by the server) keeps its connection open through the shutdown.
+  let server: Socket | undefined;
+  servient.app.server.once('connection', (socket: Socket) => (server = socket));
   const connection = await rawConnect(t, port);
   connection.write('GET /health HTTP/1.1\r\n');
-  await connectionsReach(servient.app.server, 1);
+  await until(() => (server?.bytesRead ?? 0) > 0, 'the server to read the request line');
   const stopping = servient.stop();
   await until(() => !servient.app.server.listening, 'the server to stop listening');
   connection.write('Host: x\r\n\r\n');
   assertRawProblem(t, await connection.response(), { status: 503, code: 'FLOWCHAIN_ERR_SHUTTING_DOWN' });
   await stopping;
+});
+
+t.test('a connection that has not sent a byte (a browser\'s preconnection) does not hold up a shutdown', async (t) => {
+  for (const tls of [undefined, selfSignedCertificate()]) {
+    const { servient } = await createServient(t, tls === undefined ? {} : { tls });
+    const { port } = await servient.start();
+    const silent = await rawConnect(t, port);
+    await connectionsReach(servient.app.server, 1);
+    // The clock of these timeouts is the real one: without the drop, close() would wait for the
+    // client (or, over TLS, the handshake timeout) however long that takes.
+    await servient.stop();
+    await silent.closed;
+    t.pass(tls === undefined ? 'plain HTTP' : 'HTTPS, in the middle of no handshake');
+  }
+});
+
+t.test('HTTPS (--tls-cert, --tls-key): on a self-signed certificate made here', async (t) => {
+  const tls = selfSignedCertificate();
+  const { servient } = await createServient(t, { tls });
+  const { url, port } = await servient.start();
+  const fetchTls = fetchTrusting(tls.cert);
+
+  t.test('the port speaks HTTPS, and TDs send consumers there: https base and forms, wss WebSocket forms', async (t) => {
+    t.match(url, /^https:\/\/127\.0\.0\.1:\d+\/$/, 'the node says where it listens');
+    const td = (await (await fetchTls(`${url}things/thermostat`)).json()) as ThingDescription;
+    t.equal(td.base, url);
+    const hrefs = allForms(td).map((form) => new URL(form.href, td.base).protocol);
+    t.ok(hrefs.length > 0 && hrefs.every((p) => p === 'https:' || p === 'wss:'), 'every form is https: or wss:');
+    t.ok(allForms(td).filter((f) => f.subprotocol === 'flowchain.v1').every((f) => f.href === `wss://127.0.0.1:${port}/ws`), 'the WebSocket forms are wss:');
+    const node = (await (await fetchTls(`${url}.well-known/wot`)).json()) as ThingDescription;
+    t.equal(node.base, url);
+  });
+
+  t.test('the WebSocket form works over wss: for a client that trusts the certificate', async (t) => {
+    const socket = new WebSocket(`wss://127.0.0.1:${port}/ws`, ['flowchain.v1'], { ca: tls.cert });
+    t.teardown(() => socket.terminate());
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ id: 1, op: 'readproperty', thingID: 'thermostat', name: 'mode' }));
+    const reply = await new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
+    t.same(JSON.parse(reply), { type: 'result', id: 1, value: 'heat' });
+  });
+
+  t.test('a client that does not trust the certificate is refused by its own TLS, and plain HTTP gets no HTTP answer', async (t) => {
+    await t.rejects(fetch(`${url}health`), 'the global fetch knows no such authority');
+    const plain = await rawConnect(t, port);
+    plain.write(GET_HEALTH);
+    t.notMatch(await plain.closed, /^HTTP\/1\.1 200/, 'no HTTP answer on the TLS port');
+  });
 });

@@ -55,7 +55,7 @@ t.test('TDs for many different hosts stay correct (the per-base cache is bounded
 t.test('the served TD keeps the source members and adds id, base, security and forms, but not driver', async (t) => {
   const { servient } = await createServient(t);
   const td = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/thermostat' }));
-  t.same(td['@context'], ['https://www.w3.org/2022/wot/td/v1.1', 'https://w3id.org/flowchain/v1', { om: 'http://www.ontology-of-units-of-measure.org/resource/om-2/', saref: 'https://saref.etsi.org/core/' }]);
+  t.same(td['@context'], ['https://www.w3.org/2022/wot/td/v1.1', { flowchain: 'https://w3id.org/flowchain#', recorded: 'flowchain:recorded' }, { om: 'http://www.ontology-of-units-of-measure.org/resource/om-2/', saref: 'https://saref.etsi.org/core/' }]);
   t.equal(td.id, servient.registry.get('thermostat').id);
   t.equal(td.title, 'Thermostat');
   t.equal(td.security, 'nosec_sc');
@@ -89,7 +89,7 @@ t.test('property forms follow each property: readOnly, writeOnly and not observa
 
   const onForms = lamp.properties?.on?.forms ?? [];
   t.match(onForms.find((f) => f.subprotocol === 'longpoll'), { href: 'things/lamp/properties/on/longpoll', contentType: 'application/json' });
-  t.match(onForms.find((f) => f.subprotocol === 'sse'), { href: 'things/lamp/properties/on/sse', contentType: 'text/event-stream' });
+  t.match(onForms.find((f) => f.subprotocol === 'sse'), { href: 'things/lamp/properties/on/sse', contentType: 'application/json' }, 'SSE forms name the media type of the data (HTTP SSE Profile)');
 });
 
 t.test('event forms offer long-poll, SSE and WebSocket subscription', async (t) => {
@@ -98,7 +98,7 @@ t.test('event forms offer long-poll, SSE and WebSocket subscription', async (t) 
   const forms = td.events?.overheat?.forms ?? [];
   t.match(forms, [
     { href: 'things/environment-sensor/events/overheat/longpoll', op: ['subscribeevent'], subprotocol: 'longpoll' },
-    { href: 'things/environment-sensor/events/overheat/sse', op: ['subscribeevent', 'unsubscribeevent'], subprotocol: 'sse', contentType: 'text/event-stream' },
+    { href: 'things/environment-sensor/events/overheat/sse', op: ['subscribeevent', 'unsubscribeevent'], subprotocol: 'sse', contentType: 'application/json' },
     { op: ['subscribeevent', 'unsubscribeevent'], subprotocol: 'flowchain.v1' },
   ]);
 });
@@ -114,6 +114,28 @@ t.test('Thing-level forms: read all, read multiple by POST, and write multiple o
   ]);
   const sensor = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/environment-sensor' }));
   t.notOk((sensor.forms ?? []).some((f) => opsOf(f).includes('writemultipleproperties')), 'a Thing with only readOnly properties offers no write-multiple');
+});
+
+t.test('Thing-level SSE forms: observe all properties at the properties URL, subscribe to all events at events, only where there are some', async (t) => {
+  const { servient } = await createServient(t);
+  const sse = (td: ThingDescription) => (td.forms ?? []).filter((f) => f.subprotocol === 'sse');
+  const sensor = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/environment-sensor' }));
+  t.same(sse(sensor), [
+    { href: 'things/environment-sensor/properties', op: ['observeallproperties', 'unobserveallproperties'], contentType: 'application/json', subprotocol: 'sse' },
+    { href: 'things/environment-sensor/events', op: ['subscribeallevents', 'unsubscribeallevents'], contentType: 'application/json', subprotocol: 'sse' },
+  ]);
+  const thermostat = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/thermostat' }));
+  t.same(sse(thermostat).flatMap(opsOf), ['observeallproperties', 'unobserveallproperties'], 'the thermostat has no events, so no subscribeallevents');
+});
+
+t.test('served Things name the HTTP Basic and HTTP SSE profiles, and their actions say they are synchronous', async (t) => {
+  const { servient } = await createServient(t);
+  for (const td of body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }))) {
+    t.same(td.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1'], td.title);
+    for (const [name, action] of Object.entries(td.actions ?? {})) t.equal(action.synchronous, true, `${td.title}.${name}`);
+  }
+  const node = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/.well-known/wot' }));
+  t.equal(node.profile, undefined, 'the node TD follows neither (its listing is application/ld+json)');
 });
 
 t.test('every HTTP form of every TD leads to a route that performs its operation', async (t) => {

@@ -208,6 +208,8 @@ export interface CloseInfo {
 export interface WsOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   readonly token?: string;
+  /** Sent as `Authorization: Basic …` (RFC 7617). */
+  readonly basic?: { readonly user: string; readonly password: string };
   /** Sent as the `access_token` query parameter. */
   readonly accessToken?: string;
   readonly protocols?: readonly string[];
@@ -230,7 +232,12 @@ function discard(socket: WebSocket): void {
 
 function wsSocket(base: string, options: WsOptions): WebSocket {
   return new WebSocket(wsUrl(base, options), [...(options.protocols ?? [SUBPROTOCOL])], {
-    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+    headers:
+      options.token !== undefined
+        ? { authorization: `Bearer ${options.token}` }
+        : options.basic !== undefined
+          ? { authorization: `Basic ${Buffer.from(`${options.basic.user}:${options.basic.password}`).toString('base64')}` }
+          : {},
     ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
   });
 }
@@ -467,10 +474,10 @@ function parseBlock(text: string): SseBlock {
   return fields;
 }
 
-/** Opens an SSE stream at `url` (absolute); it is destroyed at teardown. */
-export function openSse(t: Test, url: string): Promise<SseStream> {
+/** Opens an SSE stream at `url` (absolute), with extra request `headers` (a Last-Event-ID); it is destroyed at teardown. */
+export function openSse(t: Test, url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => resolve(new SseStream(res)));
+    const req = httpRequest(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (res) => resolve(new SseStream(res)));
     req.once('error', reject);
     req.end();
     t.teardown(() => req.destroy());
@@ -502,6 +509,17 @@ export function httpGet(t: Test, url: string): PendingGet {
   req.end();
   t.teardown(() => req.destroy());
   return { response, abort: () => req.destroy() };
+}
+
+/** Sends a HEAD to `url` (absolute) without connection reuse and reads the response; destroyed at teardown. */
+export function httpHead(t: Test, url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const req = httpRequest(url, { method: 'HEAD', agent: false, headers });
+  t.teardown(() => req.destroy());
+  return new Promise<HttpResult>((resolve, reject) => {
+    req.once('response', (res) => readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }), reject));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 /** A response read off a raw socket: status line, lower-cased headers, body, and whether the server closed. */

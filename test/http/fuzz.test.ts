@@ -311,19 +311,38 @@ function nearValid(servient: Servient): fc.Arbitrary<InjectOptions> {
   );
 }
 
-/** Whether a request would open an SSE stream, which an injected request cannot end (those go over sockets). */
+/**
+ * Whether a request would open an SSE stream, which an injected request cannot end (those go
+ * over sockets): a GET on an observable property's or an event's sse URL, on a Thing's
+ * properties asking for text/event-stream, or on a Thing's events. A HEAD answers at once.
+ */
 function opensStream(request: InjectOptions, servient: Servient): boolean {
-  const match = /^\/things\/([^/?]+)\/(properties|events)\/([^/?]+)\/sse$/.exec(String(request.url).split('?')[0]!);
-  if (match === null || !(request.method === 'GET' || request.method === 'HEAD')) return false;
+  if (request.method !== 'GET') return false;
+  const path = String(request.url).split('?')[0]!;
+  const thingOf = (segment: string) => {
+    try {
+      return servient.registry.get(decodeURIComponent(segment));
+    } catch {
+      return undefined;
+    }
+  };
+  const all = /^\/things\/([^/?]+)\/(properties|events)$/.exec(path);
+  if (all !== null) {
+    const accept = String((request.headers as Record<string, string> | undefined)?.accept ?? '');
+    return thingOf(all[1]!) !== undefined && (all[2] === 'events' || accept.includes('text/event-stream'));
+  }
+  const match = /^\/things\/([^/?]+)\/(properties|events)\/([^/?]+)\/sse$/.exec(path);
+  const thing = match === null ? undefined : thingOf(match[1]!);
+  if (match === null || thing === undefined) return false;
+  let name: string;
   try {
-    const thing = servient.registry.get(decodeURIComponent(match[1]!));
-    const name = decodeURIComponent(match[3]!);
-    if (match[2] === 'events') return thing.td.events?.[name] !== undefined;
-    const property = thing.td.properties?.[name];
-    return property !== undefined && property.observable === true && !property.writeOnly;
+    name = decodeURIComponent(match[3]!);
   } catch {
     return false;
   }
+  if (match[2] === 'events') return thing.td.events?.[name] !== undefined;
+  const property = thing.td.properties?.[name];
+  return property !== undefined && property.observable === true && !property.writeOnly;
 }
 
 /**

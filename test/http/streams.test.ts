@@ -1,9 +1,9 @@
 import t from 'tap';
 import { createServient } from '../helpers/test-servient.js';
-import { advanceUntilEvent, body, customThings, httpGet, jsonRequest, openSse, SubscriptionSpy, until } from './fixtures.js';
+import { advanceUntilEvent, assertProblem, body, customThings, httpGet, httpHead, jsonRequest, openSse, SubscriptionSpy, until } from './fixtures.js';
 
 t.test('SSE on a property', async (t) => {
-  t.test('sends the current value first, then each change as event: <name> / data: <json> with rising ids', async (t) => {
+  t.test('sends the current value first, then each change as event: <name> / data: <json> with rising RFC 3339 ids', async (t) => {
     const { servient, clock } = await createServient(t);
     const { url } = await servient.start();
     const sensor = servient.registry.get('environment-sensor');
@@ -14,17 +14,20 @@ t.test('SSE on a property', async (t) => {
     t.match(await sse.next(), { retry: 2000 }, 'a retry hint comes first');
 
     const first = await sse.nextEvent();
-    t.match(first, { id: '1', event: 'temperature' });
+    t.match(first, { id: '2026-01-01T00:00:00.000000Z', event: 'temperature' }, 'the current value is stamped with the node\'s position: nothing happened yet');
     t.equal(JSON.parse(first.data ?? ''), await sensor.readProperty('temperature'), 'the current value');
 
     const seen = [await sensor.readProperty('temperature')];
-    for (let i = 2; i <= 4; i++) {
+    let id = first.id!;
+    for (let i = 1; i <= 3; i++) {
       clock.advance(1_000);
       const now = await sensor.readProperty('temperature');
       t.not(now, seen.at(-1), 'the seeded sensor moved');
       seen.push(now);
       const change = await sse.nextEvent();
-      t.match(change, { id: String(i), event: 'temperature' });
+      t.match(change, { id: new RegExp(`^2026-01-01T00:00:0${i}\\.000\\d{3}Z$`), event: 'temperature' }, `reading ${i} is stamped with its time`);
+      t.ok(change.id! > id, 'ids rise');
+      id = change.id!;
       t.equal(JSON.parse(change.data ?? ''), now, `reading ${i}`);
     }
   });
@@ -70,7 +73,8 @@ t.test('SSE on an event sends each occurrence as event: <name> / data: <json>', 
   const overheat = advanceUntilEvent(clock, sensor, 'overheat');
   t.match(overheat.data, { temperature: Number, threshold: 26 });
   const event = await sse.nextEvent();
-  t.match(event, { id: '1', event: 'overheat' });
+  t.match(event, { id: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, event: 'overheat' });
+  t.equal(Date.parse(event.id!.replace(/\d{3}Z$/, 'Z')), overheat.timestamp, 'the id is the time it happened');
   t.same(JSON.parse(event.data ?? ''), overheat.data);
 });
 
@@ -261,4 +265,159 @@ t.test('long-polls and SSE by inject leave no subscription behind once answered'
   t.equal(spy.active, 0);
   t.equal(spy.opened, 1);
   t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 4, uptimeSeconds: 1 });
+});
+
+t.test('HEAD on a stream URL', async (t) => {
+  t.test('answers at once, with the headers its GET carries and no body, and leaves no subscription (the clock never moves)', async (t) => {
+    const { servient, clock } = await createServient(t, { things: customThings(t) });
+    const { url } = await servient.start();
+    const sensor = new SubscriptionSpy(servient.registry.get('hot-sensor'));
+    const timers = clock.pending;
+    for (const [path, type] of [
+      ['things/hot-sensor/properties/temperature/longpoll', /^application\/json/],
+      ['things/hot-sensor/properties/temperature/sse', /^text\/event-stream/],
+      ['things/hot-sensor/events/overheat/longpoll', /^application\/json/],
+      ['things/hot-sensor/events/overheat/sse', /^text\/event-stream/],
+    ] as const) {
+      const res = await httpHead(t, `${url}${path}`);
+      t.equal(res.status, 200, path);
+      t.match(res.headers['content-type'], type, `${path}: the GET's media type`);
+      t.equal(res.headers['content-length'], undefined, `${path}: no length (the GET's is not known yet)`);
+      t.equal(res.body, '', `${path}: no body`);
+    }
+    t.equal(sensor.active, 0, 'no subscription left behind');
+    t.equal(clock.pending, timers, 'no poll timeout or heartbeat left behind');
+  });
+
+  t.test('fails as the GET would for an unknown or unobservable affordance', async (t) => {
+    const { servient } = await createServient(t, { things: customThings(t) });
+    for (const [url, status, code] of [
+      ['/things/hot-sensor/properties/nope/longpoll', 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+      ['/things/hot-sensor/events/nope/sse', 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
+      ['/things/lamp/properties/level/sse', 405, 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED'],
+      ['/things/lamp/properties/secret/longpoll', 405, 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY'],
+      ['/things/nope/events/overheat/longpoll', 404, 'FLOWCHAIN_ERR_THING_NOT_FOUND'],
+    ] as const) {
+      const head = await servient.app.inject({ method: 'HEAD', url });
+      t.equal(head.statusCode, status, url);
+      t.match(head.headers['content-type'], /^application\/problem\+json/, `${url}: a problem`);
+      t.equal(head.body, '');
+      assertProblem(t, await servient.app.inject({ method: 'GET', url }), { status, code });
+    }
+  });
+});
+
+t.test('SSE resume (Last-Event-ID, WoT Profile HTTP SSE)', async (t) => {
+  t.test('a property stream resumed after the last id it saw replays the changes it missed, in order, then goes live', async (t) => {
+    const { servient } = await createServient(t);
+    const { url } = await servient.start();
+    const target = `${url}things/thermostat/properties/targetTemperature/sse`;
+    const write = async (value: number) => t.equal((await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/targetTemperature', value))).statusCode, 204);
+    const first = await openSse(t, target);
+    await first.nextEvent();
+    await write(22);
+    const seen = await first.nextEvent();
+    first.close();
+    for (const value of [22.5, 23, 23.5]) await write(value);
+    const again = await openSse(t, target, { 'last-event-id': seen.id! });
+    const replayed = [await again.nextEvent(), await again.nextEvent(), await again.nextEvent()];
+    t.same(replayed.map((b) => JSON.parse(b.data!)), [22.5, 23, 23.5], 'every missed change, and not the current value again');
+    t.ok(replayed.every((b, i) => b.id! > (replayed[i - 1]?.id ?? seen.id!)), 'in id order, after the one it saw');
+    await write(24);
+    t.equal(JSON.parse((await again.nextEvent()).data!), 24, 'then live');
+    t.same(again.buffered, [], 'nothing twice');
+  });
+
+  t.test('the per-Thing streams: observeallproperties (Accept: text/event-stream on …/properties) and subscribeallevents (…/events) resume too', async (t) => {
+    const { servient, clock } = await createServient(t, { things: customThings(t) });
+    const { url } = await servient.start();
+    const all = await openSse(t, `${url}things/thermostat/properties`);
+    t.match(all.headers['content-type'], /^text\/event-stream/);
+    t.equal(all.headers.vary, 'accept');
+    const opening = [await all.nextEvent(), await all.nextEvent(), await all.nextEvent()];
+    t.same(opening.map((b) => b.event).sort(), ['currentTemperature', 'mode', 'targetTemperature'], 'every observable property\'s current value first');
+    t.equal(new Set(opening.map((b) => b.id)).size, 1, 'all stamped with the node\'s position');
+    all.close();
+    t.equal((await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties', { mode: 'cool', targetTemperature: 19 }))).statusCode, 204);
+    const resumed = await openSse(t, `${url}things/thermostat/properties`, { 'last-event-id': opening[0]!.id! });
+    t.same([await resumed.nextEvent(), await resumed.nextEvent()].map((b) => [b.event, JSON.parse(b.data!)]), [['mode', 'cool'], ['targetTemperature', 19]], 'both changes, in the order they were applied');
+
+    const events = await openSse(t, `${url}things/hot-sensor/events`);
+    t.match(await events.next(), { retry: 2000 });
+    const sensor = servient.registry.get('hot-sensor');
+    const spy = new SubscriptionSpy(sensor);
+    events.close();
+    await spy.when((s) => s.active === 0);
+    const missed = advanceUntilEvent(clock, sensor, 'overheat');
+    const back = await openSse(t, `${url}things/hot-sensor/events`, { 'last-event-id': '2026-01-01T00:00:00.000000Z' });
+    const event = await back.nextEvent();
+    t.match(event, { event: 'overheat' });
+    t.same(JSON.parse(event.data!), missed.data, 'the overheat raised while the consumer was away');
+  });
+
+  t.test('one change carries the same id on its property\'s stream and on its Thing\'s stream', async (t) => {
+    const { servient } = await createServient(t);
+    const { url } = await servient.start();
+    const one = await openSse(t, `${url}things/thermostat/properties/mode/sse`);
+    const all = await openSse(t, `${url}things/thermostat/properties`);
+    await one.nextEvent();
+    for (let i = 0; i < 3; i++) await all.nextEvent();
+    t.equal((await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'auto'))).statusCode, 204);
+    const [a, b] = [await one.nextEvent(), await all.nextEvent()];
+    t.equal(a.id, b.id);
+    t.match(b, { event: 'mode', data: '"auto"' });
+  });
+
+  t.test('a Last-Event-ID from the future or of the wrong shape is ignored: the stream starts live, with no error', async (t) => {
+    const { servient } = await createServient(t);
+    const { url } = await servient.start();
+    t.equal((await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'cool'))).statusCode, 204);
+    const fresh = await openSse(t, `${url}things/thermostat/properties/mode/sse`);
+    const live = await fresh.nextEvent();
+    fresh.close();
+    for (const lastEventId of ['2099-01-01T00:00:00.000000Z', '42', 'not an id', '2026-01-01T00:00:00Z', '2026-13-01T00:00:00.000000Z', live.id!.toLowerCase()]) {
+      const sse = await openSse(t, `${url}things/thermostat/properties/mode/sse`, { 'last-event-id': lastEventId });
+      t.equal(sse.status, 200, lastEventId);
+      const first = await sse.nextEvent();
+      t.same(first, live, `${lastEventId}: the current value with the node's position, as on a fresh stream`);
+      t.same(sse.buffered.filter((b) => b.data !== undefined), [], `${lastEventId}: nothing replayed`);
+      sse.close();
+    }
+    t.equal(live.data, '"cool"');
+  });
+
+  t.test('an id from before the node started replays what is kept, and the current value of what has not changed since', async (t) => {
+    const { servient } = await createServient(t);
+    const { url } = await servient.start();
+    t.equal((await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'cool'))).statusCode, 204);
+    const sse = await openSse(t, `${url}things/thermostat/properties`, { 'last-event-id': '2025-12-31T23:59:59.000000Z' });
+    const blocks = [await sse.nextEvent(), await sse.nextEvent(), await sse.nextEvent()];
+    t.same(blocks.map((b) => b.event), ['targetTemperature', 'currentTemperature', 'mode'], 'the unchanged ones first (stamped with the start), then the kept change');
+    t.equal(blocks[0]!.id, '2026-01-01T00:00:00.000000Z');
+    t.equal(blocks[2]!.data, '"cool"');
+  });
+
+  t.test('GET …/properties without Accept: text/event-stream is readallproperties; a Thing without events or observable properties has no such stream', async (t) => {
+    const { servient } = await createServient(t, { things: customThings(t) });
+    const res = await servient.app.inject({ method: 'GET', url: '/things/thermostat/properties', headers: { accept: 'application/json, text/event-stream;q=0' } });
+    t.equal(res.statusCode, 200);
+    t.same(Object.keys(body(res) as object).sort(), ['currentTemperature', 'mode', 'targetTemperature']);
+    t.equal(res.headers.vary, 'accept');
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/thermostat/events' }), { status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', field: 'events' });
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/nope/events' }), { status: 404, code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' });
+  });
+
+  t.test('HEAD on the per-Thing streams answers at once with the stream headers', async (t) => {
+    const { servient } = await createServient(t, { things: customThings(t) });
+    const { url } = await servient.start();
+    for (const [path, headers] of [
+      ['things/thermostat/properties', { accept: 'text/event-stream' }],
+      ['things/hot-sensor/events', {}],
+    ] as const) {
+      const res = await httpHead(t, `${url}${path}`, headers);
+      t.equal(res.status, 200, path);
+      t.match(res.headers['content-type'], /^text\/event-stream/, path);
+      t.equal(res.body, '');
+    }
+  });
 });

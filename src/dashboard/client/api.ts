@@ -25,15 +25,39 @@ export class ProblemError extends Error {
 /** "Value does not match the data schema: /value must be <= 30" (or the title alone). */
 export function describeProblem(problem: Problem): string {
   if (problem.code === 'FLOWCHAIN_ERR_AUTH_REQUIRED' || problem.code === 'FLOWCHAIN_ERR_AUTH_INVALID') {
-    return `${problem.title ?? 'Not allowed'}: enter this node's access token at the top of the page`;
+    return `${problem.title ?? 'Not allowed'}: enter this node's access token${credentialScheme === 'basic' ? ' (user:password)' : ''} at the top of the page`;
   }
   const title = problem.title ?? `Request failed (${problem.status ?? 'no answer'})`;
   return problem.detail && problem.detail !== title ? `${title}: ${problem.detail}` : title;
 }
 
 let token = sessionStorage.getItem('flowchain-token') ?? '';
+/** How writes present the token: as a bearer token, or as `user:password` for HTTP Basic. */
+let credentialScheme: 'bearer' | 'basic' = 'bearer';
 
-/** The bearer token writes carry (kept for this browser tab only). */
+/**
+ * Chooses the scheme from what the node's TDs declare: bearer where it is accepted, HTTP Basic
+ * on a node that accepts only that.
+ */
+export function useCredentialScheme(securityDefinitions: readonly Readonly<Record<string, { readonly scheme?: string }>>[]): void {
+  const schemes = new Set(securityDefinitions.flatMap((defs) => Object.values(defs).map((d) => d.scheme)));
+  credentialScheme = !schemes.has('bearer') && schemes.has('basic') ? 'basic' : 'bearer';
+}
+
+/** The Authorization header value for the entered token, or undefined when none is entered. */
+function authorization(): string | undefined {
+  if (!token) return undefined;
+  if (credentialScheme === 'bearer') return `Bearer ${token}`;
+  // RFC 7617: base64 of the UTF-8 bytes of user:password.
+  return `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(token)))}`;
+}
+
+/** The token a WebSocket URL may carry as access_token (bearer only: Basic travels in no URL). */
+export function bearerForUrl(): string | undefined {
+  return credentialScheme === 'bearer' && token ? token : undefined;
+}
+
+/** The credentials writes carry (kept for this browser tab only). */
 export const accessToken = {
   get: (): string => token,
   set(value: string): void {
@@ -46,10 +70,14 @@ export const accessToken = {
 /** Sends a request and resolves with the response; throws ProblemError unless it is 2xx. */
 export async function call(url: string | URL, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
-  if (token) headers.set('authorization', `Bearer ${token}`);
+  const value = authorization();
+  if (value) headers.set('authorization', value);
   let response: Response;
   try {
-    response = await fetch(url, { ...init, headers });
+    // No browser-held credentials: the page sends its own Authorization, and with credentials
+    // omitted a 401 challenging for Basic does not open the browser's login dialog (Fetch
+    // standard, HTTP-network-or-cache fetch: the prompt needs credentials included).
+    response = await fetch(url, { ...init, headers, credentials: 'omit' });
   } catch {
     throw new ProblemError({ title: 'The node did not answer', detail: 'check the connection and try again' });
   }

@@ -1,10 +1,13 @@
 /**
  * The dashboard's WebSocket to the node, speaking the `flowchain.v1` protocol the TDs' forms
- * name. Observations and subscriptions are remembered and made again after every reconnect;
- * an observation's reply carries the property's current value, which is passed on like a
- * change (marked `current`), so the page never needs a separate read that could race a push.
- * A dropped socket is reopened with backoff (1 s doubling to 15 s, with jitter; the backoff
- * resets once a socket has stayed open for 5 s), and the state is reported for the indicator.
+ * name. Observations and subscriptions are remembered and made again after every reconnect,
+ * resumed: each carries `since`, the newest notification id the page saw, so the node first
+ * replays what happened while the page was away (docs/websocket-protocol.md) and no change or
+ * event is lost to a dropped connection. An observation's reply carries the property's current
+ * value, which is passed on like a change (marked `current`), so the page never needs a
+ * separate read that could race a push. A dropped socket is reopened with backoff (1 s
+ * doubling to 15 s, with jitter; the backoff resets once a socket has stayed open for 5 s),
+ * and the state is reported for the indicator.
  */
 import { describeProblem, type Problem } from './api.js';
 import { WS_SUBPROTOCOL } from './td.js';
@@ -21,6 +24,8 @@ export interface Notification {
   /** RFC 3339; the time of reception for `current` values. */
   readonly timestamp: string;
   readonly current?: true;
+  /** The node's id of a change or event (absent for `current` values). */
+  readonly notificationId?: string;
 }
 
 type Subscription = { readonly op: 'observeproperty' | 'subscribeevent'; readonly thingID: string; readonly name: string };
@@ -38,6 +43,8 @@ export class LiveConnection {
   readonly #listeners = new Set<(message: Notification) => void>();
   readonly #problemListeners = new Set<(message: string) => void>();
   #socket: WebSocket | undefined;
+  /** The newest notification id (or reply position) seen: where a reconnect resumes. */
+  #seen: string | undefined;
   #nextId = 1;
   #delayMs = MIN_DELAY_MS;
   #retryTimer: number | undefined;
@@ -103,23 +110,30 @@ export class LiveConnection {
   #send(subscription: Subscription): void {
     const id = this.#nextId++;
     this.#sent.set(id, subscription);
-    this.#socket?.send(JSON.stringify({ ...subscription, id }));
+    this.#socket?.send(JSON.stringify({ ...subscription, id, ...(this.#seen === undefined ? {} : { since: this.#seen }) }));
+  }
+
+  /** Ids are RFC 3339 times of one fixed shape, so the later one is the larger string. */
+  #saw(id: unknown): void {
+    if (typeof id === 'string' && (this.#seen === undefined || id > this.#seen)) this.#seen = id;
   }
 
   #receive(text: string): void {
-    let message: { type?: string; id?: number; value?: unknown; error?: Problem };
+    let message: { type?: string; id?: number; value?: unknown; error?: Problem; position?: unknown; notificationId?: unknown };
     try {
       message = JSON.parse(text) as typeof message;
     } catch {
       return;
     }
     if (message.type === 'propertyChange' || message.type === 'event') {
+      this.#saw(message.notificationId);
       this.#notify(message as unknown as Notification);
       return;
     }
     const subscription = typeof message.id === 'number' ? this.#sent.get(message.id) : undefined;
     if (subscription === undefined) return;
     this.#sent.delete(message.id!);
+    this.#saw(message.position);
     if (message.type === 'error') {
       for (const listener of this.#problemListeners) listener(`${subscription.name}: ${describeProblem(message.error ?? {})}`);
     } else if (subscription.op === 'observeproperty' && 'value' in message) {

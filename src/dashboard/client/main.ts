@@ -2,7 +2,7 @@
  * The dashboard's entry point: loads the node's Things, builds their views, opens the live
  * connection and routes between the four views (Things, Events, Ring, Ledger) by the URL hash.
  */
-import { accessToken, getJson } from './api.js';
+import { accessToken, bearerForUrl, getJson, useCredentialScheme } from './api.js';
 import { LiveConnection, type ConnectionState } from './connection.js';
 import { ago, byId, el, replace } from './dom.js';
 import { EventLog } from './event-log.js';
@@ -95,6 +95,7 @@ function connectionIndicator(state: ConnectionState, retryInMs?: number): void {
 
 async function start(): Promise<void> {
   const tds = await getJson<ServedTd[]>('things');
+  useCredentialScheme(tds.map((td) => td.securityDefinitions ?? {}));
   const detail = byId('thing-detail');
   for (const td of tds) {
     const view = new ThingView(td, follower);
@@ -120,7 +121,8 @@ async function start(): Promise<void> {
   if (wsUrl === undefined) throw new Error('no TD offers a WebSocket form');
   const connection = new LiveConnection(() => {
     const url = new URL(wsUrl);
-    if (accessToken.get()) url.searchParams.set('access_token', accessToken.get());
+    const bearer = bearerForUrl();
+    if (bearer) url.searchParams.set('access_token', bearer);
     return url.href;
   });
   connection.onState(connectionIndicator);

@@ -1,13 +1,20 @@
 /**
  * Property operations over HTTP (TD 1.1 §8.3.1 default methods): read, write, read all, read
- * multiple, write multiple, and observe as long-poll and SSE.
+ * multiple, write multiple, observe as long-poll and SSE, and observe all as SSE.
  */
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import type { PropertyChange } from '../../thing/exposed-thing.js';
-import { sendJson, sendWriteResult, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { sendJson, sendWriteResult, serveStream, untilDestroyed, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { topicsOf } from '../replay-log.js';
+import { acceptsEventStream } from '../streams.js';
 
-/** Registers the property routes under /things/:thing/properties. */
+/**
+ * Registers the property routes under /things/:thing/properties. `GET …/properties` with
+ * `Accept: text/event-stream` is observeallproperties (the HTTP SSE Profile's form at the same
+ * URL as readallproperties); on a Thing with no observable property it fails with
+ * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED.
+ */
 export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const guard = ctx.auth ? { onRequest: ctx.auth.guard() } : {};
 
@@ -23,7 +30,15 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return sendWriteResult(reply, receipts, base);
   });
 
-  app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => ctx.registry.get(request.params.thing).readAllProperties());
+  app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request, reply) => {
+    const thing = ctx.registry.get(request.params.thing);
+    // One URL, two representations: caches must tell them apart.
+    reply.header('vary', 'accept');
+    if (!acceptsEventStream(request.headers.accept)) return thing.readAllProperties();
+    const topics = topicsOf(thing, 'property');
+    if (topics.length === 0) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `${thing.slug} has no observable property`, { field: 'accept' });
+    return serveStream(ctx, request, reply, thing, topics);
+  });
 
   app.post<{ Params: { thing: string } }>('/things/:thing/properties', async (request) => {
     const thing = ctx.registry.get(request.params.thing);
@@ -48,7 +63,8 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/longpoll', async (request, reply) => {
     const { thing: ref, name } = request.params;
     const thing = ctx.registry.get(ref);
-    const subscribe = (deliver: (change: PropertyChange) => void) => thing.observeProperty(name, deliver);
+    const subscribe = (deliver: (change: PropertyChange) => void, end: () => void) => untilDestroyed(thing, thing.observeProperty(name, deliver), end);
+    if (request.method === 'HEAD') return ctx.streams.head(reply, 'longpoll', subscribe);
     // No change within the window answers the current value: harmless for an observer, and
     // every answer is a value of the property's schema.
     const change = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
@@ -57,8 +73,6 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
 
   app.get<{ Params: AffordanceParams }>('/things/:thing/properties/:name/sse', async (request, reply) => {
     const { thing: ref, name } = request.params;
-    const thing = ctx.registry.get(ref);
-    const current = await thing.readProperty(name);
-    ctx.streams.sse(reply, name, (deliver: (value: unknown) => void) => thing.observeProperty(name, (change) => deliver(change.value)), [current]);
+    return serveStream(ctx, request, reply, ctx.registry.get(ref), [{ kind: 'property', name }]);
   });
 }

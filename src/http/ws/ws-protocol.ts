@@ -39,6 +39,12 @@ export interface WsRequest {
   readonly names?: readonly string[];
   /** writemultipleproperties */
   readonly values?: Readonly<Record<string, unknown>>;
+  /**
+   * observeproperty, subscribeevent: the id of the last notification the client saw, to have
+   * what it missed since then replayed first. Anything that is not an id the node issued is
+   * ignored (the observation starts live), as SSE ignores such a Last-Event-ID.
+   */
+  readonly since?: unknown;
 }
 
 /**
@@ -50,6 +56,11 @@ export interface WsResult {
   readonly id: string | number;
   readonly value?: unknown;
   readonly transactions?: readonly JournalReceipt[];
+  /**
+   * observeproperty, subscribeevent: the id of the node's newest notification when following
+   * began, a `since` to resume from if the socket drops before a notification arrives.
+   */
+  readonly position?: string;
 }
 
 /** A property of an observed Thing changed. */
@@ -60,6 +71,8 @@ export interface WsPropertyChange {
   readonly value: unknown;
   /** RFC 3339 */
   readonly timestamp: string;
+  /** The notification's id, the same its SSE streams carry: a `since` to resume after it. */
+  readonly notificationId: string;
 }
 
 /** A subscribed event happened. */
@@ -69,6 +82,8 @@ export interface WsEvent {
   readonly name: string;
   readonly data: unknown;
   readonly timestamp: string;
+  /** As for {@link WsPropertyChange}. */
+  readonly notificationId: string;
 }
 
 /** A request failed (`id` null when the message could not be read at all). */

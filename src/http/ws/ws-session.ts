@@ -1,7 +1,9 @@
 /**
  * One WebSocket connection speaking `flowchain.v1`: runs requests against the Things, follows
- * observed properties and subscribed events through the shared {@link Fanout}, and protects
- * the node from a consumer that stops reading (bounded send buffer, then close code 4008).
+ * observed properties and subscribed events through the shared {@link Fanout} (numbered by the
+ * node's {@link ReplayLog}, so an observation made with `since` first replays what the client
+ * missed), and protects the node from a consumer that stops reading (bounded send buffer,
+ * then close code 4008).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -9,7 +11,8 @@ import { describeError, FlowchainError, isFlowchainError } from '../../errors.js
 import type { JournalReceipt } from '../../thing/change-journal.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
 import type { ThingRegistry } from '../../thing/thing-registry.js';
-import { BearerAuth, type Credentials } from '../auth.js';
+import { HttpAuth, type Credentials } from '../auth.js';
+import { formatNotificationId, type Notification, type ReplayLog } from '../replay-log.js';
 import type { Fanout, Receiver } from './fanout.js';
 import { decodeFrame, isProtected, requestIdOf, toRequest, type WsRequest, type WsServerMessage } from './ws-protocol.js';
 
@@ -26,6 +29,7 @@ const MAX_WAITING_REQUESTS = 256;
 export interface WsSessionComponents {
   readonly registry: ThingRegistry;
   readonly fanout: Fanout;
+  readonly replay: ReplayLog;
   readonly log: FastifyBaseLogger;
 }
 
@@ -101,6 +105,7 @@ export class WsSession implements Receiver {
       const request = toRequest(message);
       const value = await this.#execute(request);
       if (value instanceof Written) this.#send({ type: 'result', id: request.id, ...(value.receipts.length > 0 ? { transactions: value.receipts } : {}) });
+      else if (value instanceof Following) this.#send({ type: 'result', id: request.id, ...(value.kind === 'property' ? { value: value.value } : {}), position: value.position });
       else this.#send(value === undefined ? { type: 'result', id: request.id } : { type: 'result', id: request.id, value });
     } catch (err) {
       if (!isFlowchainError(err)) this.#components.log.error({ err }, 'websocket request failed');
@@ -109,7 +114,7 @@ export class WsSession implements Receiver {
   }
 
   async #execute(request: WsRequest): Promise<unknown> {
-    if (this.#init.authRequired && isProtected(request.op)) BearerAuth.assert(this.#init.credentials);
+    if (this.#init.authRequired && isProtected(request.op)) HttpAuth.assert(this.#init.credentials);
     const thing = this.#components.registry.get(request.thingID);
     const name = request.name as string;
     switch (request.op) {
@@ -126,29 +131,45 @@ export class WsSession implements Receiver {
       case 'invokeaction':
         return thing.invokeAction(name, request.input);
       case 'observeproperty': {
-        const current = await thing.readProperty(name);
-        this.#follow(thing, 'property', name);
-        return current;
+        // Followed first, then read: a change while the read handler runs is sent, never lost.
+        const key = topicKey(thing, 'property', name);
+        const followedBefore = this.#topics.has(key);
+        const position = this.#follow(thing, 'property', name, request.since);
+        try {
+          return new Following('property', await thing.readProperty(name), position);
+        } catch (err) {
+          // A failed observation leaves nothing behind.
+          if (!followedBefore) this.#unfollow(key);
+          throw err;
+        }
       }
       case 'subscribeevent':
         thing.event(name);
-        return void this.#follow(thing, 'event', name);
+        return new Following('event', undefined, this.#follow(thing, 'event', name, request.since));
       case 'unobserveproperty':
       case 'unsubscribeevent':
         return void this.#unfollow(topicKey(thing, request.op === 'unobserveproperty' ? 'property' : 'event', name));
     }
   }
 
-  #follow(thing: ExposedThing, kind: 'property' | 'event', name: string): void {
+  /**
+   * Follows one topic: what the client missed since `since` first (when it is an id the node
+   * issued), then every new notification. Returns the node's position, the id the client has
+   * now seen everything up to. Replay and follow happen in one turn, so nothing falls between.
+   */
+  #follow(thing: ExposedThing, kind: 'property' | 'event', name: string, since: unknown): string {
+    const { replay, fanout } = this.#components;
     const key = topicKey(thing, kind, name);
+    const topics = [{ kind, name }] as const;
     // A request that waited behind others may run after the socket closed.
-    if (this.#closed || this.#topics.has(key)) return;
-    this.#components.fanout.add(key, this, (broadcast) =>
-      kind === 'property'
-        ? thing.observeProperty(name, (c) => broadcast({ type: 'propertyChange', thingID: thing.id, name, value: c.value, timestamp: new Date(c.timestamp).toISOString() }))
-        : thing.subscribeEvent(name, (e) => broadcast({ type: 'event', thingID: thing.id, name, data: e.data, timestamp: new Date(e.timestamp).toISOString() })),
-    );
-    this.#topics.add(key);
+    if (!this.#closed && !this.#topics.has(key)) {
+      const after = replay.resumePoint(since);
+      // Subscribe first: an observation the Thing refuses fails before anything is replayed.
+      fanout.add(key, this, (broadcast) => replay.follow(thing, topics, (n) => broadcast(notificationMessage(thing, n))));
+      this.#topics.add(key);
+      if (after !== undefined) for (const n of replay.replay(thing, topics, after)) this.#send(notificationMessage(thing, n));
+    }
+    return formatNotificationId(replay.position);
   }
 
   #unfollow(key: string): void {
@@ -164,6 +185,12 @@ export class WsSession implements Receiver {
   }
 }
 
+/** The message a notification becomes on the socket. */
+function notificationMessage(thing: ExposedThing, n: Notification): WsServerMessage {
+  const common = { thingID: thing.id, name: n.name, timestamp: new Date(n.timestamp).toISOString(), notificationId: formatNotificationId(n.id) };
+  return n.kind === 'property' ? { type: 'propertyChange', ...common, value: n.data } : { type: 'event', ...common, data: n.data };
+}
+
 function topicKey(thing: ExposedThing, kind: 'property' | 'event', name: string): string {
   return `${thing.slug}\u0000${kind}\u0000${name}`;
 }
@@ -171,4 +198,13 @@ function topicKey(thing: ExposedThing, kind: 'property' | 'event', name: string)
 /** What a write answers: the transactions it became, not a value. */
 class Written {
   constructor(readonly receipts: readonly JournalReceipt[]) {}
+}
+
+/** What an observation or subscription answers: the current value (of a property) and the position it follows from. */
+class Following {
+  constructor(
+    readonly kind: 'property' | 'event',
+    readonly value: unknown,
+    readonly position: string,
+  ) {}
 }

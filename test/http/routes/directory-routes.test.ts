@@ -118,7 +118,7 @@ t.test('an unknown route fails with 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND', async (t
     ['POST', '/things'],
     ['DELETE', '/things/thermostat'],
     ['PATCH', '/things/thermostat/properties/mode'],
-    ['GET', '/things/thermostat/actions/boost'],
+    ['DELETE', '/things/thermostat/actions/boost'],
   ] as const) {
     assertProblem(t, await servient.app.inject({ method, url }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND', field: null, instance: url });
   }

@@ -174,9 +174,23 @@ t.test('unknown Things and actions', async (t) => {
     });
   });
 
-  t.test('GET on an action is not a route: 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND', async (t) => {
+  t.test('GET or HEAD on an action fails with 405 FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED, Allow: POST, and runs nothing', async (t) => {
     const { servient } = await createServient(t);
-    assertProblem(t, await servient.app.inject({ method: 'GET', url: TOGGLE }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+    const res = await servient.app.inject({ method: 'GET', url: TOGGLE });
+    assertProblem(t, res, { status: 405, code: 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', field: 'toggle' });
+    t.equal(res.headers.allow, 'POST');
+    const head = await servient.app.inject({ method: 'HEAD', url: TOGGLE });
+    t.equal(head.statusCode, 405);
+    t.equal(head.headers.allow, 'POST');
+    t.match(head.headers['content-type'], /^application\/problem\+json/);
+    t.equal(head.body, '');
+    t.equal(await servient.registry.get('smart-plug').readProperty('on'), false, 'the plug was not toggled');
+  });
+
+  t.test('GET on an unknown action or Thing is 404 as for POST', async (t) => {
+    const { servient } = await createServient(t);
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/smart-plug/actions/explode' }), { status: 404, code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', field: 'explode' });
+    assertProblem(t, await servient.app.inject({ method: 'GET', url: '/things/nope/actions/toggle' }), { status: 404, code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' });
   });
 });
 
@@ -224,7 +238,7 @@ t.test('a rejected action invocation changes no value, history or outbox', async
     ['boost with a body over the limit: 413', jsonRequest('POST', BOOST, { minutes: 1, pad: 'x'.repeat(70_000) }), 413, 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE'],
     ['an unknown action: 404', jsonRequest('POST', '/things/thermostat/actions/nope', {}), 404, 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND'],
     ['an action of an unknown Thing: 404', jsonRequest('POST', '/things/nope/actions/toggle', {}), 404, 'FLOWCHAIN_ERR_THING_NOT_FOUND'],
-    ['GET on an action: 404', { method: 'GET', url: TOGGLE }, 404, 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND'],
+    ['GET on an action: 405', { method: 'GET', url: TOGGLE }, 405, 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED'],
   ];
   const { servient } = await createServient(t);
   const before = await stateOf(servient);

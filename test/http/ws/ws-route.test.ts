@@ -140,3 +140,18 @@ t.test('stopping the servient closes open sockets and completes', async (t) => {
   const closed = await client.closed;
   t.ok(closed.code >= 1000, `closed with ${closed.code}`);
 });
+
+t.test('on a node with Basic credentials, the upgrade takes them as the TDs say', async (t) => {
+  const credential = { user: 'ops', password: 'a-basic-password-of-length' };
+  const { servient } = await createServient(t, { basicCredentials: [credential], authToken: AUTH_TOKEN });
+  const { url } = await servient.start();
+  const refused = await refusedUpgrade(t, url, { basic: { ...credential, password: 'not-the-password-at-all' } });
+  t.equal(refused.status, 401, 'wrong Basic credentials are refused before the socket opens');
+  t.same(refused.headers['www-authenticate'], 'Bearer realm="flowchain", Basic realm="flowchain", charset="UTF-8"', 'challenging with every scheme');
+  t.equal((JSON.parse(refused.body) as Problem).code, 'FLOWCHAIN_ERR_AUTH_INVALID');
+  const client = await openWs(t, url, { basic: credential });
+  const reply = await client.request({ op: 'writeproperty', thingID: 'thermostat', name: 'mode', value: 'cool' });
+  t.equal(reply.type, 'result', 'the right ones may write over the socket');
+  t.equal(await servient.registry.get('thermostat').readProperty('mode'), 'cool');
+  await client.close();
+});

@@ -138,16 +138,21 @@ t.test('observeproperty and unobserveproperty', async (t) => {
     const { url } = await servient.start();
     const sensor = servient.registry.get('environment-sensor');
     const ws = await openWs(t, url);
-    t.same(await ws.request({ id: 1, op: 'observeproperty', thingID: 'environment-sensor', name: 'temperature' }), { type: 'result', id: 1, value: 24 });
+    t.same(await ws.request({ id: 1, op: 'observeproperty', thingID: 'environment-sensor', name: 'temperature' }), { type: 'result', id: 1, value: 24, position: '2026-01-01T00:00:00.000000Z' }, 'the current value, and the position it follows from');
+    let previous = '';
     for (let i = 0; i < 3; i++) {
       clock.advance(1_000);
       const change = await nextChange(ws, 'temperature');
+      t.match(change.notificationId, /^2026-01-01T00:00:0\d\.\d{6}Z$/, 'the notification id its SSE stream carries too');
+      t.ok(change.notificationId > previous, 'ids rise');
+      previous = change.notificationId;
       t.same(change, {
         type: 'propertyChange',
         thingID: sensor.id,
         name: 'temperature',
         value: await sensor.readProperty('temperature'),
         timestamp: new Date(clock.now()).toISOString(),
+        notificationId: change.notificationId,
       });
     }
   });
@@ -261,15 +266,16 @@ t.test('subscribeevent and unsubscribeevent', async (t) => {
     const { url } = await servient.start();
     const sensor = servient.registry.get('hot-sensor');
     const ws = await openWs(t, url);
-    t.same(await ws.request({ id: 's', op: 'subscribeevent', thingID: 'hot-sensor', name: 'overheat' }), { type: 'result', id: 's' });
+    t.match(await ws.request({ id: 's', op: 'subscribeevent', thingID: 'hot-sensor', name: 'overheat' }), { type: 'result', id: 's', position: /^2026-01-01T/ });
     const overheat = advanceUntilEvent(clock, sensor, 'overheat');
-    const event = await ws.next(isEvent);
+    const event = (await ws.next(isEvent)) as WsEvent;
     t.same(event, {
       type: 'event',
       thingID: sensor.id,
       name: 'overheat',
       data: overheat.data,
       timestamp: new Date(overheat.timestamp).toISOString(),
+      notificationId: event.notificationId,
     });
   });
 
@@ -600,4 +606,45 @@ t.test('writes and actions of a session without credentials change no value, his
   expectError(t, await ws.request({ id: 3, op: 'invokeaction', thingID: 'smart-plug', name: 'toggle' }), { id: 3, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
   t.same(await stateOf(servient), before);
   await ws.close();
+});
+
+t.test('resuming with since', async (t) => {
+  t.test('an observation or subscription made again with since replays what the client missed, then follows live', async (t) => {
+    const { servient, clock } = await createServient(t, { things: customThings(t) });
+    const { url } = await servient.start();
+    const first = await openWs(t, url);
+    expectResult(t, await first.request({ op: 'observeproperty', thingID: 'thermostat', name: 'mode' }));
+    const subscribed = await first.request({ op: 'subscribeevent', thingID: 'hot-sensor', name: 'overheat' });
+    await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'cool'));
+    const seen = await nextChange(first, 'mode');
+    await first.close();
+    for (const mode of ['off', 'auto']) await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', mode));
+    const overheat = advanceUntilEvent(clock, servient.registry.get('hot-sensor'), 'overheat');
+
+    const again = await openWs(t, url);
+    const reply = await again.request({ op: 'observeproperty', thingID: 'thermostat', name: 'mode', since: seen.notificationId });
+    t.same(again.received.map((m) => (m.type === 'propertyChange' ? m.value : m.type)), ['off', 'auto', 'result'], 'the missed changes, before the reply');
+    t.same([(await nextChange(again, 'mode')).value, (await nextChange(again, 'mode')).value], ['off', 'auto']);
+    t.equal(expectResult(t, reply), 'auto', 'the reply carries the current value as always');
+    await again.request({ op: 'subscribeevent', thingID: 'hot-sensor', name: 'overheat', since: (subscribed as { position: string }).position });
+    const events = again.received.filter(isEvent);
+    t.equal(events.length, 1, 'the event raised while the client was away');
+    t.same(events[0]!.data, overheat.data);
+    await again.next(isEvent);
+    await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'heat'));
+    t.equal((await nextChange(again, 'mode')).value, 'heat', 'then live');
+  });
+
+  t.test('a since that is not an id the node issued (another shape, a number, the future) is ignored: the observation starts live', async (t) => {
+    const { servient } = await createServient(t);
+    const { url } = await servient.start();
+    await servient.app.inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'cool'));
+    const ws = await openWs(t, url);
+    for (const since of ['2099-01-01T00:00:00.000000Z', 'yesterday', 42, null, { at: 1 }]) {
+      const reply = await ws.request({ op: 'observeproperty', thingID: 'thermostat', name: 'mode', since });
+      t.equal(expectResult(t, reply), 'cool', JSON.stringify(since));
+      expectResult(t, await ws.request({ op: 'unobserveproperty', thingID: 'thermostat', name: 'mode' }));
+    }
+    t.same(ws.received.filter(isChange()), [], 'nothing replayed');
+  });
 });
