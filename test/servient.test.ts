@@ -252,3 +252,41 @@ t.test('a ledger plugin given to createServient receives every recorded transact
   t.ok(admitted.some((tx) => tx.data.property === 'targetTemperature' && tx.data.value === 23), 'the write reached the plugin');
   t.equal((await fetch(`${url}ledger/blocks`)).status, 404, 'the chain views belong to the default ledger');
 });
+
+t.test('a Thing produced while the node runs is on every binding once exposed, and on none once destroyed', async (t) => {
+  const { servient } = await createServient(t, { things: t.testdir() });
+  const { url } = await servient.start();
+  const listed = async (): Promise<string[]> => ((await (await fetch(`${url}things`)).json()) as ThingDescription[]).map((td) => td.title);
+  const linked = async (): Promise<string[]> => (((await (await fetch(`${url}.well-known/wot`)).json()) as ThingDescription).links ?? []).map((link) => String(link.href));
+  t.same(await listed(), ['Ledger']);
+
+  const lamp = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean', observable: true } }, events: { blinked: {} } });
+  t.same(await listed(), ['Ledger'], 'produced is not exposed');
+  await lamp.expose();
+  t.same((await listed()).sort(), ['Lamp', 'Ledger']);
+  t.ok((await linked()).some((href) => href.endsWith('things/lamp')), 'the node\'s TD links it');
+  const put = await fetch(`${url}things/lamp/properties/on`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: 'true' });
+  t.equal(put.status, 204);
+  t.match(put.headers.get('link'), /ledger\/tx\//, 'its writes are recorded with receipts');
+  t.equal(await (await fetch(`${url}things/lamp/properties/on`)).json(), true);
+
+  // Streams of every kind are open when it is destroyed: each ends.
+  const sse = await fetch(`${url}things/lamp/properties/on/sse`);
+  const events = await fetch(`${url}things/lamp/events`, { headers: { accept: 'text/event-stream' } });
+  const poll = fetch(`${url}things/lamp/events/blinked/longpoll`);
+  const ended = (response: Response): Promise<string> => response.text();
+  await lamp.destroy();
+  t.match(await ended(sse), /data: true/, 'the SSE stream sent the value, then ended');
+  t.equal(typeof (await ended(events)), 'string', 'the all-events stream ended');
+  t.equal((await poll).status, 404, 'the pending long-poll is answered: the Thing is gone');
+  t.same(await listed(), ['Ledger']);
+  t.notOk((await linked()).some((href) => href.endsWith('things/lamp')));
+  const gone = await fetch(`${url}things/lamp/properties/on`);
+  t.equal(gone.status, 404);
+  t.match(await gone.json(), { code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' });
+  await t.rejects(lamp.writeProperty('on', false), { code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' }, 'and the destroyed object refuses too');
+  await t.rejects(lamp.expose(), { code: 'FLOWCHAIN_ERR_THING_NOT_FOUND' });
+
+  const again = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean', observable: true } } });
+  t.equal(again.lastValue('on'), true, 'a Thing produced again under its slug starts from its stored values');
+});

@@ -25,5 +25,4 @@ export class PropertyStore {
   prepare(slug: string, values: ReadonlyMap<string, unknown>): PreparedWrite {
     return this.#section.prepare([...values].map(([name, value]) => ({ type: 'put', key: `${slug}/${name}`, value })));
   }
-
 }

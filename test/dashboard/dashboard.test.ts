@@ -14,7 +14,8 @@ import { chromium, type Page } from 'playwright-core';
 import { startNode } from '../helpers/node-process.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { tempDir } from '../helpers/test-servient.js';
+import type { ThingFragment } from '../../src/td/thing-description.js';
+import { createServient, tempDir } from '../helpers/test-servient.js';
 
 const CHROMIUM = process.env.FLOWCHAIN_CHROMIUM ?? '/usr/bin/chromium';
 /** The flags the machine needs: no sandbox as root, no GPU, no calls to Google's hosts. */
@@ -257,4 +258,25 @@ t.test('a dropped connection is resumed: a change made while the page was away i
   t.equal(await shown(), 'cool', 'the control shows the new value');
   t.same(scriptErrors.filter((e) => !e.includes('WebSocket')), [], 'the page logged no script error');
   t.equal(await node.stop(), 0);
+});
+
+t.test('a Thing an application produces while the page is open appears on it, live, and leaves it when destroyed', async (t) => {
+  const { servient } = await createServient(t, { things: tempDir(t) });
+  const { url } = await servient.start();
+  const { page, scriptErrors } = await openPage(t);
+  await page.goto(url);
+  await page.locator('#connection[data-state="open"]').waitFor();
+  const greenhouse = await servient.produce({ title: 'Greenhouse', '@type': 'saref:Sensor', properties: { vent: { type: 'boolean', observable: true } } } as ThingFragment);
+  await greenhouse.expose();
+  await page.locator('[data-thing-link="greenhouse"]').waitFor();
+  t.pass('listed after the next refresh of the list');
+  await page.click('[data-thing-link="greenhouse"]');
+  const write = await fetch(`${url}things/greenhouse/properties/vent`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: 'true' });
+  t.equal(write.status, 204);
+  await page.locator('[data-thing="greenhouse"] [data-property="vent"] output[data-updated-at]').waitFor({ state: 'attached' });
+  t.pass('its change arrives over the page\'s live stream');
+  await greenhouse.destroy();
+  await page.locator('[data-thing-link="greenhouse"]').waitFor({ state: 'detached' });
+  t.pass('and it leaves the list once destroyed');
+  t.same(scriptErrors, [], 'the page logged no script error');
 });

@@ -107,6 +107,11 @@ export class LiveConnection {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#send(subscription);
   }
 
+  /** Forgets every observation and subscription of a Thing that left the node. */
+  forget(thingID: string): void {
+    for (let i = this.#subscriptions.length - 1; i >= 0; i--) if (this.#subscriptions[i]!.thingID === thingID) this.#subscriptions.splice(i, 1);
+  }
+
   #send(subscription: Subscription): void {
     const id = this.#nextId++;
     this.#sent.set(id, subscription);

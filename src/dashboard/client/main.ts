@@ -15,6 +15,8 @@ import { ThingView } from './thing-view.js';
 const LIVE_WINDOW_MS = 30_000;
 /** The ring and ledger views are read again at most this often. */
 const NODE_VIEW_REFRESH_MS = 2000;
+/** The list of Things is read again this often (Things come and go while a node runs). */
+const THING_LIST_REFRESH_MS = 5000;
 const VIEWS = ['things', 'events', 'ring', 'ledger'] as const;
 type View = (typeof VIEWS)[number];
 
@@ -93,24 +95,70 @@ function connectionIndicator(state: ConnectionState, retryInMs?: number): void {
   renderList();
 }
 
+/** A Thing's view and its entry in the list. */
+function addThing(td: ServedTd): ThingView {
+  const view = new ThingView(td, follower);
+  view.element.hidden = true;
+  views.set(td.id, view);
+  byId('thing-detail').append(view.element);
+  const dot = el('span', { class: 'dot' });
+  const state = el('small');
+  const link = el('a', { href: `#/things/${encodeURIComponent(slugOf(td))}`, 'data-thing-link': slugOf(td) }, dot, el('span', { class: 'title' }, td.title), state, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t)));
+  const item = el('li', {}, link);
+  listItems.set(view, { item, link, dot, state });
+  byId('thing-list').append(item);
+  return view;
+}
+
+function removeThing(id: string): void {
+  const view = views.get(id);
+  if (view === undefined) return;
+  view.element.remove();
+  listItems.get(view)?.item.remove();
+  listItems.delete(view);
+  views.delete(id);
+}
+
+/** The @type filter offers the types of the Things listed now. */
+function showTypes(): void {
+  const filter = byId<HTMLSelectElement>('type-filter');
+  const chosen = filter.value;
+  const types = [...new Set([...views.values()].flatMap((view) => typesOf(view.td)))].sort();
+  replace(filter, el('option', { value: '' }, filter.options[0]?.textContent ?? 'Every @type'), ...types.map((t) => el('option', { value: t }, t)));
+  filter.value = types.includes(chosen) ? chosen : '';
+}
+
+/** Observes what a Thing offers over the live connection: its observable properties and its events. */
+function follow(connection: LiveConnection, td: ServedTd): void {
+  for (const [name, p] of Object.entries(td.properties ?? {})) if (p.observable) connection.subscribe('observeproperty', td.id, name);
+  for (const name of Object.keys(td.events ?? {})) connection.subscribe('subscribeevent', td.id, name);
+}
+
+/**
+ * Things come and go while a node runs (an application produces and destroys them): the list
+ * is read again and the views of new Things are added, those of Things gone removed.
+ */
+async function syncThings(connection: LiveConnection): Promise<void> {
+  const tds = await getJson<ServedTd[]>('things');
+  const ids = new Set(tds.map((td) => td.id));
+  for (const id of [...views.keys()]) {
+    if (ids.has(id)) continue;
+    removeThing(id);
+    connection.forget(id);
+  }
+  const added = tds.filter((td) => !views.has(td.id)).map(addThing);
+  if (added.length === 0 && ids.size === views.size) return;
+  await Promise.all(added.map((view) => view.read()));
+  for (const view of added) follow(connection, view.td);
+  showTypes();
+  route();
+}
+
 async function start(): Promise<void> {
   const tds = await getJson<ServedTd[]>('things');
   useCredentialScheme(tds.map((td) => td.securityDefinitions ?? {}));
-  const detail = byId('thing-detail');
-  for (const td of tds) {
-    const view = new ThingView(td, follower);
-    view.element.hidden = true;
-    views.set(td.id, view);
-    detail.append(view.element);
-    const dot = el('span', { class: 'dot' });
-    const state = el('small');
-    const link = el('a', { href: `#/things/${encodeURIComponent(slugOf(td))}`, 'data-thing-link': slugOf(td) }, dot, el('span', { class: 'title' }, td.title), state, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t)));
-    const item = el('li', {}, link);
-    listItems.set(view, { item, link, dot, state });
-    byId('thing-list').append(item);
-  }
-  const types = [...new Set(tds.flatMap(typesOf))].sort();
-  byId('type-filter').append(...types.map((t) => el('option', { value: t }, t)));
+  for (const td of tds) addThing(td);
+  showTypes();
   for (const id of ['search', 'type-filter', 'live-only']) byId(id).addEventListener('input', renderList);
   // Every value once over HTTP (properties that are not observable are never pushed); the
   // observations below then bring each observable one's current value and every change.
@@ -139,10 +187,7 @@ async function start(): Promise<void> {
     log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data });
     if (message.name === 'block' || message.name === 'anchor') void refreshNodeView(currentRoute().view, false);
   });
-  for (const td of tds) {
-    for (const [name, p] of Object.entries(td.properties ?? {})) if (p.observable) connection.subscribe('observeproperty', td.id, name);
-    for (const name of Object.keys(td.events ?? {})) connection.subscribe('subscribeevent', td.id, name);
-  }
+  for (const td of tds) follow(connection, td);
   connection.connect();
 
   const token = byId<HTMLInputElement>('token');
@@ -155,7 +200,8 @@ async function start(): Promise<void> {
   window.setInterval(() => {
     renderList();
     if (currentRoute().view === 'ring') void refreshNodeView('ring', false);
-  }, 5000);
+    syncThings(connection).catch((err: Error) => showError(`The list of Things could not be read again: ${err.message}`));
+  }, THING_LIST_REFRESH_MS);
   route();
 }
 

@@ -32,6 +32,8 @@ export function interactionRoutes(app: FastifyInstance, ctx: HttpContext): void 
     const subscribe = (deliver: (e: ThingEvent) => void, end: () => void) => untilDestroyed(thing, thing.subscribeEvent(name, deliver), end);
     if (request.method === 'HEAD') return ctx.streams.head(reply, 'longpoll', subscribe);
     const event = await ctx.streams.longPoll(reply, subscribe, ctx.longPollTimeoutMs, () => undefined);
+    // A Thing destroyed meanwhile ends the poll: 404, as a new request would get.
+    ctx.registry.get(ref);
     // No event within the window: 204, and the consumer polls again.
     return event === undefined ? reply.code(204).send() : sendJson(reply, event.data);
   });
