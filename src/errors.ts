@@ -26,6 +26,10 @@ export const ERRORS = {
   FLOWCHAIN_ERR_HANDLER_TIMEOUT: { status: 504, title: 'The Thing\'s handler did not answer in time' },
   FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID: { status: 500, title: 'The Thing produced a value its TD does not allow' },
   FLOWCHAIN_ERR_NOT_IMPLEMENTED: { status: 501, title: 'The Thing does not implement this interaction' },
+  FLOWCHAIN_ERR_ACTION_NOT_FOUND: { status: 404, title: 'No such action invocation' },
+  FLOWCHAIN_ERR_ACTION_FINISHED: { status: 409, title: 'The action has already finished' },
+  FLOWCHAIN_ERR_ACTION_CANCELLED: { status: 409, title: 'The action was cancelled' },
+  FLOWCHAIN_ERR_ACTION_INTERRUPTED: { status: 503, title: 'The node stopped while the action ran' },
   // Consuming other Things
   FLOWCHAIN_ERR_FORM_NOT_FOUND: { status: 400, title: 'The TD has no form this client can use for the interaction' },
   FLOWCHAIN_ERR_REMOTE_FAILED: { status: 502, title: 'The consumed Thing answered with an error' },

@@ -12,6 +12,7 @@ export type { Config } from './config.js';
 export {
   ExposedThing,
   type ActionHandler,
+  type ActionOptions,
   type PropertyChange,
   type PropertyReadHandler,
   type PropertyWriteHandler,
@@ -19,8 +20,18 @@ export {
   type Unsubscribe,
 } from './thing/exposed-thing.js';
 export type { InteractionInput, InteractionOutput } from './thing/interaction-output.js';
+export type { ActionState, ActionStatus } from './thing/action-store.js';
 export type { JournalReceipt } from './thing/change-journal.js';
-export { ConsumedThing, consumeThing, fetchThingDescription, type ConsumeOptions, type Subscription, type WriteResult } from './client/consumed-thing.js';
+export {
+  ConsumedThing,
+  consumeThing,
+  fetchThingDescription,
+  type ActionInvocation,
+  type ConsumeOptions,
+  type RemoteActionStatus,
+  type Subscription,
+  type WriteResult,
+} from './client/consumed-thing.js';
 export type { Binding, Credentials } from './client/forms.js';
 export { emitLater, numberOption, requireAffordances, type Device, type DeviceContext, type DeviceFactory } from './devices/device.js';
 export { environmentSensor } from './devices/environment-sensor.js';

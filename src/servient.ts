@@ -45,6 +45,7 @@ import { buildNodeDescription, buildThingDescription, type ExposureOptions } fro
 import { TdValidator } from './td/td-validator.js';
 import type { ThingDescription, ThingFragment } from './td/thing-description.js';
 import { isUuid, nameBasedId } from './td/thing-id.js';
+import { ActionStore } from './thing/action-store.js';
 import { ExposedThing, type ExposureHost } from './thing/exposed-thing.js';
 import { PropertyStore } from './thing/property-store.js';
 import { readThingFiles, SLUG } from './thing/thing-files.js';
@@ -134,6 +135,7 @@ export class Servient {
   readonly #database: Database;
   readonly #clock: Clock;
   readonly #store: PropertyStore;
+  readonly #actions: ActionStore;
   readonly #checker: DescriptionChecker;
   readonly #namespace: string;
   readonly #seed: number;
@@ -156,6 +158,7 @@ export class Servient {
     database: Database;
     clock: Clock;
     store: PropertyStore;
+    actions: ActionStore;
     checker: DescriptionChecker;
     namespace: string;
     seed: number;
@@ -173,6 +176,7 @@ export class Servient {
     this.#database = init.database;
     this.#clock = init.clock;
     this.#store = init.store;
+    this.#actions = init.actions;
     this.#checker = init.checker;
     this.#namespace = init.namespace;
     this.#seed = init.seed;
@@ -278,7 +282,7 @@ export class Servient {
         validator,
         dashboard: DASHBOARD_FILES,
       });
-      servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory });
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {
@@ -383,7 +387,7 @@ export class Servient {
     const id = typeof td.id === 'string' ? td.id : nameBasedId(this.#namespace, slug);
     const other = [...this.#produced.values()].find((thing) => thing.id === id);
     if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/id ${id} is already the id of ${other.slug}`, { field: '/id' });
-    const thing = await ExposedThing.create({ store: this.#store, clock: this.#clock, journal: this.broker, host: this.#host }, { slug, id, td });
+    const thing = await ExposedThing.create({ store: this.#store, actions: this.#actions, clock: this.#clock, journal: this.broker, host: this.#host }, { slug, id, td });
     await this.#checker.check(thing);
     this.#produced.set(slug, thing);
     return thing;

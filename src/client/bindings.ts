@@ -122,11 +122,13 @@ export function followSse(url: URL, headers: Record<string, string>, onValue: (v
 
 /**
  * Follows a long-poll form: GET after GET, each answer with a body a new value (204: nothing
- * happened in the window), a failed poll retried after a second. A poll cannot tell when the
+ * happened in the window the poll asked for with `Prefer: wait`), a failed poll retried after a second. A poll cannot tell when the
  * server took it, so it is `ready` at once.
  */
 export function followLongPoll(url: URL, headers: Record<string, string>, timeoutMs: number, onValue: (value: unknown) => void, onError: (err: unknown) => void): Stream {
   const controller = new AbortController();
+  // RFC 7240: the longest the server may hold a poll before answering 204, within this side's timeout.
+  headers = { ...headers, prefer: `wait=${Math.max(1, Math.floor(timeoutMs / 1000) - 5)}` };
   const run = async (): Promise<void> => {
     while (!controller.signal.aborted) {
       try {

@@ -11,7 +11,7 @@
  * FLOWCHAIN_ERR_VALUE_INVALID (a value that does not fit the schema, either way),
  * FLOWCHAIN_ERR_REMOTE_FAILED and the remote node's own codes.
  */
-import { FlowchainError, isFlowchainError } from '../errors.js';
+import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { DataSchema, InteractionAffordance, ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
 import { interactionOutput, type InteractionOutput } from '../thing/interaction-output.js';
@@ -26,6 +26,31 @@ export interface ConsumeOptions {
   readonly bindings?: readonly Binding[];
   /** How long one exchange may take, in milliseconds (default 10 s; long-poll windows take longer). */
   readonly timeoutMs?: number;
+  /** How often invokeAction queries an asynchronous action until it finishes (default 1 s). */
+  readonly actionPollMs?: number;
+}
+
+/** An invocation's status as the remote Thing tells it (WoT Profile, ActionStatus). */
+export interface RemoteActionStatus {
+  readonly id: string;
+  readonly status: 'pending' | 'running' | 'completed' | 'failed';
+  readonly output?: unknown;
+  readonly error?: { readonly code?: string; readonly detail?: string };
+  readonly href?: string;
+  readonly [other: string]: unknown;
+}
+
+/** An invocation of an asynchronous action a consumer started. */
+export interface ActionInvocation {
+  readonly id: string;
+  /** Its status when it started. */
+  readonly status: RemoteActionStatus;
+  /** queryaction */
+  query(): Promise<RemoteActionStatus>;
+  /** cancelaction (rejects with FLOWCHAIN_ERR_ACTION_FINISHED once it finished). */
+  cancel(): Promise<void>;
+  /** Resolves with its output once it completed; rejects with its code once it failed. */
+  done(): Promise<InteractionOutput | undefined>;
 }
 
 /** A running observation or subscription (Scripting API §7.3). */
@@ -115,13 +140,60 @@ export class ConsumedThing {
     );
   }
 
-  /** invokeaction: its input checked, its output (if the action has one) checked and returned. */
+  /**
+   * invokeaction: its input checked, its output (if the action has one) checked and returned.
+   * An asynchronous action (`"synchronous": false`) is started, its invocation queried every
+   * `actionPollMs` until it finishes, and its output returned; one that failed rejects with
+   * the code its status names.
+   */
   async invokeAction(name: string, params?: unknown): Promise<InteractionOutput | undefined> {
-    const action = this.#affordance('actions', name) as InteractionAffordance & { input?: DataSchema; output?: DataSchema };
+    const action = this.#action(name);
+    if (action.synchronous === false) return (await this.startAction(name, params)).done();
     if (action.input !== undefined) checkValue(action.input, params, name, 'input');
     return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws']), async (form) => {
       const value = form.binding === 'ws' ? (await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value : (await this.#http(form, params)).body;
       return value === undefined ? undefined : this.#output(value, action.output, name, form);
+    });
+  }
+
+  /**
+   * Starts an asynchronous action (WoT Profile, "Asynchronous Action Response") and answers
+   * its invocation, to query, cancel or wait for: over HTTP through the status URL the Thing
+   * answered (`Location`), over the WebSocket through the invocation's id.
+   */
+  async startAction(name: string, params?: unknown): Promise<ActionInvocation> {
+    const action = this.#action(name);
+    if (action.input !== undefined) checkValue(action.input, params, name, 'input');
+    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws']), async (form) => {
+      let query: () => Promise<RemoteActionStatus>;
+      let cancel: () => Promise<void>;
+      let first: RemoteActionStatus;
+      if (form.binding === 'ws') {
+        first = actionStatus((await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value, form.url);
+        const actionID = first.id;
+        query = async () => actionStatus((await this.#ws(form, { op: 'queryaction', name, actionID })).value, form.url);
+        cancel = async () => void (await this.#ws(form, { op: 'cancelaction', name, actionID }));
+      } else {
+        const answer = await this.#http(form, params);
+        first = actionStatus(answer.body, form.url);
+        const location = answer.headers.get('location');
+        if (location === null) throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${form.url.href}: an asynchronous action answered no Location`, { field: 'location' });
+        const href = new URL(location, form.url);
+        const at = (method: string): ResolvedForm => ({ ...form, url: href, method });
+        query = async () => actionStatus((await this.#http(at('GET'))).body, href);
+        cancel = async () => void (await this.#http(at('DELETE')));
+      }
+      const pollMs = this.#options.actionPollMs ?? 1000;
+      const done = async (): Promise<InteractionOutput | undefined> => {
+        let status = first;
+        while (status.status === 'pending' || status.status === 'running') {
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+          status = await query();
+        }
+        if (status.status === 'failed') throw errorFromBody(status.error ?? {}, form.url.href);
+        return status.output === undefined ? undefined : this.#output(status.output, action.output, name, form);
+      };
+      return { id: first.id, status: first, query, cancel, done };
     });
   }
 
@@ -149,6 +221,10 @@ export class ConsumedThing {
   close(): void {
     for (const socket of this.#sockets.values()) socket.close();
     this.#sockets.clear();
+  }
+
+  #action(name: string): InteractionAffordance & { input?: DataSchema; output?: DataSchema; synchronous?: boolean } {
+    return this.#affordance('actions', name);
   }
 
   #affordance(kind: 'properties' | 'actions' | 'events', name: string): InteractionAffordance {
@@ -258,6 +334,15 @@ export class ConsumedThing {
     if (schema !== undefined) checkValue(schema, value, name, 'output');
     return interactionOutput(value, schema, form?.form);
   }
+}
+
+/** An answer that must be an ActionStatus (FLOWCHAIN_ERR_REMOTE_FAILED otherwise). */
+function actionStatus(body: unknown, url: URL): RemoteActionStatus {
+  const status = body as Partial<RemoteActionStatus> | undefined;
+  if (typeof status?.id !== 'string' || !['pending', 'running', 'completed', 'failed'].includes(status.status as string)) {
+    throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${url.href}: the answer is not an action status`, { field: 'status' });
+  }
+  return status as RemoteActionStatus;
 }
 
 /** What a Flowchain node's answer to an HTTP write says of its transactions. */

@@ -50,6 +50,7 @@ const DEFAULT_METHOD: Readonly<Record<string, string>> = {
   observeallproperties: 'GET',
   subscribeallevents: 'GET',
   queryaction: 'GET',
+  queryallactions: 'GET',
   cancelaction: 'DELETE',
 };
 

@@ -1,7 +1,7 @@
 /**
  * A simulated thermostat, written against the public device API: the room temperature walks
  * toward the target while heating or cooling and toward the ambient temperature when off, and
- * `boost` raises the target for a while. Every target it sets itself (from options, a stored
+ * `boost` (an asynchronous action) raises the target for a while. Every target it sets itself (from options, a stored
  * value, a boost) is one the targetTemperature schema accepts: on its multipleOf grid, within
  * its minimum and maximum.
  *
@@ -57,23 +57,59 @@ export const thermostat: DeviceFactory = (thing, { options, clock, random, log }
     mode = (await value.value()) as Mode;
     steer();
   });
-  let boostEnd: { cancel(): void } | undefined;
-  thing.setActionHandler('boost', async (params) => {
+  /** The boost running now: a newer boost supersedes it, the device's stop interrupts it. */
+  let boosting: { readonly base: number; readonly raised: number; supersede(): void; interrupt(): void } | undefined;
+  // An asynchronous action: the invocation runs until the boost ends (its output then says
+  // what it was); a cancel or the device's stop ends the boost at once and fails it. A newer
+  // boost supersedes a running one, which completes then, and keeps its target to restore.
+  // The end restores the target only if nobody changed it meanwhile.
+  thing.setActionHandler('boost', async (params, { signal }) => {
     const { minutes, delta = 2 } = (await params.value()) as { minutes: number; delta?: number };
-    const previous = target;
+    // The target to restore: the one before the running boost, unless someone set another since.
+    const base = boosting !== undefined && target === boosting.raised ? boosting.base : target;
+    boosting?.supersede();
     // Raised by delta, then put back on the schema's grid and within its bounds (21 + 1.7 is 22.5).
-    setTarget(nearestAllowed(targetSchema, previous + delta));
-    boostEnd?.cancel();
-    const durationMs = minutes * 60_000;
-    boostEnd = clock.after(durationMs, () => setTarget(previous));
-    return { targetTemperature: target, until: new Date(clock.now() + durationMs).toISOString() };
+    const raised = nearestAllowed(targetSchema, base + delta);
+    setTarget(raised);
+    const until = clock.now() + minutes * 60_000;
+    return new Promise((resolve, reject) => {
+      const finish = (restore: boolean): void => {
+        timer.cancel();
+        signal.removeEventListener('abort', onAbort);
+        if (boosting === current) boosting = undefined;
+        if (restore && target === raised) setTarget(base);
+      };
+      const onAbort = (): void => {
+        finish(true);
+        reject(signal.reason);
+      };
+      const current = {
+        base,
+        raised,
+        supersede: () => {
+          finish(false);
+          resolve({ targetTemperature: raised, until: new Date(clock.now()).toISOString() });
+        },
+        interrupt: () => {
+          finish(true);
+          reject(new FlowchainError('FLOWCHAIN_ERR_ACTION_INTERRUPTED', 'the thermostat stopped during the boost'));
+        },
+      };
+      const timer = clock.after(until - clock.now(), () => {
+        finish(true);
+        resolve({ targetTemperature: raised, until: new Date(until).toISOString() });
+      });
+      boosting = current;
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
   });
   let timer: { cancel(): void } | undefined;
   return {
     start: () => void (timer = clock.every(interval, () => emitLater(thing, log, 'currentTemperature', nearestAllowed(roomSchema, room.step())))),
     stop: () => {
       timer?.cancel();
-      boostEnd?.cancel();
+      boosting?.interrupt();
     },
   };
 };

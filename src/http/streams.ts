@@ -9,6 +9,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { Clock, Timer } from '../common/clock.js';
+import { FlowchainError } from '../errors.js';
 import type { Unsubscribe } from '../thing/exposed-thing.js';
 import { formatNotificationId, type Notification, type ReplayLog } from './replay-log.js';
 
@@ -55,6 +56,7 @@ export type Subscribe<T> = (deliver: (item: T) => void, end: () => void) => Unsu
 /** Open SSE streams and pending long-polls of one server. */
 export class StreamTracker {
   readonly #open = new Set<() => void>();
+  #closing = false;
   readonly #clock: Clock;
   readonly #bufferLimit: number;
 
@@ -70,6 +72,7 @@ export class StreamTracker {
 
   /** Ends every open stream (server shutdown). */
   closeAll(): void {
+    this.#closing = true;
     for (const close of [...this.#open]) close();
   }
 
@@ -81,6 +84,19 @@ export class StreamTracker {
    * sent, so the error still becomes a normal problem response.
    */
   sse(reply: FastifyReply, follow: Subscribe<Notification>, initial: readonly Notification[] = []): void {
+    this.#eventStream(reply, follow, initial, (n) => `id: ${formatNotificationId(n.id)}\nevent: ${n.name}\ndata: ${JSON.stringify(n.data ?? null)}\n\n`);
+  }
+
+  /**
+   * Answers with an SSE stream of one action invocation's statuses: `initial` first, then each
+   * new one as an `event: status` message, until `follow` ends it (the invocation finished) or
+   * the client goes away. Not resumable: a status carries all there is to know.
+   */
+  statusStream<T>(reply: FastifyReply, follow: Subscribe<T>, initial: readonly T[]): void {
+    this.#eventStream(reply, follow, initial, (status) => `event: status\ndata: ${JSON.stringify(status)}\n\n`);
+  }
+
+  #eventStream<T>(reply: FastifyReply, follow: Subscribe<T>, initial: readonly T[], frame: (item: T) => string): void {
     const res = reply.raw;
     let heartbeat: Timer | undefined;
     const close = (): void => {
@@ -89,10 +105,10 @@ export class StreamTracker {
       unsubscribe();
       res.end();
     };
-    const write = (notification: Notification): void => {
+    const write = (item: T): void => {
       // A client that stopped reading is cut off instead of growing our memory.
       if (res.writableLength > this.#bufferLimit) return close();
-      res.write(`id: ${formatNotificationId(notification.id)}\nevent: ${notification.name}\ndata: ${JSON.stringify(notification.data ?? null)}\n\n`);
+      res.write(frame(item));
     };
     const unsubscribe = follow(write, () => close());
     reply.hijack();
@@ -102,7 +118,7 @@ export class StreamTracker {
     // client going away.
     res.once('close', close);
     res.write(`retry: ${RETRY_MS}\n\n`);
-    for (const notification of initial) write(notification);
+    for (const item of initial) write(item);
     heartbeat = this.#clock.every(HEARTBEAT_MS, () => res.write(': heartbeat\n\n'));
   }
 
@@ -123,24 +139,27 @@ export class StreamTracker {
   }
 
   /**
-   * Waits for the next delivered item (long-poll). After `timeoutMs` without one it resolves
-   * with `onTimeout()`; if the client leaves first it resolves with undefined. A failing
-   * `subscribe` throws at once.
+   * Waits for the next delivered item (long-poll). After `timeoutMs` without one (none: no
+   * window) it resolves with `onTimeout()`; if the client leaves first it resolves with
+   * undefined; if the server shuts down first it rejects with FLOWCHAIN_ERR_SHUTTING_DOWN (a
+   * consumer must not take that for an answer). A failing `subscribe` throws at once.
    */
-  longPoll<T>(reply: FastifyReply, subscribe: Subscribe<T>, timeoutMs: number, onTimeout: () => T | undefined): Promise<T | undefined> {
+  longPoll<T>(reply: FastifyReply, subscribe: Subscribe<T>, timeoutMs: number | undefined, onTimeout: () => T | undefined): Promise<T | undefined> {
     let resolve!: (item: T | undefined) => void;
-    const result = new Promise<T | undefined>((r) => (resolve = r));
+    let reject!: (err: unknown) => void;
+    const result = new Promise<T | undefined>((ok, fail) => ((resolve = ok), (reject = fail)));
     const finish = (item: T | undefined): void => {
       if (!this.#open.delete(cancel)) return;
-      timer.cancel();
+      timer?.cancel();
       unsubscribe();
-      resolve(item);
+      if (item === undefined && this.#closing) reject(new FlowchainError('FLOWCHAIN_ERR_SHUTTING_DOWN', 'the node stopped during the long-poll'));
+      else resolve(item);
     };
     const cancel = (): void => finish(undefined);
     const unsubscribe = subscribe(finish, () => cancel());
     this.#open.add(cancel);
     reply.raw.once('close', cancel);
-    const timer = this.#clock.after(timeoutMs, () => finish(onTimeout()));
+    const timer = timeoutMs === undefined ? undefined : this.#clock.after(timeoutMs, () => finish(onTimeout()));
     return result;
   }
 }

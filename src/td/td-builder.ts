@@ -9,13 +9,15 @@
  *   things/{slug}/properties/{name}              GET read, PUT write
  *   things/{slug}/properties/{name}/longpoll     observe, long-poll
  *   things/{slug}/properties/{name}/sse          observe, Server-Sent Events
- *   things/{slug}/actions/{name}                 POST invoke
+ *   things/{slug}/actions/{name}                 POST invoke; of an asynchronous action, GET lists its invocations
+ *   things/{slug}/actions/{name}/{id}            an invocation's ActionStatus: GET query, DELETE cancel
+ *   things/{slug}/actions                        GET every invocation (queryallactions)
  *   things/{slug}/events/{name}/longpoll|sse     subscribe
  *   things/{slug}/events                         subscribe to all (SSE)
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  */
 import { servedContext } from './flowchain-context.js';
-import type { ActionAffordance, Form, ThingDescription } from './thing-description.js';
+import type { Form, ThingDescription } from './thing-description.js';
 
 /** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
 export const WS_SUBPROTOCOL = 'flowchain.v1';
@@ -33,7 +35,7 @@ export const PROFILES = {
 export const SECURITY = { open: 'nosec_sc', bearer: 'bearer_sc', basic: 'basic_sc', combo: 'combo_sc' } as const;
 
 /** Operations that change state: they need credentials when auth is on. */
-const PROTECTED_OPS = new Set(['writeproperty', 'writemultipleproperties', 'writeallproperties', 'invokeaction']);
+const PROTECTED_OPS = new Set(['writeproperty', 'writemultipleproperties', 'writeallproperties', 'invokeaction', 'cancelaction']);
 
 /** Where and how the servient exposes a Thing. */
 export interface ExposureOptions {
@@ -138,10 +140,14 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
 
   const actions = mapValues(source.actions, (name, action) => {
     const href = `${prefix}/actions/${encodeURIComponent(name)}`;
-    const forms = [...formsFor(href, ['invokeaction'], JSON_TYPE, exposure), ...formsFor(wsHref, ['invokeaction'], ws, exposure)];
-    // The servient answers an invocation when the action is done (the HTTP Basic Profile's
-    // "Synchronous Action Response"); the profile wants the TD to say so.
-    return { ...action, synchronous: action.synchronous ?? true, forms };
+    // An action is synchronous unless its TD says otherwise: the servient answers when it is
+    // done (the HTTP Basic Profile's "Synchronous Action Response"), and the profile wants the
+    // TD to say which. An asynchronous one answers with an ActionStatus whose URL (Location)
+    // takes queryaction and cancelaction, as the profile's "Asynchronous Action Response" says.
+    const synchronous = action.synchronous !== false;
+    const ops = synchronous ? ['invokeaction'] : ['invokeaction', 'queryaction', 'cancelaction'];
+    const forms = [...formsFor(href, ops, JSON_TYPE, exposure), ...formsFor(wsHref, ops, ws, exposure)];
+    return { ...action, synchronous, forms };
   });
 
   const events = mapValues(source.events, (name, event) => {
@@ -169,6 +175,7 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
   const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
   const hasObservable = Object.values(source.properties ?? {}).some((p) => p.observable === true && !p.writeOnly);
   const hasEvents = Object.keys(source.events ?? {}).length > 0;
+  const hasAsynchronous = Object.values(source.actions ?? {}).some((action) => action.synchronous === false);
   const allHref = `${prefix}/properties`;
   const thingOps = ['readallproperties', 'readmultipleproperties', ...(hasWritable ? ['writemultipleproperties'] : [])];
   const forms: Form[] = [
@@ -182,9 +189,10 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
     // asks for text/event-stream.
     ...(hasObservable ? formsFor(allHref, ['observeallproperties', 'unobserveallproperties'], SSE, exposure) : []),
     ...(hasEvents ? formsFor(`${prefix}/events`, ['subscribeallevents', 'unsubscribeallevents'], SSE, exposure) : []),
+    ...(hasAsynchronous ? formsFor(`${prefix}/actions`, ['queryallactions'], JSON_TYPE, exposure) : []),
     ...formsFor(wsHref, thingOps, ws, exposure),
   ];
-  const profile = profilesFollowed(actions, exposure);
+  const profile = profilesFollowed(exposure);
 
   return {
     '@context': servedContext(context),
@@ -205,14 +213,13 @@ export function buildThingDescription(source: ThingDescription, identity: ThingI
 /**
  * The profiles a served Thing follows: both HTTP profiles, as long as its security is one the
  * profiles' consumers must support (WoT Profile, Common Constraints, "Security": nosec, basic,
- * oauth2, or a combo with oneOf holding one of them; a bearer-only write is not) and, for the
- * HTTP Basic Profile, every action says it is synchronous, which is how the servient answers
- * invocations.
+ * oauth2, or a combo with oneOf holding one of them; a bearer-only write is not). Every action
+ * says whether it is synchronous, and each is answered as the HTTP Basic Profile says for its
+ * kind.
  */
-function profilesFollowed(actions: Readonly<Record<string, ActionAffordance>> | undefined, exposure: ExposureOptions): string[] {
+function profilesFollowed(exposure: ExposureOptions): string[] {
   if (protectedScheme(exposure) === SECURITY.bearer) return [];
-  const synchronous = Object.values(actions ?? {}).every((action) => action.synchronous === true);
-  return [...(synchronous ? [PROFILES.httpBasic] : []), PROFILES.httpSse];
+  return [PROFILES.httpBasic, PROFILES.httpSse];
 }
 
 /** A Thing listed in the node's own TD. */

@@ -24,9 +24,11 @@
  * FLOWCHAIN_ERR_TX_REFUSED, FLOWCHAIN_ERR_BUSY, FLOWCHAIN_ERR_THING_NOT_FOUND (once destroyed)
  * and FLOWCHAIN_ERR_STORE_FAILED.
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock, Timer } from '../common/clock.js';
-import { FlowchainError, isFlowchainError } from '../errors.js';
+import { describeError, FlowchainError, isFlowchainError } from '../errors.js';
 import type { ActionAffordance, DataSchema, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
+import { isFinished, KEPT_PER_THING, type ActionStatus, type ActionStore } from './action-store.js';
 import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type Origin, type RecordedChanges } from './change-journal.js';
 import { checkValue } from './data-schema.js';
 import { interactionOutput, type InteractionInput, type InteractionOutput } from './interaction-output.js';
@@ -56,8 +58,17 @@ export type Unsubscribe = () => void;
 export type PropertyReadHandler = () => InteractionInput | Promise<InteractionInput>;
 /** Scripting API §8: applies a value a consumer wrote (already checked against the schema). */
 export type PropertyWriteHandler = (value: InteractionOutput) => void | Promise<void>;
+/** What an action handler gets besides its input. */
+export interface ActionOptions {
+  /**
+   * Aborted when the invocation is cancelled (cancelaction), times out (a synchronous action)
+   * or the node stops: a handler that takes time should stop what it does.
+   */
+  readonly signal: AbortSignal;
+}
+
 /** Scripting API §8: runs an action with its (checked) input; answers its output. */
-export type ActionHandler = (params: InteractionOutput) => InteractionInput | Promise<InteractionInput>;
+export type ActionHandler = (params: InteractionOutput, options: ActionOptions) => InteractionInput | Promise<InteractionInput>;
 
 /** What exposing and destroying a Thing mean on the node (the servient implements it). */
 export interface ExposureHost {
@@ -73,6 +84,10 @@ export interface ExposedThingComponents {
   readonly journal?: ChangeJournal;
   /** Where expose() and destroy() take effect; nowhere by default (unit tests). */
   readonly host?: ExposureHost;
+  /** Where invocations of asynchronous actions are kept; in memory only by default. */
+  readonly actions?: ActionStore;
+  /** Ids of invocations (UUIDs by default; tests inject their own). */
+  readonly newId?: () => string;
 }
 
 /** What makes one Thing. */
@@ -106,6 +121,10 @@ export class ExposedThing {
   readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
   readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
   readonly #destroyListeners = new Set<() => void>();
+  readonly #actionStore: ActionStore | undefined;
+  readonly #newId: () => string;
+  /** Invocations of asynchronous actions, oldest first, with what runs or follows them. */
+  readonly #invocations = new Map<string, Invocation>();
   /** Write steps run one after another, in arrival order. */
   #queue: Promise<unknown> = Promise.resolve();
   /** The save of the latest change the device made itself. */
@@ -124,6 +143,8 @@ export class ExposedThing {
     this.#journal = components.journal ?? NO_JOURNAL;
     this.#host = components.host;
     this.#timeoutMs = init.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+    this.#actionStore = components.actions;
+    this.#newId = components.newId ?? randomUUID;
   }
 
   /** A Thing with its stored values loaded (the last accepted value of each writable property). */
@@ -132,6 +153,9 @@ export class ExposedThing {
     for (const [name, value] of await components.store.load(init.slug)) {
       if (Object.hasOwn(init.td.properties ?? {}, name)) thing.#values.set(name, value);
     }
+    // An invocation that had not finished when the node stopped failed: it says so.
+    const interrupted = (status: ActionStatus): ActionStatus => thing.#ended(status, { error: describeError(new FlowchainError('FLOWCHAIN_ERR_ACTION_INTERRUPTED', `the node stopped while ${status.action} ran`)) });
+    for (const status of (await components.actions?.load(init.slug, interrupted)) ?? []) thing.#invocations.set(status.id, { status, steps: Promise.resolve(), listeners: new Set() });
     return thing;
   }
 
@@ -253,8 +277,15 @@ export class ExposedThing {
     return () => this.#destroyListeners.delete(listener);
   }
 
-  /** Waits for writes in flight to be stored (the node is stopping). */
+  /**
+   * Waits for writes in flight to be stored (the node is stopping); invocations still running
+   * are told through their signal and fail with FLOWCHAIN_ERR_ACTION_INTERRUPTED.
+   */
   async stop(): Promise<void> {
+    const interrupted = new FlowchainError('FLOWCHAIN_ERR_ACTION_INTERRUPTED', `${this.slug} stopped while the action ran`);
+    const running = [...this.#invocations.values()].filter((invocation) => !isFinished(invocation.status));
+    for (const invocation of running) invocation.controller?.abort(interrupted);
+    await Promise.all(running.map((invocation) => this.#advance(invocation, this.#ended(invocation.status, { error: describeError(interrupted) })).catch(() => undefined)));
     await this.#queue.catch(() => undefined);
     await this.#lastCommit;
   }
@@ -321,20 +352,87 @@ export class ExposedThing {
     throw new FlowchainError('FLOWCHAIN_ERR_TX_REFUSED', `the ring refused to record ${refused.property}; the write was undone`, { field: refused.property });
   }
 
-  /** invokeaction: input checked against the action's schema, its handler run, its output checked. */
+  /**
+   * invokeaction: input checked against the action's schema, its handler run, its output
+   * checked. An asynchronous action (`"synchronous": false`) answers at once with the status
+   * of its new invocation instead (see {@link startAction}).
+   */
   async invokeAction(name: string, input: unknown): Promise<unknown> {
     this.#live();
     const action = this.action(name);
-    if (action.input !== undefined) checkValue(action.input, input, name, 'input');
-    const handler = this.#actionHandlers.get(name);
-    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_NOT_IMPLEMENTED', `action ${name} has no handler on this node`, { field: name });
+    if (action.synchronous === false) return this.startAction(name, input);
+    const handler = this.#actionHandler(name, action, input);
     const before = this.#lastDeviceSave;
-    const output = await this.#run(`action handler of ${name}`, () => handler(interactionOutput(input, action.input)));
+    const controller = new AbortController();
+    let output: unknown;
+    try {
+      output = await this.#run(`action handler of ${name}`, () => handler(interactionOutput(input, action.input), { signal: controller.signal }));
+    } catch (err) {
+      controller.abort(err);
+      throw err;
+    }
     if (action.output !== undefined && output !== undefined) this.#checkOutput(action.output, output, name);
     // A change the action caused (a toggled plug) is stored before the reply, and a failure
     // to store it fails the action.
     if (this.#lastDeviceSave !== before) await this.#lastDeviceSave;
     return output;
+  }
+
+  /**
+   * Starts an invocation of the asynchronous action `name` (WoT Profile, asynchronous action
+   * response): the input is checked, the invocation stored as `pending` and its status
+   * returned; its handler then runs (no time limit: it is told through its signal when it is
+   * cancelled or the node stops) and the invocation becomes `running`, then `completed` with
+   * the checked output or `failed` with the error's code. Every new state is stored before
+   * observers hear of it.
+   */
+  async startAction(name: string, input: unknown): Promise<ActionStatus> {
+    this.#live();
+    const action = this.action(name);
+    const handler = this.#actionHandler(name, action, input);
+    const status: ActionStatus = { id: this.#newId(), action: name, status: 'pending', timeRequested: new Date(this.#clock.now()).toISOString() };
+    const invocation: Invocation = { status, steps: Promise.resolve(), listeners: new Set(), controller: new AbortController() };
+    // The oldest finished invocations make room.
+    const finished = [...this.#invocations.values()].filter((i) => isFinished(i.status));
+    const dropped = finished.slice(0, Math.max(0, this.#invocations.size + 1 - KEPT_PER_THING)).map((i) => i.status);
+    await this.#actionStore?.save(this.slug, status, dropped);
+    for (const old of dropped) this.#invocations.delete(old.id);
+    this.#invocations.set(status.id, invocation);
+    void this.#perform(invocation, name, handler, interactionOutput(input, action.input));
+    return status;
+  }
+
+  /** queryaction: the status of one invocation of `name`. Throws FLOWCHAIN_ERR_ACTION_NOT_FOUND. */
+  queryAction(name: string, id: string): ActionStatus {
+    return this.#invocation(name, id).status;
+  }
+
+  /** queryallactions: the kept invocations of every asynchronous action, oldest first. */
+  queryAllActions(): Record<string, ActionStatus[]> {
+    const all: Record<string, ActionStatus[]> = {};
+    for (const [name, action] of Object.entries(this.td.actions ?? {})) if (action.synchronous === false) all[name] = [];
+    for (const { status } of this.#invocations.values()) (all[status.action] ??= []).push(status);
+    return all;
+  }
+
+  /**
+   * cancelaction: an invocation that has not finished fails with FLOWCHAIN_ERR_ACTION_CANCELLED
+   * and its handler's signal is aborted. Throws FLOWCHAIN_ERR_ACTION_NOT_FOUND, and
+   * FLOWCHAIN_ERR_ACTION_FINISHED for one that has finished.
+   */
+  async cancelAction(name: string, id: string): Promise<void> {
+    const invocation = this.#invocation(name, id);
+    if (isFinished(invocation.status)) throw new FlowchainError('FLOWCHAIN_ERR_ACTION_FINISHED', `${name} ${id} has already ${invocation.status.status}`, { field: 'id' });
+    const cancelled = new FlowchainError('FLOWCHAIN_ERR_ACTION_CANCELLED', `${name} was cancelled`);
+    invocation.controller?.abort(cancelled);
+    await this.#advance(invocation, this.#ended(invocation.status, { error: describeError(cancelled) }));
+  }
+
+  /** Calls `listener` with each new status of an invocation (none once it has finished); returns the unsubscribe. */
+  observeAction(name: string, id: string, listener: (status: ActionStatus) => void): Unsubscribe {
+    const invocation = this.#invocation(name, id);
+    invocation.listeners.add(listener);
+    return () => invocation.listeners.delete(listener);
   }
 
   /** observeproperty; the returned function is unobserveproperty. */
@@ -350,6 +448,63 @@ export class ExposedThing {
     this.#live();
     this.event(name);
     return subscribe(this.#subscribers, name, listener);
+  }
+
+  /** The handler of `name` for `input` (checked first), or FLOWCHAIN_ERR_NOT_IMPLEMENTED. */
+  #actionHandler(name: string, action: ActionAffordance, input: unknown): ActionHandler {
+    if (action.input !== undefined) checkValue(action.input, input, name, 'input');
+    const handler = this.#actionHandlers.get(name);
+    if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_NOT_IMPLEMENTED', `action ${name} has no handler on this node`, { field: name });
+    return handler;
+  }
+
+  /** Runs an asynchronous invocation to its end; a result that comes after a cancel is dropped. */
+  async #perform(invocation: Invocation, name: string, handler: ActionHandler, params: InteractionOutput): Promise<void> {
+    const { signal } = invocation.controller!;
+    const action = this.action(name);
+    let ended: ActionStatus;
+    try {
+      await this.#advance(invocation, { ...invocation.status, status: 'running' });
+      // Cancelled (or the node stopping) while pending: the handler never runs.
+      if (signal.aborted) return;
+      const output = await Promise.resolve().then(() => handler(params, { signal }));
+      if (action.output !== undefined && output !== undefined) this.#checkOutput(action.output, output, name);
+      ended = this.#ended(invocation.status, output === undefined ? {} : { output });
+    } catch (err) {
+      const failure = isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the action handler of ${name} on ${this.slug} failed`, { cause: err });
+      ended = this.#ended(invocation.status, { error: describeError(failure) });
+    }
+    await this.#advance(invocation, ended).catch(() => undefined);
+  }
+
+  /** `status` finished: failed with `error`, or completed (with its output). */
+  #ended(status: ActionStatus, end: { readonly output?: unknown; readonly error?: ActionStatus['error'] }): ActionStatus {
+    const { output: _output, error: _error, ...rest } = status;
+    return { ...rest, status: end.error === undefined ? 'completed' : 'failed', ...end, timeEnded: new Date(this.#clock.now()).toISOString() };
+  }
+
+  /**
+   * Stores an invocation's new status, then shows it (to queries and observers): nothing is
+   * told that a crash could take back. Steps of one invocation run one after another, and a
+   * finished invocation stays as it finished (a cancel and a late result cannot both count).
+   */
+  #advance(invocation: Invocation, status: ActionStatus): Promise<void> {
+    const step = invocation.steps.then(async () => {
+      if (isFinished(invocation.status)) return;
+      await this.#actionStore?.save(this.slug, status);
+      invocation.status = status;
+      for (const listener of [...invocation.listeners]) listener(status);
+      if (isFinished(status)) invocation.listeners.clear();
+    });
+    invocation.steps = step.catch(() => undefined);
+    return step;
+  }
+
+  #invocation(name: string, id: string): Invocation {
+    this.action(name);
+    const invocation = this.#invocations.get(id);
+    if (invocation === undefined || invocation.status.action !== name) throw new FlowchainError('FLOWCHAIN_ERR_ACTION_NOT_FOUND', `${this.slug} has no invocation ${id} of ${name}`, { field: 'id' });
+    return invocation;
   }
 
   /** FLOWCHAIN_ERR_THING_NOT_FOUND once the Thing was destroyed: a request that found it just before gets what a later one would. */
@@ -465,6 +620,15 @@ export class ExposedThing {
     const change: PropertyChange = { thing: this.slug, name, value, timestamp: this.#clock.now() };
     for (const listener of listeners) listener(change);
   }
+}
+
+/** An invocation of an asynchronous action: its status, its observers, and (while it may run) how to stop it. */
+interface Invocation {
+  status: ActionStatus;
+  /** The last of its status changes, in order. */
+  steps: Promise<void>;
+  readonly listeners: Set<(status: ActionStatus) => void>;
+  readonly controller?: AbortController;
 }
 
 function affordance<T>(record: Readonly<Record<string, T>> | undefined, kind: string, name: string): T {

@@ -86,9 +86,11 @@ for (const binding of ['sse', 'longpoll', 'ws'] as const) {
     const values: unknown[] = [];
     const events: unknown[] = [];
     const errors: unknown[] = [];
+    // The node's replay log listens on the Thing from the start; each stream adds a listener.
+    const before = state.listeners;
     const observation = await lamp.observeProperty('on', async (output) => void values.push(await output.value()), (err) => errors.push(err));
     const subscription = await lamp.subscribeEvent('blinked', async (output) => void events.push(await output.value()), (err) => errors.push(err));
-    await until(() => state.listeners === 2, `both streams to reach the Thing over ${binding}`);
+    await until(() => state.listeners === before + 2, `both streams to reach the Thing over ${binding}`);
     await lamp.writeProperty('on', true);
     await until(() => values.includes(true), `the change over ${binding}`);
     await lamp.invokeAction('blink', 2);
@@ -97,7 +99,7 @@ for (const binding of ['sse', 'longpoll', 'ws'] as const) {
     await observation.stop();
     await subscription.stop();
     t.equal(observation.active, false);
-    await until(() => state.listeners === 0, 'the node to drop both streams');
+    await until(() => state.listeners === before, 'the node to drop both streams');
     const seen = values.length;
     await lamp.writeProperty('on', false);
     t.equal(values.length, seen, 'nothing arrives after stop()');
@@ -129,3 +131,36 @@ t.test('an observation the Thing refuses rejects with the remote code', async (t
   const lamp = await servient.consume(forged, { bindings: ['sse'] });
   await t.rejects(lamp.observeProperty('brightness', () => undefined), { code: 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED' });
 });
+
+for (const binding of ['http', 'ws'] as const) {
+  t.test(`an asynchronous action over ${binding}: invokeAction waits for its output; startAction gives an invocation to query and cancel`, async (t) => {
+    const { servient } = await createServient(t, { things: t.testdir() });
+    const kettle = await servient.produce({ title: 'Kettle', actions: { boil: { synchronous: false, input: { type: 'integer', minimum: 1 }, output: { type: 'string' } } } });
+    const waiting: ((output: string) => void)[] = [];
+    kettle.setActionHandler('boil', async (params, { signal }) => {
+      const degrees = (await params.value()) as number;
+      return new Promise<string>((resolve, reject) => {
+        waiting.push(() => resolve(`boiled at ${degrees}`));
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    });
+    await kettle.expose();
+    const { url } = await servient.start();
+    const consumed = await servient.consume(await servient.requestThingDescription(`${url}things/kettle`), { bindings: [binding], actionPollMs: 5 });
+    t.teardown(() => consumed.close());
+
+    const output = consumed.invokeAction('boil', 90);
+    while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    waiting.shift()!('');
+    t.equal(await (await output)!.value(), 'boiled at 90');
+
+    const invocation = await consumed.startAction('boil', 70);
+    t.match(invocation.status, { status: 'pending' });
+    while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    t.match(await invocation.query(), { id: invocation.id, status: 'running' });
+    await invocation.cancel();
+    await t.rejects(invocation.done(), { code: 'FLOWCHAIN_ERR_ACTION_CANCELLED' }, 'a failed invocation rejects with its code');
+    await t.rejects(invocation.cancel(), { code: 'FLOWCHAIN_ERR_ACTION_FINISHED' });
+    await t.rejects(consumed.startAction('boil', 0), { code: 'FLOWCHAIN_ERR_VALUE_INVALID' }, 'checked before it is sent');
+  });
+}

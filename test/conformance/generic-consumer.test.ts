@@ -90,9 +90,24 @@ async function driveEverything(t: Test, listing: readonly ThingDescription[], op
 
     for (const [name, action] of Object.entries(td.actions ?? {})) {
       const input = action.input ? sampleValue(action.input) : undefined;
-      const response = await consumer.request(consumer.form('action', action, 'invokeaction'), 'invokeaction', input);
-      t.equal(response.status, action.output ? 200 : 204, `${td.title}.${name} invokeaction`);
-      if (action.output) checkValue(action.output, await response.json(), name, 'output');
+      const invoke = consumer.form('action', action, 'invokeaction');
+      const response = await consumer.request(invoke, 'invokeaction', input);
+      if (action.synchronous !== false) {
+        t.equal(response.status, action.output ? 200 : 204, `${td.title}.${name} invokeaction`);
+        if (action.output) checkValue(action.output, await response.json(), name, 'output');
+        continue;
+      }
+      // WoT Profile, HTTP Basic Profile, Asynchronous Action Response: 201, the status URL in
+      // Location, an ActionStatus; queryaction and cancelaction forms act on that URL.
+      t.equal(response.status, 201, `${td.title}.${name} invokeaction (asynchronous)`);
+      const status = new URL(response.headers.get('location')!, consumer.url(invoke));
+      t.match(await response.json(), { status: /^(pending|running)$/ });
+      const query = () => consumer.request(consumer.form('action', action, 'queryaction'), 'queryaction', undefined, undefined, { url: status });
+      const queried = await query();
+      t.equal(queried.status, 200, `${td.title}.${name} queryaction`);
+      t.match(await queried.json(), { status: /^(pending|running)$/ });
+      t.equal((await consumer.request(consumer.form('action', action, 'cancelaction'), 'cancelaction', undefined, undefined, { url: status })).status, 204, `${td.title}.${name} cancelaction`);
+      t.match(await (await query()).json(), { status: 'failed' }, `${td.title}.${name}: cancelled, it failed`);
     }
 
     for (const [name, event] of Object.entries(td.events ?? {})) {

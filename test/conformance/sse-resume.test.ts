@@ -9,6 +9,7 @@
 import t, { type Test } from 'tap';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import { consumedNode, formsOf, SETUPS } from '../helpers/conformance.js';
+import { until } from '../http/fixtures.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { GenericConsumer, readSse, sampleValue, type ConsumerOptions } from '../helpers/wot-consumer.js';
 
@@ -30,14 +31,6 @@ function drain(response: Response): Message[] {
     }
   })();
   return messages;
-}
-
-/** Yields to the event loop (and the network) until `condition` holds; bounded. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let turns = 0; !condition(); turns++) {
-    if (turns > 200_000) throw new Error(`gave up waiting for ${what}`);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
 }
 
 /**

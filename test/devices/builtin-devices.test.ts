@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { BUILTIN_DEVICES } from '../../src/devices/builtin-devices.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
+import { isFinished, type ActionStatus } from '../../src/thing/action-store.js';
 import { checkValue } from '../../src/thing/data-schema.js';
 import { runDevice, sampleOptions, sampleTd } from '../helpers/device-harness.js';
 import { valueOf } from '../helpers/schema-arbitrary.js';
@@ -48,12 +49,26 @@ for (const [type, factory] of BUILTIN_DEVICES) {
         };
         await checkReads();
         await h.device.start?.();
+        const started: { name: string; id: string }[] = [];
         for (const step of script) {
           if (step.kind === 'tick') h.clock.advance(step.ms);
           else if (step.kind === 'write') await h.thing.writeProperty(step.name, step.value);
+          else if (td.actions?.[step.name]?.synchronous === false) started.push({ name: step.name, id: (await h.thing.startAction(step.name, step.input)).id });
           else checkValue(td.actions?.[step.name]?.output, await h.thing.invokeAction(step.name, step.input), step.name, 'output');
         }
+        // As a node stops: the devices, then the Things (which interrupt what still runs).
         await h.device.stop?.();
+        await h.thing.stop();
+        // Asynchronous invocations: each finished by now, its output valid.
+        for (const { name, id } of started) {
+          const status = await new Promise<ActionStatus>((resolve) => {
+            const now = h.thing.queryAction(name, id);
+            if (isFinished(now)) resolve(now);
+            else h.thing.observeAction(name, id, (next) => isFinished(next) && resolve(next));
+          });
+          if (status.status === 'completed') checkValue(td.actions?.[name]?.output, status.output, name, 'output');
+          else if (status.error?.code !== 'FLOWCHAIN_ERR_ACTION_INTERRUPTED') throw new Error(`${name} failed: ${JSON.stringify(status.error)}`);
+        }
         for (const [name, value] of h.reports) checkValue(td.properties?.[name], value, name, 'output');
         for (const [name, data] of h.events) checkValue(td.events?.[name]?.data, data, name, 'output');
         if (h.warnings.length > 0) throw new Error(`the device logged ${JSON.stringify(h.warnings[0])}`);

@@ -32,6 +32,9 @@ const DEFAULT_METHOD: Record<string, string> = {
   subscribeevent: 'GET',
   observeallproperties: 'GET',
   subscribeallevents: 'GET',
+  queryaction: 'GET',
+  cancelaction: 'DELETE',
+  queryallactions: 'GET',
 };
 
 /** What a consumer was given to present, and how it reaches the network. */
@@ -73,13 +76,14 @@ export class GenericConsumer {
 
   /**
    * Performs one request as the form describes; returns the Response. `headers` adds fields
-   * (a Last-Event-ID); `method` overrides the operation's (a HEAD to probe the form).
+   * (a Last-Event-ID); `method` overrides the operation's (a HEAD to probe the form); `url`
+   * the form's target (the status URL an asynchronous action answered, WoT Profile).
    */
-  async request(form: Form, op: string, body?: unknown, signal?: AbortSignal, extra: { readonly headers?: Record<string, string>; readonly method?: string } = {}): Promise<Response> {
+  async request(form: Form, op: string, body?: unknown, signal?: AbortSignal, extra: { readonly headers?: Record<string, string>; readonly method?: string; readonly url?: URL } = {}): Promise<Response> {
     const method = extra.method ?? (form['htv:methodName'] as string | undefined) ?? DEFAULT_METHOD[op];
     const headers: Record<string, string> = { accept: form.subprotocol === 'sse' ? 'text/event-stream' : (form.contentType ?? 'application/json'), ...this.#credentials(form, op), ...extra.headers };
     if (body !== undefined) headers['content-type'] = form.contentType ?? 'application/json';
-    return (this.#options.fetch ?? fetch)(this.url(form), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    return (this.#options.fetch ?? fetch)(extra.url ?? this.url(form), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   }
 
   /** The Authorization the form's security asks for (TD 1.1 §5.3.3), from what the consumer holds. */

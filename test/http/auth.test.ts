@@ -134,11 +134,11 @@ t.test('with a token configured', async (t) => {
     t.equal(body(res), 21);
   });
 
-  t.test('TDs declare bearer_sc and every write, write-multiple and invoke form requires it; read forms stay open', async (t) => {
+  t.test('TDs declare bearer_sc and every write, write-multiple, invoke and cancel form requires it; read and query forms stay open', async (t) => {
     const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
     const tds = body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }));
     t.equal(tds.length, 4);
-    const protectedOps = new Set(['writeproperty', 'writemultipleproperties', 'invokeaction']);
+    const protectedOps = new Set(['writeproperty', 'writemultipleproperties', 'invokeaction', 'cancelaction']);
     let guarded = 0;
     for (const td of tds) {
       t.match(td.securityDefinitions, { nosec_sc: { scheme: 'nosec' }, bearer_sc: { scheme: 'bearer', in: 'header', name: 'Authorization' } }, `${td.title}: security definitions`);
@@ -160,7 +160,10 @@ t.test('with a token configured', async (t) => {
     const writeForms = (thermostat?.properties?.targetTemperature?.forms ?? []).filter((f) => opsOf(f).includes('writeproperty'));
     t.ok(writeForms.length >= 2, 'targetTemperature has protected HTTP and WebSocket write forms');
     const boostForms = thermostat?.actions?.boost?.forms ?? [];
-    t.ok(boostForms.length >= 2 && boostForms.every((f) => Array.isArray(f.security) && f.security.includes('bearer_sc')), 'every boost form requires the token');
+    const invokeForms = boostForms.filter((f) => opsOf(f).includes('invokeaction'));
+    t.ok(invokeForms.length >= 2 && invokeForms.every((f) => Array.isArray(f.security) && f.security.includes('bearer_sc') && opsOf(f).includes('cancelaction')), 'every boost invoke and cancel form requires the token');
+    const queryForms = boostForms.filter((f) => opsOf(f).includes('queryaction'));
+    t.ok(queryForms.length >= 2 && queryForms.every((f) => f.security === undefined), 'queryaction forms are open, like reads');
   });
 
   t.test("the node's own TD declares bearer_sc too", async (t) => {

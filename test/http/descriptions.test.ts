@@ -128,11 +128,12 @@ t.test('Thing-level SSE forms: observe all properties at the properties URL, sub
   t.same(sse(thermostat).flatMap(opsOf), ['observeallproperties', 'unobserveallproperties'], 'the thermostat has no events, so no subscribeallevents');
 });
 
-t.test('served Things name the HTTP Basic and HTTP SSE profiles, and their actions say they are synchronous', async (t) => {
+t.test('served Things name the HTTP Basic and HTTP SSE profiles, and each action says whether it is synchronous', async (t) => {
   const { servient } = await createServient(t);
+  const synchronous: Record<string, boolean> = { toggle: true, boost: false };
   for (const td of body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }))) {
     t.same(td.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1'], td.title);
-    for (const [name, action] of Object.entries(td.actions ?? {})) t.equal(action.synchronous, true, `${td.title}.${name}`);
+    for (const [name, action] of Object.entries(td.actions ?? {})) t.equal(action.synchronous, synchronous[name], `${td.title}.${name}`);
   }
   const node = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/.well-known/wot' }));
   t.equal(node.profile, undefined, 'the node TD follows neither (its listing is application/ld+json)');
@@ -142,6 +143,8 @@ t.test('every HTTP form of every TD leads to a route that performs its operation
   const { servient } = await createServient(t, { things: customThings(t) });
   const tds = body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }));
   let checked = 0;
+  /** The invocation the last invokeaction of an asynchronous action started. */
+  let invocation: string | undefined;
   for (const td of tds) {
     for (const form of allForms(td)) {
       const url = new URL(form.href, td.base);
@@ -180,9 +183,25 @@ t.test('every HTTP form of every TD leads to a route that performs its operation
             continue;
           case 'invokeaction': {
             const input = name === 'boost' ? { minutes: 1 } : undefined;
-            status = (await servient.app.inject(input === undefined ? { method: 'POST', url: path } : jsonRequest('POST', path, input))).statusCode;
-            break;
+            const res = await servient.app.inject(input === undefined ? { method: 'POST', url: path } : jsonRequest('POST', path, input));
+            // An asynchronous action answers 201 and the URL its queryaction and cancelaction take.
+            const asynchronous = td.actions?.[name]?.synchronous === false;
+            t.equal(res.statusCode, asynchronous ? 201 : 200, `${op} at ${path}`);
+            if (asynchronous) invocation = new URL(res.headers.location as string).pathname;
+            checked++;
+            continue;
           }
+          case 'queryaction':
+            status = (await servient.app.inject({ method: 'GET', url: invocation! })).statusCode;
+            break;
+          case 'cancelaction':
+            status = (await servient.app.inject({ method: 'DELETE', url: invocation! })).statusCode;
+            t.equal(status, 204, `${op} at ${invocation}`);
+            checked++;
+            continue;
+          case 'queryallactions':
+            status = (await servient.app.inject({ method: 'GET', url: path })).statusCode;
+            break;
           default:
             continue;
         }

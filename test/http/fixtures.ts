@@ -90,10 +90,15 @@ export function allForms(td: ThingDescription): Form[] {
   ];
 }
 
-/** Resolves once `condition` holds, checking after each turn of the event loop. */
+/**
+ * Resolves once `condition` holds, checking after each turn of the event loop. It gives up
+ * after 60 s of real time (a bound on a wait, never a timed assertion: a loaded machine may
+ * take many turns to carry a socket's bytes).
+ */
 export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let turns = 0; !condition(); turns++) {
-    if (turns > 200_000) throw new Error(`gave up waiting for ${what}`);
+  const deadline = performance.now() + 60_000;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
@@ -498,8 +503,8 @@ export interface PendingGet {
 }
 
 /** Sends a GET to `url` (absolute) without connection reuse; destroyed at teardown. */
-export function httpGet(t: Test, url: string): PendingGet {
-  const req = httpRequest(url, { agent: false });
+export function httpGet(t: Test, url: string, headers: Record<string, string> = {}): PendingGet {
+  const req = httpRequest(url, { agent: false, headers });
   const response = new Promise<HttpResult>((resolve, reject) => {
     req.once('response', (res) => readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }), reject));
     req.once('error', reject);

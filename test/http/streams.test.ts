@@ -90,14 +90,15 @@ t.test('a client that disconnects from SSE is unsubscribed and its heartbeat sto
   await event.next();
   await spy.when((s) => s.active === 2);
   t.equal(clock.pending, timers + 2, 'one heartbeat per stream');
+  const opened = spy.opened;
 
   property.close();
   event.close();
   await spy.when((s) => s.active === 0);
   await until(() => clock.pending === timers, 'the heartbeats to be cancelled');
   clock.advance(20_000);
-  t.equal(spy.active, 0, 'nothing resubscribed');
-  t.equal(spy.opened, 2);
+  t.equal(spy.active, 0, 'nothing subscribed');
+  t.equal(spy.opened, opened, 'nothing resubscribed');
 });
 
 t.test('stopping the servient ends open SSE streams and completes', async (t) => {
@@ -212,17 +213,39 @@ t.test('long-poll on an event', async (t) => {
     await spy.when((s) => s.active === 0);
   });
 
-  t.test('answers 204 without a body when no event comes within longPollTimeoutMs', async (t) => {
+  t.test('answers 204 without a body when no event comes within the window the consumer asked for (RFC 7240 Prefer: wait), at most longPollTimeoutMs', async (t) => {
     const { servient, clock } = await createServient(t, { longPollTimeoutMs: 3_000 });
     const { url } = await servient.start();
     const spy = new SubscriptionSpy(servient.registry.get('environment-sensor'));
-    const poll = httpGet(t, `${url}things/environment-sensor/events/overheat/longpoll`);
+    const poll = httpGet(t, `${url}things/environment-sensor/events/overheat/longpoll`, { prefer: 'wait=2' });
     await spy.when((s) => s.active === 1);
-    clock.advance(3_000);
+    clock.advance(1_999);
+    t.equal(spy.active, 1, 'still waiting just before the window ends');
+    clock.advance(1);
     const res = await poll.response;
     t.equal(res.status, 204);
     t.equal(res.body, '');
+    t.equal(res.headers['preference-applied'], 'wait=2');
     t.equal(spy.active, 0);
+    const capped = httpGet(t, `${url}things/environment-sensor/events/overheat/longpoll`, { prefer: 'wait=600' });
+    await spy.when((s) => s.active === 1);
+    clock.advance(3_000);
+    t.equal((await capped.response).headers['preference-applied'], 'wait=3', 'the node holds a poll no longer than longPollTimeoutMs');
+  });
+
+  t.test('without Prefer: wait the poll has no window: a consumer that takes every answer for an event gets only events', async (t) => {
+    const { servient, clock } = await createServient(t, { longPollTimeoutMs: 3_000 });
+    const { url } = await servient.start();
+    const spy = new SubscriptionSpy(servient.registry.get('environment-sensor'));
+    const sensor = servient.registry.get('environment-sensor');
+    const poll = httpGet(t, `${url}things/environment-sensor/events/overheat/longpoll`);
+    await spy.when((s) => s.active === 1);
+    clock.advance(60_000);
+    t.equal(spy.active, 1, 'still waiting after twenty windows');
+    sensor.emitEvent('overheat', { temperature: 41, threshold: 40 });
+    const res = await poll.response;
+    t.equal(res.status, 200, 'the answer is the event, not a 204 from a window');
+    t.same(JSON.parse(res.body), { temperature: 41, threshold: 40 });
   });
 
   t.test('a client that goes away is unsubscribed', async (t) => {
@@ -238,7 +261,7 @@ t.test('long-poll on an event', async (t) => {
   });
 });
 
-t.test('stopping the servient answers pending long-polls and completes', async (t) => {
+t.test('stopping the servient answers pending long-polls with 503 FLOWCHAIN_ERR_SHUTTING_DOWN and completes', async (t) => {
   const { servient } = await createServient(t);
   const { url } = await servient.start();
   const thermostat = new SubscriptionSpy(servient.registry.get('thermostat'));
@@ -249,9 +272,10 @@ t.test('stopping the servient answers pending long-polls and completes', async (
   await sensor.when((s) => s.active === 1);
   await servient.stop();
   const [p, e] = await Promise.all([property.response, event.response]);
-  t.equal(p.status, 200, 'the property poll gets the current value');
-  t.equal(JSON.parse(p.body), 21);
-  t.equal(e.status, 204, 'the event poll gets no event');
+  for (const [what, res] of [['the property poll', p], ['the event poll', e]] as const) {
+    t.equal(res.status, 503, `${what} is told the node stops, never given a value or an empty event`);
+    t.match(JSON.parse(res.body), { code: 'FLOWCHAIN_ERR_SHUTTING_DOWN' });
+  }
   t.equal(thermostat.active + sensor.active, 0);
 });
 

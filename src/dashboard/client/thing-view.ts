@@ -4,7 +4,7 @@
  * show their value live (numbers also as a chart), writable ones can be set, actions invoked;
  * values that do not fit the schema are explained and never sent.
  */
-import { call, getJson } from './api.js';
+import { call, describeProblem, getJson, type Problem } from './api.js';
 import { LiveChart } from './chart.js';
 import { el, replace } from './dom.js';
 import type { WriteFollower } from './follow.js';
@@ -145,6 +145,45 @@ class PropertyControl {
   }
 }
 
+/** An invocation's status as the node answers it. */
+interface InvocationStatus {
+  readonly status: 'pending' | 'running' | 'completed' | 'failed';
+  readonly output?: unknown;
+  readonly error?: Problem;
+}
+
+/** How often a running invocation's status is read again. */
+const INVOCATION_POLL_MS = 1000;
+
+/**
+ * Shows an asynchronous invocation in `result` until it finishes: its status, read every
+ * second, with a Cancel button (cancelaction) while it runs; then its output or its error.
+ */
+function followInvocation(location: URL, result: HTMLElement): void {
+  const cancel = el('button', { type: 'button', class: 'cancel', onclick: () => void call(location, { method: 'DELETE' }).then(poll, shownError) }, 'Cancel');
+  const shownError = (err: unknown): void => {
+    result.className = 'result error';
+    replace(result, (err as Error).message);
+  };
+  const show = (status: InvocationStatus): void => {
+    if (status.status === 'completed') {
+      result.className = 'result';
+      replace(result, status.output === undefined ? 'done' : `done: ${JSON.stringify(status.output)}`);
+    } else if (status.status === 'failed') {
+      shownError(new Error(describeProblem(status.error ?? {})));
+    } else {
+      replace(result, `${status.status}…`, ' ', cancel);
+      timer = setTimeout(poll, INVOCATION_POLL_MS);
+    }
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = (): void => {
+    clearTimeout(timer);
+    void getJson<InvocationStatus>(location).then(show, shownError);
+  };
+  poll();
+}
+
 function actionControl(td: ServedTd, name: string, action: ActionAffordance): HTMLElement {
   const label = action.title ?? name;
   const url = formUrl(td, action.forms, 'invokeaction');
@@ -160,6 +199,8 @@ function actionControl(td: ServedTd, name: string, action: ActionAffordance): HT
     }
     try {
       const response = await call(url!, { method: 'POST', headers: JSON_HEADERS, body: read.value === undefined ? '' : JSON.stringify(read.value) });
+      // An asynchronous action answers 201 with the status URL (WoT Profile): follow it.
+      if (response.status === 201) return void followInvocation(new URL(response.headers.get('location')!, url), result);
       const text = await response.text();
       result.textContent = text ? `done: ${text}` : 'done';
     } catch (err) {

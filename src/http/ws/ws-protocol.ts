@@ -6,6 +6,7 @@
  *
  * Throws FLOWCHAIN_ERR_REQUEST_MALFORMED and FLOWCHAIN_ERR_OPERATION_UNKNOWN.
  */
+import type { ActionStatus } from '../../thing/action-store.js';
 import type { JournalReceipt } from '../../thing/change-journal.js';
 import { FlowchainError, type ErrorBody } from '../../errors.js';
 
@@ -16,6 +17,8 @@ const OPERATIONS = {
   observeproperty: 'name',
   unobserveproperty: 'name',
   invokeaction: 'name',
+  queryaction: 'name',
+  cancelaction: 'name',
   subscribeevent: 'name',
   unsubscribeevent: 'name',
   readallproperties: 'thing',
@@ -35,6 +38,8 @@ export interface WsRequest {
   readonly value?: unknown;
   /** invokeaction */
   readonly input?: unknown;
+  /** queryaction, cancelaction: the invocation's id (from the ActionStatus invokeaction answered). */
+  readonly actionID?: string;
   /** readmultipleproperties */
   readonly names?: readonly string[];
   /** writemultipleproperties */
@@ -86,6 +91,17 @@ export interface WsEvent {
   readonly notificationId: string;
 }
 
+/**
+ * An invocation of an asynchronous action that this socket started has a new status (it is
+ * sent until the invocation finishes).
+ */
+export interface WsActionStatus {
+  readonly type: 'actionStatus';
+  readonly thingID: string;
+  readonly name: string;
+  readonly status: ActionStatus;
+}
+
 /** A request failed (`id` null when the message could not be read at all). */
 export interface WsError {
   readonly type: 'error';
@@ -93,7 +109,7 @@ export interface WsError {
   readonly error: ErrorBody;
 }
 
-export type WsServerMessage = WsResult | WsPropertyChange | WsEvent | WsError;
+export type WsServerMessage = WsResult | WsPropertyChange | WsEvent | WsActionStatus | WsError;
 
 const malformed = (detail: string, field: string): FlowchainError => new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', detail, { field });
 
@@ -129,6 +145,7 @@ export function toRequest(message: unknown): WsRequest {
   if (typeof m.thingID !== 'string') throw malformed('thingID must be a string', '/thingID');
   const op = m.op as Operation;
   if (OPERATIONS[op] === 'name' && typeof m.name !== 'string') throw malformed(`${op} needs the affordance name`, '/name');
+  if ((op === 'queryaction' || op === 'cancelaction') && typeof m.actionID !== 'string') throw malformed(`${op} needs the invocation's actionID`, '/actionID');
   if (op === 'readmultipleproperties' && !(Array.isArray(m.names) && m.names.every((n) => typeof n === 'string'))) {
     throw malformed('names must be an array of property names', '/names');
   }
@@ -140,5 +157,5 @@ export function toRequest(message: unknown): WsRequest {
 
 /** True for operations that change state and so need credentials when auth is on. */
 export function isProtected(op: Operation): boolean {
-  return op === 'writeproperty' || op === 'writemultipleproperties' || op === 'invokeaction';
+  return op === 'writeproperty' || op === 'writemultipleproperties' || op === 'invokeaction' || op === 'cancelaction';
 }

@@ -8,6 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { describeError, FlowchainError, isFlowchainError } from '../../errors.js';
+import { isFinished } from '../../thing/action-store.js';
 import type { JournalReceipt } from '../../thing/change-journal.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
 import type { ThingRegistry } from '../../thing/thing-registry.js';
@@ -51,6 +52,8 @@ export class WsSession implements Receiver {
   readonly #components: WsSessionComponents;
   readonly #init: WsSessionInit;
   readonly #topics = new Set<string>();
+  /** Observations of the asynchronous invocations this socket started. */
+  readonly #actions = new Set<() => void>();
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
   /** Requests received and not yet answered. */
@@ -128,8 +131,16 @@ export class WsSession implements Receiver {
         return thing.readMultipleProperties(request.names ?? []);
       case 'writemultipleproperties':
         return new Written(await thing.writeMultipleProperties(request.values ?? {}));
-      case 'invokeaction':
-        return thing.invokeAction(name, request.input);
+      case 'invokeaction': {
+        if (thing.action(name).synchronous !== false) return thing.invokeAction(name, request.input);
+        const status = await thing.startAction(name, request.input);
+        this.#followAction(thing, name, status.id);
+        return status;
+      }
+      case 'queryaction':
+        return thing.queryAction(name, request.actionID!);
+      case 'cancelaction':
+        return void (await thing.cancelAction(name, request.actionID!));
       case 'observeproperty': {
         // Followed first, then read: a change while the read handler runs is sent, never lost.
         const key = topicKey(thing, 'property', name);
@@ -172,6 +183,16 @@ export class WsSession implements Receiver {
     return formatNotificationId(replay.position);
   }
 
+  /** Sends the new statuses of an invocation this socket started, until it finishes or the socket closes. */
+  #followAction(thing: ExposedThing, name: string, id: string): void {
+    if (this.#closed) return;
+    const stop = thing.observeAction(name, id, (status) => {
+      this.#send({ type: 'actionStatus', thingID: thing.id, name, status });
+      if (isFinished(status)) this.#actions.delete(stop);
+    });
+    this.#actions.add(stop);
+  }
+
   #unfollow(key: string): void {
     this.#components.fanout.remove(key, this);
     this.#topics.delete(key);
@@ -182,6 +203,8 @@ export class WsSession implements Receiver {
     this.#closed = true;
     for (const key of this.#topics) this.#components.fanout.remove(key, this);
     this.#topics.clear();
+    for (const stop of this.#actions) stop();
+    this.#actions.clear();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import t from 'tap';
 import type { ErrorCode } from '../../../src/errors.js';
+import type { Servient } from '../../../src/servient.js';
 import { createServient } from '../../helpers/test-servient.js';
 import { AUTH_TOKEN, assertProblem, body, jsonRequest, stateOf } from '../fixtures.js';
 
@@ -8,43 +9,139 @@ const BOOST = '/things/thermostat/actions/boost';
 const TOGGLE = '/things/smart-plug/actions/toggle';
 const TARGET = '/things/thermostat/properties/targetTemperature';
 const MINUTE = 60_000;
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-t.test('invokeaction with input and output', async (t) => {
-  t.test('POST boost with minutes answers the boosted target and when it ends, and the target follows', async (t) => {
+/** Waits (a few event-loop turns at a time) until the invocation at `href` has the status `wanted`; answers that status. */
+async function reach(servient: Servient, href: string, wanted: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const status = body(await servient.app.inject({ method: 'GET', url: new URL(href, 'http://localhost').pathname })) as Record<string, unknown>;
+    if (status.status === wanted) return status;
+    await settle();
+  }
+}
+/** POSTs a boost and waits until it runs; answers its URL's path. */
+async function boost(servient: Servient, input: unknown, headers: Record<string, string> = {}): Promise<string> {
+  const res = await servient.app.inject(jsonRequest('POST', BOOST, input, headers));
+  const href = (body(res) as { href: string }).href;
+  await reach(servient, href, 'running');
+  return new URL(href).pathname;
+}
+
+t.test('asynchronous actions (WoT Profile, HTTP Basic Profile, Asynchronous Action Response)', async (t) => {
+  t.test('POST boost answers 201 with the invocation status and its URL in Location; a GET of it follows the boost to its end', async (t) => {
     const { servient, clock } = await createServient(t);
     const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 10 }));
-    t.equal(res.statusCode, 200);
+    t.equal(res.statusCode, 201);
     t.match(res.headers['content-type'], /^application\/json/);
-    t.same(body(res), { targetTemperature: 23, until: new Date(clock.now() + 10 * MINUTE).toISOString() }, 'default delta is 2');
-    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 23);
+    const started = body(res) as { id: string; href: string; status: string; action: string; timeRequested: string };
+    t.match(started, { action: 'boost', status: 'pending', timeRequested: new Date(clock.now()).toISOString() });
+    t.equal(res.headers.location, started.href);
+    t.equal(new URL(started.href).pathname, `${BOOST}/${started.id}`);
+    const location = new URL(started.href).pathname;
+    t.match(await reach(servient, location, 'running'), { id: started.id, status: 'running' });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 23, 'default delta is 2');
     clock.advance(10 * MINUTE - 1);
     t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 23, 'still boosted just before the end');
     clock.advance(1);
+    t.match(await reach(servient, location, 'completed'), {
+      status: 'completed',
+      output: { targetTemperature: 23, until: new Date(clock.now()).toISOString() },
+      timeEnded: new Date(clock.now()).toISOString(),
+    });
     t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21, 'restored when the boost ends');
   });
 
-  t.test('POST boost with a delta raises the target by that delta', async (t) => {
+  t.test('POST boost with a delta raises the target by that delta, never above the property maximum', async (t) => {
     const { servient } = await createServient(t);
-    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1, delta: 1.5 }));
-    t.equal(res.statusCode, 200);
-    t.match(body(res), { targetTemperature: 22.5 });
-  });
-
-  t.test('a boost never raises the target above the property maximum', async (t) => {
-    const { servient } = await createServient(t);
+    await boost(servient, { minutes: 1, delta: 1.5 });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 22.5);
     t.equal((await servient.app.inject(jsonRequest('PUT', TARGET, 29))).statusCode, 204);
-    const res = await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1, delta: 5 }));
-    t.match(body(res), { targetTemperature: 30 });
+    await boost(servient, { minutes: 1, delta: 5 });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 30);
   });
 
   t.test('the Thing can be named by TD id', async (t) => {
     const { servient } = await createServient(t);
     const id = encodeURIComponent(servient.registry.get('thermostat').id);
     const res = await servient.app.inject(jsonRequest('POST', `/things/${id}/actions/boost`, { minutes: 1 }));
-    t.equal(res.statusCode, 200);
-    t.match(body(res), { targetTemperature: 23 });
+    t.equal(res.statusCode, 201);
+    t.match(body(res), { action: 'boost' });
   });
 
+  t.test('GET of the action lists its invocations; GET of the Thing\'s actions is queryallactions', async (t) => {
+    const { servient } = await createServient(t);
+    t.same(body(await servient.app.inject({ method: 'GET', url: BOOST })), [], 'none yet');
+    const first = await boost(servient, { minutes: 5 });
+    const second = await boost(servient, { minutes: 1 });
+    await reach(servient, first, 'completed');
+    const id = (path: string) => path.split('/').at(-1);
+    t.match(body(await servient.app.inject({ method: 'GET', url: BOOST })), [
+      { id: id(first), status: 'completed' },
+      { id: id(second), status: 'running' },
+    ], 'the newer boost superseded the first');
+    t.match(body(await servient.app.inject({ method: 'GET', url: '/things/thermostat/actions' })), { boost: [{ id: id(first) }, { id: id(second) }] });
+  });
+
+  t.test('DELETE of a running invocation cancels it: 204, failed with FLOWCHAIN_ERR_ACTION_CANCELLED, the boost ends; again: 409', async (t) => {
+    const { servient, clock } = await createServient(t);
+    const location = await boost(servient, { minutes: 30 });
+    const cancelled = await servient.app.inject({ method: 'DELETE', url: location });
+    t.equal(cancelled.statusCode, 204);
+    t.match(body(await servient.app.inject({ method: 'GET', url: location })), { status: 'failed', error: { code: 'FLOWCHAIN_ERR_ACTION_CANCELLED' }, timeEnded: new Date(clock.now()).toISOString() });
+    t.equal(body(await servient.app.inject({ method: 'GET', url: TARGET })), 21, 'the boost ended');
+    assertProblem(t, await servient.app.inject({ method: 'DELETE', url: location }), { status: 409, code: 'FLOWCHAIN_ERR_ACTION_FINISHED' });
+  });
+
+  t.test('an invocation the Thing does not know: 404 FLOWCHAIN_ERR_ACTION_NOT_FOUND for GET and DELETE, even under another action', async (t) => {
+    const { servient } = await createServient(t);
+    const started = body(await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }))) as { id: string };
+    for (const method of ['GET', 'DELETE'] as const) {
+      assertProblem(t, await servient.app.inject({ method, url: `${BOOST}/00000000-0000-4000-8000-000000000000` }), { status: 404, code: 'FLOWCHAIN_ERR_ACTION_NOT_FOUND', field: 'id' });
+      assertProblem(t, await servient.app.inject({ method, url: `${TOGGLE}/${started.id}` }), { status: 404, code: 'FLOWCHAIN_ERR_ACTION_NOT_FOUND' });
+    }
+  });
+
+  t.test('DELETE without the token on a protected node: 401 and the boost goes on', async (t) => {
+    const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
+    const location = await boost(servient, { minutes: 5 }, { authorization: `Bearer ${AUTH_TOKEN}` });
+    assertProblem(t, await servient.app.inject({ method: 'DELETE', url: location }), { status: 401, code: 'FLOWCHAIN_ERR_AUTH_REQUIRED' });
+    t.match(body(await servient.app.inject({ method: 'GET', url: location })), { status: 'running' }, 'a query needs no token');
+  });
+
+  t.test('with Accept: text/event-stream, the invocation URL streams its statuses until it finishes', async (t) => {
+    const { servient, clock } = await createServient(t);
+    const location = await boost(servient, { minutes: 1 });
+    const streamed = servient.app.inject({ method: 'GET', url: location, headers: { accept: 'text/event-stream' } });
+    await settle();
+    clock.advance(MINUTE);
+    const res = await streamed;
+    t.match(res.headers['content-type'], /^text\/event-stream/);
+    const statuses = res.body.split('\n').filter((line) => line.startsWith('data: ')).map((line) => (JSON.parse(line.slice(6)) as { status: string }).status);
+    t.same(statuses, ['running', 'completed'], 'the current status first, then each new one, and the stream ends');
+  });
+
+  t.test('an invocation running when the node stops is failed with FLOWCHAIN_ERR_ACTION_INTERRUPTED after the restart, never running forever', async (t) => {
+    const { servient, config } = await createServient(t);
+    const location = await boost(servient, { minutes: 60 });
+    await servient.stop();
+    const again = await createServient(t, { data: config.data });
+    t.match(body(await again.servient.app.inject({ method: 'GET', url: location })), { status: 'failed', error: { code: 'FLOWCHAIN_ERR_ACTION_INTERRUPTED' } });
+  });
+
+  t.test('the TD says boost is asynchronous, with queryaction and cancelaction forms; toggle stays synchronous', async (t) => {
+    const { servient } = await createServient(t);
+    const td = body(await servient.app.inject({ method: 'GET', url: '/things/thermostat' })) as { actions: Record<string, { synchronous: boolean; forms: { op: string[] }[] }>; forms: { op: string[] }[] };
+    t.equal(td.actions.boost!.synchronous, false);
+    t.same(td.actions.boost!.forms[0]!.op, ['invokeaction', 'queryaction', 'cancelaction']);
+    t.ok(td.forms.some((form) => form.op.includes('queryallactions')));
+    const plug = body(await servient.app.inject({ method: 'GET', url: '/things/smart-plug' })) as { actions: Record<string, { synchronous: boolean; forms: { op: string[] }[] }>; forms: { op: string[] }[] };
+    t.equal(plug.actions.toggle!.synchronous, true);
+    t.same(plug.actions.toggle!.forms[0]!.op, ['invokeaction']);
+    t.notOk(plug.forms.some((form) => form.op.includes('queryallactions')), 'a Thing without asynchronous actions offers no queryallactions');
+  });
+});
+
+t.test('invokeaction input checks', async (t) => {
   const invalid: [string, unknown, string][] = [
     ['no minutes (a required member)', {}, 'boost/minutes'],
     ['only a delta', { delta: 1 }, 'boost/minutes'],
@@ -246,7 +343,8 @@ t.test('a rejected action invocation changes no value, history or outbox', async
     assertProblem(t, await servient.app.inject(request), { status, code });
     t.same(await stateOf(servient), before, `${what}: nothing changed`);
   }
-  t.equal((await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }))).statusCode, 200);
+  t.equal((await servient.app.inject(jsonRequest('POST', BOOST, { minutes: 1 }))).statusCode, 201);
+  await settle();
   t.notSame(await stateOf(servient), before, 'an accepted boost does change them');
 });
 

@@ -51,7 +51,7 @@ t.test('a missing or non-string op fails with FLOWCHAIN_ERR_REQUEST_MALFORMED at
 });
 
 t.test('an unknown op fails with FLOWCHAIN_ERR_OPERATION_UNKNOWN at /op, even one named like an Object member', async (t) => {
-  for (const op of ['readProperty', 'writeallproperties', 'queryaction', 'toString', '__proto__', 'constructor', 'hasOwnProperty', '']) {
+  for (const op of ['readProperty', 'writeallproperties', 'queryallactions', 'toString', '__proto__', 'constructor', 'hasOwnProperty', '']) {
     rejects(t, JSON.stringify({ id: 1, op, thingID: 't', name: 'x' }), 'FLOWCHAIN_ERR_OPERATION_UNKNOWN', '/op');
   }
 });
