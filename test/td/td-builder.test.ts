@@ -142,5 +142,7 @@ t.test('profile: both HTTP profiles on an open node; none when writes need a bea
   t.equal(buildThingDescription(source, identity, guarded).profile, undefined);
   t.equal(buildThingDescription(source, identity, open).actions!.blink!.synchronous, true, 'actions say they answer synchronously');
   const asynchronous = buildThingDescription({ ...source, actions: { blink: { synchronous: false } } }, identity, open);
-  t.same(asynchronous.profile, ['https://www.w3.org/2022/wot/profile/http-sse/v1'], 'an action a file calls asynchronous is not answered as the HTTP Basic Profile says');
+  t.same(asynchronous.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1'], 'an asynchronous action is answered as the HTTP Basic Profile says too');
+  t.equal(asynchronous.actions!.blink!.synchronous, false);
+  t.same(asynchronous.actions!.blink!.forms![0]!.op, ['invokeaction', 'queryaction', 'cancelaction']);
 });
