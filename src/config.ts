@@ -50,6 +50,10 @@ export interface Config {
   readonly maxConnections: number;
   /** A ring member to join through: its HTTP URL (or its wss:// peer URL); absent means this node founds a ring. */
   readonly join: string | undefined;
+  /** Take part in introduction on the LAN (mDNS, `_wot._tcp`, subtype `_directory`): announce this node and, without `join`, join a member of its ring found there. */
+  readonly discover: boolean;
+  /** How long `discover` looks for a member before the node runs on its own, in milliseconds. */
+  readonly discoverWaitMs: number;
   /** TCP port of the mutual-TLS peer endpoint other ring members dial; 0 picks a free one. */
   readonly peerPort: number;
   /** The peer URL other members dial (wss://HOST:PORT/); absent means the public URL's host, or the listening host, and peerPort. */
@@ -96,6 +100,8 @@ interface OptionSpec {
   readonly flag: string;
   readonly env: string;
   readonly parse: (raw: unknown, where: string) => unknown;
+  /** A flag that takes no value (`--discover`); its variable is `true`/`false`, `1`/`0`. */
+  readonly boolean?: true;
 }
 
 const fail = (where: string, reason: string): never => {
@@ -157,6 +163,12 @@ const ackMode = (raw: unknown, where: string): 'owner' | 'local' => {
   return raw;
 };
 
+const flag = (raw: unknown, where: string): boolean => {
+  if (raw === true || raw === 'true' || raw === '1') return true;
+  if (raw === false || raw === 'false' || raw === '0') return false;
+  return fail(where, 'must be true or false');
+};
+
 const anchorKind = (raw: unknown, where: string): 'none' | 'ethereum' => {
   if (raw !== 'none' && raw !== 'ethereum') return fail(where, 'must be none or ethereum');
   return raw;
@@ -182,6 +194,8 @@ const OPTIONS: Record<Key, OptionSpec> = {
   keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'FLOWCHAIN_KEEP_ALIVE_TIMEOUT', parse: integer(100, 600_000) },
   maxConnections: { flag: 'max-connections', env: 'FLOWCHAIN_MAX_CONNECTIONS', parse: integer(1, 1_000_000) },
   join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: joinUrl },
+  discover: { flag: 'discover', env: 'FLOWCHAIN_DISCOVER', parse: flag, boolean: true },
+  discoverWaitMs: { flag: 'discover-wait', env: 'FLOWCHAIN_DISCOVER_WAIT', parse: integer(100, 600_000) },
   peerPort: { flag: 'peer-port', env: 'FLOWCHAIN_PEER_PORT', parse: integer(0, 65535) },
   peerUrl: { flag: 'peer-url', env: 'FLOWCHAIN_PEER_URL', parse: wssUrl },
   membership: { flag: 'membership', env: 'FLOWCHAIN_MEMBERSHIP', parse: text },
@@ -223,6 +237,8 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1_024,
   join: undefined,
+  discover: false,
+  discoverWaitMs: 3_000,
   peerPort: 9080,
   peerUrl: undefined,
   membership: undefined,
@@ -298,7 +314,7 @@ export function usage(): string {
  * file (`--config` or FLOWCHAIN_CONFIG), in that order of precedence.
  */
 export function parseCommandLine(sources: ConfigSources): CommandLine {
-  const flagOptions = Object.fromEntries(Object.values(OPTIONS).map((spec) => [spec.flag, { type: 'string' as const }]));
+  const flagOptions = Object.fromEntries(Object.values(OPTIONS).map((spec) => [spec.flag, { type: spec.boolean ? ('boolean' as const) : ('string' as const) }]));
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

@@ -29,6 +29,7 @@ import { BUILTIN_DEVICES } from './devices/builtin-devices.js';
 import type { Device, DeviceFactory } from './devices/device.js';
 import { deviceFor } from './devices/device-modules.js';
 import { RingService } from './dht/ring-service.js';
+import { bonjourMdns, LanIntroduction, type Mdns } from './directory/lan-introduction.js';
 import { RingDirectory } from './directory/ring-directory.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
@@ -73,6 +74,8 @@ export interface ServientComponents {
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
   readonly membership?: MembershipDocuments;
+  /** The mDNS that `discover` uses; by default multicast DNS on UDP 5353. */
+  readonly mdns?: Mdns;
 }
 
 /** Options of {@link createServient}: configuration (the keys of a config file) and components. */
@@ -149,9 +152,13 @@ export class Servient {
   /** Things produced and not destroyed, by slug (exposed or not): slugs and ids stay unique. */
   readonly #produced = new Map<string, ExposedThing>();
   readonly #host: ExposureHost;
+  /** Introduction on the LAN (--discover). */
+  readonly #lan: LanIntroduction | undefined;
   readonly #parts: Part[];
   #started: Part[] = [];
   #url: string | undefined;
+  /** The HTTP port it listens on. */
+  #port: number | undefined;
 
   private constructor(init: {
     config: Config;
@@ -171,6 +178,7 @@ export class Servient {
     broker: Broker;
     chain: LedgerPlugin;
     directory: RingDirectory;
+    lan: LanIntroduction | undefined;
   }) {
     this.#config = init.config;
     this.#database = init.database;
@@ -190,12 +198,15 @@ export class Servient {
     this.broker = init.broker;
     this.chain = init.chain;
     this.directory = init.directory;
+    this.#lan = init.lan;
     this.#host = { expose: (thing) => this.#expose(thing), destroy: (thing) => this.#withdraw(thing) };
     // Started in this order, stopped in the reverse one.
     this.#parts = [
       { name: 'ledger', start: () => this.chain.start(), stop: () => this.chain.stop() },
       { name: 'http', start: () => this.#listen(), stop: () => this.app.close() },
-      { name: 'ring', start: async () => void (await this.ring.start(this.#config.join)), stop: () => this.ring.stop() },
+      { name: 'ring', start: async () => void (await this.ring.start(this.#config.join ?? (await this.#discovered()))), stop: () => this.ring.stop() },
+      // A member announces itself on the LAN once it is in its ring, so others can join through it.
+      ...(this.#lan === undefined ? [] : [{ name: 'lan', start: async () => this.#lan!.announce(this.#port!, this.#scheme), stop: () => this.#lan!.close() }]),
       // The ring learns which Things this node hosts before any of their transactions leave: owners check it.
       { name: 'directory', start: () => this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing))), stop: async () => this.directory.stop() },
       { name: 'broker', start: async () => this.broker.start(), stop: () => this.broker.stop() },
@@ -243,6 +254,7 @@ export class Servient {
           ...peerLimits(config.bodyLimit),
         },
       );
+      const lan = config.discover ? new LanIntroduction(components.mdns ?? bonjourMdns(), { ring: membership.ring, name: `flowchain-${identity.id.toString(16).padStart(40, '0').slice(0, 12)}` }) : undefined;
       const directory = new RingDirectory({ store: ring.store, identity, clock, ...(components.logger ? { log: components.logger } : {}) });
       const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
       await outbox.open();
@@ -282,7 +294,7 @@ export class Servient {
         validator,
         dashboard: DASHBOARD_FILES,
       });
-      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory });
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, lan });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {
@@ -437,6 +449,14 @@ export class Servient {
     await Promise.all(running.map((device) => Promise.resolve(device.stop?.()).catch(() => undefined)));
   }
 
+  /** With --discover and no --join: a member of this node's ring found on the LAN to join through, if any. */
+  async #discovered(): Promise<string | undefined> {
+    if (this.#lan === undefined) return undefined;
+    const found = await this.#lan.find(this.#config.discoverWaitMs, this.#clock);
+    this.#log.info({ join: found ?? null }, found === undefined ? `no member of this ring announced itself on the LAN within ${this.#config.discoverWaitMs} ms: running on its own` : `joining the ring through ${found}, found on the LAN`);
+    return found;
+  }
+
   async #listen(): Promise<void> {
     try {
       await this.app.listen({ port: this.#config.port, host: this.#config.host });
@@ -446,6 +466,7 @@ export class Servient {
     }
     const address = this.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
+    this.#port = port;
     this.#url = this.#config.publicUrl ?? `${this.#scheme}://${shownHost(this.#config.host)}:${port}/`;
   }
 }

@@ -190,3 +190,12 @@ t.test('the ring options: peer port and URL, membership directory, join URLs, mi
   t.same(ring.positionals, ['admit']);
   t.same(ring.commandFlags, { authority: 'auth', key: 'ab'.repeat(32), out: 'm', days: '30' });
 });
+
+t.test('--discover takes no value; FLOWCHAIN_DISCOVER is true/false or 1/0; --discover-wait is milliseconds', async (t) => {
+  t.match(DEFAULTS, { discover: false, discoverWaitMs: 3_000 });
+  t.match(parseCommandLine(sources(['start', '--discover', '--discover-wait', '500'])).config, { discover: true, discoverWaitMs: 500 });
+  t.match(parseCommandLine(sources(['start'], { FLOWCHAIN_DISCOVER: '1' })).config, { discover: true });
+  t.match(parseCommandLine(sources(['start'], { FLOWCHAIN_DISCOVER: 'false' })).config, { discover: false });
+  t.throws(() => parseCommandLine(sources(['start'], { FLOWCHAIN_DISCOVER: 'yes please' })), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'FLOWCHAIN_DISCOVER' });
+  t.throws(() => parseCommandLine(sources(['start', '--discover-wait', '5'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--discover-wait' });
+});

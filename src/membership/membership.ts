@@ -91,6 +91,11 @@ export class Membership {
     if (this.#revoked.has(serialOf(certificate))) throw config('this node\'s membership certificate is revoked');
   }
 
+  /** The ring this membership is of: the SHA-256 fingerprint of its authority's certificate, as hex. */
+  get ring(): string {
+    return this.#authority.fingerprint256.replaceAll(':', '').toLowerCase();
+  }
+
   /** Reads the documents in `directory`; undefined when it holds none. */
   static read(directory: string): MembershipDocuments | undefined {
     const path = (file: string) => join(directory, file);

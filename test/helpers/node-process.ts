@@ -19,11 +19,13 @@ export interface NodeProcess {
 
 /**
  * Starts `flowchain start ...args` (on 127.0.0.1, port 0, unless `env` sets them) and waits for
- * its "listening" log line, so the node must log at info. Killed at teardown.
+ * its "listening" log line, so the node must log at info. `wrap` runs it through another
+ * command (`ip netns exec NS`). Killed at teardown.
  */
-export async function startNode(t: Test, args: string[], env: Record<string, string> = {}): Promise<NodeProcess> {
+export async function startNode(t: Test, args: string[], env: Record<string, string> = {}, wrap: readonly string[] = []): Promise<NodeProcess> {
   const address = env.FLOWCHAIN_PORT === undefined ? ['--host', '127.0.0.1', '--port', '0', '--peer-port', '0'] : [];
-  const child = spawn(process.execPath, [CLI, 'start', ...address, ...args], {
+  const command = [...wrap, process.execPath, CLI, 'start', ...address, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
