@@ -6,9 +6,6 @@ import { runCli, startNode } from './helpers/node-process.js';
 import { selfSignedCertificate } from './helpers/self-signed.js';
 import { tempDir } from './helpers/test-servient.js';
 
-// A dozen node processes, each started and stopped: longer than tap's 120 s per file on a loaded 2-core machine.
-t.setTimeout(360_000);
-
 const putJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 
