@@ -30,6 +30,7 @@ import type { Device, DeviceFactory } from './devices/device.js';
 import { deviceFor } from './devices/device-modules.js';
 import { RingService } from './dht/ring-service.js';
 import { RingDirectory } from './directory/ring-directory.js';
+import { TdDirectory } from './directory/td-directory.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
 import type { Anchorer } from './ledger/anchoring.js';
@@ -72,6 +73,8 @@ export interface ServientComponents {
   readonly anchorKey?: `0x${string}`;
   /** This node's ring membership, instead of the documents in its membership directory. */
   readonly membership?: MembershipDocuments;
+  /** Fresh UUIDs for the ids of anonymous TDs registered in the directory (tests inject a fixed sequence); by default crypto.randomUUID. */
+  readonly randomUuid?: () => string;
 }
 
 /** Options of {@link createServient}: configuration (the keys of a config file) and components. */
@@ -130,6 +133,8 @@ export class Servient {
   readonly chain: LedgerPlugin;
   /** @internal */
   readonly directory: RingDirectory;
+  /** @internal The Thing Description Directory: TDs registered at this node. */
+  readonly tdd: TdDirectory;
   readonly #config: Config;
   readonly #database: Database;
   readonly #clock: Clock;
@@ -168,6 +173,7 @@ export class Servient {
     broker: Broker;
     chain: LedgerPlugin;
     directory: RingDirectory;
+    tdd: TdDirectory;
   }) {
     this.#config = init.config;
     this.#database = init.database;
@@ -186,6 +192,7 @@ export class Servient {
     this.broker = init.broker;
     this.chain = init.chain;
     this.directory = init.directory;
+    this.tdd = init.tdd;
     this.#host = { expose: (thing) => this.#expose(thing), destroy: (thing) => this.#withdraw(thing) };
     // Started in this order, stopped in the reverse one.
     this.#parts = [
@@ -193,7 +200,17 @@ export class Servient {
       { name: 'http', start: () => this.#listen(), stop: () => this.app.close() },
       { name: 'ring', start: async () => void (await this.ring.start(this.#config.join)), stop: () => this.ring.stop() },
       // The ring learns which Things this node hosts before any of their transactions leave: owners check it.
-      { name: 'directory', start: () => this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing))), stop: async () => this.directory.stop() },
+      {
+        name: 'directory',
+        start: async () => {
+          await this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing)));
+          this.tdd.start();
+        },
+        stop: async () => {
+          this.tdd.stop();
+          this.directory.stop();
+        },
+      },
       { name: 'broker', start: async () => this.broker.start(), stop: () => this.broker.stop() },
       { name: 'devices', start: async () => void (await Promise.all([...this.#devices.values()].map((device) => this.#startDevice(device)))), stop: () => this.#stopDevices() },
     ];
@@ -257,6 +274,16 @@ export class Servient {
         { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
       );
       const registry = new ThingRegistry();
+      const tdd = new TdDirectory({
+        section: database.section('registrations'),
+        clock,
+        validator,
+        ring: directory,
+        randomUuid: components.randomUuid ?? randomUUID,
+        isHosted: (id) => registry.list().some((thing) => thing.id === id || thing.slug === id),
+        ...(components.logger ? { log: components.logger } : {}),
+      });
+      await tdd.open();
       const nodeId = `urn:uuid:${namespace}`;
       await checker.checkNode(nodeId);
       const app = await buildApp({
@@ -276,9 +303,10 @@ export class Servient {
         ...(components.tls ? { tls: components.tls } : {}),
         logger: components.logger,
         validator,
+        directory: tdd,
         dashboard: DASHBOARD_FILES,
       });
-      servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory });
+      servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, tdd });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {

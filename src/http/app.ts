@@ -17,7 +17,8 @@ import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { FlowchainError } from '../errors.js';
-import { directoryRoutes } from './routes/directory-routes.js';
+import { DIRECTORY_STREAM, directoryRoutes, directoryWriteRoutes } from './routes/directory-routes.js';
+import type { TdDirectory } from '../directory/td-directory.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
 import { ReplayLog } from './replay-log.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   readonly chain?: ChainView;
   /** Checks TDs as served (GET /things/{id}/validation); omit to leave that route out. */
   readonly validator?: TdValidator;
+  /** The Thing Description Directory: registrations and the ring's entries; omit for a read-only, local listing. */
+  readonly directory?: TdDirectory;
   /** The dashboard's files; omit for a node without the dashboard (most unit tests). */
   readonly dashboard?: DashboardFiles;
 }
@@ -118,7 +121,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     longPollTimeoutMs: options.longPollTimeoutMs,
     ledger: options.ledger,
     validator: options.validator,
+    tdd: options.directory,
   };
+  // Directory notifications get ids from the replay log, so a stream resumes with Last-Event-ID.
+  const unfollowDirectory = options.directory?.onChange((change) => replay.publish(DIRECTORY_STREAM, change.type, change));
 
   registerProblemHandlers(app);
   let closing = false;
@@ -127,7 +133,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     ctx.streams.closeAll();
   });
-  app.addHook('onClose', async () => replay.stop());
+  app.addHook('onClose', async () => {
+    unfollowDirectory?.();
+    replay.stop();
+  });
   // Before any route (and before the 404 handler): a node shutting down takes no new work, an
   // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
   // TD forms and receipt links are built from it.
@@ -146,6 +155,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   directoryRoutes(app, ctx);
+  // Its own context: the TD and merge-patch media types are taken by these routes only.
+  await app.register(async (writes) => directoryWriteRoutes(writes, ctx));
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
   if (options.ring) ringRoutes(app, options.ring);
