@@ -155,8 +155,8 @@ export class TdDirectory {
    */
   async put(id: string, body: unknown): Promise<boolean> {
     return this.#serialized(async () => {
-      const { td, ttl } = this.#accept(body, id);
       await this.#assertMayWrite(id);
+      const { td, ttl } = this.#accept(body, id);
       const existing = this.get(id);
       await this.#store(id, td, ttl, existing);
       return existing === undefined;
@@ -224,7 +224,7 @@ export class TdDirectory {
     };
     await this.#c.section.put(id, registration);
     this.#registrations.set(id, registration);
-    this.#announce(this.#c.ring.register(this.#published(registration)), id);
+    await this.#announce(this.#c.ring.register(this.#published(registration)), id);
     const served = this.served(registration);
     if (existing === undefined) this.#emit({ type: 'thing_created', id, td: served });
     else {
@@ -236,13 +236,16 @@ export class TdDirectory {
   async #delete(registration: Registration): Promise<void> {
     await this.#c.section.batch([{ type: 'del', key: registration.id }]);
     this.#registrations.delete(registration.id);
-    this.#announce(this.#c.ring.unregister(registration.id), registration.id);
+    await this.#announce(this.#c.ring.unregister(registration.id), registration.id);
     this.#emit({ type: 'thing_deleted', id: registration.id, td: this.served(registration) });
   }
 
-  /** The ring publication is not waited for: the ring directory publishes again until it lands. */
-  #announce(publication: Promise<void>, id: string): void {
-    publication.catch((err: unknown) => this.#c.log?.warn({ err, id }, 'publishing a registration into the ring failed; it is published again with the next refresh'));
+  /**
+   * Waits for the ring publication; its failure does not fail the change, which is stored
+   * here: the ring directory publishes every registration again with each refresh.
+   */
+  async #announce(publication: Promise<void>, id: string): Promise<void> {
+    await publication.catch((err: unknown) => this.#c.log?.warn({ err, id }, 'publishing a registration into the ring failed; it is published again with the next refresh'));
   }
 
   #published(registration: Registration) {
