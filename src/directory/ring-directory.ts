@@ -31,6 +31,8 @@ export interface RingDirectoryInit {
   readonly refreshMs?: number;
   /** How long an entry read from the ring is used before it is read again. */
   readonly cacheMs?: number;
+  /** How long a ring-wide listing is used before the ring is walked again. */
+  readonly listCacheMs?: number;
 }
 
 /** A Thing this node hosts, as it publishes it. */
@@ -79,6 +81,8 @@ export class RingDirectory implements ThingHosts {
   readonly #registered = new Map<string, RegisteredThing>();
   #url: string | undefined;
   readonly #cache = new Map<string, { readonly at: number; readonly entry: Promise<ThingEntry | undefined> }>();
+  readonly #listCacheMs: number;
+  #listing: { readonly at: number; readonly entries: Promise<ThingEntry[]> } | undefined;
   #version = 0;
   #timer: Timer | undefined;
   #publishedAt = 0;
@@ -90,6 +94,7 @@ export class RingDirectory implements ThingHosts {
     this.#ttlMs = init.ttlMs ?? 90_000;
     this.#refreshMs = init.refreshMs ?? 30_000;
     this.#cacheMs = init.cacheMs ?? 30_000;
+    this.#listCacheMs = init.listCacheMs ?? 2_000;
     components.store.register(THING_ENTRIES);
   }
 
@@ -137,6 +142,23 @@ export class RingDirectory implements ThingHosts {
     this.#cache.delete(thingId);
     if (!this.#registered.delete(thingId) || this.#url === undefined) return;
     await this.#publish([{ thingId, td: null }]);
+  }
+
+  /**
+   * Every live entry of the ring's directory (not withdrawn, not expired, each checked by its
+   * publisher's signature), read across the ring; cached for `listCacheMs`. Empty before
+   * {@link start}. Rejects with the ring store's codes.
+   */
+  async entries(): Promise<ThingEntry[]> {
+    if (this.#url === undefined) return [];
+    const now = this.#c.clock.now();
+    if (this.#listing === undefined || now - this.#listing.at > this.#listCacheMs) {
+      const listing = { at: now, entries: this.#c.store.list(THING_ENTRIES.kind) as Promise<ThingEntry[]> };
+      this.#listing = listing;
+      listing.entries.catch(() => this.#listing === listing && (this.#listing = undefined));
+    }
+    const entries = await this.#listing.entries;
+    return entries.filter((entry) => entry.td !== null && (entry.expires === null || entry.expires > this.#c.clock.now()));
   }
 
   /** Whether an entry was published by this node. */
@@ -212,6 +234,7 @@ export class RingDirectory implements ThingHosts {
       signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : p.expires, ...(p.registration === undefined ? {} : { registration: p.registration }) }),
     ]);
     const failures = await this.#c.store.putMany(entries);
+    this.#listing = undefined;
     const failed = failures.find((f) => f !== undefined);
     if (failed !== undefined) throw failed;
   }

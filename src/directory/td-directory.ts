@@ -150,6 +150,17 @@ export class TdDirectory {
   }
 
   /**
+   * The TDs of the ring's directory that other nodes published (their hosted Things and the
+   * TDs registered there), by id; those of this node are served from here. Rejects with the
+   * ring store's codes.
+   */
+  async others(): Promise<ThingDescription[]> {
+    const entries = (await this.#c.ring.entries()).filter((entry) => !this.#c.ring.isOwn(entry) && !this.#c.isHosted(entry.thingId) && this.get(entry.thingId) === undefined);
+    entries.sort((a, b) => (a.thingId < b.thingId ? -1 : a.thingId > b.thingId ? 1 : 0));
+    return entries.map((entry) => (entry.registration === undefined ? entry.td! : enriched(entry.td!, { ...entry.registration, expires: entry.expires })));
+  }
+
+  /**
    * PUT /things/{id}: creates (true) or replaces (false) the TD with id `id`. The TD's own id,
    * if it has one, must be `id`.
    */

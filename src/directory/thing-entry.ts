@@ -124,11 +124,13 @@ export function isRegistration(entry: ThingEntry): boolean {
 /**
  * The ring record kind of Thing entries: self-proving by the publisher's signature; a newer
  * entry from the same publisher replaces the stored one (nobody else's can, except where the
- * stored one is a tombstone: a withdrawn id is free again); expired ones drop out.
+ * stored one is a tombstone: a withdrawn id is free again); expired ones drop out. Listed:
+ * the directory reads them across the ring.
  */
 export const THING_ENTRIES: RecordKind<ThingEntry> = {
   kind: 'td',
   check: checkEntry,
   replaces: (offered, stored) => (offered.host.key === stored.host.key ? offered.version > stored.version : stored.td === null && offered.td !== null),
   expiresAt: (entry) => entry.expires ?? undefined,
+  listed: true,
 };

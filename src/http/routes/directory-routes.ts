@@ -30,7 +30,7 @@ export const DIRECTORY_STREAM = 'directory';
 const EVENT_TYPES = ['thing_created', 'thing_updated', 'thing_deleted'] as const;
 
 type ThingParams = { Params: { thing: string } };
-type ListQuery = { Querystring: { offset?: unknown; limit?: unknown } };
+type ListQuery = { Querystring: { offset?: unknown; limit?: unknown; scope?: unknown } };
 
 /** Registers the read side: GET /things, GET|HEAD /things/:thing, GET /things/:thing/validation, GET /search/jsonpath, GET /events[/:type], GET /.well-known/wot and GET /health. */
 export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
@@ -41,9 +41,10 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get<ListQuery>('/things', async (request, reply) => {
     const offset = count(request.query.offset, 'offset', 0) ?? 0;
     const limit = count(request.query.limit, 'limit', 1);
-    const texts = listing(ctx, request);
+    const texts = await listing(ctx, request, scopeOf(request.query.scope));
     const end = limit === undefined ? texts.length : Math.min(texts.length, offset + limit);
-    if (limit !== undefined && end < texts.length) reply.header('link', `</things?offset=${end}&limit=${limit}>; rel="next"`);
+    const scope = request.query.scope === undefined ? '' : `&scope=${encodeURIComponent(String(request.query.scope))}`;
+    if (limit !== undefined && end < texts.length) reply.header('link', `</things?offset=${end}&limit=${limit}${scope}>; rel="next"`);
     return reply.type(LISTING_TYPE).send(`[${texts.slice(offset, end).join(',')}]`);
   });
 
@@ -67,7 +68,7 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
   }
 
   // WoT Discovery §7.3.2.4 (JSONPath, RFC 9535): the values the query selects from the listing.
-  app.get<{ Querystring: { query?: unknown } }>('/search/jsonpath', async (request, reply) => {
+  app.get<{ Querystring: { query?: unknown; scope?: unknown } }>('/search/jsonpath', async (request, reply) => {
     const text = request.query.query;
     if (typeof text !== 'string' || text === '') throw new FlowchainError('FLOWCHAIN_ERR_DIRECTORY_QUERY_INVALID', 'give one JSONPath expression as the query parameter', { field: 'query' });
     let query;
@@ -77,7 +78,7 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
       if (!(err instanceof JSONPathError)) throw err;
       throw new FlowchainError('FLOWCHAIN_ERR_DIRECTORY_QUERY_INVALID', `not a JSONPath expression: ${err.message}`, { field: 'query', cause: err });
     }
-    const tds = JSON.parse(`[${listing(ctx, request).join(',')}]`) as ThingDescription[];
+    const tds = JSON.parse(`[${(await listing(ctx, request, scopeOf(request.query.scope))).join(',')}]`) as ThingDescription[];
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(query.query(tds as never).values()));
   });
 
@@ -149,11 +150,24 @@ export function directoryWriteRoutes(app: FastifyInstance, ctx: HttpContext): vo
   });
 }
 
-/** The TDs of the listing as JSON texts: this node's hosted Things, then the registered TDs. */
-function listing(ctx: HttpContext, request: FastifyRequest): string[] {
+/**
+ * The TDs of the listing as JSON texts: this node's hosted Things, the TDs registered here,
+ * then (scope `ring`) those the ring's directory holds from every other node.
+ */
+async function listing(ctx: HttpContext, request: FastifyRequest, scope: 'local' | 'ring'): Promise<string[]> {
   const hostedTexts = ctx.descriptions.texts(ctx.descriptions.baseFor(request));
-  const registered = ctx.tdd?.list().map((registration) => JSON.stringify(ctx.tdd!.served(registration))) ?? [];
-  return [...hostedTexts, ...registered];
+  const tdd = ctx.tdd;
+  if (tdd === undefined) return hostedTexts;
+  const registered = tdd.list().map((registration) => JSON.stringify(tdd.served(registration)));
+  const others = scope === 'ring' ? (await tdd.others()).map((td) => JSON.stringify(td)) : [];
+  return [...hostedTexts, ...registered, ...others];
+}
+
+/** The `scope` query parameter: `ring` (the default, every node's Things) or `local` (this node's). */
+function scopeOf(value: unknown): 'local' | 'ring' {
+  if (value === undefined || value === 'ring') return 'ring';
+  if (value === 'local') return 'local';
+  throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'scope is local or ring', { field: 'scope' });
 }
 
 /** The Thing this node hosts under slug or id `ref`, if any. */
