@@ -304,6 +304,7 @@ export class Servient {
         logger: components.logger,
         validator,
         directory: tdd,
+        corsOrigins: config.corsOrigins,
         dashboard: DASHBOARD_FILES,
       });
       servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, tdd });

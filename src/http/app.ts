@@ -3,6 +3,7 @@
  * instance. It never listens; the servient does, and tests drive it with `inject()`.
  * The only folder that imports fastify.
  */
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
@@ -62,6 +63,8 @@ export interface AppOptions {
   readonly validator?: TdValidator;
   /** The Thing Description Directory: registrations and the ring's entries; omit for a read-only, local listing. */
   readonly directory?: TdDirectory;
+  /** Origins browsers may call this node from (CORS); `*` for any; none or empty: same origin only. */
+  readonly corsOrigins?: readonly string[];
   /** The dashboard's files; omit for a node without the dashboard (most unit tests). */
   readonly dashboard?: DashboardFiles;
 }
@@ -154,6 +157,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // CORS (WHATWG Fetch §3.2): browser consumers on the allowed origins read TDs and call
+  // forms; a cross-origin write still needs the credentials (no cookies: they are headers).
+  const corsOrigins = options.corsOrigins ?? [];
+  if (corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
+      methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'if-none-match'],
+      exposedHeaders: ['location', 'link', 'etag', 'retry-after', 'www-authenticate', 'flowchain-tx-id', 'flowchain-tx-status'],
+      credentials: false,
+      maxAge: 600,
+      strictPreflight: false,
+    });
+  }
   directoryRoutes(app, ctx);
   // Its own context: the TD and merge-patch media types are taken by these routes only.
   await app.register(async (writes) => directoryWriteRoutes(writes, ctx));
