@@ -55,13 +55,16 @@ export interface DirectoryChange {
   readonly diff?: Record<string, Json>;
 }
 
+/** What the directory needs of the ring's directory (a {@link RingDirectory}). */
+export type RegistrationRing = Pick<RingDirectory, 'register' | 'unregister' | 'entryOf' | 'entries' | 'isOwn'>;
+
 /** Collaborators of the directory. */
 export interface TdDirectoryComponents {
   readonly section: Section;
   readonly clock: Clock;
   readonly validator: TdValidator;
   /** Publishes registrations into the ring and reads other nodes' entries. */
-  readonly ring: RingDirectory;
+  readonly ring: RegistrationRing;
   /** A fresh UUID (RFC 9562, lower-case, without the urn: prefix), for anonymous TDs. */
   readonly randomUuid: () => string;
   /** Whether this node hosts the Thing with this TD id (or slug). */
