@@ -139,7 +139,9 @@ function follow(connection: LiveConnection, td: ServedTd): void {
  * is read again and the views of new Things are added, those of Things gone removed.
  */
 async function syncThings(connection: LiveConnection): Promise<void> {
-  const tds = await getJson<ServedTd[]>('things');
+  // This node's Things only: the views drive them over this node's WebSocket (browsing the
+  // Things of other nodes, through their own forms, is not built yet).
+  const tds = await getJson<ServedTd[]>('things?scope=local');
   const ids = new Set(tds.map((td) => td.id));
   for (const id of [...views.keys()]) {
     if (ids.has(id)) continue;
@@ -155,7 +157,7 @@ async function syncThings(connection: LiveConnection): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  const tds = await getJson<ServedTd[]>('things');
+  const tds = await getJson<ServedTd[]>('things?scope=local');
   useCredentialScheme(tds.map((td) => td.securityDefinitions ?? {}));
   for (const td of tds) addThing(td);
   showTypes();
