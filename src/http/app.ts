@@ -18,7 +18,7 @@ import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { FlowchainError } from '../errors.js';
-import { DIRECTORY_STREAM, directoryRoutes, directoryWriteRoutes } from './routes/directory-routes.js';
+import { DIRECTORY_STREAM, directoryRoutes, directoryWriteRoutes, type HostedChange } from './routes/directory-routes.js';
 import type { TdDirectory } from '../directory/td-directory.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
@@ -128,6 +128,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   // Directory notifications get ids from the replay log, so a stream resumes with Last-Event-ID.
   const unfollowDirectory = options.directory?.onChange((change) => replay.publish(DIRECTORY_STREAM, change.type, change));
+  // Hosted Things are in the directory too: one produced and exposed, or destroyed, is
+  // notified like a registration (its TD rendered for each subscriber's base).
+  const unfollowHosted = options.registry.onChange((thing, change) => {
+    const hosted: HostedChange = { type: change === 'added' ? 'thing_created' : 'thing_deleted', id: thing.id, thing };
+    replay.publish(DIRECTORY_STREAM, hosted.type, hosted);
+  });
 
   registerProblemHandlers(app);
   let closing = false;
@@ -138,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     unfollowDirectory?.();
+    unfollowHosted();
     replay.stop();
   });
   // Before any route (and before the 404 handler): a node shutting down takes no new work, an

@@ -26,6 +26,13 @@ const MERGE_PATCH_TYPE = 'application/merge-patch+json';
 /** The stream of directory notifications in the node's replay log. */
 export const DIRECTORY_STREAM = 'directory';
 
+/** A hosted Thing that joined or left the node, as the directory's stream carries it. */
+export interface HostedChange {
+  readonly type: 'thing_created' | 'thing_deleted';
+  readonly id: string;
+  readonly thing: ExposedThing;
+}
+
 /** The notification types of WoT Discovery §7.3.2.3, by URL segment. */
 const EVENT_TYPES = ['thing_created', 'thing_updated', 'thing_deleted'] as const;
 
@@ -89,7 +96,8 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const diff = request.query.diff;
     if (diff !== undefined && diff !== 'true' && diff !== 'false') throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'diff is true or false', { field: 'diff' });
     const wanted = (n: Notification): boolean => type === undefined || n.name === type;
-    const shaped = (n: Notification): Notification => ({ ...n, data: eventData(n.data as DirectoryChange, diff === 'true') });
+    const base = ctx.descriptions.baseFor(request);
+    const shaped = (n: Notification): Notification => ({ ...n, data: eventData(ctx, n.data as DirectoryChange | HostedChange, diff === 'true', base) });
     const follow = (deliver: (n: Notification) => void) => ctx.replay.followStream(DIRECTORY_STREAM, (n) => wanted(n) && deliver(shaped(n)));
     if (request.method === 'HEAD') return ctx.streams.head(reply, 'sse', follow);
     const after = ctx.replay.resumePoint(request.headers['last-event-id']);
@@ -176,8 +184,9 @@ function hosted(ctx: HttpContext, ref: string): ExposedThing | undefined {
 }
 
 /** What a notification sends (WoT Discovery §7.3.2.3): the TD's id; with diff, the whole new TD or the changes. */
-function eventData(change: DirectoryChange, diff: boolean): unknown {
+function eventData(ctx: HttpContext, change: DirectoryChange | HostedChange, diff: boolean, base: string): unknown {
   if (!diff || change.type === 'thing_deleted') return { id: change.id };
+  if ('thing' in change) return ctx.descriptions.describe(change.thing, base);
   if (change.type === 'thing_created') return change.td;
   return { ...change.diff, id: change.id };
 }

@@ -345,3 +345,22 @@ t.test('a TD registered at a started node is published into the ring, signed by 
   await servient.app.inject({ method: 'DELETE', url: LAMP_URL });
   t.equal((await servient.directory.entryOf(LAMP_ID))?.td, null, 'deletion publishes a tombstone');
 });
+
+t.test('tdd-notification-event-types for hosted Things: one produced and exposed is thing_created (the TD as served with diff), one destroyed thing_deleted', async (t) => {
+  const { servient } = await node(t);
+  const { url } = await servient.start();
+  const events = await openSse(t, `${url}events?diff=true`);
+  const thing = await servient.produce({ title: 'Fan', properties: { speed: { type: 'integer' } } });
+  await thing.expose();
+  const created = await events.nextEvent();
+  t.equal(created.event, 'thing_created');
+  const td = JSON.parse(created.data!) as ThingDescription;
+  t.equal(td.id, thing.id);
+  t.equal(td.base, url, 'rendered for the subscriber\'s base');
+  t.ok(td.properties?.speed?.forms?.length, 'with its forms');
+  await thing.destroy();
+  const deleted = await events.nextEvent();
+  t.equal(deleted.event, 'thing_deleted');
+  t.same(JSON.parse(deleted.data!), { id: thing.id });
+  events.close();
+});
