@@ -59,7 +59,8 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
     const ref = request.params.thing;
     const thing = hosted(ctx, ref);
     if (thing !== undefined) return reply.type(TD_TYPE).send(ctx.descriptions.thing(thing, ctx.descriptions.baseFor(request)));
-    const td = await ctx.tdd?.find(ref);
+    // A TD id is an absolute URI: a ref without a colon is a slug, and only this node's.
+    const td = ref.includes(':') ? await ctx.tdd?.find(ref) : undefined;
     if (td === undefined) throw new FlowchainError('FLOWCHAIN_ERR_THING_NOT_FOUND', `no Thing ${ref} on this node or in the ring`, { field: 'thing' });
     return reply.type(TD_TYPE).send(JSON.stringify(td));
   });
