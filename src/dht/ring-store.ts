@@ -231,7 +231,12 @@ export class RingStore implements RecordStore {
       this.#listedKeys = index;
       this.#indexing = (async () => {
         for await (const [key, value] of this.#section.entries()) this.#noteListed(key, value);
-      })();
+      })().catch((err: unknown) => {
+        // A failed scan is made again by the next listing.
+        this.#indexing = undefined;
+        this.#listedKeys = undefined;
+        throw err;
+      });
     }
     await this.#indexing;
     return this.#listedKeys!;
