@@ -305,6 +305,7 @@ export class Servient {
         validator,
         directory: tdd,
         corsOrigins: config.corsOrigins,
+        ringOrigins: async () => new Set((await directory.entries()).filter((entry) => !directory.isOwn(entry)).map((entry) => new URL(entry.host.url).origin)),
         dashboard: DASHBOARD_FILES,
       });
       servient = new Servient({ config, database, clock, store, checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, tdd });

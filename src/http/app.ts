@@ -65,6 +65,12 @@ export interface AppOptions {
   readonly directory?: TdDirectory;
   /** Origins browsers may call this node from (CORS); `*` for any; none or empty: same origin only. */
   readonly corsOrigins?: readonly string[];
+  /**
+   * The origins of the ring's members (their public URLs, as their signed directory entries
+   * name them): allowed by CORS besides `corsOrigins`, so any member's dashboard drives this
+   * node's Things, and reachable from this node's dashboard (its CSP).
+   */
+  readonly ringOrigins?: () => Promise<ReadonlySet<string>>;
   /** The dashboard's files; omit for a node without the dashboard (most unit tests). */
   readonly dashboard?: DashboardFiles;
 }
@@ -167,9 +173,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // CORS (WHATWG Fetch §3.2): browser consumers on the allowed origins read TDs and call
   // forms; a cross-origin write still needs the credentials (no cookies: they are headers).
   const corsOrigins = options.corsOrigins ?? [];
-  if (corsOrigins.length > 0) {
+  const ringOrigins = options.ringOrigins;
+  if (corsOrigins.length > 0 || ringOrigins !== undefined) {
+    const configured = new Set(corsOrigins);
+    const allowed = async (origin: string | undefined): Promise<boolean> =>
+      origin !== undefined && (configured.has(origin) || ((await ringOrigins?.().catch(() => undefined))?.has(origin) ?? false));
     await app.register(cors, {
-      origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
+      origin: configured.has('*') ? '*' : (origin: string | undefined, done: (err: Error | null, allow: boolean) => void) => void allowed(origin).then((allow) => done(null, allow)),
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'if-none-match'],
       exposedHeaders: ['location', 'link', 'etag', 'retry-after', 'www-authenticate', 'flowchain-tx-id', 'flowchain-tx-status'],
@@ -186,7 +196,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.ring) ringRoutes(app, options.ring);
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   if (options.chain) chainRoutes(app, options.chain);
-  if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl);
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl, options.ringOrigins);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the WebSocket endpoint.
   await app.register(async (sockets) => {
