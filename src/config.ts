@@ -48,6 +48,8 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Most open connections to the HTTP port (HTTP, SSE, WebSocket together); more are refused. */
   readonly maxConnections: number;
+  /** Browser origins (scheme://host[:port]) allowed to read this node's resources and call its forms (CORS); `*` allows any; none: same origin only. Writes still need the credentials. */
+  readonly corsOrigins: readonly string[];
   /** A ring member to join through: its HTTP URL (or its wss:// peer URL); absent means this node founds a ring. */
   readonly join: string | undefined;
   /** Take part in introduction on the LAN (mDNS, `_wot._tcp`, subtype `_directory`): announce this node and, without `join`, join a member of its ring found there. */
@@ -152,6 +154,18 @@ const httpUrl = (raw: unknown, where: string): string => {
 const joinUrl = (raw: unknown, where: string): string => url(['ws:', 'wss:', 'http:', 'https:'], "a ring member's http:// URL (or its wss:// peer URL)")(raw, where).href;
 const wssUrl = (raw: unknown, where: string): string => url(['wss:'], 'a wss:// URL')(raw, where).href;
 
+/** A comma-separated list (or, in a config file, an array) of origins, or `*`. */
+const origins = (raw: unknown, where: string): readonly string[] => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((item) => item.trim()).filter((item) => item !== '') : fail(where, 'must be a comma-separated list of origins');
+  return items.map((item: unknown) => {
+    if (item === '*') return '*';
+    const parsed = url(['http:', 'https:'], 'an origin such as https://example.org:8443, or *')(item, where);
+    // RFC 6454 §6.2: an origin is scheme, host and port; the browser's Origin header has no path.
+    if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || String(item).endsWith('/')) return fail(where, `${String(item)} is not an origin (scheme://host[:port], no path)`);
+    return parsed.origin;
+  });
+};
+
 const level = (raw: unknown, where: string): LogLevel => {
   if (!LOG_LEVELS.includes(raw as LogLevel)) return fail(where, `must be one of ${LOG_LEVELS.join(', ')}`);
   return raw as LogLevel;
@@ -193,6 +207,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   requestTimeoutMs: { flag: 'request-timeout', env: 'FLOWCHAIN_REQUEST_TIMEOUT', parse: integer(100, 3_600_000) },
   keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'FLOWCHAIN_KEEP_ALIVE_TIMEOUT', parse: integer(100, 600_000) },
   maxConnections: { flag: 'max-connections', env: 'FLOWCHAIN_MAX_CONNECTIONS', parse: integer(1, 1_000_000) },
+  corsOrigins: { flag: 'cors-origins', env: 'FLOWCHAIN_CORS_ORIGINS', parse: origins },
   join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: joinUrl },
   discover: { flag: 'discover', env: 'FLOWCHAIN_DISCOVER', parse: flag, boolean: true },
   discoverWaitMs: { flag: 'discover-wait', env: 'FLOWCHAIN_DISCOVER_WAIT', parse: integer(100, 600_000) },
@@ -236,6 +251,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1_024,
+  corsOrigins: [],
   join: undefined,
   discover: false,
   discoverWaitMs: 3_000,
@@ -289,7 +305,8 @@ export interface ConfigSources {
 export function usage(): string {
   const rows = (Object.keys(OPTIONS) as Key[]).map((key) => {
     const spec = OPTIONS[key];
-    const fallback = key === 'things' ? 'bundled samples' : String((DEFAULTS as Record<string, unknown>)[key] ?? '-');
+    const value = (DEFAULTS as Record<string, unknown>)[key];
+    const fallback = key === 'things' ? 'bundled samples' : Array.isArray(value) ? value.join(',') || '-' : String(value ?? '-');
     return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
   });
   return [

@@ -58,6 +58,10 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN: { status: 500, title: 'JSON-LD context not bundled' },
   FLOWCHAIN_ERR_DRIVER_UNKNOWN: { status: 500, title: 'Unknown device driver' },
   FLOWCHAIN_ERR_DRIVER_FAILED: { status: 500, title: 'Device module cannot be loaded' },
+  // The Thing Description Directory (WoT Discovery §7.3)
+  FLOWCHAIN_ERR_DIRECTORY_TD_INVALID: { status: 400, title: 'The Thing Description is not valid' },
+  FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN: { status: 403, title: 'This node may not change that Thing Description' },
+  FLOWCHAIN_ERR_DIRECTORY_QUERY_INVALID: { status: 400, title: 'Malformed search query' },
   // The peer-to-peer ring
   FLOWCHAIN_ERR_PEER_UNREACHABLE: { status: 503, title: 'Peer unreachable' },
   FLOWCHAIN_ERR_PEER_MESSAGE_INVALID: { status: 400, title: 'Invalid peer message' },
@@ -97,6 +101,14 @@ export interface ErrorDetails {
   readonly field?: string;
   /** The underlying error, when a library failed. */
   readonly cause?: unknown;
+  /** Every fault of a rejected document (WoT Discovery §7.3.2.1.1: `validationErrors`). */
+  readonly validationErrors?: readonly ValidationFault[];
+}
+
+/** One fault of a rejected document: where (a JSON Pointer) and what. */
+export interface ValidationFault {
+  readonly field: string;
+  readonly description: string;
 }
 
 /** The only error type Flowchain throws on purpose. */
@@ -105,6 +117,7 @@ export class FlowchainError extends Error {
   readonly status: number;
   readonly title: string;
   readonly field: string | undefined;
+  readonly validationErrors: readonly ValidationFault[] | undefined;
 
   constructor(code: ErrorCode, detail: string, details: ErrorDetails = {}) {
     super(detail, details.cause === undefined ? undefined : { cause: details.cause });
@@ -113,6 +126,7 @@ export class FlowchainError extends Error {
     this.status = ERRORS[code].status;
     this.title = ERRORS[code].title;
     this.field = details.field;
+    this.validationErrors = details.validationErrors;
   }
 }
 
@@ -128,6 +142,7 @@ export interface ErrorBody {
   readonly title: string;
   readonly detail: string;
   readonly field?: string;
+  readonly validationErrors?: readonly ValidationFault[];
 }
 
 /**
@@ -137,7 +152,7 @@ export interface ErrorBody {
 export function describeError(err: unknown): ErrorBody {
   if (err instanceof FlowchainError) {
     const body: ErrorBody = { code: err.code, status: err.status, title: err.title, detail: err.message };
-    return err.field === undefined ? body : { ...body, field: err.field };
+    return { ...body, ...(err.field === undefined ? {} : { field: err.field }), ...(err.validationErrors === undefined ? {} : { validationErrors: err.validationErrors }) };
   }
   const spec = ERRORS.FLOWCHAIN_ERR_INTERNAL;
   return { code: 'FLOWCHAIN_ERR_INTERNAL', status: spec.status, title: spec.title, detail: 'Unexpected internal error' };

@@ -31,6 +31,7 @@ import { deviceFor } from './devices/device-modules.js';
 import { RingService } from './dht/ring-service.js';
 import { bonjourMdns, LanIntroduction, type Mdns } from './directory/lan-introduction.js';
 import { RingDirectory } from './directory/ring-directory.js';
+import { TdDirectory } from './directory/td-directory.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
 import type { Anchorer } from './ledger/anchoring.js';
@@ -76,6 +77,8 @@ export interface ServientComponents {
   readonly membership?: MembershipDocuments;
   /** The mDNS that `discover` uses; by default multicast DNS on UDP 5353. */
   readonly mdns?: Mdns;
+  /** Fresh UUIDs for the ids of anonymous TDs registered in the directory (tests inject a fixed sequence); by default crypto.randomUUID. */
+  readonly randomUuid?: () => string;
 }
 
 /** Options of {@link createServient}: configuration (the keys of a config file) and components. */
@@ -134,6 +137,8 @@ export class Servient {
   readonly chain: LedgerPlugin;
   /** @internal */
   readonly directory: RingDirectory;
+  /** @internal The Thing Description Directory: TDs registered at this node. */
+  readonly tdd: TdDirectory;
   readonly #config: Config;
   readonly #database: Database;
   readonly #clock: Clock;
@@ -179,6 +184,7 @@ export class Servient {
     chain: LedgerPlugin;
     directory: RingDirectory;
     lan: LanIntroduction | undefined;
+    tdd: TdDirectory;
   }) {
     this.#config = init.config;
     this.#database = init.database;
@@ -199,6 +205,7 @@ export class Servient {
     this.chain = init.chain;
     this.directory = init.directory;
     this.#lan = init.lan;
+    this.tdd = init.tdd;
     this.#host = { expose: (thing) => this.#expose(thing), destroy: (thing) => this.#withdraw(thing) };
     // Started in this order, stopped in the reverse one.
     this.#parts = [
@@ -208,7 +215,17 @@ export class Servient {
       // A member announces itself on the LAN once it is in its ring, so others can join through it.
       ...(this.#lan === undefined ? [] : [{ name: 'lan', start: async () => this.#lan!.announce(this.#port!, this.#scheme), stop: () => this.#lan!.close() }]),
       // The ring learns which Things this node hosts before any of their transactions leave: owners check it.
-      { name: 'directory', start: () => this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing))), stop: async () => this.directory.stop() },
+      {
+        name: 'directory',
+        start: async () => {
+          await this.directory.start(this.#url!, this.registry.list().map((thing) => this.#hosted(thing)));
+          this.tdd.start();
+        },
+        stop: async () => {
+          this.tdd.stop();
+          this.directory.stop();
+        },
+      },
       { name: 'broker', start: async () => this.broker.start(), stop: () => this.broker.stop() },
       { name: 'devices', start: async () => void (await Promise.all([...this.#devices.values()].map((device) => this.#startDevice(device)))), stop: () => this.#stopDevices() },
     ];
@@ -273,6 +290,16 @@ export class Servient {
         { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
       );
       const registry = new ThingRegistry();
+      const tdd = new TdDirectory({
+        section: database.section('registrations'),
+        clock,
+        validator,
+        ring: directory,
+        randomUuid: components.randomUuid ?? randomUUID,
+        isHosted: (id) => registry.list().some((thing) => thing.id === id || thing.slug === id),
+        ...(components.logger ? { log: components.logger } : {}),
+      });
+      await tdd.open();
       const nodeId = `urn:uuid:${namespace}`;
       await checker.checkNode(nodeId);
       const app = await buildApp({
@@ -292,9 +319,12 @@ export class Servient {
         ...(components.tls ? { tls: components.tls } : {}),
         logger: components.logger,
         validator,
+        directory: tdd,
+        corsOrigins: config.corsOrigins,
+        ringOrigins: async () => new Set((await directory.entries()).filter((entry) => !directory.isOwn(entry)).map((entry) => new URL(entry.host.url).origin)),
         dashboard: DASHBOARD_FILES,
       });
-      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, lan });
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, tdd, lan });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {

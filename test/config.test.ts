@@ -97,6 +97,17 @@ t.test('the HTTP timeouts and the connection cap have defaults and take flags an
   t.match(config, { headersTimeoutMs: 2_000, requestTimeoutMs: 4_000, keepAliveTimeoutMs: 1_000, maxConnections: 64 });
 });
 
+t.test('CORS origins: none by default; a comma-separated flag or environment variable, or *; anything but an origin fails with FLOWCHAIN_ERR_CONFIG_INVALID', async (t) => {
+  t.same(DEFAULTS.corsOrigins, []);
+  t.same(parseCommandLine(sources(['start', '--cors-origins', 'https://playground.example, http://localhost:8081'])).config.corsOrigins, ['https://playground.example', 'http://localhost:8081']);
+  t.same(parseCommandLine(sources(['start'], { FLOWCHAIN_CORS_ORIGINS: '*' })).config.corsOrigins, ['*']);
+  t.same(parseCommandLine(sources(['start', '--cors-origins', 'https://a.example:443'])).config.corsOrigins, ['https://a.example'], 'the default port is the origin\'s');
+  for (const bad of ['ftp://a.example', 'https://a.example/path', 'https://a.example/', 'not a url']) {
+    t.throws(() => parseCommandLine(sources(['start', '--cors-origins', bad])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--cors-origins' }, bad);
+  }
+  t.match(usage(), '--cors-origins');
+});
+
 t.test('a headers timeout longer than the request timeout fails with FLOWCHAIN_ERR_CONFIG_INVALID', async (t) => {
   t.throws(() => parseCommandLine(sources(['start', '--headers-timeout', '20000', '--request-timeout', '10000'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--headers-timeout' });
 });

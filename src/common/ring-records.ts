@@ -26,6 +26,8 @@ export interface RecordKind<T = unknown> {
    * refused); they reach other nodes only as replication from a plausible owner.
    */
   readonly ownerOnly?: boolean;
+  /** Records of this kind can be listed across the whole ring ({@link RecordStore.list}). */
+  readonly listed?: boolean;
 }
 
 /** The ring store as the layers above the ring use it. */
@@ -47,6 +49,13 @@ export interface RecordStore {
   putOwned(entries: readonly (readonly [string, unknown])[]): Promise<{ readonly existing: readonly unknown[]; readonly replicas: number }>;
   /** True unless this node knows `keyHex` belongs to another node. */
   owns(keyHex: string): boolean;
+  /**
+   * Every record of a listed kind in the ring, each from its owner, checked: a walk along the
+   * ring from this node, successor after successor. A member that cannot be reached is
+   * skipped (its keys' replicas answer for them once the ring has repaired itself); a record
+   * that does not prove itself is left out.
+   */
+  list(kind: string): Promise<unknown[]>;
 }
 
 /** A record's kind member, if it has one. */

@@ -25,7 +25,7 @@ import { FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { ChordNode } from './chord-node.js';
 import { chunks } from '../common/chunks.js';
-import { keyFromWire, type Peer } from './peer.js';
+import { fromWire, keyFromWire, toWire, type Peer } from './peer.js';
 import type { RingSpace } from './ring-space.js';
 import type { PeerReply, PeerRequest, Transport } from './transport.js';
 
@@ -50,6 +50,9 @@ export interface RingStoreInit {
   readonly quotaBurstBytes?: number;
 }
 
+/** Most members a ring-wide listing visits. */
+const MAX_LISTED_MEMBERS = 1_024;
+
 /** Most entries in one replication message. */
 const CHUNK = 32;
 
@@ -73,6 +76,9 @@ export class RingStore implements RecordStore {
   readonly #unreplicated = new Map<string, unknown>();
   /** When each stored record of a kind that expires does (filled as records are written or read in a full pass). */
   readonly #expiring = new Map<string, number>();
+  /** Keys of the records of each listed kind this node holds; built by one scan at the first listing, kept by every write and drop. */
+  #listedKeys: Map<string, Set<string>> | undefined;
+  #indexing: Promise<void> | undefined;
 
   constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
     this.#node = components.node;
@@ -87,6 +93,7 @@ export class RingStore implements RecordStore {
     this.#node.register('store-put-many', (request, sender) => this.#onPutMany(request, sender));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request, sender) => this.#onReplicate(request, sender));
+    this.#node.register('store-list', (request) => this.#onList(request));
     // Best effort: if it fails, the next rounds' owner pushes deliver the keys instead.
     this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current).catch(() => undefined));
     this.#node.onMaintenance(() => this.#pushOwned());
@@ -156,6 +163,91 @@ export class RingStore implements RecordStore {
 
   owns(keyHex: string): boolean {
     return this.#mayOwn(this.#parseKey(keyHex));
+  }
+
+  async list(kind: string): Promise<unknown[]> {
+    if (this.#kinds.get(kind)?.listed !== true) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kind} are not listed`, { field: 'kind' });
+    const found = new Map<string, unknown>();
+    const visited = new Set<bigint>();
+    let peer: Peer = this.#node.self;
+    // Chord §4: following successors from any node visits every member once.
+    while (!visited.has(peer.id) && visited.size < MAX_LISTED_MEMBERS) {
+      visited.add(peer.id);
+      let after: string | undefined;
+      let successor: Peer | undefined;
+      try {
+        for (let page = 0; page < 1_000; page++) {
+          const reply = peer.id === this.#node.self.id ? await this.#onList({ type: 'store-list', kind, ...(after ? { after } : {}) }) : await this.#transport.request(peer, { type: 'store-list', kind, ...(after ? { after } : {}) });
+          successor = fromWire(reply.successor, this.#space);
+          const entries = Array.isArray(reply.entries) ? (reply.entries as unknown[]) : [];
+          for (const entry of entries) {
+            if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') continue;
+            const key = this.#space.toHex(this.#parseKey(entry[0]));
+            const value = peer.id === this.#node.self.id ? entry[1] : this.#usable(key, entry[1]);
+            if (value === undefined || kindOf(value) !== kind) continue;
+            const known = found.get(key);
+            if (known === undefined || this.#kinds.get(kind)!.replaces?.(value, known) === true) found.set(key, value);
+            after = key;
+          }
+          if (reply.more !== true || entries.length === 0) break;
+        }
+      } catch {
+        // Unreachable: go on from the next member this node knows after it.
+        successor = this.#node.table.successors.find((p) => !visited.has(p.id));
+      }
+      if (successor === undefined) break;
+      peer = successor;
+    }
+    return [...found.values()];
+  }
+
+  /** A page of the listed records this node owns, by key, after `after`, and its successor to ask next. */
+  async #onList(request: PeerRequest): Promise<PeerReply> {
+    const kind = typeof request.kind === 'string' ? this.#kinds.get(request.kind) : undefined;
+    if (kind?.listed !== true) throw invalidMessage('kind names no listed record kind');
+    const after = request.after === undefined ? undefined : this.#space.toHex(this.#parseKey(request.after));
+    const keys = [...((await this.#listed()).get(kind.kind) ?? [])].filter((key) => (after === undefined || key > after) && this.#mayOwn(this.#space.fromHex(key))).sort();
+    const entries: [string, unknown][] = [];
+    let bytes = 0;
+    let more = false;
+    for (const key of keys) {
+      const value = this.#usable(key, await this.#section.get(key), false);
+      if (value === undefined) continue;
+      const size = Buffer.byteLength(JSON.stringify(value));
+      if (entries.length > 0 && (bytes + size > this.#maxFrameBytes / 2 || entries.length >= 4 * CHUNK)) {
+        more = true;
+        break;
+      }
+      entries.push([key, value]);
+      bytes += size;
+    }
+    return { entries, more, successor: toWire(this.#node.table.successor, this.#space) };
+  }
+
+  /** The index of listed keys, built by one scan of the section the first time (writes meanwhile go into it too). */
+  async #listed(): Promise<Map<string, Set<string>>> {
+    if (this.#indexing === undefined) {
+      const index = new Map<string, Set<string>>();
+      this.#listedKeys = index;
+      this.#indexing = (async () => {
+        for await (const [key, value] of this.#section.entries()) this.#noteListed(key, value);
+      })().catch((err: unknown) => {
+        // A failed scan is made again by the next listing.
+        this.#indexing = undefined;
+        this.#listedKeys = undefined;
+        throw err;
+      });
+    }
+    await this.#indexing;
+    return this.#listedKeys!;
+  }
+
+  #noteListed(key: string, value: unknown): void {
+    const kind = kindOf(value);
+    if (this.#listedKeys === undefined || kind === undefined || this.#kinds.get(kind)?.listed !== true) return;
+    let keys = this.#listedKeys.get(kind);
+    if (keys === undefined) this.#listedKeys.set(kind, (keys = new Set()));
+    keys.add(key);
   }
 
   async #onPutMany(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
@@ -295,7 +387,10 @@ export class RingStore implements RecordStore {
     const now = this.#clock.now();
     const due = [...this.#expiring].filter(([, at]) => at <= now).map(([key]) => key);
     if (due.length === 0) return;
-    for (const key of due) this.#expiring.delete(key);
+    for (const key of due) {
+      this.#expiring.delete(key);
+      for (const keys of this.#listedKeys?.values() ?? []) keys.delete(key);
+    }
     await this.#section.batch(due.map((key) => ({ type: 'del', key })));
   }
 
@@ -311,7 +406,10 @@ export class RingStore implements RecordStore {
 
   async #write(entries: readonly [string, unknown][]): Promise<void> {
     if (entries.length === 0) return;
-    for (const [key, value] of entries) this.#noteExpiry(key, value);
+    for (const [key, value] of entries) {
+      this.#noteExpiry(key, value);
+      this.#noteListed(key, value);
+    }
     await this.#section.batch(entries.map(([key, value]) => ({ type: 'put', key, value })));
   }
 

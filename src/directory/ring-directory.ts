@@ -13,7 +13,7 @@ import type { Clock, Timer } from '../common/clock.js';
 import type { RecordStore } from '../common/ring-records.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { ThingDescription } from '../td/thing-description.js';
-import { signThingEntry, thingKey, THING_ENTRIES, type ThingEntry } from './thing-entry.js';
+import { signThingEntry, thingKey, THING_ENTRIES, type EntryRegistration, type ThingEntry } from './thing-entry.js';
 
 /** Collaborators of the directory. */
 export interface RingDirectoryComponents {
@@ -31,6 +31,8 @@ export interface RingDirectoryInit {
   readonly refreshMs?: number;
   /** How long an entry read from the ring is used before it is read again. */
   readonly cacheMs?: number;
+  /** How long a ring-wide listing is used before the ring is walked again. */
+  readonly listCacheMs?: number;
 }
 
 /** A Thing this node hosts, as it publishes it. */
@@ -38,6 +40,24 @@ export interface HostedThing {
   readonly thingId: string;
   /** The TD as served, with absolute `base`. */
   readonly td: ThingDescription;
+}
+
+/** A TD registered at this node through the directory API, as it publishes it. */
+export interface RegisteredThing {
+  readonly thingId: string;
+  readonly td: ThingDescription;
+  readonly registration: EntryRegistration;
+  /** When it expires (ms since the epoch), or null: when it is deleted. */
+  readonly expires: number | null;
+}
+
+/** One publication: a hosted Thing's TD, a registration, or a tombstone (td null). */
+interface Publication {
+  readonly thingId: string;
+  readonly td: ThingDescription | null;
+  readonly registration?: EntryRegistration;
+  /** Undefined: the hosted Things' rolling TTL. */
+  readonly expires?: number | null;
 }
 
 /** How soon a failed publication is tried again. */
@@ -57,8 +77,12 @@ export class RingDirectory implements ThingHosts {
   readonly #cacheMs: number;
   /** What this node publishes, by Thing id, and the base URL of its forms. */
   readonly #hosted = new Map<string, ThingDescription>();
+  /** TDs registered at this node, by Thing id. */
+  readonly #registered = new Map<string, RegisteredThing>();
   #url: string | undefined;
   readonly #cache = new Map<string, { readonly at: number; readonly entry: Promise<ThingEntry | undefined> }>();
+  readonly #listCacheMs: number;
+  #listing: { readonly at: number; readonly entries: Promise<ThingEntry[]> } | undefined;
   #version = 0;
   #timer: Timer | undefined;
   #publishedAt = 0;
@@ -70,6 +94,7 @@ export class RingDirectory implements ThingHosts {
     this.#ttlMs = init.ttlMs ?? 90_000;
     this.#refreshMs = init.refreshMs ?? 30_000;
     this.#cacheMs = init.cacheMs ?? 30_000;
+    this.#listCacheMs = init.listCacheMs ?? 2_000;
     components.store.register(THING_ENTRIES);
   }
 
@@ -92,20 +117,70 @@ export class RingDirectory implements ThingHosts {
   /** Adds or updates a hosted Thing; resolves once its entry is stored at its owner. */
   async host(thing: HostedThing): Promise<void> {
     this.#hosted.set(thing.thingId, thing.td);
-    if (this.#url !== undefined) await this.#publish([[thing.thingId, thing.td]]);
+    if (this.#url !== undefined) await this.#publish([{ thingId: thing.thingId, td: thing.td }]);
   }
 
   /** Withdraws a hosted Thing: a signed tombstone replaces its entry. */
   async withdraw(thingId: string): Promise<void> {
     if (!this.#hosted.delete(thingId) || this.#url === undefined) return;
-    await this.#publish([[thingId, null]]);
+    await this.#publish([{ thingId, td: null }]);
+  }
+
+  /**
+   * Publishes a TD registered at this node (created or replaced), signed by this node, and
+   * keeps publishing it with the hosted Things until it is {@link unregister}ed. Before
+   * {@link start} it is only kept, and published once the node starts.
+   */
+  async register(thing: RegisteredThing): Promise<void> {
+    this.#registered.set(thing.thingId, thing);
+    this.#cache.delete(thing.thingId);
+    if (this.#url !== undefined) await this.#publish([this.#registration(thing)]);
+  }
+
+  /** Withdraws a registration of this node: a signed tombstone replaces its entry. */
+  async unregister(thingId: string): Promise<void> {
+    this.#cache.delete(thingId);
+    if (!this.#registered.delete(thingId) || this.#url === undefined) return;
+    await this.#publish([{ thingId, td: null }]);
+  }
+
+  /**
+   * Every live entry of the ring's directory (not withdrawn, not expired, each checked by its
+   * publisher's signature), read across the ring; cached for `listCacheMs`. Empty before
+   * {@link start}. Rejects with the ring store's codes.
+   */
+  async entries(): Promise<ThingEntry[]> {
+    if (this.#url === undefined) return [];
+    const now = this.#c.clock.now();
+    if (this.#listing === undefined || now - this.#listing.at > this.#listCacheMs) {
+      const listing = { at: now, entries: this.#c.store.list(THING_ENTRIES.kind) as Promise<ThingEntry[]> };
+      this.#listing = listing;
+      listing.entries.catch(() => this.#listing === listing && (this.#listing = undefined));
+    }
+    const entries = await this.#listing.entries;
+    return entries.filter((entry) => entry.td !== null && (entry.expires === null || entry.expires > this.#c.clock.now()));
+  }
+
+  /** Whether an entry was published by this node. */
+  isOwn(entry: ThingEntry): boolean {
+    return entry.host.id === this.#selfId();
+  }
+
+  /**
+   * The ring's entry for `thingId`, read again from its owner (checked: signature, key);
+   * undefined when the ring has none or this node is not in a ring yet (not started).
+   * Rejects with the ring store's codes.
+   */
+  async entryOf(thingId: string): Promise<ThingEntry | undefined> {
+    if (this.#url === undefined) return undefined;
+    return (await this.#c.store.get(thingKey(thingId))) as ThingEntry | undefined;
   }
 
   /** Publishes every hosted Thing again; a failure is retried within a second. */
   async #refresh(): Promise<void> {
     this.#publishing = true;
     try {
-      await this.#publish([...this.#hosted]);
+      await this.#publish([...[...this.#hosted].map(([thingId, td]) => ({ thingId, td })), ...[...this.#registered.values()].map((thing) => this.#registration(thing))]);
       this.#failed = false;
       this.#publishedAt = this.#c.clock.now();
     } catch (err) {
@@ -140,17 +215,26 @@ export class RingDirectory implements ThingHosts {
       if (this.#cache.size > 4096) this.#cache.delete(this.#cache.keys().next().value as string);
     }
     const entry = await cached.entry;
-    return entry === undefined ? undefined : { hostId: entry.host.id, td: entry.td };
+    // A registration names the node it was made at, not a host of the Thing.
+    return entry === undefined || entry.registration !== undefined ? undefined : { hostId: entry.host.id, td: entry.td };
   }
 
-  async #publish(things: readonly (readonly [string, ThingDescription | null])[]): Promise<void> {
+  #registration(thing: RegisteredThing): Publication {
+    return { thingId: thing.thingId, td: thing.td, registration: thing.registration, expires: thing.expires };
+  }
+
+  async #publish(things: readonly Publication[]): Promise<void> {
     const url = this.#url;
     if (url === undefined || things.length === 0) return;
     const now = this.#c.clock.now();
     // Versions grow even if two publications fall in one millisecond.
     this.#version = Math.max(this.#version + 1, now);
-    const entries = things.map(([thingId, td]): [string, ThingEntry] => [thingKey(thingId), signThingEntry(this.#c.identity, { thingId, td, url, version: this.#version, expires: now + this.#ttlMs })]);
+    const entries = things.map((p): [string, ThingEntry] => [
+      thingKey(p.thingId),
+      signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : p.expires, ...(p.registration === undefined ? {} : { registration: p.registration }) }),
+    ]);
     const failures = await this.#c.store.putMany(entries);
+    this.#listing = undefined;
     const failed = failures.find((f) => f !== undefined);
     if (failed !== undefined) throw failed;
   }

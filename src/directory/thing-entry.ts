@@ -1,11 +1,15 @@
 /**
- * A Thing Description as the ring keeps it: signed by the node that hosts the Thing, so any
- * member can check who hosts it (the broker's owners refuse transactions about a Thing from
- * anyone but its host) and nobody but that host can replace or withdraw it. Stored under
- * thingKey(id) = SHA-1("flowchain:td:" + TD id), an entry names its host (ring id, Ed25519
- * key, HTTP base URL), carries the TD as the host serves it (null once withdrawn: a
- * tombstone), a version that grows with each publication and an expiry the host keeps pushing
- * forward while it runs. Pure: the clock and the key are parameters.
+ * A Thing Description as the ring keeps it: signed by the node that publishes it, so any
+ * member can check who did and nobody else can replace or withdraw it. Two kinds of
+ * publisher: the node that hosts the Thing (the broker's owners refuse transactions about a
+ * Thing from anyone but its host), and the node where a TD of a Thing hosted elsewhere was
+ * registered through the directory API (`registration` set: such an entry names no host of
+ * the Thing). Stored under thingKey(id) = SHA-1("flowchain:td:" + TD id), an entry names its
+ * publisher (`host`: ring id, Ed25519 key, HTTP base URL), carries the TD (null once withdrawn:
+ * a tombstone), a version that grows with each publication and an expiry: a hosting node keeps
+ * pushing it forward while it runs; a registration expires when its TTL says, or never
+ * (`expires` null), so it outlives the node that took it. Pure: the clock and the key are
+ * parameters.
  *
  *   signature = Ed25519 by host.key over UTF-8(canonicalJson(entry without signature))
  *
@@ -29,17 +33,28 @@ export interface ThingHost {
   readonly url: string;
 }
 
+/** When and for how long a TD was registered (WoT Discovery §7.3.2.1.3), ms since the epoch. */
+export interface EntryRegistration {
+  readonly created: number;
+  readonly modified: number;
+  /** The time to live the registering client asked for, in seconds; none: until deleted. */
+  readonly ttl?: number;
+}
+
 /** A signed entry of the ring's directory. */
 export interface ThingEntry {
   readonly kind: 'td';
   readonly thingId: string;
-  /** The TD as its host serves it; null for a withdrawn Thing. */
+  /** The TD as its publisher serves it; null for a withdrawn Thing. */
   readonly td: ThingDescription | null;
+  /** The publisher: the Thing's host, or the node a registration was made at. */
   readonly host: ThingHost;
-  /** Grows with each publication by the same host (its clock, in ms). */
+  /** Present when the TD was registered through the directory API rather than hosted. */
+  readonly registration?: EntryRegistration;
+  /** Grows with each publication by the same publisher (its clock, in ms). */
   readonly version: number;
-  /** When the entry stops counting unless its host publishes it again, ms since the epoch. */
-  readonly expires: number;
+  /** When the entry stops counting unless published again, ms since the epoch; null (registrations only): never. */
+  readonly expires: number | null;
   readonly signature: string;
 }
 
@@ -48,13 +63,24 @@ export function thingKey(thingId: string): string {
   return bytesToHex(sha1(utf8ToBytes(`flowchain:td:${thingId}`)));
 }
 
-/** Signs an entry for a Thing this node hosts (or a tombstone, with `td` null). */
-export function signThingEntry(identity: NodeIdentity, init: { readonly thingId: string; readonly td: ThingDescription | null; readonly url: string; readonly version: number; readonly expires: number }): ThingEntry {
+/** What an entry says before it is signed. */
+export interface EntryInit {
+  readonly thingId: string;
+  readonly td: ThingDescription | null;
+  readonly url: string;
+  readonly version: number;
+  readonly expires: number | null;
+  readonly registration?: EntryRegistration;
+}
+
+/** Signs an entry for a Thing this node hosts or a TD registered here (or a tombstone, with `td` null). */
+export function signThingEntry(identity: NodeIdentity, init: EntryInit): ThingEntry {
   const unsigned = {
     kind: 'td' as const,
     thingId: init.thingId,
     td: init.td,
     host: { id: identity.id.toString(16).padStart(40, '0'), key: bytesToHex(identity.publicKey), url: init.url },
+    ...(init.registration === undefined ? {} : { registration: init.registration }),
     version: init.version,
     expires: init.expires,
   };
@@ -76,20 +102,35 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
     throw invalid('host is { id, key, url }', 'host');
   }
   if (ringIdOf(hexToBytes(host.key)).toString(16).padStart(40, '0') !== host.id) throw invalid('host.id is not the SHA-1 of host.key', 'host.id');
-  if (!Number.isSafeInteger(e.version) || !Number.isSafeInteger(e.expires)) throw invalid('version and expires are integers', 'version');
+  const registration = e.registration as Partial<EntryRegistration> | undefined;
+  if (registration !== undefined) {
+    if (typeof registration !== 'object' || registration === null || !Number.isSafeInteger(registration.created) || !Number.isSafeInteger(registration.modified)) throw invalid('registration is { created, modified, ttl? }', 'registration');
+    if (registration.ttl !== undefined && !(typeof registration.ttl === 'number' && registration.ttl > 0 && Number.isFinite(registration.ttl))) throw invalid('registration.ttl is a positive number of seconds', 'registration.ttl');
+  }
+  if (!Number.isSafeInteger(e.version)) throw invalid('version is an integer', 'version');
+  // Only a registration may never expire: a hosted Thing's entry lapses once its host is gone.
+  if (!(Number.isSafeInteger(e.expires) || (e.expires === null && registration !== undefined))) throw invalid('expires is an integer (or null for a registration)', 'expires');
   if (typeof e.signature !== 'string' || !HEX(128).test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
   const { signature, ...unsigned } = e as ThingEntry;
   if (!NodeIdentity.verify(hexToBytes(signature), utf8ToBytes(canonicalJson(unsigned)), hexToBytes(host.key))) throw invalid('the host\'s signature does not verify', 'signature');
   return e as ThingEntry;
 }
 
+/** Whether an entry is a registration (a TD registered through the directory API) rather than a hosted Thing's. */
+export function isRegistration(entry: ThingEntry): boolean {
+  return entry.registration !== undefined;
+}
+
 /**
- * The ring record kind of Thing entries: self-proving by the host's signature; a newer
- * entry from the same host replaces the stored one (nobody else's can); expired ones drop out.
+ * The ring record kind of Thing entries: self-proving by the publisher's signature; a newer
+ * entry from the same publisher replaces the stored one (nobody else's can, except where the
+ * stored one is a tombstone: a withdrawn id is free again); expired ones drop out. Listed:
+ * the directory reads them across the ring.
  */
 export const THING_ENTRIES: RecordKind<ThingEntry> = {
   kind: 'td',
   check: checkEntry,
-  replaces: (offered, stored) => offered.host.key === stored.host.key && offered.version > stored.version,
-  expiresAt: (entry) => entry.expires,
+  replaces: (offered, stored) => (offered.host.key === stored.host.key ? offered.version > stored.version : stored.td === null && offered.td !== null),
+  expiresAt: (entry) => entry.expires ?? undefined,
+  listed: true,
 };

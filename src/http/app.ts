@@ -3,6 +3,7 @@
  * instance. It never listens; the servient does, and tests drive it with `inject()`.
  * The only folder that imports fastify.
  */
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
@@ -17,7 +18,8 @@ import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { FlowchainError } from '../errors.js';
-import { directoryRoutes } from './routes/directory-routes.js';
+import { DIRECTORY_STREAM, directoryRoutes, directoryWriteRoutes, type HostedChange } from './routes/directory-routes.js';
+import type { TdDirectory } from '../directory/td-directory.js';
 import { interactionRoutes } from './routes/interaction-routes.js';
 import { propertyRoutes } from './routes/property-routes.js';
 import { ReplayLog } from './replay-log.js';
@@ -59,6 +61,16 @@ export interface AppOptions {
   readonly chain?: ChainView;
   /** Checks TDs as served (GET /things/{id}/validation); omit to leave that route out. */
   readonly validator?: TdValidator;
+  /** The Thing Description Directory: registrations and the ring's entries; omit for a read-only, local listing. */
+  readonly directory?: TdDirectory;
+  /** Origins browsers may call this node from (CORS); `*` for any; none or empty: same origin only. */
+  readonly corsOrigins?: readonly string[];
+  /**
+   * The origins of the ring's members (their public URLs, as their signed directory entries
+   * name them): allowed by CORS besides `corsOrigins`, so any member's dashboard drives this
+   * node's Things, and reachable from this node's dashboard (its CSP).
+   */
+  readonly ringOrigins?: () => Promise<ReadonlySet<string>>;
   /** The dashboard's files; omit for a node without the dashboard (most unit tests). */
   readonly dashboard?: DashboardFiles;
 }
@@ -118,7 +130,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     longPollTimeoutMs: options.longPollTimeoutMs,
     ledger: options.ledger,
     validator: options.validator,
+    tdd: options.directory,
   };
+  // Directory notifications get ids from the replay log, so a stream resumes with Last-Event-ID.
+  const unfollowDirectory = options.directory?.onChange((change) => replay.publish(DIRECTORY_STREAM, change.type, change));
+  // Hosted Things are in the directory too: one produced and exposed, or destroyed, is
+  // notified like a registration (its TD rendered for each subscriber's base).
+  const unfollowHosted = options.registry.onChange((thing, change) => {
+    const hosted: HostedChange = { type: change === 'added' ? 'thing_created' : 'thing_deleted', id: thing.id, thing };
+    replay.publish(DIRECTORY_STREAM, hosted.type, hosted);
+  });
 
   registerProblemHandlers(app);
   let closing = false;
@@ -127,7 +148,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     closing = true;
     ctx.streams.closeAll();
   });
-  app.addHook('onClose', async () => replay.stop());
+  app.addHook('onClose', async () => {
+    unfollowDirectory?.();
+    unfollowHosted();
+    replay.stop();
+  });
   // Before any route (and before the 404 handler): a node shutting down takes no new work, an
   // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
   // TD forms and receipt links are built from it.
@@ -145,13 +170,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // CORS (WHATWG Fetch §3.2): browser consumers on the allowed origins read TDs and call
+  // forms; a cross-origin write still needs the credentials (no cookies: they are headers).
+  const corsOrigins = options.corsOrigins ?? [];
+  const ringOrigins = options.ringOrigins;
+  if (corsOrigins.length > 0 || ringOrigins !== undefined) {
+    const configured = new Set(corsOrigins);
+    const allowed = async (origin: string | undefined): Promise<boolean> =>
+      origin !== undefined && (configured.has(origin) || ((await ringOrigins?.().catch(() => undefined))?.has(origin) ?? false));
+    await app.register(cors, {
+      origin: configured.has('*') ? '*' : (origin: string | undefined, done: (err: Error | null, allow: boolean) => void) => void allowed(origin).then((allow) => done(null, allow)),
+      methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'if-none-match'],
+      exposedHeaders: ['location', 'link', 'etag', 'retry-after', 'www-authenticate', 'flowchain-tx-id', 'flowchain-tx-status'],
+      credentials: false,
+      maxAge: 600,
+      strictPreflight: false,
+    });
+  }
   directoryRoutes(app, ctx);
+  // Its own context: the TD and merge-patch media types are taken by these routes only.
+  await app.register(async (writes) => directoryWriteRoutes(writes, ctx));
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
   if (options.ring) ringRoutes(app, options.ring);
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   if (options.chain) chainRoutes(app, options.chain);
-  if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl);
+  if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl, options.ringOrigins);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the WebSocket endpoint.
   await app.register(async (sockets) => {

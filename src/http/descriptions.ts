@@ -55,6 +55,11 @@ export class Descriptions {
     return this.#rendered(base).things.get(thing.slug) as string;
   }
 
+  /** Every TD as JSON text, in registry order. */
+  texts(base: string): string[] {
+    return [...this.#rendered(base).things.values()];
+  }
+
   /** Every TD, as the JSON array of the WoT Discovery listing. */
   all(base: string): string {
     return this.#rendered(base).all;

@@ -9,6 +9,7 @@ import type { Descriptions } from './descriptions.js';
 import type { Notification, ReplayLog, Topic } from './replay-log.js';
 import type { StreamTracker } from './streams.js';
 import type { TdValidator } from '../td/td-validator.js';
+import type { TdDirectory } from '../directory/td-directory.js';
 
 /** Shared collaborators of the routes. */
 export interface HttpContext {
@@ -25,6 +26,8 @@ export interface HttpContext {
   readonly ledger: LedgerView | undefined;
   /** Checks served TDs against the TD 1.1 JSON Schema, when given. */
   readonly validator: TdValidator | undefined;
+  /** The TDs registered at this node and the ring's entries; without it the directory is read-only and local. */
+  readonly tdd: TdDirectory | undefined;
 }
 
 /** The broker as the HTTP layer uses it. */

@@ -58,6 +58,9 @@ export function parseNotificationId(text: unknown): number | undefined {
   return ms * 1000 + Number(match[2]);
 }
 
+/** Thing slugs never start with NUL: a stream's buffer is apart from every Thing's. */
+const streamKey = (stream: string): string => `\u0000stream\u0000${stream}`;
+
 const keyOf = (thing: ExposedThing, kind: Topic['kind'], name: string): string => `${thing.slug}\u0000${kind}\u0000${name}`;
 
 /** The topics of a Thing a stream can follow: its observable, readable properties, and its events. */
@@ -79,6 +82,8 @@ export class ReplayLog {
   /** The notification made of each change or event object, so every listener of it sees one id. */
   readonly #stamped = new WeakMap<object, Notification>();
   readonly #recording = new Map<ExposedThing, Unsubscribe[]>();
+  /** Followers of the node's own streams, by stream name. */
+  readonly #streams = new Map<string, Set<(notification: Notification) => void>>();
 
   constructor(clock: Clock, init: { readonly capacity?: number } = {}) {
     this.#clock = clock;
@@ -165,6 +170,38 @@ export class ReplayLog {
     return topics
       .flatMap((topic) => (this.#buffers.get(keyOf(thing, topic.kind, topic.name)) ?? []).filter((n) => n.id > after))
       .sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * Numbers a notification of one of the node's own streams that no Thing makes (the
+   * directory's `thing_created`, `thing_updated`, `thing_deleted`), with the ids every other
+   * stream has, keeps it for replay and delivers it to that stream's followers.
+   */
+  publish(stream: string, name: string, data: unknown): Notification {
+    const now = this.#clock.now();
+    this.#last = Math.max(now * 1000, this.#last + 1);
+    const notification: Notification = { id: this.#last, kind: 'event', name, data, timestamp: now };
+    const key = streamKey(stream);
+    let buffer = this.#buffers.get(key);
+    if (buffer === undefined) this.#buffers.set(key, (buffer = []));
+    buffer.push(notification);
+    if (buffer.length > this.#capacity) buffer.shift();
+    for (const deliver of [...(this.#streams.get(stream) ?? [])]) deliver(notification);
+    return notification;
+  }
+
+  /** Delivers each new notification {@link publish}ed on `stream`. */
+  followStream(stream: string, deliver: (notification: Notification) => void): Unsubscribe {
+    let followers = this.#streams.get(stream);
+    if (followers === undefined) this.#streams.set(stream, (followers = new Set()));
+    const own = (notification: Notification): void => deliver(notification);
+    followers.add(own);
+    return () => void followers.delete(own);
+  }
+
+  /** The kept notifications of `stream` after `after`, in id order. */
+  replayStream(stream: string, after: number): Notification[] {
+    return (this.#buffers.get(streamKey(stream)) ?? []).filter((n) => n.id > after);
   }
 
   #subscribe(thing: ExposedThing, topic: Topic, deliver: (notification: Notification) => void): Unsubscribe {

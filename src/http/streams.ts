@@ -29,10 +29,16 @@ const SSE_HEADERS = {
 /** The header fields a long-poll answers with (its body is the JSON value it waited for). */
 const LONG_POLL_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
-/** A Vary a route set before the stream took over the response (hijacked responses skip fastify's headers). */
-function varyHeader(reply: FastifyReply): { vary?: string } {
-  const vary = reply.getHeader('vary');
-  return typeof vary === 'string' ? { vary } : {};
+/**
+ * The Vary and CORS headers set before the stream took over the response (hijacked responses
+ * skip fastify's headers), so a browser on another allowed origin can read the stream.
+ */
+function varyHeader(reply: FastifyReply): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if ((name === 'vary' || name.startsWith('access-control-')) && value !== undefined) kept[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return kept;
 }
 
 /** Whether an Accept header asks for an event stream (RFC 9110 §12.5.1; a q of 0 refuses it). */

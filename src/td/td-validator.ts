@@ -6,21 +6,48 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { FlowchainError } from '../errors.js';
+import { FlowchainError, type ValidationFault } from '../errors.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
+function compile(schema: object, allErrors: boolean): ValidateFunction {
+  // strict: false because the W3C schema uses draft-07 tuple forms and annotation keywords
+  // that ajv's strict mode would reject; validation semantics are unchanged.
+  const ajv = new Ajv({ strict: false, allErrors });
+  addFormats(ajv);
+  return ajv.compile(schema);
+}
+
 /** Checks TDs against one compiled JSON Schema. */
 export class TdValidator {
   readonly #validate: ValidateFunction;
+  readonly #schema: object;
+  /** Compiled on first use: only a directory taking registrations lists every fault. */
+  #validateAll: ValidateFunction | undefined;
 
   constructor(schema: object) {
-    // strict: false because the W3C schema uses draft-07 tuple forms and annotation keywords
-    // that ajv's strict mode would reject; validation semantics are unchanged.
-    const ajv = new Ajv({ strict: false, allErrors: false });
-    addFormats(ajv);
-    this.#validate = ajv.compile(schema);
+    this.#schema = schema;
+    this.#validate = compile(schema, false);
+  }
+
+  /**
+   * Every fault of `td` (empty when it validates), each with the failing field as a JSON
+   * Pointer: what a directory answers a rejected registration with (WoT Discovery §7.3.2.1.1).
+   * Faults of one field are joined, and at most `max` are listed.
+   */
+  faults(td: unknown, max = 20): ValidationFault[] {
+    this.#validateAll ??= compile(this.#schema, true);
+    if (this.#validateAll(td)) return [];
+    const byField = new Map<string, string[]>();
+    for (const error of this.#validateAll.errors ?? []) {
+      const field = error.instancePath || '/';
+      const reason = error.message ?? 'does not match the TD 1.1 JSON Schema';
+      const reasons = byField.get(field) ?? [];
+      if (!reasons.includes(reason)) reasons.push(reason);
+      byField.set(field, reasons);
+    }
+    return [...byField].slice(0, max).map(([field, reasons]) => ({ field, description: reasons.join('; ') }));
   }
 
   /** Why `td` does not validate (the first failing field, as a JSON Pointer), or undefined when it does. */

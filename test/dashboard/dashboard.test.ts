@@ -7,19 +7,17 @@
  * goes next to the test's results (.tap/test-results/test/dashboard/).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openPage, requireBrowser } from '../helpers/browser.js';
 import { startNode } from '../helpers/node-process.js';
 import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import type { ThingFragment } from '../../src/td/thing-description.js';
 import { createServient, tempDir } from '../helpers/test-servient.js';
 
-const CHROMIUM = process.env.FLOWCHAIN_CHROMIUM ?? '/usr/bin/chromium';
-/** The flags the machine needs: no sandbox as root, no GPU, no calls to Google's hosts. */
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = join(process.cwd(), '.tap', 'test-results', 'test', 'dashboard');
 
 const updatedAt = (page: Page, thing: string, property: string) =>
@@ -31,23 +29,7 @@ async function nextUpdate(page: Page, thing: string, property: string, before: s
   await output.and(page.locator(before === null ? '[data-updated-at]' : `:not([data-updated-at="${before}"])`)).waitFor({ state: 'attached' });
 }
 
-/** A browser page, closed at teardown, and the script errors it logs; `trustAnyCertificate` for a node's self-signed one. */
-async function openPage(t: Test, trustAnyCertificate = false): Promise<{ page: Page; scriptErrors: string[] }> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, ignoreHTTPSErrors: trustAnyCertificate });
-  const scriptErrors: string[] = [];
-  page.on('pageerror', (err) => scriptErrors.push(err.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') scriptErrors.push(message.text());
-  });
-  page.setDefaultTimeout(20_000);
-  return { page, scriptErrors };
-}
-
-t.before(() => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium), as .ci/run does`);
-});
+t.before(requireBrowser);
 
 t.test('the dashboard in a real browser', async (t) => {
   const data = tempDir(t);

@@ -5,7 +5,7 @@ import { RING } from '../../src/dht/ring-space.js';
 import { RingStore } from '../../src/dht/ring-store.js';
 import type { PeerRequest, PeerTarget } from '../../src/dht/transport.js';
 import { MemorySection } from '../helpers/memory-section.js';
-import { counter, note, NOTES, sealed } from '../helpers/ring-records.js';
+import { counter, note, NOTES, sealed, tally } from '../helpers/ring-records.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
 
 async function grow(sim: RingSimulation, count: number): Promise<void> {
@@ -200,4 +200,48 @@ t.test('replication messages stay within half the peer frame limit; records with
   await nodes[1]!.node.leave(); // hands everything it owns to node 0 in bounded messages
   for (const { node } of nodes) await node.maintain();
   t.ok(sizes.length > 0 && sizes.every((size) => size <= 2_048), `largest replication message ${Math.max(0, ...sizes)} bytes`);
+});
+
+t.test('list(kind) walks the ring and gives every record of a listed kind once, from its owner, newest version', async (t) => {
+  const sim = new RingSimulation(41);
+  await grow(sim, 12);
+  const written = new Map<string, unknown>();
+  for (let i = 0; i < 40; i++) {
+    const [key, value] = tally(`tally ${i}`, 1);
+    t.same(await sim.randomStore().putMany([[key, value]]), [undefined]);
+    written.set(key, value);
+  }
+  const [bumpedKey, bumped] = tally('tally 7', 9);
+  await sim.randomStore().putMany([[bumpedKey, bumped]]);
+  written.set(bumpedKey, bumped);
+  await writeNotes(sim, 5);
+  for (let i = 0; i < 3; i++) {
+    const listed = (await sim.randomStore().list('tally')) as { name: string; count: number }[];
+    t.equal(listed.length, 40, 'each record once (replicas are not listed twice), no record of another kind');
+    t.same(new Set(listed.map((r) => r.name)), new Set([...written.values()].map((r) => (r as { name: string }).name)));
+    t.equal(listed.find((r) => r.name === 'tally 7')?.count, 9, 'the replacing record');
+  }
+  await t.rejects(sim.randomStore().list('note'), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'a kind that is not listed');
+});
+
+t.test('list(kind) leaves out expired records and records that no longer prove themselves, and survives a crashed member', async (t) => {
+  const sim = new RingSimulation(42);
+  await grow(sim, 8);
+  await sim.randomStore().putMany([tally('short', 1, sim.clock.now() + 5_000), tally('kept', 1), tally('tampered', 1)]);
+  const reader = sim.stores.get(sim.nodes[0]!)!.store;
+  t.equal((await reader.list('tally')).length, 3);
+  // The owner's disk is changed behind its back: other nodes refuse what it sends.
+  const [tamperedKey] = tally('tampered', 1);
+  const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(tamperedKey)))!;
+  const lister = sim.nodes.find((n) => n !== owner)!;
+  sim.stores.get(owner)!.section.data.set(tamperedKey, { kind: 'tally', name: 'forged', count: 1 });
+  sim.clock.advance(6_000);
+  const names = ((await sim.stores.get(lister)!.store.list('tally')) as { name: string }[]).map((r) => r.name);
+  t.same(names, ['kept'], 'neither the expired nor the tampered record');
+  const [keptKey] = tally('kept', 1);
+  const keptOwner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(keptKey)))!;
+  sim.kill([keptOwner]);
+  await sim.rounds(3);
+  const survivor = sim.stores.get(sim.nodes[0]!)!.store;
+  t.same(((await survivor.list('tally')) as { name: string }[]).map((r) => r.name).filter((n) => n === 'kept'), ['kept'], 'a replica answers for the crashed owner');
 });

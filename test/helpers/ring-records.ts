@@ -51,3 +51,15 @@ export const counter = (name: string, count: number, expires?: number): [string,
 /** Records only their owner writes (as the broker's transaction records). */
 export const SEALED: RecordKind<Note> = { ...NOTES, kind: 'sealed', check: (key, value) => NOTES.check(key, { ...(value as object), kind: 'note' }), ownerOnly: true };
 export const sealed = (body: unknown): [string, { kind: 'sealed'; body: unknown }] => [digest(body), { kind: 'sealed', body }];
+
+/** Counters of a kind the ring lists (as the directory's Thing entries). */
+export const TALLIES: RecordKind<Counter> = {
+  ...COUNTERS,
+  kind: 'tally',
+  check: (key, value) => COUNTERS.check(key, { ...(value as object), kind: 'counter' }),
+  listed: true,
+};
+export const tally = (name: string, count: number, expires?: number): [string, Counter] => {
+  const [key, value] = counter(name, count, expires);
+  return [key, { ...value, kind: 'tally' } as unknown as Counter];
+};

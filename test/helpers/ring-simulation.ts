@@ -4,7 +4,7 @@ import { ChordNode } from '../../src/dht/chord-node.js';
 import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
 import { RingStore, type RingStoreInit } from '../../src/dht/ring-store.js';
-import { COUNTERS, NOTES, SEALED } from './ring-records.js';
+import { COUNTERS, NOTES, SEALED, TALLIES } from './ring-records.js';
 import { MemorySection } from './memory-section.js';
 import { createRandom, type Random } from '../../src/common/random.js';
 import { ManualClock } from './manual-clock.js';
@@ -36,7 +36,7 @@ export class RingSimulation {
     const transport = this.network.transportFor(self);
     const section = new MemorySection();
     const store = new RingStore({ node, transport, section, clock: this.clock, space: RING }, this.storeInit);
-    for (const kind of [NOTES, COUNTERS, SEALED]) store.register(kind);
+    for (const kind of [NOTES, COUNTERS, SEALED, TALLIES]) store.register(kind);
     this.stores.set(node, { store, section });
     this.#offline.set(node, this.network.listen(self.url, (request, sender) => node.handle(request, sender)));
     await node.join(this.nodes[0]?.self.url);

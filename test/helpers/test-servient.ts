@@ -21,7 +21,7 @@ export interface TestServient {
 }
 
 /** Options a test may override; with `authority`, the node is admitted by it before it is created. */
-export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'basicCredentials' | 'tls' | 'devices'> & { clock?: ManualClock; authority?: RingAuthority };
+export type TestOptions = Partial<Config> & Pick<ServientComponents, 'authToken' | 'basicCredentials' | 'tls' | 'devices' | 'randomUuid'> & { clock?: ManualClock; authority?: RingAuthority };
 
 /** A ring authority of the test's own, in a directory removed at teardown. */
 export function testAuthority(t: Test): RingAuthority {
@@ -42,10 +42,10 @@ export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
 
 /** Creates (not starts) a servient; it is stopped at teardown. */
 export async function createServient(t: Test, options: TestOptions = {}): Promise<TestServient> {
-  const { authToken, basicCredentials, tls, devices, authority, clock = new ManualClock(), ...overrides } = options;
+  const { authToken, basicCredentials, tls, devices, randomUuid, authority, clock = new ManualClock(), ...overrides } = options;
   const config = testConfig(t, overrides);
   if (authority !== undefined) await admitNodeData(authority, config.data);
-  const servient = await Servient.create(config, { clock, ...(authToken ? { authToken } : {}), ...(basicCredentials ? { basicCredentials } : {}), ...(tls ? { tls } : {}), ...(devices ? { devices } : {}) });
+  const servient = await Servient.create(config, { clock, ...(authToken ? { authToken } : {}), ...(basicCredentials ? { basicCredentials } : {}), ...(tls ? { tls } : {}), ...(devices ? { devices } : {}), ...(randomUuid ? { randomUuid } : {}) });
   let stopped = false;
   t.teardown(async () => {
     if (!stopped) await servient.stop();

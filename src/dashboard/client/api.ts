@@ -67,11 +67,15 @@ export const accessToken = {
   },
 };
 
-/** Sends a request and resolves with the response; throws ProblemError unless it is 2xx. */
+/**
+ * Sends a request and resolves with the response; throws ProblemError unless it is 2xx. The
+ * entered credentials go to this page's origin only (a Thing of another node gets none).
+ */
 export async function call(url: string | URL, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   const value = authorization();
-  if (value) headers.set('authorization', value);
+  // The token is this node's: it never goes to another member of the ring.
+  if (value && new URL(url, location.href).origin === location.origin) headers.set('authorization', value);
   let response: Response;
   try {
     // No browser-held credentials: the page sends its own Authorization, and with credentials

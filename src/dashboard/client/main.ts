@@ -3,7 +3,7 @@
  * connection and routes between the four views (Things, Events, Ring, Ledger) by the URL hash.
  */
 import { accessToken, bearerForUrl, getJson, useCredentialScheme } from './api.js';
-import { LiveConnection, type ConnectionState } from './connection.js';
+import { LiveConnection, type ConnectionState, type Notification } from './connection.js';
 import { ago, byId, el, replace } from './dom.js';
 import { EventLog } from './event-log.js';
 import { WriteFollower } from './follow.js';
@@ -21,6 +21,14 @@ const VIEWS = ['things', 'events', 'ring', 'ledger'] as const;
 type View = (typeof VIEWS)[number];
 
 const views = new Map<string, ThingView>();
+/** The ids of this node's own Things; the others in the list are hosted by other members of the ring. */
+let localIds = new Set<string>();
+/** Where a Thing is routed to and marked by: its slug on this node, its id elsewhere (slugs repeat across nodes). */
+const keyOf = (td: ServedTd): string => (localIds.has(td.id) ? slugOf(td) : td.id);
+/** The live connections by WebSocket URL: this node's, and one per other node whose Things are shown. */
+const connections = new Map<string, LiveConnection>();
+/** The states of the other nodes' connections (this node's drives the indicator). */
+const remoteStates = new Map<LiveConnection, ConnectionState>();
 const listItems = new Map<ThingView, { item: HTMLElement; link: HTMLAnchorElement; dot: HTMLElement; state: HTMLElement }>();
 const follower = new WriteFollower(byId('writes'));
 const log = new EventLog(byId('log'), byId<HTMLInputElement>('log-filter'), byId<HTMLButtonElement>('log-pause'), byId<HTMLInputElement>('log-properties'));
@@ -42,17 +50,21 @@ function renderList(): void {
   const needle = byId<HTMLInputElement>('search').value.trim().toLowerCase();
   const type = byId<HTMLSelectElement>('type-filter').value;
   const liveOnly = byId<HTMLInputElement>('live-only').checked;
-  const selected = currentRoute().thing ?? slugOf([...views.values()][0]!.td);
+  const first = [...views.values()][0];
+  const selected = currentRoute().thing ?? (first === undefined ? undefined : keyOf(first.td));
   const now = Date.now();
   let shown = 0;
   for (const [view, { item, link, dot, state }] of listItems) {
-    const live = connectionState === 'open' && view.lastUpdate !== undefined && now - view.lastUpdate < LIVE_WINDOW_MS;
-    const status = live ? 'live' : connectionState === 'open' ? 'quiet' : 'offline';
+    // A Thing of another node is as reachable as its node's socket; one of this node, as this page's.
+    const remote = remoteStates.get(connectionOf(view.td)!);
+    const reachable = (remote ?? connectionState) === 'open';
+    const live = reachable && view.lastUpdate !== undefined && now - view.lastUpdate < LIVE_WINDOW_MS;
+    const status = live ? 'live' : reachable ? 'quiet' : remote !== undefined ? 'unreachable' : 'offline';
     dot.className = `dot ${status}`;
     dot.dataset.live = status;
     state.textContent = `${status} · ${view.lastUpdate === undefined ? 'no update yet' : `updated ${ago(view.lastUpdate, now)}`}`;
-    link.classList.toggle('selected', slugOf(view.td) === selected);
-    const text = `${view.td.title} ${view.td.description ?? ''} ${slugOf(view.td)}`.toLowerCase();
+    link.classList.toggle('selected', keyOf(view.td) === selected);
+    const text = `${view.td.title} ${view.td.description ?? ''} ${keyOf(view.td)} ${hostOf(view.td) ?? ''}`.toLowerCase();
     item.hidden = !((type === '' || typesOf(view.td).includes(type)) && (needle === '' || text.includes(needle)) && (!liveOnly || live));
     if (!item.hidden) shown++;
   }
@@ -82,7 +94,7 @@ function route(): void {
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) link.classList.toggle('active', link.dataset.view === view);
   void refreshNodeView(view, true);
   if (view !== 'things') return;
-  const shown = [...views.values()].find((v) => slugOf(v.td) === thing) ?? views.values().next().value;
+  const shown = [...views.values()].find((v) => keyOf(v.td) === thing) ?? views.values().next().value;
   for (const v of views.values()) v.element.hidden = v !== shown;
   renderList();
 }
@@ -95,15 +107,30 @@ function connectionIndicator(state: ConnectionState, retryInMs?: number): void {
   renderList();
 }
 
-/** A Thing's view and its entry in the list. */
+/** The host (and port) of the node that serves a Thing of another node; undefined for this node's. */
+function hostOf(td: ServedTd): string | undefined {
+  if (localIds.has(td.id) || td.base === undefined) return undefined;
+  return new URL(td.base).host;
+}
+
+/** A Thing's view and its entry in the list (with the node that hosts it, when that is another). */
 function addThing(td: ServedTd): ThingView {
-  const view = new ThingView(td, follower);
+  const view = new ThingView(td, follower, keyOf(td));
   view.element.hidden = true;
   views.set(td.id, view);
   byId('thing-detail').append(view.element);
   const dot = el('span', { class: 'dot' });
   const state = el('small');
-  const link = el('a', { href: `#/things/${encodeURIComponent(slugOf(td))}`, 'data-thing-link': slugOf(td) }, dot, el('span', { class: 'title' }, td.title), state, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t)));
+  const host = hostOf(td);
+  const link = el(
+    'a',
+    { href: `#/things/${encodeURIComponent(keyOf(td))}`, 'data-thing-link': keyOf(td) },
+    dot,
+    el('span', { class: 'title' }, td.title),
+    host === undefined ? null : el('span', { class: 'host', 'data-host': host }, `on ${host}`),
+    state,
+    ...typesOf(td).map((t) => el('span', { class: 'tag' }, t)),
+  );
   const item = el('li', {}, link);
   listItems.set(view, { item, link, dot, state });
   byId('thing-list').append(item);
@@ -128,66 +155,122 @@ function showTypes(): void {
   filter.value = types.includes(chosen) ? chosen : '';
 }
 
-/** Observes what a Thing offers over the live connection: its observable properties and its events. */
-function follow(connection: LiveConnection, td: ServedTd): void {
+/** The WebSocket URL a Thing's forms name for observing it (every Flowchain node offers one). */
+function wsUrlOf(td: ServedTd): string | undefined {
+  const forms = [...Object.values(td.properties ?? {}).map((p) => p.forms), ...Object.values(td.events ?? {}).map((e) => e.forms)];
+  for (const form of forms) {
+    const url = formUrl(td, form, 'observeproperty', WS_SUBPROTOCOL) ?? formUrl(td, form, 'subscribeevent', WS_SUBPROTOCOL);
+    if (url !== undefined) return url.href;
+  }
+  return undefined;
+}
+
+/** The live connection a Thing is observed over, opened for its node on first use. */
+function connectionOf(td: ServedTd): LiveConnection | undefined {
+  const url = wsUrlOf(td);
+  if (url === undefined) return undefined;
+  let connection = connections.get(url);
+  if (connection === undefined) {
+    connection = liveConnection(url, false);
+    connections.set(url, connection);
+    connection.connect();
+  }
+  return connection;
+}
+
+/** Observes what a Thing offers over its node's live connection: its observable properties and its events. */
+function follow(td: ServedTd): void {
+  const connection = connectionOf(td);
+  if (connection === undefined) return;
   for (const [name, p] of Object.entries(td.properties ?? {})) if (p.observable) connection.subscribe('observeproperty', td.id, name);
   for (const name of Object.keys(td.events ?? {})) connection.subscribe('subscribeevent', td.id, name);
+}
+
+/**
+ * A live connection to a node's WebSocket: this node's carries the entered token (and drives
+ * the indicator and the page's errors); another node's carries none (the token is this
+ * node's), and its state only marks its Things reachable or not.
+ */
+function liveConnection(wsUrl: string, own: boolean): LiveConnection {
+  const connection = new LiveConnection(() => {
+    const url = new URL(wsUrl);
+    const bearer = own ? bearerForUrl() : undefined;
+    if (bearer) url.searchParams.set('access_token', bearer);
+    return url.href;
+  });
+  if (own) {
+    connection.onState(connectionIndicator);
+    connection.onProblem(showError);
+  } else {
+    remoteStates.set(connection, 'connecting');
+    connection.onState((state) => {
+      remoteStates.set(connection, state);
+      renderList();
+    });
+  }
+  connection.onNotification(notified);
+  return connection;
+}
+
+/** A value or an event from any node's connection, to its Thing's view and the event log. */
+function notified(message: Notification): void {
+  const view = views.get(message.thingID);
+  const at = Date.parse(message.timestamp) || Date.now();
+  if (message.type === 'propertyChange') {
+    view?.update(message.name, message.value, at, message.current !== true);
+    if (message.current !== true) log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'property', data: message.value });
+    return;
+  }
+  if (view) view.lastUpdate = at;
+  log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data });
+  if (message.name === 'block' || message.name === 'anchor') void refreshNodeView(currentRoute().view, false);
+}
+
+/** Every Thing of the ring (this node's first), and which are this node's. */
+async function listThings(): Promise<ServedTd[]> {
+  const [local, ring] = await Promise.all([getJson<ServedTd[]>('things?scope=local'), getJson<ServedTd[]>('things')]);
+  localIds = new Set(local.map((td) => td.id));
+  return [...local, ...ring.filter((td) => !localIds.has(td.id))];
 }
 
 /**
  * Things come and go while a node runs (an application produces and destroys them): the list
  * is read again and the views of new Things are added, those of Things gone removed.
  */
-async function syncThings(connection: LiveConnection): Promise<void> {
-  const tds = await getJson<ServedTd[]>('things');
+async function syncThings(): Promise<void> {
+  const tds = await listThings();
   const ids = new Set(tds.map((td) => td.id));
-  for (const id of [...views.keys()]) {
+  for (const [id, view] of [...views]) {
     if (ids.has(id)) continue;
+    connectionOf(view.td)?.forget(id);
     removeThing(id);
-    connection.forget(id);
   }
   const added = tds.filter((td) => !views.has(td.id)).map(addThing);
   if (added.length === 0 && ids.size === views.size) return;
-  await Promise.all(added.map((view) => view.read()));
-  for (const view of added) follow(connection, view.td);
+  // A Thing of a node that does not answer is listed all the same (and marked unreachable).
+  await Promise.all(added.map((view) => view.read().catch(() => undefined)));
+  for (const view of added) follow(view.td);
   showTypes();
   route();
 }
 
 async function start(): Promise<void> {
-  const tds = await getJson<ServedTd[]>('things');
-  useCredentialScheme(tds.map((td) => td.securityDefinitions ?? {}));
+  const tds = await listThings();
+  const own = tds.filter((td) => localIds.has(td.id));
+  useCredentialScheme(own.map((td) => td.securityDefinitions ?? {}));
   for (const td of tds) addThing(td);
   showTypes();
   for (const id of ['search', 'type-filter', 'live-only']) byId(id).addEventListener('input', renderList);
   // Every value once over HTTP (properties that are not observable are never pushed); the
   // observations below then bring each observable one's current value and every change.
-  await Promise.all([...views.values()].map((view) => view.read()));
+  await Promise.all([...views.values()].map((view) => view.read().catch((err: Error) => (localIds.has(view.td.id) ? Promise.reject(err) : undefined))));
 
-  // The socket's address comes from the TDs' forms, like any WoT consumer's.
-  const wsUrl = tds.flatMap((td) => Object.values(td.properties ?? {}).map((p) => formUrl(td, p.forms, 'observeproperty', WS_SUBPROTOCOL))).find((url) => url !== undefined);
+  // This node's socket: its address comes from the TDs' forms, like any WoT consumer's.
+  const wsUrl = own.map(wsUrlOf).find((url) => url !== undefined);
   if (wsUrl === undefined) throw new Error('no TD offers a WebSocket form');
-  const connection = new LiveConnection(() => {
-    const url = new URL(wsUrl);
-    const bearer = bearerForUrl();
-    if (bearer) url.searchParams.set('access_token', bearer);
-    return url.href;
-  });
-  connection.onState(connectionIndicator);
-  connection.onProblem(showError);
-  connection.onNotification((message) => {
-    const view = views.get(message.thingID);
-    const at = Date.parse(message.timestamp) || Date.now();
-    if (message.type === 'propertyChange') {
-      view?.update(message.name, message.value, at, message.current !== true);
-      if (message.current !== true) log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'property', data: message.value });
-      return;
-    }
-    if (view) view.lastUpdate = at;
-    log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data });
-    if (message.name === 'block' || message.name === 'anchor') void refreshNodeView(currentRoute().view, false);
-  });
-  for (const td of tds) follow(connection, td);
+  const connection = liveConnection(wsUrl, true);
+  connections.set(wsUrl, connection);
+  for (const td of tds) follow(td);
   connection.connect();
 
   const token = byId<HTMLInputElement>('token');
@@ -200,7 +283,7 @@ async function start(): Promise<void> {
   window.setInterval(() => {
     renderList();
     if (currentRoute().view === 'ring') void refreshNodeView('ring', false);
-    syncThings(connection).catch((err: Error) => showError(`The list of Things could not be read again: ${err.message}`));
+    syncThings().catch((err: Error) => showError(`The list of Things could not be read again: ${err.message}`));
   }, THING_LIST_REFRESH_MS);
   route();
 }

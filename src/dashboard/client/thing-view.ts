@@ -27,7 +27,8 @@ export class ThingView {
   lastUpdate: number | undefined;
   readonly #properties = new Map<string, PropertyControl>();
 
-  constructor(td: ServedTd, follower: WriteFollower) {
+  /** `key` marks the view (its slug on this node; a Thing of another node is marked by its id). */
+  constructor(td: ServedTd, follower: WriteFollower, key = slugOf(td)) {
     this.td = td;
     const tdUrl = new URL(`things/${encodeURIComponent(slugOf(td))}`, td.base ?? location.href);
     const validity = el('span', { class: 'badge', 'data-validation': 'pending' }, 'validating…');
@@ -53,7 +54,7 @@ export class ThingView {
 
     this.element = el(
       'div',
-      { class: 'thing', 'data-thing': slugOf(td) },
+      { class: 'thing', 'data-thing': key },
       el('h2', {}, td.title, ...typesOf(td).map((t) => el('span', { class: 'tag' }, t))),
       td.description ? el('p', { class: 'description' }, td.description) : null,
       el('p', { class: 'meta' }, el('a', { href: tdUrl.href, target: '_blank', rel: 'noopener' }, tdUrl.href), ' ', validity, ' ', toggle),

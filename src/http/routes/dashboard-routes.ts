@@ -28,13 +28,14 @@ const ASSET = /\.(?:js|css)$/;
 
 /**
  * The CSP of a page: scripts from this origin and the page's inline scripts by SHA-256;
- * connections to this origin and, when the node's TDs name another (`publicUrl`), to that one
- * over HTTP and WebSocket.
+ * connections to this origin and, when the node's TDs name another (`publicUrl`), to that one,
+ * and to the other members of the ring (`ringOrigins`: the page drives their Things through
+ * their forms), each over HTTP and WebSocket.
  */
-export function contentSecurityPolicy(html: string, publicUrl?: string): string {
+export function contentSecurityPolicy(html: string, publicUrl?: string, ringOrigins: Iterable<string> = []): string {
   const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
-  const origin = publicUrl === undefined ? undefined : new URL(publicUrl);
-  const connect = origin === undefined ? [] : [origin.origin, `${origin.protocol === 'https:' ? 'wss' : 'ws'}://${origin.host}`];
+  const origins = [...(publicUrl === undefined ? [] : [publicUrl]), ...ringOrigins].map((url) => new URL(url));
+  const connect = [...new Set(origins.flatMap((origin) => [origin.origin, `${origin.protocol === 'https:' ? 'wss' : 'ws'}://${origin.host}`]))];
   return [
     "default-src 'self'",
     `script-src 'self' ${inline.join(' ')}`.trim(),
@@ -46,11 +47,14 @@ export function contentSecurityPolicy(html: string, publicUrl?: string): string 
   ].join('; ');
 }
 
-/** Registers GET / and the /dashboard/ files. */
-export async function dashboardRoutes(app: FastifyInstance, files: DashboardFiles, publicUrl: string | undefined): Promise<void> {
+/** Registers GET / and the /dashboard/ files; `ringOrigins` are the origins of the ring's other members, if any. */
+export async function dashboardRoutes(app: FastifyInstance, files: DashboardFiles, publicUrl: string | undefined, ringOrigins: () => Promise<ReadonlySet<string>> = async () => new Set()): Promise<void> {
   const page = await readFile(join(files.page, 'index.html'), 'utf8');
-  const csp = contentSecurityPolicy(page, publicUrl);
-  app.get('/', async (_request, reply) => reply.header('content-security-policy', csp).type('text/html; charset=utf-8').send(page));
+  app.get('/', async (_request, reply) => {
+    // The ring's members as this node knows them now (a member it cannot list yet: none).
+    const members = await ringOrigins().catch(() => new Set<string>());
+    return reply.header('content-security-policy', contentSecurityPolicy(page, publicUrl, members)).type('text/html; charset=utf-8').send(page);
+  });
 
   // Scripts and styles only: the page itself is served at /, where its relative links resolve.
   const assets = { index: false, allowedPath: (path: string) => ASSET.test(path) } as const;

@@ -115,8 +115,8 @@ t.test('an unknown route fails with 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND', async (t
   for (const [method, url] of [
     ['GET', '/nope'],
     ['GET', '/things/thermostat/widgets'],
-    ['POST', '/things'],
-    ['DELETE', '/things/thermostat'],
+    ['POST', '/things/thermostat'],
+    ['DELETE', '/things'],
     ['PATCH', '/things/thermostat/properties/mode'],
     ['DELETE', '/things/thermostat/actions/boost'],
   ] as const) {
