@@ -54,10 +54,6 @@ async function getJson(url) {
 async function measureRing(processes, plan, log) {
   const problems = [];
   const cluster = await Cluster.create();
-  const killOnExit = () => {
-    for (const n of cluster.nodes) if (n.alive) n.child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
   try {
     const things = await writeThings(join(cluster.root, 'things'));
     cluster.extraArgs = ['--things', things];
@@ -105,7 +101,6 @@ async function measureRing(processes, plan, log) {
     if (receipt?.status !== 200 || receipt.body.txId !== entry.txId) problems.push(`the last write's receipt did not read from another node (${receipt?.status ?? 'no txId in the history'})`);
     return { processes, throughput, statuses, mining: { shareMax: Math.max(...mining), shareSum: mining.reduce((a, b) => a + b, 0), configured: minedAfter[0].body.mining?.share }, problems: [...problems, ...throughput.baseline.problems, ...throughput.subject.problems] };
   } finally {
-    process.removeListener('exit', killOnExit);
     await cluster.close();
   }
 }

@@ -422,10 +422,6 @@ async function getJson(url, timeoutMs = 5_000) {
 async function putToMined(plan, log) {
   const problems = [];
   const cluster = await Cluster.create();
-  const killOnExit = () => {
-    for (const n of cluster.nodes) if (n.alive) n.child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
   let sse;
   try {
     const node = await cluster.start();
@@ -554,7 +550,6 @@ async function putToMined(plan, log) {
     };
   } finally {
     await sse?.close();
-    process.removeListener('exit', killOnExit);
     await cluster.close();
   }
 }

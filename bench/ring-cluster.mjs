@@ -123,8 +123,14 @@ export class Cluster {
   /** Further arguments of every `flowchain start` (a `--things` directory, say). */
   extraArgs = [];
 
+  /** Kills every node left running should the benchmark exit without close(). */
+  #killOnExit = () => {
+    for (const n of this.nodes) if (n.alive) n.child.kill('SIGKILL');
+  };
+
   static async create() {
     const cluster = new Cluster();
+    process.once('exit', cluster.#killOnExit);
     cluster.#root = await mkdtemp(join(tmpdir(), 'flowchain-ring-bench-'));
     cluster.#authority = RingAuthority.create(join(cluster.#root, 'authority'), { now: () => new Date(), randomBytes: (n) => new Uint8Array(randomBytes(n)) });
     return cluster;
@@ -156,6 +162,7 @@ export class Cluster {
 
   /** Stops every live node gracefully (bounded, then SIGKILL) and removes the temp directory. */
   async close() {
+    process.removeListener('exit', this.#killOnExit);
     await Promise.all(this.nodes.map((n) => n.stop('SIGTERM').catch(() => undefined)));
     if (this.#root !== undefined) await rm(this.#root, { recursive: true, force: true });
   }
@@ -334,10 +341,6 @@ export async function ringCluster({ processes, cycles, warmupS, durationS, sampl
   const sampleKeys = seededKeys(8, 4096);
   const r = 4; // the default successor-list length of `flowchain start`
   const cluster = await Cluster.create();
-  const killOnExit = () => {
-    for (const n of cluster.nodes) if (n.alive) n.child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
   try {
     const formation = performance.now();
     const target = await cluster.start();
@@ -395,7 +398,6 @@ export async function ringCluster({ processes, cycles, warmupS, durationS, sampl
     };
   } finally {
     await cluster.close();
-    process.removeListener('exit', killOnExit);
   }
 }
 

@@ -3,7 +3,7 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger,soak] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger,soak,directory] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
@@ -42,6 +42,7 @@ const { brokerBenchmarks, renderBrokerSection } = await import('./broker-bench.m
 const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
 const { ledgerBenchmarks, renderLedgerSection } = await import('./ledger-bench.mjs');
 const { soakBenchmarks, renderSoakSection } = await import('./soak-bench.mjs');
+const { directoryBenchmarks, renderDirectorySection } = await import('./directory-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
@@ -52,6 +53,7 @@ const SECTIONS = [
   { key: 'ring', json: here('./out/ring.json'), render: renderRingSection, marker: '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->' },
   { key: 'ledger', json: here('./out/ledger.json'), render: renderLedgerSection, marker: '<!-- ledger section: rendered by bench/run.mjs from bench/out/ledger.json (notes: bench/ledger-notes.md) -->' },
   { key: 'soak', json: here('./out/soak.json'), render: renderSoakSection, marker: '<!-- soak section: rendered by bench/run.mjs from bench/out/soak.json (notes: bench/soak-notes.md) -->' },
+  { key: 'directory', json: here('./out/directory.json'), render: renderDirectorySection, marker: '<!-- directory section: rendered by bench/run.mjs from bench/out/directory.json (notes: bench/directory-notes.md) -->' },
 ];
 
 const { values: flags } = parseArgs({
@@ -97,6 +99,7 @@ const BENCHMARKS = {
   ring: { run: ringBenchmarks },
   ledger: { run: ledgerBenchmarks },
   soak: { run: soakBenchmarks },
+  directory: { run: directoryBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {

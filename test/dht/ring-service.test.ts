@@ -12,7 +12,7 @@ import { Membership } from '../../src/membership/membership.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { createRandom } from '../../src/common/random.js';
 import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
-import { createServient, testAuthority } from '../helpers/test-servient.js';
+import { createServient, ringOfThree, testAuthority } from '../helpers/test-servient.js';
 
 t.test('four processes form one ring and agree on the owner of every key', async (t) => {
   const nodes = await startRing(t, 4);
@@ -84,22 +84,11 @@ t.test('a node that was never admitted cannot join: start-up names the command t
 });
 
 t.test('three real servients (LevelDB, mutual TLS) store, replicate and read ring records', async (t) => {
-  const authority = testAuthority(t);
-  const first = await createServient(t, { authority });
-  const founder = await first.servient.start();
-  const others = [await createServient(t, { authority, join: founder.url }), await createServient(t, { authority, join: founder.url })];
-  for (const other of others) await other.servient.start();
-  const all = [first, ...others];
-  // Maintenance runs on each node's manual clock: tick the clocks and let the sockets carry
-  // the messages, until every node knows both others (bounded).
-  const complete = () => all.every(({ servient }) => servient.ring.describe().successors.length === 2);
-  for (let turn = 0; turn < 2_000 && !complete(); turn++) {
-    if (turn % 50 === 0) for (const { clock } of all) clock.advance(1_000);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  t.ok(complete(), 'each node knows both others');
+  // Maintenance runs on each node's manual clock: ringOfThree ticks the clocks and lets the
+  // sockets carry the messages, until every node knows both others (bounded).
+  const all = await ringOfThree(t);
 
-  const writer = others[1]!.servient;
+  const writer = all[2]!.servient;
   const now = Date.now();
   const entry = signThingEntry(writer.ring.identity, { thingId: 'urn:dev:lamp', td: null, url: 'http://127.0.0.1:1/', version: now, expires: now + 3_600_000 });
   t.same(await writer.ring.store.putMany([[thingKey('urn:dev:lamp'), entry]]), [undefined]);
