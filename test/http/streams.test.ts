@@ -14,7 +14,9 @@ t.test('SSE on a property', async (t) => {
     t.match(await sse.next(), { retry: 2000 }, 'a retry hint comes first');
 
     const first = await sse.nextEvent();
-    t.match(first, { id: '2026-01-01T00:00:00.000000Z', event: 'temperature' }, 'the current value is stamped with the node\'s position: nothing happened yet');
+    // Nothing happened yet but the node's start: each Thing exposed was one directory notification (thing_created).
+    const position = `2026-01-01T00:00:00.${String(servient.registry.list().length).padStart(6, '0')}Z`;
+    t.match(first, { id: position, event: 'temperature' }, 'the current value is stamped with the node\'s position: nothing happened yet');
     t.equal(JSON.parse(first.data ?? ''), await sensor.readProperty('temperature'), 'the current value');
 
     const seen = [await sensor.readProperty('temperature')];
