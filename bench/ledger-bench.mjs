@@ -43,9 +43,9 @@ import { Cluster } from './ring-cluster.mjs';
 import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, measureRounds, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
 import { fmt, median, readNotes, table } from './lib/format.mjs';
 import { ManualClock } from './lib/manual-clock.mjs';
+import { DEFAULTS } from '../dist/config.js';
 
-/** src/config.ts DEFAULTS, the settings `flowchain start` runs with. */
-const DEFAULTS = { blockIntervalMs: 1_000, maxBlockTx: 4_096, difficulty: 16_384, stake: 1, anchorEveryBlocks: 10, anchorIntervalMs: 60_000 };
+// DEFAULTS: the settings `flowchain start` runs with (src/config.ts).
 /** Transactions per admission: MAX_SUBMISSION of src/broker/transaction-owner.ts. */
 const BATCH = 64;
 
@@ -170,7 +170,7 @@ function percentile(values, p) {
 async function openChain(dir, clock, init, random) {
   const database = await Database.open(join(dir, 'db'));
   const store = new ChainStore(database.section('ledger'));
-  const chain = new VirtualChain({ store, identity, clock, randomBytes: random, miner: new Miner() }, init);
+  const chain = new VirtualChain({ store, identity, clock, randomBytes: random, miner: new Miner({ share: DEFAULTS.miningShare }) }, init);
   return { database, store, chain, section: database.section('ledger') };
 }
 
@@ -183,7 +183,7 @@ const systemRandom = (n) => new Uint8Array(cryptoRandomBytes(n));
  */
 async function sealRun(txs, keep, log) {
   const dir = await temp('seal');
-  const opened = await openChain(dir, systemClock, { blockIntervalMs: DEFAULTS.blockIntervalMs, maxBlockTx: DEFAULTS.maxBlockTx, minDifficulty: DEFAULTS.difficulty, stake: DEFAULTS.stake, anchorEveryBlocks: DEFAULTS.anchorEveryBlocks, anchorIntervalMs: DEFAULTS.anchorIntervalMs }, systemRandom);
+  const opened = await openChain(dir, systemClock, { blockIntervalMs: DEFAULTS.blockIntervalMs, maxBlockTx: DEFAULTS.maxBlockTx, difficulty: DEFAULTS.difficulty, stake: DEFAULTS.stake, anchorEveryBlocks: DEFAULTS.anchorEveryBlocks, anchorIntervalMs: DEFAULTS.anchorIntervalMs }, systemRandom);
   const { chain, database } = opened;
   const blocks = [];
   let minedTx = 0;
@@ -560,7 +560,7 @@ async function putToMined(plan, log) {
 async function reopenAndVerify(txs, plan, log) {
   const problems = [];
   const dir = await temp('reopen');
-  const init = { blockIntervalMs: DEFAULTS.blockIntervalMs, maxBlockTx: DEFAULTS.maxBlockTx, minDifficulty: 1, stake: DEFAULTS.stake, anchorEveryBlocks: DEFAULTS.anchorEveryBlocks, anchorIntervalMs: DEFAULTS.anchorIntervalMs };
+  const init = { blockIntervalMs: DEFAULTS.blockIntervalMs, maxBlockTx: DEFAULTS.maxBlockTx, difficulty: 1, stake: DEFAULTS.stake, anchorEveryBlocks: DEFAULTS.anchorEveryBlocks, anchorIntervalMs: DEFAULTS.anchorIntervalMs };
   const random = createRandom(7);
   const seededBytes = (n) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
   try {

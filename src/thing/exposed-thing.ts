@@ -384,12 +384,16 @@ export class ExposedThing {
    * returned; its handler then runs (no time limit: it is told through its signal when it is
    * cancelled or the node stops) and the invocation becomes `running`, then `completed` with
    * the checked output or `failed` with the error's code. Every new state is stored before
-   * observers hear of it.
+   * observers hear of it. FLOWCHAIN_ERR_BUSY while {@link KEPT_PER_THING} invocations of the
+   * Thing are unfinished.
    */
   async startAction(name: string, input: unknown): Promise<ActionStatus> {
     this.#live();
     const action = this.action(name);
     const handler = this.#actionHandler(name, action, input);
+    // What a Thing keeps is bounded: with as many invocations unfinished, a new one waits its turn.
+    const unfinished = [...this.#invocations.values()].filter((i) => !isFinished(i.status)).length;
+    if (unfinished >= KEPT_PER_THING) throw new FlowchainError('FLOWCHAIN_ERR_BUSY', `${this.slug} has ${unfinished} invocations still running: try again when one has finished`, { field: name });
     const status: ActionStatus = { id: this.#newId(), action: name, status: 'pending', timeRequested: new Date(this.#clock.now()).toISOString() };
     const invocation: Invocation = { status, steps: Promise.resolve(), listeners: new Set(), controller: new AbortController() };
     // The oldest finished invocations make room.

@@ -130,3 +130,11 @@ t.test('after a restart an invocation that was running is failed with FLOWCHAIN_
   const again = await kettle(t, dir);
   t.match(again.thing.queryAction('boil', started.id), { status: 'failed', error: { code: 'FLOWCHAIN_ERR_ACTION_INTERRUPTED' } });
 });
+
+t.test(`with ${KEPT_PER_THING} invocations unfinished a new one is refused with FLOWCHAIN_ERR_BUSY, and nothing is stored for it`, async (t) => {
+  const { thing } = await kettle(t);
+  thing.setActionHandler('boil', () => new Promise<string>(() => undefined));
+  for (let i = 0; i < KEPT_PER_THING; i++) await thing.startAction('boil', 1);
+  await t.rejects(thing.startAction('boil', 1), { code: 'FLOWCHAIN_ERR_BUSY' });
+  t.equal(thing.queryAllActions().boil!.length, KEPT_PER_THING);
+});
