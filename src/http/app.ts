@@ -176,10 +176,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ringOrigins = options.ringOrigins;
   if (corsOrigins.length > 0 || ringOrigins !== undefined) {
     const configured = new Set(corsOrigins);
-    const allowed = async (origin: string | undefined): Promise<boolean> =>
-      origin !== undefined && (configured.has(origin) || ((await ringOrigins?.().catch(() => undefined))?.has(origin) ?? false));
+    const allowed = async (origin: string): Promise<boolean> => configured.has(origin) || ((await ringOrigins?.().catch(() => undefined))?.has(origin) ?? false);
     await app.register(cors, {
-      origin: configured.has('*') ? '*' : (origin: string | undefined, done: (err: Error | null, allow: boolean) => void) => void allowed(origin).then((allow) => done(null, allow)),
+      // A request without Origin (not a browser's cross-origin one) is answered without a look at the ring.
+      origin: configured.has('*') ? '*' : (origin: string | undefined, done: (err: Error | null, allow: boolean) => void) => (origin === undefined ? done(null, false) : void allowed(origin).then((allow) => done(null, allow))),
       methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'if-none-match'],
       exposedHeaders: ['location', 'link', 'etag', 'retry-after', 'www-authenticate', 'flowchain-tx-id', 'flowchain-tx-status'],

@@ -213,7 +213,7 @@ export class ExposedThing {
     // A device's timer may outlive its Thing by a tick: nothing is taken from it.
     if (this.#state === 'destroyed') return;
     const handler = this.#readHandlers.get(name);
-    const current = value !== undefined ? value : handler === undefined ? this.#values.get(name) : await this.#run(`read handler of ${name}`, () => handler());
+    const current = value !== undefined ? value : handler === undefined ? this.#values.get(name) : await this.#run(() => `read handler of ${name}`, () => handler());
     this.#checkOutput(property, current, name);
     if (this.#values.get(name) === current && value !== undefined) return;
     const changes = this.#recordable(new Map([[name, current]]), 'device');
@@ -296,7 +296,7 @@ export class ExposedThing {
     const property = this.readable(name);
     const handler = this.#readHandlers.get(name);
     if (handler === undefined) return this.#values.get(name) ?? null;
-    const value = await this.#run(`read handler of ${name}`, () => handler());
+    const value = await this.#run(() => `read handler of ${name}`, () => handler());
     this.#checkOutput(property, value, name);
     return value;
   }
@@ -366,7 +366,7 @@ export class ExposedThing {
     const controller = new AbortController();
     let output: unknown;
     try {
-      output = await this.#run(`action handler of ${name}`, () => handler(interactionOutput(input, action.input), { signal: controller.signal }));
+      output = await this.#run(() => `action handler of ${name}`, () => handler(interactionOutput(input, action.input), { signal: controller.signal }));
     } catch (err) {
       controller.abort(err);
       throw err;
@@ -554,7 +554,7 @@ export class ExposedThing {
       try {
         for (const [name, value] of values) {
           const handler = this.#writeHandlers.get(name);
-          if (handler !== undefined) await this.#run(`write handler of ${name}`, () => handler(interactionOutput(value, this.#property(name))));
+          if (handler !== undefined) await this.#run(() => `write handler of ${name}`, () => handler(interactionOutput(value, this.#property(name))));
           applied.push(name);
         }
       } catch (err) {
@@ -562,7 +562,7 @@ export class ExposedThing {
         for (const name of applied) {
           const handler = this.#writeHandlers.get(name);
           const old = before.get(name);
-          if (handler !== undefined && old !== undefined) await this.#run(`write handler of ${name}`, () => handler(interactionOutput(old))).catch(() => undefined);
+          if (handler !== undefined && old !== undefined) await this.#run(() => `write handler of ${name}`, () => handler(interactionOutput(old))).catch(() => undefined);
         }
         throw err;
       }
@@ -585,16 +585,24 @@ export class ExposedThing {
    * Runs a handler within its time: a FlowchainError it throws keeps its code, anything else
    * becomes FLOWCHAIN_ERR_HANDLER_FAILED; past the time, FLOWCHAIN_ERR_HANDLER_TIMEOUT.
    */
-  async #run<T>(what: string, call: () => T | Promise<T>): Promise<T> {
+  async #run<T>(what: () => string, call: () => T | Promise<T>): Promise<T> {
+    const failed = (err: unknown): FlowchainError => (isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what()} of ${this.slug} failed`, { cause: err }));
+    let result: T | Promise<T>;
+    try {
+      result = call();
+    } catch (err) {
+      throw failed(err);
+    }
+    // A handler that answers at once needs no timer (most read handlers: a value in memory).
+    if (!isThenable(result)) return result;
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = this.#clock.after(this.#timeoutMs, () => reject(new FlowchainError('FLOWCHAIN_ERR_HANDLER_TIMEOUT', `the ${what} of ${this.slug} did not answer within ${this.#timeoutMs} ms`)));
+      timer = this.#clock.after(this.#timeoutMs, () => reject(new FlowchainError('FLOWCHAIN_ERR_HANDLER_TIMEOUT', `the ${what()} of ${this.slug} did not answer within ${this.#timeoutMs} ms`)));
     });
     try {
-      return await Promise.race([Promise.resolve().then(call), timeout]);
+      return await Promise.race([result, timeout]);
     } catch (err) {
-      if (isFlowchainError(err)) throw err;
-      throw new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what} of ${this.slug} failed`, { cause: err });
+      throw failed(err);
     } finally {
       timer?.cancel();
     }
@@ -649,4 +657,8 @@ function subscribe<T>(map: Map<string, Set<T>>, name: string, listener: T): Unsu
     set.delete(listener);
     if (set.size === 0) map.delete(name);
   };
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
