@@ -3,7 +3,6 @@
  * instance. It never listens; the servient does, and tests drive it with `inject()`.
  * The only folder that imports fastify.
  */
-import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WS_SUBPROTOCOL } from '../td/td-builder.js';
@@ -17,6 +16,7 @@ import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
+import { answerPreflight, Cors } from './cors.js';
 import { FlowchainError } from '../errors.js';
 import { DIRECTORY_STREAM, directoryRoutes, directoryWriteRoutes, type HostedChange } from './routes/directory-routes.js';
 import type { TdDirectory } from '../directory/td-directory.js';
@@ -76,18 +76,22 @@ export interface AppOptions {
 }
 
 /**
- * Per-request log lines at debug level (at info they would cost as much as a small route).
- * Only the path is logged: a query string may carry an access_token.
+ * Per-request log lines at debug level only (at info they would cost as much as a small
+ * route), and nothing at all for a request while debug is off. Only the path is logged: a
+ * query string may carry an access_token.
  */
 class DebugRequestLog extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
+    if (debugging(request.log)) request.log.debug({ method: request.method, path: request.url.split('?')[0] }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    reply.log.debug({ method: request.method, path: request.url.split('?')[0], statusCode: reply.statusCode, responseTime: reply.elapsedTime, err: error ?? undefined }, 'request completed');
+    if (debugging(reply.log)) reply.log.debug({ method: request.method, path: request.url.split('?')[0], statusCode: reply.statusCode, responseTime: reply.elapsedTime, err: error ?? undefined }, 'request completed');
   }
 }
+
+/** Whether `log` writes debug lines (a pino logger says so; fastify's silent default has no such method). */
+const debugging = (log: FastifyBaseLogger): boolean => (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') ?? false;
 
 /**
  * Builds the app with every route registered; the caller listens or injects. Before any route,
@@ -153,10 +157,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     unfollowHosted();
     replay.stop();
   });
-  // Before any route (and before the 404 handler): a node shutting down takes no new work, an
-  // upgrade no WebSocket route takes is answered and closed, and the Host must be valid, since
-  // TD forms and receipt links are built from it.
-  app.addHook('onRequest', (request, reply, done) => {
+  // Before any route (and before the 404 handler), in one hook (each hook costs every
+  // request): the CORS headers the Origin earns, so even a refusal is readable by an allowed
+  // page; then a node shutting down takes no new work, an upgrade no WebSocket route takes is
+  // answered and closed, and the Host must be valid, since TD forms and receipt links are
+  // built from it.
+  const corsOrigins = options.corsOrigins ?? [];
+  const cors = corsOrigins.length > 0 || options.ringOrigins !== undefined ? new Cors({ configured: corsOrigins, ...(options.ringOrigins ? { more: options.ringOrigins } : {}) }) : undefined;
+  const admit = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     try {
       if (closing) {
         reply.header('connection', 'close');
@@ -168,26 +176,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } catch (err) {
       done(err as Error);
     }
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    const decorated = cors?.decorate(request, reply);
+    if (decorated === undefined) admit(request, reply, done);
+    else void decorated.then(() => admit(request, reply, done));
   });
+  // Preflights (WHATWG Fetch §3.2.2), their headers set by the hook above.
+  if (cors) app.options('*', answerPreflight);
 
-  // CORS (WHATWG Fetch §3.2): browser consumers on the allowed origins read TDs and call
-  // forms; a cross-origin write still needs the credentials (no cookies: they are headers).
-  const corsOrigins = options.corsOrigins ?? [];
-  const ringOrigins = options.ringOrigins;
-  if (corsOrigins.length > 0 || ringOrigins !== undefined) {
-    const configured = new Set(corsOrigins);
-    const allowed = async (origin: string): Promise<boolean> => configured.has(origin) || ((await ringOrigins?.().catch(() => undefined))?.has(origin) ?? false);
-    await app.register(cors, {
-      // A request without Origin (not a browser's cross-origin one) is answered without a look at the ring.
-      origin: configured.has('*') ? '*' : (origin: string | undefined, done: (err: Error | null, allow: boolean) => void) => (origin === undefined ? done(null, false) : void allowed(origin).then((allow) => done(null, allow))),
-      methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'accept', 'last-event-id', 'if-none-match'],
-      exposedHeaders: ['location', 'link', 'etag', 'retry-after', 'www-authenticate', 'flowchain-tx-id', 'flowchain-tx-status'],
-      credentials: false,
-      maxAge: 600,
-      strictPreflight: false,
-    });
-  }
   directoryRoutes(app, ctx);
   // Its own context: the TD and merge-patch media types are taken by these routes only.
   await app.register(async (writes) => directoryWriteRoutes(writes, ctx));

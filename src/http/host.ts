@@ -19,6 +19,14 @@ export interface HostSource {
   readonly rawHeaders?: readonly string[];
 }
 
+/**
+ * Authorities already checked, by protocol and Host: clients send the same few Hosts on every
+ * request, and checking one through the URL parser costs a microsecond. Emptied when full, so
+ * a client sending many made-up Hosts costs only itself the checks.
+ */
+const checked = new Map<string, string>();
+const CHECKED_MAX = 256;
+
 const invalid = (detail: string): FlowchainError => new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', detail, { field: 'host' });
 
 /**
@@ -36,6 +44,9 @@ export function requestAuthority(request: HostSource, protocol: string): string 
   }
   const host = request.headers.host;
   if (host === undefined || host === '') throw invalid('the Host header is required');
+  const key = `${protocol}:${host}`;
+  const known = checked.get(key);
+  if (known !== undefined) return known;
   const match = host.length <= MAX_LENGTH ? AUTHORITY.exec(host) : null;
   if (match === null) throw invalid('Host must be a host name or IP literal with an optional port');
   const port = match[1];
@@ -46,5 +57,7 @@ export function requestAuthority(request: HostSource, protocol: string): string 
   } catch (err) {
     throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'Host is not a valid authority', { field: 'host', cause: err });
   }
+  if (checked.size >= CHECKED_MAX) checked.clear();
+  checked.set(key, url.host);
   return url.host;
 }

@@ -566,7 +566,9 @@ export class ExposedThing {
         }
         throw err;
       }
-      return { recorded: this.#journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
+      // Values of properties that are not recorded are only stored: no journal entry, no wait.
+      const journal = changes.length > 0 ? this.#journal : NO_JOURNAL;
+      return { recorded: journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
     });
     this.#lastCommit = recorded.then(() => undefined, () => undefined);
     await recorded;

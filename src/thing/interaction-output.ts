@@ -23,21 +23,34 @@ export interface InteractionOutput {
 
 /** An InteractionOutput holding `value` (already checked by whoever made it). */
 export function interactionOutput(value: unknown, schema?: DataSchema, form?: Form): InteractionOutput {
-  let used = false;
-  return {
-    get dataUsed() {
-      return used;
-    },
-    ...(form ? { form } : {}),
-    ...(schema ? { schema } : {}),
-    value: async () => {
-      used = true;
-      return value;
-    },
-    arrayBuffer: async () => {
-      used = true;
-      const bytes = new TextEncoder().encode(JSON.stringify(value ?? null));
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    },
-  };
+  return new JsonOutput(value, schema, form);
+}
+
+/** One is made for every value that crosses a handler, so it is a plain class. */
+class JsonOutput implements InteractionOutput {
+  #used = false;
+  readonly #value: unknown;
+  readonly form?: Form;
+  readonly schema?: DataSchema;
+
+  constructor(value: unknown, schema: DataSchema | undefined, form: Form | undefined) {
+    this.#value = value;
+    this.form = form;
+    this.schema = schema;
+  }
+
+  get dataUsed(): boolean {
+    return this.#used;
+  }
+
+  async value(): Promise<unknown> {
+    this.#used = true;
+    return this.#value;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    this.#used = true;
+    const bytes = new TextEncoder().encode(JSON.stringify(this.#value ?? null));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
 }

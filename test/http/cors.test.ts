@@ -2,6 +2,7 @@
 // only the allowed origins, preflights for writes, and writes still need the token.
 import t from 'tap';
 import { createServient } from '../helpers/test-servient.js';
+import { Cors } from '../../src/http/cors.js';
 import { assertProblem, AUTH_TOKEN, openSse } from './fixtures.js';
 
 const PLAYGROUND = 'https://playground.example';
@@ -57,4 +58,45 @@ t.test('* allows any origin; SSE streams carry the CORS headers too', async (t) 
   t.equal(sse.status, 200);
   t.equal(sse.headers['access-control-allow-origin'], '*', 'a hijacked stream keeps the header');
   sse.close();
+});
+
+// The policy itself, with a reply that records headers: the ring's member origins are looked
+// up only for an Origin that is not configured, and a failed lookup allows nothing.
+t.test('Cors: configured origins at once, ring members after a lookup, nothing when the lookup fails', async (t) => {
+  const MEMBER = 'http://10.0.0.2:8080';
+  let lookups = 0;
+  let members: Promise<ReadonlySet<string>> = Promise.resolve(new Set([MEMBER]));
+  const cors = new Cors({
+    configured: [PLAYGROUND],
+    more: () => {
+      lookups++;
+      return members;
+    },
+  });
+  const call = async (headers: Record<string, string>, method = 'GET') => {
+    const set: Record<string, string> = {};
+    const reply = { header: (name: string, value: string) => ((set[name] = value), reply) };
+    await cors.decorate({ method, headers } as never, reply as never);
+    return set;
+  };
+  t.same(await call({}), { vary: 'origin' }, 'no Origin: only Vary');
+  t.equal(lookups, 0, 'and no lookup');
+  const configured = await call({ origin: PLAYGROUND });
+  t.equal(configured['access-control-allow-origin'], PLAYGROUND);
+  t.match(configured['access-control-expose-headers'], /flowchain-tx-id/);
+  t.equal(lookups, 0, 'a configured origin needs no lookup');
+  t.equal((await call({ origin: MEMBER }))['access-control-allow-origin'], MEMBER, "a ring member's origin is allowed");
+  t.equal((await call({ origin: 'https://evil.example' }))['access-control-allow-origin'], undefined);
+  const preflight = await call({ origin: MEMBER, 'access-control-request-method': 'PUT' }, 'OPTIONS');
+  t.match(preflight['access-control-allow-methods'], /PUT/);
+  t.match(preflight['access-control-allow-headers'], /authorization/);
+  t.equal(preflight['access-control-max-age'], '600');
+  members = Promise.reject(new Error('the ring is unreachable'));
+  t.equal((await call({ origin: MEMBER }))['access-control-allow-origin'], undefined, 'a failed lookup allows nothing');
+  const any = new Cors({ configured: ['*'] });
+  const set: Record<string, string> = {};
+  const reply = { header: (name: string, value: string) => ((set[name] = value), reply) };
+  await any.decorate({ method: 'GET', headers: { origin: 'https://anywhere.example' } } as never, reply as never);
+  t.same(Object.keys(set).sort(), ['access-control-allow-origin', 'access-control-expose-headers'], '* needs no Vary');
+  t.equal(set['access-control-allow-origin'], '*');
 });
