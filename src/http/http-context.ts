@@ -86,6 +86,15 @@ export interface AffordanceParams {
 }
 
 /**
+ * Adds `field` to the answer's Vary (RFC 9110 §12.5.5) without dropping what is there: CORS
+ * sets `origin` before the route, and a route whose answer depends on Accept adds `accept`.
+ */
+export function addVary(reply: FastifyReply, field: string): void {
+  const current = reply.getHeader('vary');
+  reply.header('vary', current === undefined ? field : `${String(current)}, ${field}`);
+}
+
+/**
  * Sends an interaction value as application/json. Needed because fastify sends a bare string
  * as text/plain, and a string property's value must arrive as a JSON string.
  */

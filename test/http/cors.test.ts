@@ -66,14 +66,14 @@ t.test('Cors: configured origins at once, ring members after a lookup, nothing w
   const MEMBER = 'http://10.0.0.2:8080';
   let lookups = 0;
   let members: Promise<ReadonlySet<string>> = Promise.resolve(new Set([MEMBER]));
-  const cors = new Cors({
+  const policy = new Cors({
     configured: [PLAYGROUND],
     more: () => {
       lookups++;
       return members;
     },
   });
-  const call = async (headers: Record<string, string>, method = 'GET') => {
+  const call = async (headers: Record<string, string>, method = 'GET', cors = policy) => {
     const set: Record<string, string> = {};
     const reply = { header: (name: string, value: string) => ((set[name] = value), reply) };
     await cors.decorate({ method, headers } as never, reply as never);
@@ -93,10 +93,15 @@ t.test('Cors: configured origins at once, ring members after a lookup, nothing w
   t.equal(preflight['access-control-max-age'], '600');
   members = Promise.reject(new Error('the ring is unreachable'));
   t.equal((await call({ origin: MEMBER }))['access-control-allow-origin'], undefined, 'a failed lookup allows nothing');
-  const any = new Cors({ configured: ['*'] });
-  const set: Record<string, string> = {};
-  const reply = { header: (name: string, value: string) => ((set[name] = value), reply) };
-  await any.decorate({ method: 'GET', headers: { origin: 'https://anywhere.example' } } as never, reply as never);
-  t.same(Object.keys(set).sort(), ['access-control-allow-origin', 'access-control-expose-headers'], '* needs no Vary');
-  t.equal(set['access-control-allow-origin'], '*');
+  const any = await call({ origin: 'https://anywhere.example' }, 'GET', new Cors({ configured: ['*'] }));
+  t.same(Object.keys(any).sort(), ['access-control-allow-origin', 'access-control-expose-headers'], '* needs no Vary');
+  t.equal(any['access-control-allow-origin'], '*');
+});
+
+t.test('an answer that depends on Accept as well varies by both', async (t) => {
+  const { servient } = await createServient(t, { corsOrigins: [PLAYGROUND] });
+  const res = await servient.app.inject({ method: 'GET', url: '/things/thermostat/properties', headers: { origin: PLAYGROUND } });
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['access-control-allow-origin'], PLAYGROUND);
+  t.same(String(res.headers.vary).split(/,\s*/).sort(), ['accept', 'origin']);
 });

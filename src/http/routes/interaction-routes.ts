@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import { isFinished, type ActionStatus } from '../../thing/action-store.js';
 import type { ExposedThing, ThingEvent } from '../../thing/exposed-thing.js';
-import { sendJson, serveStream, untilDestroyed, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { addVary, sendJson, serveStream, untilDestroyed, type AffordanceParams, type HttpContext } from '../http-context.js';
 import { topicsOf } from '../replay-log.js';
 import { acceptsEventStream } from '../streams.js';
 
@@ -63,7 +63,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: HttpContext): void 
     const { thing: ref, name, id } = request.params;
     const thing = ctx.registry.get(ref);
     const status = thing.queryAction(name, id);
-    reply.header('vary', 'accept');
+    addVary(reply, 'accept');
     if (!acceptsEventStream(request.headers.accept)) return shown(request, thing, status);
     const follow = (deliver: (status: ActionStatus) => void, end: () => void) => {
       if (isFinished(status)) {

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../errors.js';
 import type { PropertyChange } from '../../thing/exposed-thing.js';
-import { sendJson, sendWriteResult, serveStream, untilDestroyed, type AffordanceParams, type HttpContext } from '../http-context.js';
+import { addVary, sendJson, sendWriteResult, serveStream, untilDestroyed, type AffordanceParams, type HttpContext } from '../http-context.js';
 import { topicsOf } from '../replay-log.js';
 import { acceptsEventStream } from '../streams.js';
 
@@ -33,7 +33,7 @@ export function propertyRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get<{ Params: { thing: string } }>('/things/:thing/properties', async (request, reply) => {
     const thing = ctx.registry.get(request.params.thing);
     // One URL, two representations: caches must tell them apart.
-    reply.header('vary', 'accept');
+    addVary(reply, 'accept');
     if (!acceptsEventStream(request.headers.accept)) return thing.readAllProperties();
     const topics = topicsOf(thing, 'property');
     if (topics.length === 0) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `${thing.slug} has no observable property`, { field: 'accept' });
