@@ -95,34 +95,14 @@ export async function directoryBenchmarks({ quick, log }) {
     const listed = { ring: await count('things'), local: await count('things?scope=local') };
     if (listed.ring < plan.registered) problems.push(`the ring-wide listing holds ${listed.ring} TDs, fewer than the ${plan.registered} registered`);
 
+    // Two GETs against target in alternating windows, the first the baseline.
+    const side = (label, path) => ({ label, requests: [{ method: 'GET', path }] });
+    const paired = (what, baseline, measured) => time(what, () => pairedThroughput({ nodes, target, sides: [baseline, measured], warmupS: plan.warmupS, durationS: plan.durationS, log }));
+    const ringWide = side('GET /things (every node\'s)', '/things');
     log('  GET /things (ring-wide) against GET /things?scope=local');
-    const listing = await time('listing', () =>
-      pairedThroughput({
-        nodes,
-        target,
-        sides: [
-          { label: 'GET /things?scope=local (this node\'s)', requests: [{ method: 'GET', path: '/things?scope=local' }] },
-          { label: 'GET /things (every node\'s)', requests: [{ method: 'GET', path: '/things' }] },
-        ],
-        warmupS: plan.warmupS,
-        durationS: plan.durationS,
-        log,
-      }),
-    );
+    const listing = await paired('listing', side('GET /things?scope=local (this node\'s)', '/things?scope=local'), ringWide);
     log('  JSONPath search against the ring-wide listing');
-    const search = await time('search', () =>
-      pairedThroughput({
-        nodes,
-        target,
-        sides: [
-          { label: 'GET /things (every node\'s)', requests: [{ method: 'GET', path: '/things' }] },
-          { label: `GET /search/jsonpath ${QUERY}`, requests: [{ method: 'GET', path: `/search/jsonpath?query=${encodeURIComponent(QUERY)}` }] },
-        ],
-        warmupS: plan.warmupS,
-        durationS: plan.durationS,
-        log,
-      }),
-    );
+    const search = await paired('search', ringWide, side(`GET /search/jsonpath ${QUERY}`, `/search/jsonpath?query=${encodeURIComponent(QUERY)}`));
     for (const run of [listing, search]) for (const side of [run.baseline, run.subject]) problems.push(...side.problems.map((p) => `${side.label}: ${p}`));
     return { key: 'directory', name: 'Directory (ring-wide TDD)', plan, propagation, listed, listing, search, timings, totalS: (performance.now() - started) / 1000, problems };
   } finally {

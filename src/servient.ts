@@ -296,7 +296,7 @@ export class Servient {
         validator,
         ring: directory,
         randomUuid: components.randomUuid ?? randomUUID,
-        isHosted: (id) => registry.list().some((thing) => thing.id === id || thing.slug === id),
+        isHosted: (id) => registry.has(id),
         ...(components.logger ? { log: components.logger } : {}),
       });
       await tdd.open();

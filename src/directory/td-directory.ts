@@ -25,7 +25,8 @@ import { FlowchainError, type ValidationFault } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { ThingDescription } from '../td/thing-description.js';
 import type { TdValidator } from '../td/td-validator.js';
-import { applyMergePatch, mergePatchBetween, type Json } from './merge-patch.js';
+import { applyMergePatch, isObject, mergePatchBetween, type Json } from './merge-patch.js';
+import type { ThingEntry } from './thing-entry.js';
 import type { RingDirectory } from './ring-directory.js';
 
 /** The discovery context, which defines `registration` (WoT Discovery §8.1). */
@@ -130,7 +131,7 @@ export class TdDirectory {
   /** The registrations that have not expired, by id. */
   list(): Registration[] {
     const now = this.#c.clock.now();
-    return [...this.#registrations.values()].filter((r) => !expiredAt(r, now)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.#registrations.values()].filter((r) => !expiredAt(r, now)).sort((a, b) => byCodePoint(a.id, b.id));
   }
 
   /** The registration of `id`, unless there is none or it expired. */
@@ -149,7 +150,7 @@ export class TdDirectory {
     if (own !== undefined) return this.served(own);
     const entry = await this.#c.ring.entryOf(id);
     if (entry === undefined || entry.td === null || (entry.expires !== null && entry.expires <= this.#c.clock.now())) return undefined;
-    return entry.registration === undefined ? entry.td : enriched(entry.td, { ...entry.registration, expires: entry.expires });
+    return servedEntry(entry, entry.td);
   }
 
   /**
@@ -159,8 +160,8 @@ export class TdDirectory {
    */
   async others(): Promise<ThingDescription[]> {
     const entries = (await this.#c.ring.entries()).filter((entry) => !this.#c.ring.isOwn(entry) && !this.#c.isHosted(entry.thingId) && this.get(entry.thingId) === undefined);
-    entries.sort((a, b) => (a.thingId < b.thingId ? -1 : a.thingId > b.thingId ? 1 : 0));
-    return entries.map((entry) => (entry.registration === undefined ? entry.td! : enriched(entry.td!, { ...entry.registration, expires: entry.expires })));
+    entries.sort((a, b) => byCodePoint(a.thingId, b.thingId));
+    return entries.map((entry) => servedEntry(entry, entry.td!));
   }
 
   /**
@@ -331,10 +332,15 @@ export function enriched(td: ThingDescription, entry: { readonly created: number
   };
 }
 
+/** The TD `td` of a live ring entry as served: a registration's with its registration information, a hosted Thing's as its host serves it. */
+function servedEntry(entry: ThingEntry, td: ThingDescription): ThingDescription {
+  return entry.registration === undefined ? td : enriched(td, { ...entry.registration, expires: entry.expires });
+}
+
 function expiredAt(registration: Registration, now: number): boolean {
   return registration.expires !== undefined && registration.expires <= now;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -116,11 +116,6 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
   return e as ThingEntry;
 }
 
-/** Whether an entry is a registration (a TD registered through the directory API) rather than a hosted Thing's. */
-export function isRegistration(entry: ThingEntry): boolean {
-  return entry.registration !== undefined;
-}
-
 /**
  * The ring record kind of Thing entries: self-proving by the publisher's signature; a newer
  * entry from the same publisher replaces the stored one (nobody else's can, except where the

@@ -11,7 +11,7 @@ import type { ThingRegistry } from '../thing/thing-registry.js';
 import { HttpAuth } from './auth.js';
 import type { BasicCredential } from '../config.js';
 import { Descriptions } from './descriptions.js';
-import type { ChainView, HttpContext, LedgerView } from './http-context.js';
+import { acceptJson, type ChainView, type HttpContext, type LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
@@ -113,11 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON bodies are accepted (anything else is 415). An empty body is "no input", so an
   // action without input can be invoked with or without a Content-Type.
   app.removeAllContentTypeParsers();
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
-  });
+  acceptJson(app, 'application/json');
 
   // The replay log keeps the notifications of every Thing while it is exposed.
   const replay = new ReplayLog(options.clock);

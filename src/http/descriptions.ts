@@ -17,7 +17,6 @@ const MAX_CACHED_BASES = 32;
 
 interface Rendered {
   readonly things: Map<string, string>;
-  readonly all: string;
   readonly node: string;
 }
 
@@ -60,11 +59,6 @@ export class Descriptions {
     return [...this.#rendered(base).things.values()];
   }
 
-  /** Every TD, as the JSON array of the WoT Discovery listing. */
-  all(base: string): string {
-    return this.#rendered(base).all;
-  }
-
   /** The node's own TD. */
   node(base: string): string {
     return this.#rendered(base).node;
@@ -86,7 +80,6 @@ export class Descriptions {
     const tds = things.map((thing) => this.describe(thing, base));
     const rendered: Rendered = {
       things: new Map(things.map((thing, i) => [thing.slug, JSON.stringify(tds[i])])),
-      all: JSON.stringify(tds),
       node: JSON.stringify(buildNodeDescription(this.#nodeId, things.map((t) => ({ slug: t.slug, title: t.td.title })), this.#exposure(base))),
     };
     if (this.#cache.size >= MAX_CACHED_BASES) this.#cache.clear();

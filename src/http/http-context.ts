@@ -1,5 +1,5 @@
 /** What every route module of the HTTP layer is handed by the app builder. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JournalReceipt } from '../thing/change-journal.js';
 import type { ExposedThing, Unsubscribe } from '../thing/exposed-thing.js';
 import type { Clock } from '../common/clock.js';
@@ -83,6 +83,18 @@ function linkTitle(property: string): string {
 export interface AffordanceParams {
   readonly thing: string;
   readonly name: string;
+}
+
+/**
+ * Takes the JSON bodies of `types` in `app`'s context: fastify's own JSON parser (errors as
+ * problems, prototype poisoning refused), and an empty body as no input.
+ */
+export function acceptJson(app: FastifyInstance, types: string | string[]): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(types, { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 }
 
 /**

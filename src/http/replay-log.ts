@@ -179,13 +179,8 @@ export class ReplayLog {
    */
   publish(stream: string, name: string, data: unknown): Notification {
     const now = this.#clock.now();
-    this.#last = Math.max(now * 1000, this.#last + 1);
-    const notification: Notification = { id: this.#last, kind: 'event', name, data, timestamp: now };
-    const key = streamKey(stream);
-    let buffer = this.#buffers.get(key);
-    if (buffer === undefined) this.#buffers.set(key, (buffer = []));
-    buffer.push(notification);
-    if (buffer.length > this.#capacity) buffer.shift();
+    const notification: Notification = { id: this.#nextId(now), kind: 'event', name, data, timestamp: now };
+    this.#keep(streamKey(stream), notification);
     for (const deliver of [...(this.#streams.get(stream) ?? [])]) deliver(notification);
     return notification;
   }
@@ -218,14 +213,23 @@ export class ReplayLog {
   #stamp(key: string, topic: Topic, source: PropertyChange | ThingEvent, data: unknown): Notification {
     const known = this.#stamped.get(source);
     if (known !== undefined) return known;
-    let buffer = this.#buffers.get(key);
-    if (buffer === undefined) this.#buffers.set(key, (buffer = []));
-    // A hybrid clock: the change's time in microseconds, or one more than the last id.
-    this.#last = Math.max(source.timestamp * 1000, this.#last + 1);
-    const notification: Notification = { id: this.#last, kind: topic.kind, name: topic.name, data, timestamp: source.timestamp };
-    buffer.push(notification);
-    if (buffer.length > this.#capacity) buffer.shift();
+    const notification: Notification = { id: this.#nextId(source.timestamp), kind: topic.kind, name: topic.name, data, timestamp: source.timestamp };
+    this.#keep(key, notification);
     this.#stamped.set(source, notification);
     return notification;
+  }
+
+  /** The id of a notification made at `ms`: a hybrid clock, the time in microseconds or one more than the last id. */
+  #nextId(ms: number): number {
+    this.#last = Math.max(ms * 1000, this.#last + 1);
+    return this.#last;
+  }
+
+  /** Keeps `notification` for replay under `key`, the newest `capacity` of each key. */
+  #keep(key: string, notification: Notification): void {
+    let buffer = this.#buffers.get(key);
+    if (buffer === undefined) this.#buffers.set(key, (buffer = []));
+    buffer.push(notification);
+    if (buffer.length > this.#capacity) buffer.shift();
   }
 }

@@ -28,6 +28,19 @@ export const AUTH_TOKEN = 'a-token-of-at-least-16-chars';
 /** The WebSocket sub-protocol the servient speaks. */
 export const SUBPROTOCOL = 'flowchain.v1';
 
+/** A small valid TD 1.1 of a lamp hosted outside Flowchain, as the directory tests register it. */
+export function remoteLampTd(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    '@context': 'https://www.w3.org/2022/wot/td/v1.1',
+    id,
+    title: 'Lamp',
+    securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
+    security: 'nosec_sc',
+    properties: { on: { type: 'boolean', forms: [{ href: 'http://lamp.example/on' }] } },
+    ...extra,
+  };
+}
+
 /** Parses a response body as JSON. */
 export function body<T = unknown>(res: { body: string }): T {
   return JSON.parse(res.body) as T;

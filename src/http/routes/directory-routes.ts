@@ -16,7 +16,7 @@ import { FlowchainError } from '../../errors.js';
 import type { DirectoryChange } from '../../directory/td-directory.js';
 import type { ThingDescription } from '../../td/thing-description.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
-import type { HttpContext } from '../http-context.js';
+import { acceptJson, type HttpContext } from '../http-context.js';
 import type { Notification } from '../replay-log.js';
 
 const TD_TYPE = 'application/td+json';
@@ -125,35 +125,29 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
 export function directoryWriteRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const tdd = ctx.tdd;
   if (tdd === undefined) return;
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser([TD_TYPE, MERGE_PATCH_TYPE], { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
-  });
-  const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    ctx.auth?.reject(reply, ctx.auth.verdict(request.headers.authorization));
-  };
+  acceptJson(app, [TD_TYPE, MERGE_PATCH_TYPE]);
+  const guard = ctx.auth ? { onRequest: ctx.auth.guard() } : {};
 
-  app.put<ThingParams>('/things/:thing', { onRequest: authorize }, async (request, reply) => {
+  app.put<ThingParams>('/things/:thing', guard, async (request, reply) => {
     mediaType(request, [TD_TYPE, 'application/json']);
     const created = await tdd.put(request.params.thing, request.body);
     if (created) reply.header('location', location(ctx, request, request.params.thing));
     return reply.code(created ? 201 : 204).send();
   });
 
-  app.post('/things', { onRequest: authorize }, async (request, reply) => {
+  app.post('/things', guard, async (request, reply) => {
     mediaType(request, [TD_TYPE, 'application/json']);
     const id = await tdd.create(request.body);
     return reply.code(201).header('location', location(ctx, request, id)).send();
   });
 
-  app.patch<ThingParams>('/things/:thing', { onRequest: authorize }, async (request, reply) => {
+  app.patch<ThingParams>('/things/:thing', guard, async (request, reply) => {
     mediaType(request, [MERGE_PATCH_TYPE]);
     await tdd.patch(request.params.thing, request.body);
     return reply.code(204).send();
   });
 
-  app.delete<ThingParams>('/things/:thing', { onRequest: authorize }, async (request, reply) => {
+  app.delete<ThingParams>('/things/:thing', guard, async (request, reply) => {
     await tdd.remove(request.params.thing);
     return reply.code(204).send();
   });
@@ -181,7 +175,7 @@ function scopeOf(value: unknown): 'local' | 'ring' {
 
 /** The Thing this node hosts under slug or id `ref`, if any. */
 function hosted(ctx: HttpContext, ref: string): ExposedThing | undefined {
-  return ctx.registry.list().find((thing) => thing.slug === ref || thing.id === ref);
+  return ctx.registry.has(ref) ? ctx.registry.get(ref) : undefined;
 }
 
 /** What a notification sends (WoT Discovery §7.3.2.3): the TD's id; with diff, the whole new TD or the changes. */

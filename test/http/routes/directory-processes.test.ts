@@ -15,6 +15,7 @@ import { RingAuthority } from '../../../src/membership/ring-authority.js';
 import type { ThingDescription } from '../../../src/td/thing-description.js';
 import { getJson, ownerOf, settledRing, startRing } from '../../helpers/ring-processes.js';
 import { tempDir } from '../../helpers/test-servient.js';
+import { remoteLampTd } from '../fixtures.js';
 
 const INSIDER = fileURLToPath(new URL('../../helpers/insider.mjs', import.meta.url));
 
@@ -29,15 +30,7 @@ function insider(ownerPeerUrl: string, authorityDir: string, thingId: string): P
 }
 
 const lampId = (name: string) => `urn:example:process-${name}`;
-const lamp = (name: string, ttl?: number) => ({
-  '@context': 'https://www.w3.org/2022/wot/td/v1.1',
-  id: lampId(name),
-  title: `Lamp ${name}`,
-  securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
-  security: 'nosec_sc',
-  properties: { on: { type: 'boolean', forms: [{ href: 'http://lamp.example/on' }] } },
-  ...(ttl === undefined ? {} : { registration: { ttl } }),
-});
+const lamp = (name: string, ttl?: number) => remoteLampTd(lampId(name), { title: `Lamp ${name}`, ...(ttl === undefined ? {} : { registration: { ttl } }) });
 
 /** Polls `probe` every 250 ms until it is true or `attempts` run out; resolves with the last answer. */
 async function eventually(probe: () => Promise<boolean>, attempts = 60): Promise<boolean> {

@@ -4,18 +4,11 @@ import t from 'tap';
 import { signThingEntry, thingKey, type ThingEntry } from '../../../src/directory/thing-entry.js';
 import type { ThingDescription } from '../../../src/td/thing-description.js';
 import { ringOfThree, settleRing as settle, type TestServient } from '../../helpers/test-servient.js';
-import { assertProblem, body } from '../fixtures.js';
+import { assertProblem, body, remoteLampTd } from '../fixtures.js';
 
 const LAMP_ID = 'urn:example:ring-lamp';
 const LAMP_URL = `/things/${encodeURIComponent(LAMP_ID)}`;
-const LAMP = {
-  '@context': 'https://www.w3.org/2022/wot/td/v1.1',
-  id: LAMP_ID,
-  title: 'Ring lamp',
-  securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
-  security: 'nosec_sc',
-  properties: { on: { type: 'boolean', forms: [{ href: 'http://lamp.example/on' }] } },
-};
+const LAMP = remoteLampTd(LAMP_ID, { title: 'Ring lamp' });
 
 async function ids(node: TestServient, query = ''): Promise<string[]> {
   const res = await node.servient.app.inject({ method: 'GET', url: `/things${query}` });

@@ -6,24 +6,14 @@ import type { ThingDescription } from '../../../src/td/thing-description.js';
 import { createServient, type TestOptions } from '../../helpers/test-servient.js';
 import { loadTdSchema } from '../../../src/bundled.js';
 import { TdValidator } from '../../../src/td/td-validator.js';
-import { assertProblem, AUTH_TOKEN, body, openSse } from '../fixtures.js';
+import { assertProblem, AUTH_TOKEN, body, openSse, remoteLampTd } from '../fixtures.js';
 import type { Test } from 'tap';
 
 const LAMP_ID = 'urn:example:lamp';
 const LAMP_URL = `/things/${encodeURIComponent(LAMP_ID)}`;
 
 /** A small valid TD 1.1 of a Thing hosted elsewhere. */
-function lamp(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    '@context': 'https://www.w3.org/2022/wot/td/v1.1',
-    id: LAMP_ID,
-    title: 'Lamp',
-    securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
-    security: 'nosec_sc',
-    properties: { on: { type: 'boolean', forms: [{ href: 'http://lamp.example/on' }] } },
-    ...extra,
-  };
-}
+const lamp = (extra: Record<string, unknown> = {}): Record<string, unknown> => remoteLampTd(LAMP_ID, extra);
 
 /** UUIDs in a fixed sequence. */
 function uuids(): () => string {
