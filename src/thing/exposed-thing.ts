@@ -26,6 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, Timer } from '../common/clock.js';
+import { isThenable } from '../common/thenable.js';
 import { describeError, FlowchainError, isFlowchainError } from '../errors.js';
 import type { ActionAffordance, DataSchema, EventAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
 import { isFinished, KEPT_PER_THING, type ActionStatus, type ActionStore } from './action-store.js';
@@ -292,13 +293,22 @@ export class ExposedThing {
 
   /** readproperty: the read handler's answer, or the last value. */
   async readProperty(name: string): Promise<unknown> {
+    return this.readPropertyNow(name);
+  }
+
+  /**
+   * readproperty for a binding that answers at once when it can: the checked value itself
+   * when the read handler returns one (no promise, no timer), else a promise of it. It fails
+   * as {@link readProperty} does, by throwing or by rejecting.
+   */
+  readPropertyNow(name: string): unknown {
     this.#live();
     const property = this.readable(name);
     const handler = this.#readHandlers.get(name);
     if (handler === undefined) return this.#values.get(name) ?? null;
-    const value = await this.#run(() => `read handler of ${name}`, () => handler());
-    this.#checkOutput(property, value, name);
-    return value;
+    const value = this.#run(() => `read handler of ${name}`, () => handler());
+    if (!isThenable(value)) return this.#checkOutput(property, value, name);
+    return value.then((answered) => this.#checkOutput(property, answered, name));
   }
 
   /** readallproperties: every readable property. */
@@ -562,7 +572,12 @@ export class ExposedThing {
         for (const name of applied) {
           const handler = this.#writeHandlers.get(name);
           const old = before.get(name);
-          if (handler !== undefined && old !== undefined) await this.#run(() => `write handler of ${name}`, () => handler(interactionOutput(old))).catch(() => undefined);
+          if (handler === undefined || old === undefined) continue;
+          try {
+            await this.#run(() => `write handler of ${name}`, () => handler(interactionOutput(old)));
+          } catch {
+            // Best effort: the write fails with the first refusal either way.
+          }
         }
         throw err;
       }
@@ -587,16 +602,19 @@ export class ExposedThing {
    * Runs a handler within its time: a FlowchainError it throws keeps its code, anything else
    * becomes FLOWCHAIN_ERR_HANDLER_FAILED; past the time, FLOWCHAIN_ERR_HANDLER_TIMEOUT.
    */
-  async #run<T>(what: () => string, call: () => T | Promise<T>): Promise<T> {
-    const failed = (err: unknown): FlowchainError => (isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what()} of ${this.slug} failed`, { cause: err }));
+  #run<T>(what: () => string, call: () => T | Promise<T>): T | Promise<T> {
     let result: T | Promise<T>;
     try {
       result = call();
     } catch (err) {
-      throw failed(err);
+      throw this.#failed(what, err);
     }
     // A handler that answers at once needs no timer (most read handlers: a value in memory).
-    if (!isThenable(result)) return result;
+    return isThenable(result) ? this.#awaitHandler(what, result) : result;
+  }
+
+  /** A handler's answer that is a promise, within the handler timeout. */
+  async #awaitHandler<T>(what: () => string, result: Promise<T>): Promise<T> {
     let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = this.#clock.after(this.#timeoutMs, () => reject(new FlowchainError('FLOWCHAIN_ERR_HANDLER_TIMEOUT', `the ${what()} of ${this.slug} did not answer within ${this.#timeoutMs} ms`)));
@@ -604,16 +622,22 @@ export class ExposedThing {
     try {
       return await Promise.race([result, timeout]);
     } catch (err) {
-      throw failed(err);
+      throw this.#failed(what, err);
     } finally {
       timer?.cancel();
     }
   }
 
-  /** A value a handler or the device produced, checked before any consumer sees it. */
-  #checkOutput(schema: DataSchema, value: unknown, name: string): void {
+  /** A handler's failure as the catalogue's error (a FlowchainError it threw stays as it is). */
+  #failed(what: () => string, err: unknown): FlowchainError {
+    return isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what()} of ${this.slug} failed`, { cause: err });
+  }
+
+  /** A value a handler or the device produced, checked before any consumer sees it; returns it. */
+  #checkOutput<T>(schema: DataSchema, value: T, name: string): T {
     try {
       checkValue(schema, value, name, 'output');
+      return value;
     } catch (err) {
       const reason = isFlowchainError(err) ? err.message : String(err);
       throw new FlowchainError('FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID', `${this.slug} produced a value its TD does not allow (${reason})`, { field: name, cause: err });
@@ -659,8 +683,4 @@ function subscribe<T>(map: Map<string, Set<T>>, name: string, listener: T): Unsu
     set.delete(listener);
     if (set.size === 0) map.delete(name);
   };
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -56,6 +56,26 @@ t.test('a property without a read handler reads as its last value; one with a ha
   await t.rejects(thing.readMultipleProperties(['level', 'pin']), { code: 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY' });
 });
 
+t.test('readPropertyNow answers a handler that answers at once without a promise, and fails as readProperty does', async (t) => {
+  const { thing } = await setup(t);
+  thing.setPropertyReadHandler('reading', () => 0.25);
+  t.equal(thing.readPropertyNow('reading'), 0.25, 'the value itself, not a promise');
+  thing.setPropertyReadHandler('reading', async () => 0.5);
+  const later = thing.readPropertyNow('reading');
+  t.ok(later instanceof Promise, 'an asynchronous handler: a promise');
+  t.equal(await later, 0.5);
+  thing.setPropertyReadHandler('reading', async () => 'hot');
+  await t.rejects(thing.readPropertyNow('reading') as Promise<unknown>, { code: 'FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID', field: 'reading' }, 'its answer is checked too');
+  thing.setPropertyReadHandler('reading', () => 'hot');
+  t.throws(() => thing.readPropertyNow('reading'), { code: 'FLOWCHAIN_ERR_HANDLER_OUTPUT_INVALID', field: 'reading' });
+  thing.setPropertyReadHandler('reading', () => {
+    throw new Error('sensor unplugged');
+  });
+  t.throws(() => thing.readPropertyNow('reading'), { code: 'FLOWCHAIN_ERR_HANDLER_FAILED' });
+  await t.rejects(thing.readProperty('reading'), { code: 'FLOWCHAIN_ERR_HANDLER_FAILED' }, 'readProperty rejects instead');
+  t.throws(() => thing.readPropertyNow('pin'), { code: 'FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY' });
+});
+
 t.test('handlers can only be set for affordances the TD declares, and no write handler on a read-only property', async (t) => {
   const { thing } = await setup(t);
   t.throws(() => thing.setPropertyReadHandler('nope', () => 1), { code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', field: 'nope' });
@@ -122,6 +142,23 @@ t.test('a write handler that throws fails the write with FLOWCHAIN_ERR_HANDLER_F
     throw new FlowchainError('FLOWCHAIN_ERR_VALUE_INVALID', 'the valve cannot open that far', { field: 'level' });
   });
   await t.rejects(thing.writeProperty('level', 5), { code: 'FLOWCHAIN_ERR_VALUE_INVALID', message: 'the valve cannot open that far' }, 'a Flowchain error keeps its code');
+});
+
+t.test('a handler that throws while an earlier value is given back does not replace the write\'s own failure', async (t) => {
+  const { thing } = await setup(t);
+  await thing.writeMultipleProperties({ mode: 'a', level: 1 });
+  const given: unknown[] = [];
+  // Synchronous: the give-back of 'a' throws before any promise exists.
+  thing.setPropertyWriteHandler('mode', () => {
+    given.push('called');
+    if (given.length > 1) throw new FlowchainError('FLOWCHAIN_ERR_VALUE_INVALID', 'cannot go back', { field: 'mode' });
+  });
+  thing.setPropertyWriteHandler('level', () => {
+    throw new Error('stuck');
+  });
+  await t.rejects(thing.writeMultipleProperties({ mode: 'b', level: 3 }), { code: 'FLOWCHAIN_ERR_HANDLER_FAILED' }, 'the failure is the level handler\'s');
+  t.equal(given.length, 2, 'mode was applied, then given back (and that refused)');
+  t.same(await thing.readMultipleProperties(['mode', 'level']), { mode: 'a', level: 1 }, 'nothing of the failed write is kept');
 });
 
 t.test('a handler that does not answer in time is FLOWCHAIN_ERR_HANDLER_TIMEOUT, and the Thing goes on serving', async (t) => {
