@@ -94,13 +94,17 @@ export function verifyTransaction(raw: unknown, checkSignature = true): DataTran
   return tx;
 }
 
-const HEX = (length: number, min = length) => new RegExp(`^[0-9a-f]{${min},${length}}$`);
+// Compiled once: a transaction is checked on every node that stores, replicates or serves it.
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
+const LAMBDA = /^[0-9a-f]{32,128}$/;
 
 function checkShape(raw: unknown): DataTransaction {
   const tx = raw as Partial<DataTransaction> | null;
   if (typeof tx !== 'object' || tx === null || Array.isArray(tx)) throw malformed('a transaction is an object', '/');
-  if (typeof tx.hData !== 'string' || !HEX(40).test(tx.hData)) throw malformed('hData is 40 hex digits', 'hData');
-  if (typeof tx.lambda !== 'string' || !HEX(128, 32).test(tx.lambda) || tx.lambda.length % 2 !== 0) throw malformed('λ is 16 to 64 bytes of hex', 'lambda');
+  if (typeof tx.hData !== 'string' || !HEX40.test(tx.hData)) throw malformed('hData is 40 hex digits', 'hData');
+  if (typeof tx.lambda !== 'string' || !LAMBDA.test(tx.lambda) || tx.lambda.length % 2 !== 0) throw malformed('λ is 16 to 64 bytes of hex', 'lambda');
   if (typeof tx.timestamp !== 'number' || !Number.isSafeInteger(tx.timestamp) || tx.timestamp < 0) throw malformed('timestamp is integer milliseconds', 'timestamp');
   const data = tx.data as Partial<TransactionData> | undefined;
   if (typeof data !== 'object' || data === null) throw malformed('data is an object', 'data');
@@ -108,8 +112,8 @@ function checkShape(raw: unknown): DataTransaction {
   if (data.origin !== 'consumer' && data.origin !== 'device') throw malformed('data.origin is consumer or device', 'data.origin');
   if (!('value' in data)) throw malformed('data.value is required', 'data.value');
   const sender = tx.sender as Partial<DataTransaction['sender']> | undefined;
-  if (typeof sender?.id !== 'string' || !HEX(40).test(sender.id)) throw malformed('sender.id is 40 hex digits', 'sender.id');
-  if (typeof sender.key !== 'string' || !HEX(64).test(sender.key)) throw malformed('sender.key is a 32-byte hex key', 'sender.key');
-  if (typeof tx.signature !== 'string' || !HEX(128).test(tx.signature)) throw malformed('signature is 64 bytes of hex', 'signature');
+  if (typeof sender?.id !== 'string' || !HEX40.test(sender.id)) throw malformed('sender.id is 40 hex digits', 'sender.id');
+  if (typeof sender.key !== 'string' || !HEX64.test(sender.key)) throw malformed('sender.key is a 32-byte hex key', 'sender.key');
+  if (typeof tx.signature !== 'string' || !HEX128.test(tx.signature)) throw malformed('signature is 64 bytes of hex', 'signature');
   return tx as DataTransaction;
 }

@@ -88,7 +88,9 @@ export function signThingEntry(identity: NodeIdentity, init: EntryInit): ThingEn
 }
 
 const invalid = (detail: string, field: string) => new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `thing entry: ${detail}`, { field });
-const HEX = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX128 = /^[0-9a-f]{128}$/;
 
 /** Checks an entry offered for `keyHex`: its shape, key, host id and signature. */
 function checkEntry(keyHex: string, raw: unknown): ThingEntry {
@@ -98,7 +100,7 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
   if (thingKey(e.thingId) !== keyHex) throw invalid('the entry is not stored under its Thing\'s key', 'thingId');
   if (e.td !== null && (typeof e.td !== 'object' || e.td === undefined || Array.isArray(e.td) || e.td.id !== e.thingId)) throw invalid('td is the Thing Description of thingId, or null', 'td');
   const host = e.host as Partial<ThingHost> | undefined;
-  if (typeof host?.id !== 'string' || !HEX(40).test(host.id) || typeof host.key !== 'string' || !HEX(64).test(host.key) || typeof host.url !== 'string' || host.url.length > 2048) {
+  if (typeof host?.id !== 'string' || !HEX40.test(host.id) || typeof host.key !== 'string' || !HEX64.test(host.key) || typeof host.url !== 'string' || host.url.length > 2048) {
     throw invalid('host is { id, key, url }', 'host');
   }
   if (ringIdOf(hexToBytes(host.key)).toString(16).padStart(40, '0') !== host.id) throw invalid('host.id is not the SHA-1 of host.key', 'host.id');
@@ -110,7 +112,7 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
   if (!Number.isSafeInteger(e.version)) throw invalid('version is an integer', 'version');
   // Only a registration may never expire: a hosted Thing's entry lapses once its host is gone.
   if (!(Number.isSafeInteger(e.expires) || (e.expires === null && registration !== undefined))) throw invalid('expires is an integer (or null for a registration)', 'expires');
-  if (typeof e.signature !== 'string' || !HEX(128).test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
+  if (typeof e.signature !== 'string' || !HEX128.test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
   const { signature, ...unsigned } = e as ThingEntry;
   if (!NodeIdentity.verify(hexToBytes(signature), utf8ToBytes(canonicalJson(unsigned)), hexToBytes(host.key))) throw invalid('the host\'s signature does not verify', 'signature');
   return e as ThingEntry;
