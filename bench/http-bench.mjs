@@ -9,7 +9,7 @@
  * sides are measured in alternating windows (ABBA ABBA) so machine noise hits both alike.
  */
 import autocannon from 'autocannon';
-import { HOST, INITIAL_TARGET, interleave, machineBusyUs, PAIRS, PLAIN_PROPERTY_PATH, problemsOf, PROPERTY_PATH, ServerProcess, totals, windowFigures } from './lib/common.mjs';
+import { alternatingPairs, HOST, INITIAL_TARGET, interleave, machineBusyUs, PLAIN_PROPERTY_PATH, problemsOf, PROPERTY_PATH, ServerProcess, totals, windowFigures } from './lib/common.mjs';
 import { median } from './lib/format.mjs';
 
 const CONNECTIONS = 50;
@@ -34,6 +34,12 @@ async function expectResponse(url, init, status, body) {
  * Starts both servers, checks each answers correctly, warms each up, measures them in
  * interleaved windows, stops them and checks what they left behind.
  */
+/**
+ * Eight pairs: this machine's speed moves by up to 2x within a minute (the host's load, which
+ * /proc/stat does not show), and a ratio over eight short pairs moves less than over four.
+ */
+const HTTP_PAIRS = alternatingPairs(8);
+
 async function compare({ name, target, sides, request, expectedStatus, warmupS, durationS, log }) {
   const running = sides.map((spec) => ({ ...spec, server: new ServerProcess(), problems: [] }));
   try {
@@ -46,7 +52,7 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
       const warm = await cannon({ url: side.url, duration: warmupS, ...request });
       side.problems.push(...problemsOf(warm, expectedStatus).map((p) => `warm-up: ${p}`));
     }
-    const windowS = durationS / PAIRS.length;
+    const windowS = durationS / HTTP_PAIRS.length;
     const { windows, pairRatios, pairs, clean } = await interleave(
       running,
       windowS,
@@ -67,6 +73,9 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
         };
       },
       log,
+      undefined,
+      undefined,
+      HTTP_PAIRS,
     );
     const reports = [];
     for (const [i, side] of running.entries()) {

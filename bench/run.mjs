@@ -91,8 +91,8 @@ if (flags['render-only']) {
 }
 
 const BENCHMARKS = {
-  get: { run: propertyGet, warmupS: 2, durationS: 10 },
-  put: { run: propertyPut, warmupS: 2, durationS: 10 },
+  get: { run: propertyGet, warmupS: 3, durationS: 20 },
+  put: { run: propertyPut, warmupS: 3, durationS: 20 },
   ws: { run: wsFanout, warmupS: 2, durationS: 8 },
   // Not flowchain-vs-baseline throughput pairs like the others: several figures, own sections.
   broker: { run: brokerBenchmarks },
@@ -306,7 +306,7 @@ ${table(
 - Every server runs in its own child process (\`bench/server.mjs\`); the load generator runs in
   the parent, so on a 2-core machine each gets a core. Both servers of a benchmark are up at
   once (the one not being measured idles); each is warmed up, then they are measured in
-  alternating windows (4 pairs, AB BA AB BA; 10 s per side for HTTP, 8 s for WS). Only 127.0.0.1 is used.
+  alternating windows (AB BA AB BA ...; 8 pairs, 20 s per side for HTTP; 4 pairs, 8 s per side for WS). Only 127.0.0.1 is used.
 - **Property GET**: autocannon, 50 connections, pipelining 1, warm-up then a fixed measured
   window, against \`GET /things/thermostat/properties/targetTemperature\` on a real \`Servient\`
   (bundled Things, LevelDB in a temp dir, seed 42, system clock, no logger) versus a bare fastify

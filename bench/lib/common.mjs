@@ -169,12 +169,12 @@ export async function waitForQuiet(log, ownCpu = ownCpuUs) {
  * window, alternating AB BA AB BA, so a slow drift of the machine hits both sides alike. Each
  * pair gives one ratio.
  */
-export const PAIRS = [
-  [0, 1],
-  [1, 0],
-  [0, 1],
-  [1, 0],
-];
+export const PAIRS = alternatingPairs(4);
+
+/** `n` pairs in the order AB BA AB BA ... */
+export function alternatingPairs(n) {
+  return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? [0, 1] : [1, 0]));
+}
 
 /**
  * Measures `sides` round by round, each round in one order of `plan` (lists of side indices),
@@ -211,14 +211,14 @@ export async function measureRounds(sides, plan, measure, log, { maxRetries = 2,
 }
 
 /**
- * Measures two prepared sides in {@link PAIRS} order, `windowS` seconds per window, with
+ * Measures two prepared sides in `plan` order ({@link PAIRS} unless given), `windowS` seconds per window, with
  * `measureWindow(side, seconds)` returning `{ ops, seconds, serverCpuUs, loadCpuUs,
  * foreignCores, ... }`, by the rules of {@link measureRounds}. Each pair gives the ratio of
  * the subject's rate to the baseline's. `ownCpu` is passed to {@link waitForQuiet}.
  */
-export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs) {
+export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs, plan = PAIRS) {
   const rate = (window) => window.ops / window.seconds;
-  const { rounds, used, clean } = await measureRounds(sides, PAIRS, (side) => measureWindow(side, windowS), log, { maxRetries, ownCpu, noun: 'pair', detail: `, ${windowS}s` });
+  const { rounds, used, clean } = await measureRounds(sides, plan, (side) => measureWindow(side, windowS), log, { maxRetries, ownCpu, noun: 'pair', detail: `, ${windowS}s` });
   return {
     windows: [used.map((pair) => pair.results[0]), used.map((pair) => pair.results[1])],
     pairRatios: used.map((pair) => rate(pair.results[1]) / rate(pair.results[0])),
