@@ -7,6 +7,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { HEX64 } from './common/hex.js';
 import type { Section } from './storage.js';
 
 /** The 160-bit node id that belongs to an Ed25519 public key: SHA-1 of the key, big-endian. */
@@ -66,7 +67,7 @@ export class NodeIdentity {
   /** Loads the identity kept in `section`, creating and storing one on first start. */
   static async load(section: Section): Promise<NodeIdentity> {
     const stored = await section.get('secret-key');
-    if (typeof stored === 'string' && /^[0-9a-f]{64}$/.test(stored)) return new NodeIdentity(hexToBytes(stored));
+    if (typeof stored === 'string' && HEX64.test(stored)) return new NodeIdentity(hexToBytes(stored));
     const created = NodeIdentity.generate();
     await section.put('secret-key', bytesToHex(created.#secretKey));
     return created;

@@ -10,6 +10,7 @@
  * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
  */
 import type { Clock } from '../common/clock.js';
+import { HEX40, HEX64 } from '../common/hex.js';
 import type { PeerReply, PeerRequest, PeerSender, RingAccess, WirePeer } from '../common/peer-rpc.js';
 import type { RecordStore } from '../common/ring-records.js';
 import { chunks } from '../common/chunks.js';
@@ -85,8 +86,6 @@ const PERMANENT = new Set([
   'FLOWCHAIN_ERR_RING_RECORD_INVALID',
 ]);
 const isPermanent = (err: unknown): err is FlowchainError => isFlowchainError(err) && PERMANENT.has(err.code);
-const HEX40 = /^[0-9a-f]{40}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The broker of one node. */
 export class Broker implements ChangeJournal {

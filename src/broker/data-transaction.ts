@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
+import { HEX128, HEX40, HEX64 } from '../common/hex.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, ringIdOf } from '../node-identity.js';
 import type { RecordedChange } from '../thing/change-journal.js';
@@ -95,9 +96,6 @@ export function verifyTransaction(raw: unknown, checkSignature = true): DataTran
 }
 
 // Compiled once: a transaction is checked on every node that stores, replicates or serves it.
-const HEX40 = /^[0-9a-f]{40}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX128 = /^[0-9a-f]{128}$/;
 const LAMBDA = /^[0-9a-f]{32,128}$/;
 
 function checkShape(raw: unknown): DataTransaction {

@@ -12,6 +12,7 @@
  *
  * Pure. Throws FLOWCHAIN_ERR_RING_RECORD_INVALID from the kinds' `check`.
  */
+import { HEX40, HEX64 } from '../common/hex.js';
 import type { RecordKind } from '../common/ring-records.js';
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import { blockHash, transactionId, verifyTransaction } from './data-transaction.js';
@@ -31,8 +32,6 @@ export interface TransactionIndex {
 /** The ring key of a transaction id's index entry: its first 160 bits. */
 export const indexKey = (txId: string): string => txId.slice(0, 40);
 
-const HEX40 = /^[0-9a-f]{40}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
 const invalid = (what: string, detail: string, field: string) => new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `${what}: ${detail}`, { field });
 
 function checkRecord(keyHex: string, raw: unknown): RingTransactionRecord {

@@ -18,6 +18,7 @@
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
+import { HEX128, HEX40, HEX64 } from '../common/hex.js';
 import type { RecordKind } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, ringIdOf } from '../node-identity.js';
@@ -88,9 +89,6 @@ export function signThingEntry(identity: NodeIdentity, init: EntryInit): ThingEn
 }
 
 const invalid = (detail: string, field: string) => new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `thing entry: ${detail}`, { field });
-const HEX40 = /^[0-9a-f]{40}$/;
-const HEX64 = /^[0-9a-f]{64}$/;
-const HEX128 = /^[0-9a-f]{128}$/;
 
 /** Checks an entry offered for `keyHex`: its shape, key, host id and signature. */
 function checkEntry(keyHex: string, raw: unknown): ThingEntry {

@@ -32,6 +32,7 @@
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { HEX128 } from '../common/hex.js';
 import { merkleRoot } from './merkle.js';
 
 /** Checks an Ed25519 signature (Node's built-in, or a browser's); never throws. */
@@ -166,7 +167,7 @@ export function checkHeader(block: Omit<Block, 'txIds'>, verifySignature: Signat
   if (header.difficulty < 1 || header.stake < 1) return 'difficulty and stake are at least 1';
   if (!meetsTarget(hash, header)) return 'hash is above the target: the puzzle is not solved';
   if (bytesToHex(sha1(hexToBytes(header.minerKey))) !== header.minerId) return 'minerId is not the SHA-1 of minerKey';
-  if (typeof block.signature !== 'string' || !/^[0-9a-f]{128}$/.test(block.signature) || !verifySignature(hexToBytes(block.signature), hexToBytes(hash), hexToBytes(header.minerKey))) {
+  if (typeof block.signature !== 'string' || !HEX128.test(block.signature) || !verifySignature(hexToBytes(block.signature), hexToBytes(hash), hexToBytes(header.minerKey))) {
     return 'miner signature does not verify';
   }
   return undefined;

@@ -15,6 +15,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+import { HEX64 } from '../common/hex.js';
 
 /** One step of a proof: the sibling's digest and the side it sits on. */
 export interface ProofStep {
@@ -90,7 +91,7 @@ export function rootFromProof(leafHex: string, proof: MerkleProof): string | und
       if (sibling < width) {
         const next = path[step++] as Partial<ProofStep> | undefined;
         const side = position % 2 === 0 ? 'right' : 'left';
-        if (next?.side !== side || typeof next.hash !== 'string' || !/^[0-9a-f]{64}$/.test(next.hash)) return undefined;
+        if (next?.side !== side || typeof next.hash !== 'string' || !HEX64.test(next.hash)) return undefined;
         node = side === 'right' ? inner(node, hexToBytes(next.hash)) : inner(hexToBytes(next.hash), node);
       }
       position = Math.floor(position / 2);

@@ -13,6 +13,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
 import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from '../broker/ledger-sink.js';
+import { HEX64 } from '../common/hex.js';
 import type { WirePeer } from '../common/peer-rpc.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity } from '../node-identity.js';
@@ -215,7 +216,7 @@ export class VirtualChain implements LedgerPlugin {
 
   /** A block by height or hash. */
   async block(ref: string): Promise<Block> {
-    const height = /^\d{1,15}$/.test(ref) ? Number(ref) : /^[0-9a-f]{64}$/.test(ref) ? await this.#c.store.heightOf(ref) : undefined;
+    const height = /^\d{1,15}$/.test(ref) ? Number(ref) : HEX64.test(ref) ? await this.#c.store.heightOf(ref) : undefined;
     if (height === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${ref} in this node's chain`, { field: 'block' });
     return this.#read(height);
   }
