@@ -65,3 +65,24 @@ t.test('values that do not conform fail with FLOWCHAIN_ERR_VALUE_INVALID naming 
     t.throws(() => checkValue(c.schema, c.value, name, c.direction), { code: 'FLOWCHAIN_ERR_VALUE_INVALID', field: c.field }, JSON.stringify(c));
   }
 });
+
+t.test('patterns are compiled once and stay right past the cache bound (many TDs, many patterns)', async (t) => {
+  let wrong = 0;
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 300; i++) {
+      const schema: DataSchema = { type: 'string', pattern: `^x${i}$` };
+      try {
+        checkValue(schema, `x${i}`, 'p');
+      } catch {
+        wrong++;
+      }
+      try {
+        checkValue(schema, `x${i + 1}`, 'p');
+        wrong++;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'FLOWCHAIN_ERR_VALUE_INVALID') wrong++;
+      }
+    }
+  }
+  t.equal(wrong, 0, '600 patterns, each matching its own value only, twice over');
+});
