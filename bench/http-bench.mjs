@@ -31,15 +31,15 @@ async function expectResponse(url, init, status, body) {
 }
 
 /**
- * Starts both servers, checks each answers correctly, warms each up, measures them in
- * interleaved windows, stops them and checks what they left behind.
- */
-/**
  * Eight pairs: this machine's speed moves by up to 2x within a minute (the host's load, which
  * /proc/stat does not show), and a ratio over eight short pairs moves less than over four.
  */
 const HTTP_PAIRS = alternatingPairs(8);
 
+/**
+ * Starts both servers, checks each answers correctly, warms each up, measures them in
+ * interleaved windows, stops them and checks what they left behind.
+ */
 async function compare({ name, target, sides, request, expectedStatus, warmupS, durationS, log }) {
   const running = sides.map((spec) => ({ ...spec, server: new ServerProcess(), problems: [] }));
   try {
