@@ -73,9 +73,7 @@ async function compare({ name, target, sides, request, expectedStatus, warmupS, 
         };
       },
       log,
-      undefined,
-      undefined,
-      HTTP_PAIRS,
+      { plan: HTTP_PAIRS },
     );
     const reports = [];
     for (const [i, side] of running.entries()) {

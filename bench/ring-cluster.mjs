@@ -314,9 +314,8 @@ export async function pairedThroughput({ nodes, target, sides: specs, warmupS, d
       return windowFigures(result, { serverCpuUs, loadCpuUs, machineUs });
     },
     log,
-    2,
     // The node processes are the benchmark's too: their CPU is not "other load".
-    () => ownCpuUs() + nodesCpuUs(),
+    { ownCpu: () => ownCpuUs() + nodesCpuUs() },
   );
   const report = (side, i) => ({
     label: side.label,

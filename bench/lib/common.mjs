@@ -216,7 +216,7 @@ export async function measureRounds(sides, plan, measure, log, { maxRetries = 2,
  * foreignCores, ... }`, by the rules of {@link measureRounds}. Each pair gives the ratio of
  * the subject's rate to the baseline's. `ownCpu` is passed to {@link waitForQuiet}.
  */
-export async function interleave(sides, windowS, measureWindow, log, maxRetries = 2, ownCpu = ownCpuUs, plan = PAIRS) {
+export async function interleave(sides, windowS, measureWindow, log, { maxRetries = 2, ownCpu = ownCpuUs, plan = PAIRS } = {}) {
   const rate = (window) => window.ops / window.seconds;
   const { rounds, used, clean } = await measureRounds(sides, plan, (side) => measureWindow(side, windowS), log, { maxRetries, ownCpu, noun: 'pair', detail: `, ${windowS}s` });
   return {
