@@ -39,9 +39,8 @@ import { merkleRoot } from './merkle.js';
 export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
 
 export const HEADER_VERSION = 1;
+/** The header's length; the mining nonce is its last 8 bytes (the miner's search relies on it). */
 export const HEADER_BYTES = 181;
-/** Where the mining nonce sits: the miner only rewrites these last 8 bytes. */
-export const NONCE_OFFSET = 173;
 const MAX_TARGET = (1n << 256n) - 1n;
 const ZERO_HASH = '0'.repeat(64);
 
