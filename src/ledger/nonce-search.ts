@@ -71,19 +71,28 @@ export function nonceSearch(header: Uint8Array, target: Uint8Array): NonceSearch
   view.setUint32(padded.length - 8, Math.floor((length * 8) / 2 ** 32));
   view.setUint32(padded.length - 4, (length * 8) >>> 0);
   const words = new Int32Array(padded.length / 4);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * 4);
   const fixedBlocks = Math.floor((length - 8) / 64);
   const midstate = IV.slice();
-  for (let i = 0; i < fixedBlocks * 16; i++) words[i] = view.getInt32(i * 4);
   for (let block = 0; block < fixedBlocks; block++) compress(midstate, words, block * 16);
+  // The words a try changes: the two or three that hold the nonce's bytes.
+  const firstNonceWord = Math.floor((length - 8) / 4);
+  const lastNonceWord = Math.floor((length - 1) / 4);
   const goal = new DataView(target.buffer, target.byteOffset, 32);
   const state = new Int32Array(8);
   const second = new Int32Array(16);
   second[8] = 0x80000000 | 0;
   second[15] = 256;
   const run = (hi: number, lo: number): void => {
-    view.setUint32(length - 8, hi >>> 0);
-    view.setUint32(length - 4, lo >>> 0);
-    for (let i = fixedBlocks * 16; i < words.length; i++) words[i] = view.getInt32(i * 4);
+    padded[length - 8] = hi >>> 24;
+    padded[length - 7] = hi >>> 16;
+    padded[length - 6] = hi >>> 8;
+    padded[length - 5] = hi;
+    padded[length - 4] = lo >>> 24;
+    padded[length - 3] = lo >>> 16;
+    padded[length - 2] = lo >>> 8;
+    padded[length - 1] = lo;
+    for (let i = firstNonceWord; i <= lastNonceWord; i++) words[i] = (padded[4 * i]! << 24) | (padded[4 * i + 1]! << 16) | (padded[4 * i + 2]! << 8) | padded[4 * i + 3]!;
     state.set(midstate);
     for (let block = fixedBlocks; block < words.length / 16; block++) compress(state, words, block * 16);
     for (let i = 0; i < 8; i++) second[i] = state[i]!;
