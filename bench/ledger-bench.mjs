@@ -40,7 +40,7 @@ import { Database } from '../dist/storage.js';
 import { systemClock } from '../dist/common/clock.js';
 import { createRandom } from '../dist/common/random.js';
 import { Cluster } from './ring-cluster.mjs';
-import { delay, FOREIGN_LIMIT, foreignCores, machineBusyUs, measureRounds, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
+import { delay, FOREIGN_LIMIT, foreignCores, getJson, machineBusyUs, measureRounds, openSse, ownCpuUs, phaseTimer, PROPERTY_PATH, waitForQuiet } from './lib/common.mjs';
 import { fmt, median, readNotes, table } from './lib/format.mjs';
 import { ManualClock } from './lib/manual-clock.mjs';
 import { DEFAULTS } from '../dist/config.js';
@@ -202,6 +202,7 @@ async function sealRun(txs, keep, log) {
     await waitForQuiet(log);
     let admittedS = 0;
     let timedOut = false;
+    const miningBefore = chain.summary().mining.cpuMs;
     const result = await measured(async () => {
       t0 = performance.now();
       for (let i = 0; i < txs.length; i += BATCH) records.push(...(await chain.admit(txs.slice(i, i + BATCH), owner, Date.now())));
@@ -217,7 +218,7 @@ async function sealRun(txs, keep, log) {
     if (timedOut) problems.push(`only ${minedTx} of ${txs.length} transactions were mined within ${MINE_TIMEOUT_MS / 1000} s`);
     if (minedTx !== txs.length) problems.push(`${minedTx} transactions mined, ${txs.length} admitted`);
     if (summary.pending !== 0) problems.push(`${summary.pending} transactions still pending after the last block`);
-    const run = { ...result, ops: txs.length, admittedS, blocks, nextDifficulty: summary.difficulty, problems };
+    const run = { ...result, ops: txs.length, admittedS, blocks, nextDifficulty: summary.difficulty, miningMs: summary.mining.cpuMs - miningBefore, problems };
     if (keep) return { run, kept: { ...opened, dir, records } };
     return { run };
   } finally {
@@ -283,6 +284,7 @@ async function sealingThroughput(txs, plan, log) {
     pairRatios: summary.rounds.filter((r) => !r.disturbed || !result.clean).map((r) => r.ratios.sealedOverStored),
     runs: ledgerRuns.map((run) => ({ seconds: run.seconds, admittedS: run.admittedS, blocks: run.blocks.length, lastDifficulty: run.blocks.at(-1)?.difficulty, nextDifficulty: run.nextDifficulty, hashes: run.blocks.reduce((s, b) => s + (b.hashes ?? 0), 0), foreignCores: run.foreignCores })),
     admittedPerS: usedLedger.reduce((s, run) => s + run.ops, 0) / usedLedger.reduce((s, run) => s + run.admittedS, 0),
+    miningShare: usedLedger.reduce((s, run) => s + run.miningMs, 0) / usedLedger.reduce((s, run) => s + run.seconds * 1000, 0),
     sustained: (() => {
       const parts = usedLedger.map((run) => sustained(run.blocks, DEFAULTS.maxBlockTx)).filter((x) => x !== undefined);
       if (parts.length === 0) return undefined;
@@ -374,51 +376,6 @@ async function receiptVerification(kept, plan, log) {
 // ---------------------------------------------------------------------------------------------
 // 2. PUT -> mined latency on a real node.
 
-/** Subscribes to an SSE stream; `onEvent(name, data, arrivedAt)` per message. */
-async function openSse(url, onEvent) {
-  const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
-  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const reading = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const arrivedAt = performance.now();
-        buffer += decoder.decode(value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const message = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let name = 'message';
-          const data = [];
-          for (const line of message.split('\n')) {
-            if (line.startsWith('event:')) name = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-          }
-          if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')), arrivedAt);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return {
-    close: async () => {
-      controller.abort();
-      await reading;
-    },
-  };
-}
-
-async function getJson(url, timeoutMs = 5_000) {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: response.status, body: response.status === 200 ? await response.json() : await response.text() };
-}
-
 async function putToMined(plan, log) {
   const problems = [];
   const cluster = await Cluster.create();
@@ -452,11 +409,13 @@ async function putToMined(plan, log) {
     const started = performance.now();
     let machineBefore;
     let cpuBefore;
+    let miningBefore;
     let measuredFrom;
     for (let i = 0; i < total; i++) {
       if (i === warmup) {
         machineBefore = machineBusyUs();
         cpuBefore = ownCpu();
+        miningBefore = (await getJson(new URL('ledger', base))).body.mining.cpuMs;
         measuredFrom = performance.now();
       }
       const wait = started + i * interval - performance.now();
@@ -474,7 +433,8 @@ async function putToMined(plan, log) {
     {
       const seconds = (performance.now() - measuredFrom) / 1000;
       const cpuUs = ownCpu() - cpuBefore;
-      window = { seconds, cpuUs, foreignCores: foreignCores(machineBusyUs() - machineBefore, cpuUs, seconds) };
+      const miningMs = (await getJson(new URL('ledger', base))).body.mining.cpuMs - miningBefore;
+      window = { seconds, cpuUs, miningShare: miningMs / (seconds * 1000), foreignCores: foreignCores(machineBusyUs() - machineBefore, cpuUs, seconds) };
     }
     const measuredSamples = samples.filter((s) => !s.warmup);
     // The receipts, fetched after the load (so polling adds nothing to it): each names its block;
@@ -543,6 +503,7 @@ async function putToMined(plan, log) {
       difficulties: [...new Set(windowBlocks.map((b) => b.difficulty))],
       blockGapMs: median(windowBlocks.slice(1).map((b, k) => b.arrivedAt - windowBlocks[k].arrivedAt)),
       cpuCores: window.cpuUs / (window.seconds * 1e6),
+      miningShare: window.miningShare,
       foreignCores: window.foreignCores,
       disturbed: window.foreignCores > FOREIGN_LIMIT,
       warnings: node.warnings,
@@ -748,6 +709,9 @@ const load = (f) => fmt(f, 2);
 const range = (values, digits) => (values.length === 0 ? '-' : `${fmt(Math.min(...values), digits)} - ${fmt(Math.max(...values), digits)}`);
 const roundsUsed = (part) => `${part.rounds.filter((r) => !r.disturbed || !part.clean).length} of ${part.rounds.length} (${part.rounds.filter((r) => r.disturbed).length})${part.clean ? '' : ' - NOISY: too few undisturbed rounds'}`;
 
+/** ", mining N % of a core", or nothing for a run recorded before the share was measured. */
+const share = (fraction) => (fraction === undefined ? '' : `, mining ${fmt(fraction * 100, 1)} % of a core`);
+
 /** The ledger section of bench/RESULTS.md, from one run's record (`bench/out/ledger.json`). */
 export function renderLedgerSection(run) {
   const { sealing: s, receipts: r, latency: l, reopen: o } = run;
@@ -759,8 +723,8 @@ export function renderLedgerSection(run) {
   const summaryTable = table(
     ['Benchmark', 'Flowchain ledger', 'Baseline (same run)', 'Ratio', 'What the ratio is', 'Rounds used (disturbed, re-measured)'],
     [
-      [`1. Sealing, ${fmt(s.transactions)} tx, one node`, `${fmt(seal.rate)} tx/s sealed into mined blocks`, `${fmt(store.rate)} tx/s stored as plain records`, fmt(s.ratio, 3), 'sealed/s ÷ stored/s (throughput; higher is better)', roundsUsed(s)],
-      [`2. PUT -> mined, ${l.rate}/s for ${l.durationS} s`, `p50 ${ms(l.mined.p50)}, p99 ${ms(l.mined.p99)} (PUT sent -> block event)`, `p50 ${ms(l.stored.p50)}, p99 ${ms(l.stored.p99)} (PUT sent -> answered, stored at owner)`, `${fmt(l.ratio, 0)} x`, 'mined p50 ÷ stored p50 (a cost factor on latency)', l.disturbed ? `1 window, DISTURBED (${load(l.foreignCores)} cores)` : '1 window'],
+      [`1. Sealing, ${fmt(s.transactions)} tx, one node`, `${fmt(seal.rate)} tx/s sealed into mined blocks${share(s.miningShare)}`, `${fmt(store.rate)} tx/s stored as plain records`, fmt(s.ratio, 3), 'sealed/s ÷ stored/s (throughput; higher is better)', roundsUsed(s)],
+      [`2. PUT -> mined, ${l.rate}/s for ${l.durationS} s`, `p50 ${ms(l.mined.p50)}, p99 ${ms(l.mined.p99)} (PUT sent -> block event)${share(l.miningShare)}`, `p50 ${ms(l.stored.p50)}, p99 ${ms(l.stored.p99)} (PUT sent -> answered, stored at owner)`, `${fmt(l.ratio, 0)} x`, 'mined p50 ÷ stored p50 (a cost factor on latency)', l.disturbed ? `1 window, DISTURBED (${load(l.foreignCores)} cores)` : '1 window'],
       [`3. Receipt verification, ${fmt(r.sample)} receipts x ${r.passes ?? 1}`, `${fmt(receiptSide.usPerOp)} µs per receipt (checkReceipt)`, `${fmt(txSide.usPerOp)} µs per transaction (verifyTransaction)`, `${fmt(r.ratio, 2)} x`, 'receipt ÷ transaction check (a cost factor)', roundsUsed(r)],
       [`4a. Reopen, ${fmt(o.transactions)} tx in ${o.blocks} blocks`, `${secs(start.medianSeconds)} (VirtualChain.start)`, `${secs(scan.medianSeconds)} (full scan, ${fmt(o.keys)} keys)`, `${fmt(o.startRatio, 2)} x`, 'start ÷ scan, medians (a cost factor)', roundsUsed(o)],
       [`4b. Verify with signatures, ${fmt(o.transactions)} tx`, `${secs(verify.medianSeconds)} (verifyChain(store, true))`, `${secs(scan.medianSeconds)} (same scan)`, `${fmt(o.verifyRatio, 1)} x`, 'verify ÷ scan, medians (a cost factor)', roundsUsed(o)],
@@ -818,6 +782,7 @@ ${sealingTable}
   worker included), store ${fmt(store.cpuCores * 100)} %.
 - ${s.sustained === undefined ? 'Too few full blocks per run for a sustained rate (fewer than 4).' : `Sustained, over the second half of each used run's full blocks (${fmt(s.sustained.blocks)} blocks in ${s.sustained.runs} runs): ${fmt(s.sustained.rate)} tx/s,
   one block per ${fmt(s.sustained.secondsPerBlock, 2)} s, median difficulty ${fmt(s.sustained.difficulty)}, the miner trying ${fmt(s.sustained.hashesPerS)} hashes/s.`}
+- Mining CPU (the worker's own time, \`mining.cpuMs\` of the chain's summary, over the used rounds' time from the first admission to the last block): ${s.miningShare === undefined ? 'not measured' : `${fmt(s.miningShare * 100, 1)} % of one core`}; the share the miner may take is ${fmt(s.settings.miningShare * 100)} % (\`--mining-share\`).
 - Blocks of the last round (height: transactions, difficulty, mined at): ${timeline}.
 
 ### 2. PUT -> mined latency on one node process
@@ -834,7 +799,7 @@ ${latencyTable}
   ${fmt(l.minedCount)} of ${fmt(l.puts)} matched, ${fmt(l.verified)} receipts verified with \`checkReceipt\`.
 - ${fmt(l.blocks)} blocks held the measured PUTs: ${fmt(l.putsPerBlock, 1)} PUTs and ${fmt(l.txPerBlock, 1)} transactions per block on average (the
   bundled simulated devices' recorded readings are transactions too), difficulty ${l.difficulties.map((d) => fmt(d)).join(', ')},
-  median gap between block events ${ms(l.blockGapMs)}. Load generator and node used ${fmt(l.cpuCores * 100)} % of a core together;
+  median gap between block events ${ms(l.blockGapMs)}. Mining took ${l.miningShare === undefined ? 'an unmeasured share' : `${fmt(l.miningShare * 100, 2)} %`} of one core over the measured window (\`mining.cpuMs\` of \`GET /ledger\`). Load generator and node used ${fmt(l.cpuCores * 100)} % of a core together;
   other programs ${load(l.foreignCores)} cores${l.disturbed ? ' (**disturbed**: above the 0.15 limit)' : ''}.
 
 ### 3. Receipt verification

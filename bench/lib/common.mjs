@@ -98,6 +98,62 @@ export class ServerProcess {
   }
 }
 
+/**
+ * Subscribes to an SSE stream; `onEvent(name, data, arrivedAt)` per message. `ended` says
+ * whether the server ended the stream before `close()` (a slow reader's stream is ended).
+ */
+export async function openSse(url, onEvent) {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ended = false;
+  const reading = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) {
+          ended = true;
+          return;
+        }
+        const arrivedAt = performance.now();
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = 'message';
+          const data = [];
+          for (const line of message.split('\n')) {
+            if (line.startsWith('event:')) name = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+          }
+          if (data.length > 0) onEvent(name, JSON.parse(data.join('\n')), arrivedAt);
+        }
+      }
+    } catch {
+      if (!controller.signal.aborted) ended = true;
+    }
+  })();
+  return {
+    get ended() {
+      return ended;
+    },
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}
+
+/** GET `url`: its status, and its body as JSON when 200 (as text otherwise). */
+export async function getJson(url, timeoutMs = 5_000) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: response.status === 200 ? await response.json() : await response.text() };
+}
+
 export function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
