@@ -37,10 +37,12 @@ const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** RSS (kB) and CPU time (µs) of a process, from /proc. */
 function sample(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]);
+  const rssKb = kb('VmRSS');
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssKb, cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US };
+  // Anonymous memory (heaps, malloc arenas) and file-backed pages (the node binary, mapped files).
+  return { rssKb, anonKb: kb('RssAnon'), fileKb: kb('RssFile'), cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US };
 }
 
 /** Starts `flowchain start` as `npm start` does; resolves with the child and its URL. */
@@ -192,7 +194,7 @@ export async function soakBenchmarks({ quick, log }) {
       latency: { windowS: window, first: { p50: q(first, 0.5), p99: q(first, 0.99), count: first.length }, last: { p50: q(last, 0.5), p99: q(last, 0.99), count: last.length } },
       requests: latencies.length,
       events: { min: Math.min(...events), median: median(events) },
-      samples: samples.map((s) => ({ phase: s.phase, s: Math.round((s.at - samples[0].at) / 1000), rssMb: +(s.rssKb / 1024).toFixed(1) })),
+      samples: samples.map((s) => ({ phase: s.phase, s: Math.round((s.at - samples[0].at) / 1000), rssMb: +(s.rssKb / 1024).toFixed(1), anonMb: +(s.anonKb / 1024).toFixed(1), fileMb: +(s.fileKb / 1024).toFixed(1) })),
       problems,
     };
   } finally {
@@ -200,6 +202,15 @@ export async function soakBenchmarks({ quick, log }) {
     await new Promise((resolve) => child.once('exit', resolve));
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Where RSS was anonymous and where file-backed: the first measured sample, the largest, the last. */
+function split(samples) {
+  const load = samples.filter((s) => s.phase === 'load' && s.anonMb !== undefined);
+  if (load.length === 0) return '';
+  const largest = load.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
+  const at = (s) => `${s.s} s: ${s.rssMb} MB, ${s.anonMb} anonymous and ${s.fileMb} file-backed`;
+  return `\n\nRSS split under the measured load (anonymous: V8's heap, malloc arenas; file-backed: the node binary and other mapped files) at its first sample ${at(load[0])}; at the largest ${at(largest)}; at the last ${at(load.at(-1))}.`;
 }
 
 /** The soak section of bench/RESULTS.md. */
@@ -228,6 +239,6 @@ ${table(
 
 The warm-up before the measured minutes (the same load): RSS ${fmt(run.warmupRssMb.first, 1)} MB in its first ${fmt(run.latency.windowS)} s, ${fmt(run.warmupRssMb.last, 1)} MB in its last (ratio ${fmt(run.warmupRssMb.last / run.warmupRssMb.first, 3)}).
 
-RSS samples (s since the first sample: MB): ${run.samples.map((s) => `${s.s}: ${s.rssMb}${s.phase === 'load' ? '' : ` (${s.phase})`}`).join(', ')}.
+RSS samples (s since the first sample: MB): ${run.samples.map((s) => `${s.s}: ${s.rssMb}${s.phase === 'load' ? '' : ` (${s.phase})`}`).join(', ')}.${split(run.samples)}
 ${notes ? `\n${notes}\n` : ''}`;
 }
