@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createTransaction, verifyTransaction } from '../dist/broker/data-transaction.js';
 import { NodeIdentity } from '../dist/node-identity.js';
 import { Database } from '../dist/storage.js';
-import { Cluster, pairedThroughput, waitConsistent } from './ring-cluster.mjs';
+import { Cluster, CONNECTIONS, pairedThroughput, waitConsistent } from './ring-cluster.mjs';
 import autocannon from 'autocannon';
 import { delay, getJson, openSse, PLAIN_PROPERTY_PATH, PROPERTY_PATH, writeThings } from './lib/common.mjs';
 import { fmt, median, readNotes, sideCells, table } from './lib/format.mjs';
@@ -29,7 +29,6 @@ const PLANS = {
 };
 /** The outbox bound of the backpressure run (the default is 20,000). */
 const BURST_OUTBOX_LIMIT = 1_000;
-const CONNECTIONS = 50;
 const RECORDED = PROPERTY_PATH;
 /** The project's targets for the ratio recorded / bare, by ring size. */
 const RATIO_TARGETS = { 1: 0.35, 4: 0.15 };
@@ -275,7 +274,7 @@ export async function brokerBenchmarks({ quick, log }) {
 function renderBurst(b) {
   const busy = b.answers['503'] ?? 0;
   const total = b.accepted + busy;
-  return `**When the bound is reached** (one node, \`--ack local\`, \`--outbox-limit ${fmt(b.limit)}\`, 50 connections of recorded PUTs for ${b.seconds} s):
+  return `**When the bound is reached** (one node, \`--ack local\`, \`--outbox-limit ${fmt(b.limit)}\`, ${CONNECTIONS} connections of recorded PUTs for ${b.seconds} s):
 
 ${table(
     ['Answers', 'Accepted (204, queued)', 'Refused (503)', '503 carried', 'Latency p50 / p99', 'Outbox at most', 'Accepted writes stored at the owner', 'Outbox empty'],
@@ -327,7 +326,7 @@ ${run.quick ? '> **Quick run (`--quick`): short windows; harness check only.**\n
 - Broker bench time: ${fmt(run.totalS)} s
 - Validity: ${problems}
 
-${table(['Ring of', 'Variant (load on node 1, 50 connections)', 'Throughput', 'Range over windows', 'p50 / p99 latency', 'Counted', 'CPU of all nodes', 'Node CPU µs/op', 'Validity'], rows)}
+${table(['Ring of', `Variant (load on node 1, ${CONNECTIONS} connections)`, 'Throughput', 'Range over windows', 'p50 / p99 latency', 'Counted', 'CPU of all nodes', 'Node CPU µs/op', 'Validity'], rows)}
 
 ${table(['Ring of', 'Ratio recorded / bare', 'Median pair ratio', 'Per-pair ratios (min - max)', 'Node CPU µs/op, recorded / bare', 'Flowchain-Tx-Status of recorded writes', 'Pairs used (disturbed, re-measured)'], ratios)}
 

@@ -413,9 +413,10 @@ async function putToMined(plan, log) {
     let measuredFrom;
     for (let i = 0; i < total; i++) {
       if (i === warmup) {
+        // Read before the window opens, so this request is not counted in it.
+        miningBefore = (await getJson(new URL('ledger', base))).body.mining.cpuMs;
         machineBefore = machineBusyUs();
         cpuBefore = ownCpu();
-        miningBefore = (await getJson(new URL('ledger', base))).body.mining.cpuMs;
         measuredFrom = performance.now();
       }
       const wait = started + i * interval - performance.now();
@@ -433,8 +434,10 @@ async function putToMined(plan, log) {
     {
       const seconds = (performance.now() - measuredFrom) / 1000;
       const cpuUs = ownCpu() - cpuBefore;
+      const machineUs = machineBusyUs() - machineBefore;
+      // Read after the window closed, so this request is not counted in it either.
       const miningMs = (await getJson(new URL('ledger', base))).body.mining.cpuMs - miningBefore;
-      window = { seconds, cpuUs, miningShare: miningMs / (seconds * 1000), foreignCores: foreignCores(machineBusyUs() - machineBefore, cpuUs, seconds) };
+      window = { seconds, cpuUs, miningShare: miningMs / (seconds * 1000), foreignCores: foreignCores(machineUs, cpuUs, seconds) };
     }
     const measuredSamples = samples.filter((s) => !s.warmup);
     // The receipts, fetched after the load (so polling adds nothing to it): each names its block;

@@ -30,7 +30,8 @@ import { delay, HOST, interleave, machineBusyUs, ownCpuUs, PAIRS, problemsOf, to
 import { median } from './lib/format.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const CONNECTIONS = 50;
+/** Connections of every load in the ring benchmarks (and the broker's, which use this cluster). */
+export const CONNECTIONS = 50;
 const POLL_MS = 100;
 /** Bound on one wait for the ring to become consistent. */
 const CONSISTENT_TIMEOUT_MS = 20_000;
