@@ -1,15 +1,17 @@
 /**
  * One Chord node (Stoica et al., SIGCOMM 2001): iterative lookup (§4.3, Fig. 5) that routes
- * around dead nodes, join (§4.4), and the periodic stabilize / notify / fix_fingers /
- * check_predecessor of §4.4 Fig. 6 with the successor list of §5.2. Talks to other nodes only
- * through a {@link Transport}; time comes from an injected clock.
+ * around dead nodes and answers only an owner that its own predecessor pointer confirms (Zave
+ * 2017), join (§4.4), and the periodic stabilize / notify / fix_fingers / check_predecessor of
+ * §4.4 Fig. 6 with the successor list of §5.2. Talks to other nodes only through a
+ * {@link Transport}; time comes from an injected clock.
  *
  * A peer that does not answer, answers malformed replies or answers with an error is treated
  * as failed by lookups and maintenance; nothing a peer sends can make maintenance throw.
  *
- * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no live route to a key is left (and, from
- * {@link ChordNode.join}, whatever the bootstrap node answered), and answers malformed requests
- * with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
+ * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no owner of a key can be confirmed (and, from
+ * {@link ChordNode.join}, whatever the bootstrap node answered), answers malformed requests
+ * with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID, and once it has left the ring answers every request
+ * with FLOWCHAIN_ERR_PEER_UNREACHABLE.
  */
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { Clock, Timer } from '../common/clock.js';
@@ -37,9 +39,15 @@ export interface ChordInit {
 
 /** The result of a lookup. */
 export interface Lookup {
+  /** SUCCESSOR(key), confirmed by the owner itself unless it is this node. */
   readonly owner: Peer;
-  /** Remote routing steps taken (0 when this node's successor owns the key). */
+  /**
+   * Routing steps: `step` requests sent, as Chord §4.3 counts them (0 when this node or its
+   * successor list names the candidate).
+   */
   readonly hops: number;
+  /** Every request the lookup sent: its routing steps and the confirmations with candidates. */
+  readonly messages: number;
 }
 
 /** Keys that one node owns, by their positions in a list; `error` when their lookup failed. */
@@ -48,8 +56,14 @@ export type OwnerGroup = { readonly owner: Peer; readonly positions: readonly nu
 /** Answers one type of peer request. */
 export type RequestHandler = (request: PeerRequest, sender: Peer) => PeerReply | Promise<PeerReply>;
 
-/** Upper bound on routing steps of one lookup; with working fingers it takes about ½·log2 N. */
-const MAX_HOPS = 64;
+/**
+ * Upper bound on the requests of one lookup (steps and confirmations); with working fingers it
+ * takes about ½·log2 N steps and one confirmation.
+ */
+const MAX_MESSAGES = 64;
+
+/** Stabilize rounds a join runs at most until its successor accepts it as predecessor. */
+const JOIN_ATTEMPTS = 4;
 
 /** A Chord ring member. */
 export class ChordNode {
@@ -64,6 +78,11 @@ export class ChordNode {
   #round: Promise<void> | undefined;
   /** Set by leave(): no more rounds, so nothing re-announces this node afterwards. */
   #left = false;
+  /**
+   * Set once leave() has told its neighbours: this node no longer owns anything, so it answers
+   * no request, in particular no lookup's confirmation with its outdated predecessor.
+   */
+  #gone = false;
   readonly #handlers: Record<string, RequestHandler>;
   readonly #predecessorListeners = new Set<(previous: Peer | undefined, current: Peer) => void>();
   readonly #roundListeners = new Set<() => Promise<void>>();
@@ -125,8 +144,13 @@ export class ChordNode {
     this.#roundListeners.add(task);
   }
 
-  /** Answers a request from `sender`, an authenticated ring member. */
+  /**
+   * Answers a request from `sender`, an authenticated ring member. Rejects with
+   * FLOWCHAIN_ERR_PEER_MESSAGE_INVALID for an unknown type, and with
+   * FLOWCHAIN_ERR_PEER_UNREACHABLE once this node has left the ring.
+   */
   async handle(request: PeerRequest, sender: Peer): Promise<PeerReply> {
+    if (this.#gone) throw new FlowchainError('FLOWCHAIN_ERR_PEER_UNREACHABLE', 'this node has left the ring', { field: 'url' });
     const handler = typeof request?.type === 'string' && Object.hasOwn(this.#handlers, request.type) ? this.#handlers[request.type] : undefined;
     if (handler === undefined) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', `unknown peer message type ${String(request?.type)}`, { field: 'type' });
     return handler(request, sender);
@@ -172,13 +196,52 @@ export class ChordNode {
     return [...groups.values()];
   }
 
-  /** Joins the ring through any member (Chord §4.4); without one, starts a new ring. */
+  /**
+   * Joins the ring through any member (Chord §4.4); without one, starts a new ring. Returns once
+   * the successor has accepted this node as its predecessor: before that no lookup can reach
+   * it, since lookups confirm an owner through predecessor pointers. A node joining the same
+   * arc at the same time may be accepted first; it is then the closer successor, which
+   * stabilize adopts and notifies (a few attempts; later rounds finish what these do not). A
+   * successor that is gone by then (it was leaving) is looked up again. When the ring names
+   * only this node (an earlier run of it, still in the ring's pointers), it waits alone to be
+   * notified, as a new ring's first node does.
+   *
+   * Rejects with whatever the bootstrap node answered, or FLOWCHAIN_ERR_LOOKUP_FAILED when every
+   * successor found was gone before it took this node in.
+   */
   async join(bootstrapUrl?: string): Promise<void> {
     this.table.predecessor = undefined;
-    if (bootstrapUrl === undefined) return this.table.setSuccessors([]);
-    const reply = await this.#transport.request({ url: bootstrapUrl }, { type: 'find-successor', key: this.#space.toHex(this.self.id) });
-    this.table.setSuccessors([fromWire(reply.owner, this.#space)]);
-    await this.stabilize();
+    this.table.setSuccessors([]);
+    if (bootstrapUrl === undefined) return;
+    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+      if (this.table.successor.id === this.self.id) {
+        const successor = await this.#successorVia(bootstrapUrl);
+        if (successor.id === this.self.id) return;
+        this.table.setSuccessors([successor]);
+      }
+      await this.stabilize();
+      const successor = this.table.successor;
+      if (successor.id === this.self.id) continue;
+      const accepted = await this.#predecessorOf(successor).then(
+        (predecessor) => predecessor?.id === this.self.id,
+        (err: unknown) => {
+          if (!isFlowchainError(err)) throw err;
+          return false;
+        },
+      );
+      if (accepted) return;
+    }
+    if (this.table.successor.id === this.self.id) throw new FlowchainError('FLOWCHAIN_ERR_LOOKUP_FAILED', `no live successor found for ${this.#space.toHex(this.self.id)}`, { field: 'bootstrap' });
+  }
+
+  /** SUCCESSOR(n) as the bootstrap node finds it, or SUCCESSOR(n + 1) when that is this node. */
+  async #successorVia(bootstrapUrl: string): Promise<Peer> {
+    for (const key of [this.self.id, this.#space.add(this.self.id, 1n)]) {
+      const reply = await this.#transport.request({ url: bootstrapUrl }, { type: 'find-successor', key: this.#space.toHex(key) });
+      const owner = fromWire(reply.owner, this.#space);
+      if (owner.id !== this.self.id) return owner;
+    }
+    return this.self;
   }
 
   /**
@@ -201,6 +264,8 @@ export class ChordNode {
       notices.push(this.#transport.request(predecessor, { type: 'leaving', successors: successors.map((p) => this.#wire(p)) }));
     }
     await Promise.allSettled(notices);
+    // From here the successor answers for this node's keys.
+    this.#gone = true;
   }
 
   /** Runs maintenance every interval until {@link stop}. */
@@ -234,34 +299,120 @@ export class ChordNode {
   }
 
   /**
-   * find_successor(key), iteratively: answered at once when the key falls between this node's
-   * predecessor and the end of its successor list (Chord §5.2: the list covers that arc), otherwise
-   * this node asks ever closer nodes for their next step and counts the steps. A node that does not answer is dropped from the routing table and the
-   * previous node is asked again with it excluded.
+   * find_successor(key) (Chord §4.3, Fig. 5), iteratively, answering only a confirmed owner.
+   *
+   * A node answers for itself from its own state: (predecessor, n]. Any other answer starts as
+   * a candidate, named by this node's successor list when it covers the key, or else by the
+   * last of ever closer nodes asked for a `step` (each answers from its own successor list or
+   * points to the closest preceding node it knows). A successor pointer or list lags a join by
+   * up to a stabilization round (§4.4), so it can name a node past the true owner: Chord's
+   * correctness argument holds only for the successor whose predecessor precedes the key (Zave,
+   * "Reasoning about identifier spaces: how to make Chord correct", IEEE TSE 2017). So the
+   * candidate c is asked for its predecessor p:
+   *
+   * - p precedes the key (key ∈ (p, c]): c is the owner.
+   * - p lies in [key, c): p joined since the namer's list was copied; p is the next candidate,
+   *   and so on back towards the key, each closer to it.
+   * - c knows no live predecessor (its predecessor failed, or it has just joined): c is the
+   *   owner if it is the first live successor of the node that named it, as in Fig. 5;
+   *   otherwise the entry before c in that list is asked for a step, since its own successor
+   *   pointer is fresher than the copy that named c.
+   *
+   * One confirmation per lookup in a settled ring. A node that does not answer, or answers
+   * malformed or with an error, is dropped from the routing table and excluded, and the node
+   * before it on the route is asked again.
+   *
+   * Throws FLOWCHAIN_ERR_LOOKUP_FAILED when no owner is confirmed within 64 requests.
    */
   async findSuccessor(key: bigint): Promise<Lookup> {
-    const known = this.table.ownerFromNeighbours(key);
-    if (known !== undefined) return { owner: known, hops: 0 };
+    return this.#lookup(key, true);
+  }
+
+  /** find_successor; `confirm` false answers the first candidate (for fingers, which only route). */
+  async #lookup(key: bigint, confirm: boolean): Promise<Lookup> {
+    if (this.table.owns(key)) return { owner: this.self, hops: 0, messages: 0 };
     const dead = new Set<bigint>();
+    /** Nodes that pointed onwards, to back up to when the one they pointed at fails. */
     const path: Peer[] = [];
-    let current = this.table.closestPreceding(key, dead);
-    for (let hops = 1; hops <= MAX_HOPS; hops++) {
-      if (current.id === this.self.id) return { owner: this.#firstLiveSuccessor(dead), hops: hops - 1 };
+    let hops = 0;
+    let messages = 0;
+    const local = this.table.successorCandidate(key, dead);
+    /** The node named as SUCCESSOR(key), not yet confirmed. */
+    let candidate = local?.owner;
+    /** When the candidate came from past the first entry of a list: the entry before it. */
+    let after = local?.after.id === this.self.id ? undefined : local?.after;
+    /** The node to ask for a step next (undefined: the closest preceding one this node knows). */
+    let current: Peer | undefined;
+    for (;;) {
+      if (candidate !== undefined) {
+        if (!confirm) return { owner: candidate, hops, messages };
+        let predecessor: Peer | undefined;
+        if (candidate.id === this.self.id) {
+          predecessor = this.table.predecessor;
+        } else {
+          if (messages === MAX_MESSAGES) break;
+          messages++;
+          try {
+            predecessor = await this.#predecessorOf(candidate);
+          } catch (err) {
+            if (!isFlowchainError(err)) throw err;
+            dead.add(candidate.id);
+            this.table.remove(candidate.id);
+            // Ask the node that named it again, now excluding it.
+            candidate = after = undefined;
+            continue;
+          }
+        }
+        const live = predecessor !== undefined && !dead.has(predecessor.id) ? predecessor : undefined;
+        if (live !== undefined && !this.#space.betweenRightInclusive(key, live.id, candidate.id)) {
+          candidate = live;
+          after = undefined;
+          continue;
+        }
+        if (live !== undefined || after === undefined) return { owner: candidate, hops, messages };
+        // Ask the entry before it (this node routes from its own table, should that be itself).
+        if (current !== undefined) path.push(current);
+        current = after.id === this.self.id ? undefined : after;
+        candidate = after = undefined;
+      }
+      current ??= this.table.closestPreceding(key, dead);
+      if (current.id === this.self.id) {
+        // No known node precedes the key: this node's first live successor covers it.
+        candidate = this.#firstLiveSuccessor(dead);
+        current = undefined;
+        continue;
+      }
+      if (messages === MAX_MESSAGES) break;
+      messages++;
+      hops++;
       try {
         const reply = await this.#transport.request(current, { type: 'step', key: this.#space.toHex(key), exclude: [...dead].map((id) => this.#space.toHex(id)) });
-        if (reply.owner !== undefined) return { owner: fromWire(reply.owner, this.#space), hops };
-        path.push(current);
-        current = fromWire(reply.next, this.#space);
+        if (reply.owner !== undefined) {
+          candidate = fromWire(reply.owner, this.#space);
+          after = reply.after === undefined ? undefined : fromWire(reply.after, this.#space);
+          // Named despite the exclusions: as good as a failed step.
+          if (dead.has(candidate.id)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'step named an excluded node', { field: 'owner' });
+        } else {
+          path.push(current);
+          current = fromWire(reply.next, this.#space);
+        }
       } catch (err) {
         // Unreachable, a malformed reply or an error answer: route around that node.
         if (!isFlowchainError(err)) throw err;
+        candidate = after = undefined;
         dead.add(current.id);
         this.table.remove(current.id);
         // Back up to the node that pointed here, or restart from our own table.
-        current = path.pop() ?? this.table.closestPreceding(key, dead);
+        current = path.pop();
       }
     }
-    throw new FlowchainError('FLOWCHAIN_ERR_LOOKUP_FAILED', `no route to ${this.#space.toHex(key)} within ${MAX_HOPS} steps`, { field: 'key' });
+    throw new FlowchainError('FLOWCHAIN_ERR_LOOKUP_FAILED', `no owner of ${this.#space.toHex(key)} confirmed within ${MAX_MESSAGES} requests`, { field: 'key' });
+  }
+
+  /** A candidate owner's predecessor as it answers it; undefined when it knows none. */
+  async #predecessorOf(candidate: Peer): Promise<Peer | undefined> {
+    const reply = await this.#transport.request(candidate, { type: 'neighbours' });
+    return reply.predecessor === null || reply.predecessor === undefined ? undefined : fromWire(reply.predecessor, this.#space);
   }
 
   /**
@@ -288,6 +439,12 @@ export class ChordNode {
           this.table.setSuccessors([theirPredecessor, successor, ...theirSuccessors]);
         } else {
           this.table.setSuccessors([successor, ...theirSuccessors]);
+          // The successor's predecessor precedes this node, so the successor has yet to take
+          // this node in (a join, or another join into this arc that it saw first). That node
+          // is the closest predecessor known here: a joining node takes its successor's
+          // predecessor over, as init_finger_table does in the Chord paper's first join, so a
+          // lookup that walks back through predecessors does not stop at a node that has none.
+          if (theirPredecessor !== undefined && theirPredecessor.id !== this.self.id) this.#offerPredecessor(theirPredecessor);
         }
       } catch (err) {
         if (!isFlowchainError(err)) throw err;
@@ -321,7 +478,8 @@ export class ChordNode {
   /**
    * fix_fingers (Fig. 6), all fingers per round: finger i is successor(n + 2^i), and when that
    * start still falls before the previous finger the previous finger is reused, so a round
-   * costs about log2 N lookups rather than m.
+   * costs about log2 N lookups rather than m. Fingers only shorten routes (a finger past its
+   * start still precedes farther keys, §4.4), so their lookups skip the owner's confirmation.
    */
   async fixFingers(): Promise<void> {
     let previous: Peer | undefined;
@@ -329,7 +487,7 @@ export class ChordNode {
       const start = this.#space.fingerStart(this.self.id, i);
       if (previous === undefined || !this.#space.betweenRightInclusive(start, this.self.id, previous.id)) {
         try {
-          previous = (await this.findSuccessor(start)).owner;
+          previous = (await this.#lookup(start, false)).owner;
         } catch (err) {
           if (!isFlowchainError(err)) throw err;
           return;
@@ -346,13 +504,18 @@ export class ChordNode {
 
   /** notify (Fig. 6): a node that thinks it might be our predecessor. */
   #onNotify(candidate: Peer): void {
+    this.#offerPredecessor(candidate);
+    // A lone node learns of the ring through the first node that notifies it.
+    if (this.table.successors.length === 0) this.table.setSuccessors([candidate]);
+  }
+
+  /** Takes `candidate` as predecessor when none is known or it is closer (Fig. 6, notify). */
+  #offerPredecessor(candidate: Peer): void {
     const predecessor = this.table.predecessor;
     if (predecessor === undefined || this.#space.between(candidate.id, predecessor.id, this.self.id)) {
       this.table.predecessor = candidate;
       if (predecessor?.id !== candidate.id) for (const listener of this.#predecessorListeners) listener(predecessor, candidate);
     }
-    // A lone node learns of the ring through the first node that notifies it.
-    if (this.table.successors.length === 0) this.table.setSuccessors([candidate]);
   }
 
   /** A neighbour is leaving: close the gap it leaves (its claims count only for its own place). */
@@ -370,14 +533,19 @@ export class ChordNode {
     }
   }
 
-  /** One routing step for another node's lookup. */
+  /**
+   * One routing step for another node's lookup: the candidate owner from this node's successor
+   * list when it covers the key (Chord §5.2; the asker confirms it), with the entry before it
+   * when that is not this node; else the closest preceding node this node knows (Fig. 5); else
+   * (no live successor known) this node itself.
+   */
   #onStep(request: PeerRequest): PeerReply {
     const key = this.#key(request.key);
-    const exclude = new Set(Array.isArray(request.exclude) ? request.exclude.slice(0, 64).map((hex) => this.#key(hex)) : []);
-    const successor = this.#firstLiveSuccessor(exclude);
-    if (this.#space.betweenRightInclusive(key, this.self.id, successor.id)) return { owner: this.#wire(successor) };
+    const exclude = new Set(Array.isArray(request.exclude) ? request.exclude.slice(0, MAX_MESSAGES).map((hex) => this.#key(hex)) : []);
+    const named = this.table.successorCandidate(key, exclude);
+    if (named !== undefined) return named.after.id === this.self.id ? { owner: this.#wire(named.owner) } : { owner: this.#wire(named.owner), after: this.#wire(named.after) };
     const next = this.table.closestPreceding(key, exclude);
-    return next.id === this.self.id ? { owner: this.#wire(successor) } : { next: this.#wire(next) };
+    return next.id === this.self.id ? { owner: this.#wire(this.#firstLiveSuccessor(exclude)) } : { next: this.#wire(next) };
   }
 
   #firstLiveSuccessor(dead: ReadonlySet<bigint>): Peer {

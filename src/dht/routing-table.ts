@@ -73,23 +73,30 @@ export class RoutingTable {
     for (let i = 0; i < this.#fingers.length; i++) if (this.#fingers[i]?.id === id) this.#fingers[i] = undefined;
   }
 
-  /** True when this node's successor owns `key`: key ∈ (n, successor]. */
+  /**
+   * True when key ∈ (n, successor]: the successor owns the key if the successor pointer is
+   * current, which a join since the last stabilize can make it not be (Chord §4.4).
+   */
   successorOwns(key: bigint): boolean {
     return this.space.betweenRightInclusive(key, this.self.id, this.successor.id);
   }
 
   /**
-   * SUCCESSOR(key) when this node's neighbourhood covers the key: this node for (predecessor, n],
-   * successor i+1 for (successor i, successor i+1] (Chord §5.2); undefined when the key is beyond.
+   * The node this table's successor list names as SUCCESSOR(key): successor i+1 for
+   * (successor i, successor i+1] (Chord §5.2), skipping `exclude`, with the entry before it
+   * (`after`, this node for the first live successor); undefined when the key lies beyond the
+   * list. Only a candidate: entries past the first are a copy of the successor's list from the
+   * last stabilize, so a node that joined inside that arc since then is missing (§4.4). A lookup
+   * answers it only once the candidate has confirmed it (see `ChordNode.findSuccessor`).
    */
-  ownerFromNeighbours(key: bigint): Peer | undefined {
-    if (this.#predecessor !== undefined && this.space.betweenRightInclusive(key, this.#predecessor.id, this.self.id)) return this.self;
-    let from = this.self;
+  successorCandidate(key: bigint, exclude: ReadonlySet<bigint> = new Set()): { readonly owner: Peer; readonly after: Peer } | undefined {
+    let after = this.self;
     for (const successor of this.#successors) {
-      if (this.space.betweenRightInclusive(key, from.id, successor.id)) return successor;
-      from = successor;
+      if (exclude.has(successor.id)) continue;
+      if (this.space.betweenRightInclusive(key, after.id, successor.id)) return { owner: successor, after };
+      after = successor;
     }
-    return this.#successors.length === 0 ? this.self : undefined;
+    return undefined;
   }
 
   /** True when this node owns `key`: key ∈ (predecessor, n]. Unknown predecessor: only a lone node owns everything. */

@@ -8,8 +8,8 @@ import { ManualClock } from '../helpers/manual-clock.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
 
 /**
- * Stabilizes until the ring is one consistent cycle and every successor list is true (lookups
- * are answered from it where it covers the key), bounded.
+ * Stabilizes until the ring is one consistent cycle and every successor list is true (so the
+ * hop counts below measure a settled ring), bounded.
  */
 async function settle(sim: RingSimulation, maxRounds = 40): Promise<number> {
   for (let round = 1; round <= maxRounds; round++) {
@@ -22,17 +22,37 @@ async function settle(sim: RingSimulation, maxRounds = 40): Promise<number> {
   return -1;
 }
 
-async function checkLookups(t: Test, sim: RingSimulation, count: number): Promise<number[]> {
+async function checkLookups(t: Test, sim: RingSimulation, count: number, messages: number[] = []): Promise<number[]> {
   const hops: number[] = [];
   let wrong = 0;
   for (let i = 0; i < count; i++) {
     const key = sim.randomId();
-    const { owner, hops: h } = await sim.randomNode().findSuccessor(key);
+    const { owner, hops: h, messages: m } = await sim.randomNode().findSuccessor(key);
     if (owner.id !== sim.owner(key)) wrong++;
     hops.push(h);
+    messages.push(m);
   }
   t.equal(wrong, 0, `all ${count} lookups found the true owner`);
   return hops;
+}
+
+/** True when successor and predecessor pointers both visit every live node once, in id order. */
+function pointersFormOneCycle(sim: RingSimulation): boolean {
+  const sorted = [...sim.nodes].sort((a, b) => (a.self.id < b.self.id ? -1 : 1));
+  return sim.isConsistentRing() && sorted.every((node, i) => node.table.predecessor?.id === sorted[(i + sorted.length - 1) % sorted.length]!.self.id);
+}
+
+/** Nodes with the given ids over one in-memory network, not yet joined. */
+function nodesWithIds(ids: readonly bigint[]): { network: MemoryNetwork; nodes: ChordNode[] } {
+  const network = new MemoryNetwork();
+  const clock = new ManualClock();
+  const nodes = ids.map((id) => {
+    const self = { id, url: `mem://${id}` };
+    const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock }, { self });
+    network.listen(self.url, (request, sender) => node.handle(request, sender));
+    return node;
+  });
+  return { network, nodes };
 }
 
 t.test('a single node owns every key', async (t) => {
@@ -56,9 +76,13 @@ t.test('64 nodes: after stabilization every lookup returns the true owner in abo
   await sim.grow(64);
   const rounds = await settle(sim);
   t.ok(rounds > 0, `consistent after ${rounds} rounds`);
-  const hops = await checkLookups(t, sim, 2_000);
+  const messages: number[] = [];
+  const hops = await checkLookups(t, sim, 2_000, messages);
   const average = hops.reduce((a, b) => a + b, 0) / hops.length;
   t.ok(average <= 0.5 * Math.log2(64) + 1, `average hops ${average.toFixed(2)} <= ${0.5 * Math.log2(64) + 1}`);
+  // The steps and one confirmation with the owner.
+  const averageMessages = messages.reduce((a, b) => a + b, 0) / messages.length;
+  t.ok(averageMessages <= 0.5 * Math.log2(64) + 2, `average requests ${averageMessages.toFixed(2)} <= ${0.5 * Math.log2(64) + 2}`);
   // Keys exactly on node ids and right after them (the interval edges), across zero too.
   let wrong = 0;
   for (const node of sim.nodes) {
@@ -134,6 +158,85 @@ t.test('lookups route around a dead node before stabilization notices it', async
     }
   }
   t.equal(failures, 0);
+});
+
+t.test('a newly joined node is named owner before the successor lists behind it have learned of it', async (t) => {
+  // The outside check: 4 nodes, a 5th joins, lookups from every node once the successor and
+  // predecessor pointers form one cycle but before the lists copied from them are current.
+  const sim = new RingSimulation(1);
+  await sim.grow(4);
+  t.ok((await settle(sim)) > 0);
+  await sim.addNode();
+  let rounds = 0;
+  while (!pointersFormOneCycle(sim) && rounds < 10) {
+    await sim.rounds(1);
+    rounds++;
+  }
+  t.ok(pointersFormOneCycle(sim), `pointers form one cycle after ${rounds} rounds`);
+  t.notOk(sim.successorListsAreTrue(), 'some successor list has not learned of the new node yet');
+  let wrong = 0;
+  for (const node of sim.nodes) {
+    for (let i = 0; i < 40; i++) {
+      const key = sim.randomId();
+      if ((await node.findSuccessor(key)).owner.id !== sim.owner(key)) wrong++;
+    }
+  }
+  t.equal(wrong, 0, 'all 200 lookups named the true owner');
+});
+
+t.test('a candidate whose predecessor lies between the key and it hands the answer back to that predecessor', async (t) => {
+  const { nodes } = nodesWithIds([100n, 200n, 300n]);
+  const [a, b, c] = nodes as [ChordNode, ChordNode, ChordNode];
+  // 200 has joined between 100 and 300; 100 has not stabilized since.
+  a.table.setSuccessors([c.self]);
+  a.table.predecessor = c.self;
+  b.table.setSuccessors([c.self, a.self]);
+  b.table.predecessor = a.self;
+  c.table.setSuccessors([a.self, b.self]);
+  c.table.predecessor = b.self;
+  const lookup = await a.findSuccessor(150n);
+  t.equal(lookup.owner.id, 200n);
+  t.same({ hops: lookup.hops, messages: lookup.messages }, { hops: 0, messages: 2 }, 'two confirmations, no routing steps');
+  t.equal((await a.findSuccessor(250n)).owner.id, 300n, 'the candidate confirms a key past its predecessor');
+});
+
+t.test('a candidate that knows no predecessor is confirmed by the node before it, not by a copied list', async (t) => {
+  const { nodes } = nodesWithIds([100n, 200n, 250n, 300n]);
+  const [a, b, c, d] = nodes as [ChordNode, ChordNode, ChordNode, ChordNode];
+  // 250 joined after 200; 300 lost its predecessor (it crashed, say) and knows none.
+  a.table.setSuccessors([b.self, d.self]);
+  b.table.setSuccessors([c.self, d.self]);
+  b.table.predecessor = a.self;
+  c.table.setSuccessors([d.self, a.self]);
+  c.table.predecessor = b.self;
+  d.table.setSuccessors([a.self, b.self]);
+  t.equal((await a.findSuccessor(220n)).owner.id, 250n, '200, the entry before 300 in the list, names its own successor');
+  t.equal((await a.findSuccessor(280n)).owner.id, 300n);
+});
+
+t.test('two nodes joining the same arc at once are both found as soon as their joins return', async (t) => {
+  const { nodes } = nodesWithIds([100n, 500n, 200n, 300n]);
+  const [first, second, x, y] = nodes as [ChordNode, ChordNode, ChordNode, ChordNode];
+  await first.join();
+  await second.join(first.self.url);
+  for (let i = 0; i < 3; i++) for (const node of [first, second]) await node.maintain();
+  await Promise.all([x.join(first.self.url), y.join(first.self.url)]);
+  for (const from of nodes) {
+    for (const [key, owner] of [[150n, 200n], [250n, 300n], [400n, 500n], [600n, 100n]] as const) {
+      t.equal((await from.findSuccessor(key)).owner.id, owner, `from ${from.self.id}: ${key} -> ${owner}`);
+    }
+  }
+});
+
+t.test('a node that has left answers no request, so nothing confirms it as an owner', async (t) => {
+  const sim = new RingSimulation(3);
+  await sim.grow(3);
+  t.ok((await settle(sim)) > 0);
+  const [leaver, other] = [sim.nodes[1]!, sim.nodes[2]!];
+  await leaver.leave();
+  await t.rejects(leaver.handle({ type: 'neighbours' }, other.self), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  sim.kill([leaver]);
+  t.ok((await settle(sim)) > 0, 'the other two close the ring without it');
 });
 
 t.test('malformed peer requests are rejected with FLOWCHAIN_ERR_PEER_MESSAGE_INVALID and change nothing', async (t) => {

@@ -36,3 +36,21 @@ t.test('a failed peer leaves fingers, successors and predecessor', async (t) => 
   t.equal(table.predecessor, undefined);
   t.ok(table.owns(999n) === false, 'with successors but no predecessor, ownership is unknown');
 });
+
+t.test('successorCandidate names the list entry covering the key, with the entry before it, skipping excluded ones', async (t) => {
+  const table = new RoutingTable(RING, peer(10n), 4);
+  table.setSuccessors([peer(20n), peer(30n), peer(40n)]);
+  const named = (key: bigint, exclude?: Set<bigint>) => {
+    const candidate = table.successorCandidate(key, exclude);
+    return candidate && { owner: candidate.owner.id, after: candidate.after.id };
+  };
+  t.same(named(15n), { owner: 20n, after: 10n }, 'the first successor, after this node');
+  t.same(named(20n), { owner: 20n, after: 10n }, 'a key on a node id is that node\'s');
+  t.same(named(35n), { owner: 40n, after: 30n }, 'deeper in the list: the entry before it comes along');
+  t.same(named(25n, new Set([30n])), { owner: 40n, after: 20n }, 'an excluded entry is skipped');
+  t.same(named(15n, new Set([20n])), { owner: 30n, after: 10n });
+  t.equal(named(45n), undefined, 'beyond the list');
+  t.equal(named(5n), undefined, 'behind this node: not the list\'s to name');
+  table.setSuccessors([]);
+  t.equal(named(15n), undefined, 'no successors, no candidate');
+});
