@@ -16,7 +16,8 @@ import { isFlowchainError } from './errors.js';
 import { verifyReceipt } from './ledger/receipt.js';
 import { admitNodeData, loadIdentity } from './membership/admit-node.js';
 import { RingAuthority, writeMembership } from './membership/ring-authority.js';
-import { NodeIdentity, ringIdOf } from './node-identity.js';
+import { Membership } from './membership/membership.js';
+import { NodeIdentity } from './node-identity.js';
 import { Servient, verifyStoredChain } from './servient.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
@@ -154,7 +155,7 @@ async function runMembership(subcommand: string, flags: CommandLine['commandFlag
         return 2;
       }
       writeMembership(flags.out, authority.admit(Uint8Array.from(Buffer.from(flags.key, 'hex')), days));
-      process.stdout.write(`admitted node ${ringIdOf(Uint8Array.from(Buffer.from(flags.key, 'hex'))).toString(16).padStart(40, '0')}: its membership is in ${flags.out} (give it to that node as DATA/ring or --membership)\n`);
+      process.stdout.write(`admitted node ${authority.ringIdFor(Uint8Array.from(Buffer.from(flags.key, 'hex'))).toString(16).padStart(40, '0')}: its membership is in ${flags.out} (give it to that node as DATA/ring or --membership)\n`);
       return 0;
     }
     const id = await admitNodeData(authority, config.data, days);
@@ -178,7 +179,10 @@ async function runMembership(subcommand: string, flags: CommandLine['commandFlag
 /** `flowchain id --data DIR`: a stopped node's ring id and public key (what `ring admit --key` takes). */
 async function runId(config: Config): Promise<number> {
   const identity = await loadIdentity(config.data);
-  process.stdout.write(`id ${identity.id.toString(16).padStart(40, '0')}\nkey ${Buffer.from(identity.publicKey).toString('hex')}\n`);
+  // The ring id is the one the authority certified, once the node is admitted.
+  const membership = Membership.load(config.membership ?? join(config.data, 'ring'), identity.publicKey);
+  const ring = membership === undefined ? '' : `ring-id ${membership.ringId.toString(16).padStart(40, '0')}\n`;
+  process.stdout.write(`id ${identity.id.toString(16).padStart(40, '0')}\nkey ${Buffer.from(identity.publicKey).toString('hex')}\n${ring}`);
   return 0;
 }
 

@@ -68,6 +68,12 @@ export interface Config {
   readonly ack: 'owner' | 'local';
   /** How long a write waits for its owner's acknowledgement before it is answered as queued, in milliseconds. */
   readonly ackTimeoutMs: number;
+  /**
+   * How many members must prove they hold a transaction before it counts as stored: its owner
+   * and (quorum − 1) of the owner's successors, each by a signed holding proof (at most the
+   * members the ring has).
+   */
+  readonly ackQuorum: number;
   /** Most transactions waiting in this node's outbox; past it writes answer 503 FLOWCHAIN_ERR_BUSY (and readings are not taken). */
   readonly outboxLimit: number;
   /** Most transactions this node's ledger holds unmined; past it, owners tell senders to wait (they keep them queued). */
@@ -217,6 +223,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
   ack: { flag: 'ack', env: 'FLOWCHAIN_ACK', parse: ackMode },
   ackTimeoutMs: { flag: 'ack-timeout', env: 'FLOWCHAIN_ACK_TIMEOUT', parse: integer(100, 600_000) },
+  ackQuorum: { flag: 'ack-quorum', env: 'FLOWCHAIN_ACK_QUORUM', parse: integer(1, 16) },
   outboxLimit: { flag: 'outbox-limit', env: 'FLOWCHAIN_OUTBOX_LIMIT', parse: integer(1, 10_000_000) },
   backlogLimit: { flag: 'backlog-limit', env: 'FLOWCHAIN_BACKLOG_LIMIT', parse: integer(1, 10_000_000) },
   nodes: { flag: 'nodes', env: 'FLOWCHAIN_NODES', parse: integer(1, 64) },
@@ -261,6 +268,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   successors: 4,
   ack: 'owner',
   ackTimeoutMs: 10_000,
+  ackQuorum: 2,
   outboxLimit: 20_000,
   backlogLimit: 65_536,
   nodes: 4,

@@ -72,14 +72,17 @@ export const ERRORS = {
   FLOWCHAIN_ERR_RING_NOT_OWNER: { status: 421, title: 'This node does not own that key' },
   FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE: { status: 413, title: 'Value too large for the ring store' },
   FLOWCHAIN_ERR_RING_RECORD_INVALID: { status: 422, title: 'Ring record fails verification' },
+  FLOWCHAIN_ERR_RING_RECORD_CONFLICT: { status: 409, title: 'The key holds a record another member vouches for' },
   FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED: { status: 429, title: 'Peer exceeded what it may make this node store' },
   // Data transactions (the broker)
   FLOWCHAIN_ERR_TX_MALFORMED: { status: 400, title: 'Malformed data transaction' },
   FLOWCHAIN_ERR_TX_HASH_MISMATCH: { status: 400, title: 'H_DATA does not match the transaction' },
   FLOWCHAIN_ERR_TX_SIGNATURE_INVALID: { status: 401, title: 'Data transaction signature rejected' },
   FLOWCHAIN_ERR_TX_NOT_FOUND: { status: 404, title: 'No such transaction' },
+  FLOWCHAIN_ERR_TX_CLOCK_SKEW: { status: 400, title: 'The transaction\'s time is outside the window its owner accepts' },
   FLOWCHAIN_ERR_TX_UNAUTHORIZED: { status: 403, title: 'The sender may not record this transaction' },
   FLOWCHAIN_ERR_TX_HOST_UNKNOWN: { status: 503, title: 'The ring does not know the Thing\'s host yet' },
+  FLOWCHAIN_ERR_TX_UNDER_REPLICATED: { status: 503, title: 'Too few members proved they hold the transaction yet' },
   FLOWCHAIN_ERR_TX_REFUSED: { status: 502, title: 'The ring refused to record the change; it was undone' },
   FLOWCHAIN_ERR_BUSY: { status: 503, title: 'Too much is waiting to be recorded: try again shortly' },
   // The ledger: blocks, receipts, anchors

@@ -1,8 +1,10 @@
 /**
  * A node's identity: an Ed25519 key pair (RFC 8032) whose public key's SHA-1 is the node's
- * 160-bit id, its place on the ring (Chord §4.2 hashes node identifiers with SHA-1). It signs
- * peer messages and data transactions. The secret key stays in the node's database and never
- * leaves it.
+ * 160-bit key id, which names the signer in data transactions, directory entries and blocks.
+ * It is not the node's place on the ring: that is the ring id its ring's authority certifies
+ * (src/membership/certified-ring-id.ts), so no member can choose it by choosing a key. The key
+ * signs peer links (TLS), data transactions and holding proofs. The secret key stays in the
+ * node's database and never leaves it.
  */
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { sha1 } from '@noble/hashes/legacy.js';
@@ -10,8 +12,8 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HEX64 } from './common/hex.js';
 import type { Section } from './storage.js';
 
-/** The 160-bit node id that belongs to an Ed25519 public key: SHA-1 of the key, big-endian. */
-export function ringIdOf(publicKey: Uint8Array): bigint {
+/** The 160-bit key id of an Ed25519 public key: SHA-1 of the key, big-endian. */
+export function keyIdOf(publicKey: Uint8Array): bigint {
   return BigInt(`0x${bytesToHex(sha1(publicKey))}`);
 }
 
@@ -35,7 +37,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
 }
 
 /**
- * A key pair and the ring id derived from it. Signing and verification use Node's built-in
+ * A key pair and the key id derived from it. Signing and verification use Node's built-in
  * Ed25519 (OpenSSL), about 20 times faster than a pure-JavaScript implementation; every peer
  * message is signed and verified, so this sets the cost of a lookup hop.
  */
@@ -51,7 +53,7 @@ export class NodeIdentity {
     this.#signingKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
     const spki = createPublicKey(this.#signingKey).export({ format: 'der', type: 'spki' });
     this.publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length));
-    this.id = ringIdOf(this.publicKey);
+    this.id = keyIdOf(this.publicKey);
   }
 
   /** An identity from a 32-byte secret key (tests pass seeded bytes). */

@@ -287,7 +287,7 @@ export class Servient {
         );
       const broker = new Broker(
         { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
-        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
+        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, ackQuorum: config.ackQuorum, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
       );
       const registry = new ThingRegistry();
       const tdd = new TdDirectory({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { NodeIdentity, ringIdOf } from '../src/node-identity.js';
+import { NodeIdentity, keyIdOf } from '../src/node-identity.js';
 import { Database } from '../src/storage.js';
 import { tempDir } from './helpers/test-servient.js';
 
@@ -10,7 +10,7 @@ t.test('the ring id is the SHA-1 of the Ed25519 public key, computed independent
   const identity = NodeIdentity.fromSecretKey(secret);
   const expected = BigInt(`0x${createHash('sha1').update(identity.publicKey).digest('hex')}`);
   t.equal(identity.id, expected);
-  t.equal(ringIdOf(identity.publicKey), expected);
+  t.equal(keyIdOf(identity.publicKey), expected);
   t.equal(identity.publicKey.length, 32);
 });
 

@@ -2,17 +2,23 @@
  * The broker layer of one node (Flowchain's broker-server layer). Every accepted property
  * change becomes a signed data transaction that is stored in the durable outbox first, then
  * sent, strictly in order, to SUCCESSOR(H_DATA) on the ring, whose {@link TransactionOwner}
- * stores, replicates and acknowledges it. A writer can wait for that acknowledgement (the
- * default `owner` ack) or not (`local`); either way the outbox retries until the owner has it,
- * across restarts. The broker also answers receipts and property histories, and reports every
+ * stores, replicates and acknowledges it. A transaction counts as stored only when the owner
+ * and enough of its successors to make `ackQuorum` members have it, each successor by a
+ * holding proof it signed with its certified key, checked here: no single member can answer
+ * for the others. A writer can wait for that (the default `owner` ack) or not (`local`);
+ * either way the outbox retries until the quorum holds it, across restarts. It audits its own
+ * recent transactions, every `auditIntervalMs` and whenever the ring's membership around it
+ * changes: one the ring no longer holds (owner and replicas all say "not found") goes back
+ * into the outbox and is delivered again. The broker also answers receipts and property
+ * histories, and reports every
  * transaction's progress to status listeners.
  *
  * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
  */
-import type { Clock } from '../common/clock.js';
+import type { Clock, Timer } from '../common/clock.js';
 import { HEX40, HEX64 } from '../common/hex.js';
 import type { PeerReply, PeerRequest, PeerSender, RingAccess, WirePeer } from '../common/peer-rpc.js';
-import type { RecordStore } from '../common/ring-records.js';
+import type { HoldingProof, RecordStore } from '../common/ring-records.js';
 import { chunks } from '../common/chunks.js';
 import { describeError, errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
@@ -27,6 +33,14 @@ import { indexKey, type RingTransactionRecord, type TransactionIndex } from './t
 
 /** When a write is answered: once its owner stored it, or once it is in the local outbox. */
 export type AckMode = 'owner' | 'local';
+
+/** Where a transaction stands once stored: how many members proved they hold it. */
+export interface StoredCopies {
+  /** The owner and the successors whose holding proofs verified. */
+  readonly copies: number;
+  /** How many were required: the ack quorum, or fewer on a ring with fewer members. */
+  readonly required: number;
+}
 
 /** A step in a transaction's life, as status listeners see it. */
 export interface TransactionUpdate {
@@ -69,16 +83,24 @@ export interface BrokerInit {
   readonly ack: AckMode;
   /** How long a write waits for its owner before it is answered as queued. */
   readonly ackTimeoutMs: number;
+  /** Members (the owner included) that must prove they hold a transaction; default 2. */
+  readonly ackQuorum?: number;
+  /** How often this node checks that the ring still holds its recent transactions; default a minute. */
+  readonly auditIntervalMs?: number;
   /** Largest submission to an owner, as JSON bytes (well inside the peer frame limit). */
   readonly maxSubmissionBytes: number;
   /** What this node takes as an owner (rates, ledger backlog). */
   readonly owner?: TransactionOwnerInit;
 }
 
+/** How many of its most recent stored transactions a node audits. */
+export const AUDITED = 256;
+
 /** Errors no retry can cure: the transaction goes to the dead letters. */
 const PERMANENT = new Set([
   'FLOWCHAIN_ERR_TX_MALFORMED',
   'FLOWCHAIN_ERR_TX_HASH_MISMATCH',
+  'FLOWCHAIN_ERR_TX_CLOCK_SKEW',
   'FLOWCHAIN_ERR_TX_SIGNATURE_INVALID',
   'FLOWCHAIN_ERR_TX_UNAUTHORIZED',
   'FLOWCHAIN_ERR_VALUE_INVALID',
@@ -94,16 +116,26 @@ export class Broker implements ChangeJournal {
   readonly #owner: TransactionOwner;
   readonly #listeners = new Set<(update: TransactionUpdate) => void>();
   /** Acknowledgements that a waiting writer will pick up, by H_DATA. */
-  readonly #acks = new Map<string, Acknowledgement | undefined>();
+  readonly #acks = new Map<string, (Acknowledgement & StoredCopies) | undefined>();
+  /** This node's most recent stored transactions, by H_DATA: what the audit checks. */
+  readonly #recent = new Map<string, DataTransaction>();
+  #auditing: { readonly timer: Timer; readonly unsubscribe: () => void } | undefined;
+  #audit: Promise<number> | undefined;
   #running = false;
 
   constructor(components: BrokerComponents, init: BrokerInit) {
     this.#c = components;
     this.#init = init;
-    this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, hosts: components.hosts, clock: components.clock, self: () => components.ring.self }, init.owner);
-    for (const kind of TransactionOwner.RECORD_KINDS) components.ring.store.register(kind);
-    // A node does not check its own signatures on what it hands itself in-process.
-    components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => ({ results: await this.#owner.submit(request.txs, sender, sender.id === components.identity.id) }));
+    const ownKey = Buffer.from(components.identity.publicKey).toString('hex');
+    // Records name this node by its ring id and by the key its ledger signs blocks with.
+    this.#owner = new TransactionOwner({ store: () => components.ring.store, ledger: components.ledger, hosts: components.hosts, clock: components.clock, self: () => ({ ...components.ring.self, key: ownKey }) }, init.owner);
+    for (const kind of this.#owner.recordKinds()) components.ring.store.register(kind);
+    // A node does not check its own signatures on what it hands itself in-process (no link
+    // proved its key then: it is this node's own).
+    components.ring.register(SUBMIT_TRANSACTION, async (request, sender) => {
+      const self = hex40(sender.id) === components.ring.self.id;
+      return { ...(await this.#owner.submit(request.txs, self ? { ...sender, key: ownKey } : sender, self)) };
+    });
     components.ring.register(TRANSACTION_PROOF, async (request) => {
       if (typeof request.txId !== 'string' || !HEX64.test(request.txId)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'txId is 64 hex digits', { field: 'txId' });
       return { proof: (await components.ledger.proof(request.txId)) ?? null };
@@ -117,12 +149,42 @@ export class Broker implements ChangeJournal {
       (tx) => this.#deliver(tx),
       isPermanent,
     );
+    const audit = () => void this.audit().catch((err: unknown) => this.#c.log?.warn({ err }, 'auditing this node\'s recent transactions failed; the next audit tries again'));
+    this.#auditing ??= { timer: this.#c.clock.every(this.#init.auditIntervalMs ?? 60_000, audit), unsubscribe: this.#c.ring.onMembershipChange(audit) };
   }
 
   /** Stops delivering; queued transactions stay in the outbox for the next start. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#auditing?.timer.cancel();
+    this.#auditing?.unsubscribe();
+    this.#auditing = undefined;
+    await this.#audit?.catch(() => undefined);
     await this.#c.outbox.stop();
+  }
+
+  /**
+   * Checks that the ring still holds each of this node's recent stored transactions (the last
+   * {@link AUDITED} of them), asking owners and replicas; each that none of them holds is
+   * queued again for delivery. Resolves with how many were; one audit runs at a time.
+   */
+  audit(): Promise<number> {
+    this.#audit ??= this.#auditOnce().finally(() => (this.#audit = undefined));
+    return this.#audit;
+  }
+
+  async #auditOnce(): Promise<number> {
+    const lost: DataTransaction[] = [];
+    for (const tx of [...this.#recent.values()]) {
+      if (!this.#running) break;
+      const held = await this.#c.ring.store.get(tx.hData).catch(() => tx);
+      if (held === undefined && this.#c.outbox.find((queued) => queued.hData === tx.hData) === undefined) lost.push(tx);
+    }
+    if (lost.length === 0 || !this.#running) return 0;
+    this.#c.log?.warn({ lost: lost.map((tx) => tx.hData) }, `the ring no longer holds ${lost.length} of this node's stored transactions; delivering them again`);
+    for (const tx of lost) this.#recent.delete(tx.hData);
+    await this.#c.outbox.enqueue(lost);
+    return lost.length;
   }
 
   /** Transactions waiting in the outbox. */
@@ -174,7 +236,7 @@ export class Broker implements ChangeJournal {
           const ack = this.#acks.get(tx.hData);
           this.#acks.delete(tx.hData);
           const receipt = { key: tx.hData, property: tx.data.property };
-          if (ack !== undefined) return { ...receipt, txId: ack.txId, status: 'stored' };
+          if (ack !== undefined) return { ...receipt, txId: ack.txId, status: 'stored', copies: ack.copies, required: ack.required };
           return { ...receipt, status: outcomes?.[i]?.status === 'rejected' ? 'refused' : 'queued' };
         });
       },
@@ -228,17 +290,25 @@ export class Broker implements ChangeJournal {
    */
   async #deliver(txs: readonly DataTransaction[]): Promise<Delivery> {
     const failures: unknown[] = txs.map(() => undefined);
-    const acked: [DataTransaction, Acknowledgement][] = [];
+    const acked: [DataTransaction, Acknowledgement & StoredCopies][] = [];
+    const required = Math.min(this.#init.ackQuorum ?? 2, this.#c.ring.knownMembers);
     const groups = await this.#c.ring.ownersOf(txs.map((tx) => tx.hData));
     await Promise.all(
       groups.map(async ({ owner, error, positions }) => {
         for (const submission of chunks(positions, MAX_SUBMISSION, this.#init.maxSubmissionBytes, (i) => txs[i])) {
           try {
             if (owner === undefined) throw error;
-            const results = checkResults(await this.#c.ring.ask(owner, { type: SUBMIT_TRANSACTION, txs: submission.map((i) => txs[i]) }), submission.length);
+            const reply = await this.#c.ring.ask(owner, { type: SUBMIT_TRANSACTION, txs: submission.map((i) => txs[i]) });
+            const results = checkResults(reply, submission.length);
+            const holders = this.#holders(reply.proofs, owner);
             submission.forEach((i, j) => {
               try {
-                acked.push([txs[i]!, checkAcknowledgement(txs[i]!, results[j]!, owner.url)]);
+                const ack = checkAcknowledgement(txs[i]!, results[j]!, owner.url);
+                const copies = 1 + (holders.get(`${ack.hData}:${ack.txId}`)?.size ?? 0);
+                if (copies < required) {
+                  throw new FlowchainError('FLOWCHAIN_ERR_TX_UNDER_REPLICATED', `${copies} of the ${required} members a transaction needs proved they hold it; it stays queued`, { field: 'proofs' });
+                }
+                acked.push([txs[i]!, { ...ack, copies, required }]);
               } catch (err) {
                 failures[i] = err;
               }
@@ -253,6 +323,9 @@ export class Broker implements ChangeJournal {
     const settled = acked.length > 0 ? this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])) : undefined;
     for (const [tx, ack] of acked) {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
+      this.#recent.delete(tx.hData);
+      this.#recent.set(tx.hData, tx);
+      if (this.#recent.size > AUDITED) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }
     const retried = failures.filter((err) => err !== undefined && !isPermanent(err));
@@ -268,6 +341,25 @@ export class Broker implements ChangeJournal {
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'refused', error: err.code });
     });
     return settled === undefined ? { failures } : { failures, alongside: settled };
+  }
+
+  /**
+   * Which members other than `owner` proved they hold which records ("H_DATA:txId" to ring
+   * ids): only proofs whose certificate and signature verify, from members that can be among
+   * the owner's r successors as far as this node knows (fewer than r known members between).
+   */
+  #holders(proofs: unknown, owner: WirePeer): Map<string, Set<string>> {
+    const holders = new Map<string, Set<string>>();
+    if (!Array.isArray(proofs)) return holders;
+    for (const proof of proofs.slice(0, 4 * MAX_SUBMISSION)) {
+      const member = this.#c.ring.holderOf(proof);
+      if (member === undefined || member === owner.id || this.#c.ring.membersBetween(owner.id, member) >= this.#c.ring.replication) continue;
+      for (const [key, fingerprint] of (proof as HoldingProof).records) {
+        const id = `${key}:${fingerprint}`;
+        holders.set(id, (holders.get(id) ?? new Set()).add(member));
+      }
+    }
+    return holders;
   }
 
   #emit(update: TransactionUpdate): void {
@@ -300,6 +392,8 @@ function checkAcknowledgement(tx: DataTransaction, result: SubmitResult, ownerUr
   }
   return ack as Acknowledgement;
 }
+
+const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
 
 function notFound(ref: string): FlowchainError {
   return new FlowchainError('FLOWCHAIN_ERR_TX_NOT_FOUND', `no transaction ${ref} on the ring or in this node's outbox`, { field: 'txId' });

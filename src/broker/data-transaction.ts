@@ -22,7 +22,7 @@ import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
 import { HEX128, HEX40, HEX64 } from '../common/hex.js';
 import { FlowchainError } from '../errors.js';
-import { NodeIdentity, ringIdOf } from '../node-identity.js';
+import { NodeIdentity, keyIdOf } from '../node-identity.js';
 import type { RecordedChange } from '../thing/change-journal.js';
 
 /** What changed: the Thing's TD `id`, the property, its new value and the change's origin. */
@@ -86,7 +86,7 @@ export function verifyTransaction(raw: unknown, checkSignature = true): DataTran
     throw new FlowchainError('FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'H_DATA is not SHA-1 of [data, timestamp, λ]', { field: 'hData' });
   }
   const key = hexToBytes(tx.sender.key);
-  if (hex40(ringIdOf(key)) !== tx.sender.id) {
+  if (hex40(keyIdOf(key)) !== tx.sender.id) {
     throw new FlowchainError('FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'sender id is not the SHA-1 of its key', { field: 'sender.id' });
   }
   if (checkSignature && !NodeIdentity.verify(hexToBytes(tx.signature), signedBytes(tx.hData, tx.lambda, tx.data, tx.timestamp, tx.sender.id), key)) {

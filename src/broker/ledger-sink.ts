@@ -18,12 +18,21 @@ export interface OpenBlock {
 /** Where a transaction stands: with its owner (`pending`), then sealed and anchored by the ledger. */
 export type TransactionStatus = 'pending' | 'mined' | 'anchored';
 
+/**
+ * The member that filed a transaction: its ring id and peer URL, and the Ed25519 key (64 hex)
+ * its ledger signs blocks with (records filed before ring ids were certified have none: their
+ * ring id was the key's SHA-1).
+ */
+export interface RecordOwner extends WirePeer {
+  readonly key?: string;
+}
+
 /** A transaction as its owner stores it on the ring, under its H_DATA. */
 export interface TransactionRecord {
   readonly txId: string;
   readonly hBlock: string;
   readonly block: OpenBlock;
-  readonly owner: WirePeer;
+  readonly owner: RecordOwner;
   /** Owner's clock, milliseconds since the epoch. */
   readonly storedAt: number;
   readonly status: TransactionStatus;
@@ -62,7 +71,7 @@ export interface LedgerPlugin {
    * record per transaction. A transaction the ledger already holds (same H_DATA: a retry)
    * keeps its first record, so its id never changes.
    */
-  admit(txs: readonly DataTransaction[], owner: WirePeer, now: number): Promise<TransactionRecord[]>;
+  admit(txs: readonly DataTransaction[], owner: RecordOwner, now: number): Promise<TransactionRecord[]>;
   /** Transactions admitted and not yet in a mined block: the broker refuses new ones above a bound. */
   backlog(): number;
   /** What the ledger can prove about one of its transactions; undefined while only pending or unknown. */

@@ -48,6 +48,7 @@ function checkRecord(keyHex: string, raw: unknown): RingTransactionRecord {
   if (r.hBlock !== blockHash(block.number, block.openedAt, block.nonce)) throw invalid('transaction record', 'hBlock is not H_BLOCK of its block', 'hBlock');
   if (r.txId !== transactionId(r.hBlock, keyHex)) throw invalid('transaction record', 'txId is not H_txID of its H_BLOCK and H_DATA', 'txId');
   if (typeof r.owner?.id !== 'string' || !HEX40.test(r.owner.id) || typeof r.owner.url !== 'string' || r.owner.url.length > 2048) throw invalid('transaction record', 'owner is a ring member', 'owner');
+  if (r.owner.key !== undefined && (typeof r.owner.key !== 'string' || !HEX64.test(r.owner.key))) throw invalid('transaction record', 'owner.key is a 32-byte hex key', 'owner.key');
   if (typeof r.storedAt !== 'number' || typeof r.status !== 'string') throw invalid('transaction record', 'storedAt and status are required', 'storedAt');
   return r as RingTransactionRecord;
 }
@@ -61,8 +62,8 @@ function checkIndex(keyHex: string, raw: unknown): TransactionIndex {
   return x as TransactionIndex;
 }
 
-/** Transaction records: written once, by the owner's flow only. */
-export const TRANSACTION_RECORDS: RecordKind<RingTransactionRecord> = { kind: 'tx', check: checkRecord, ownerOnly: true };
+/** Transaction records: written once, by the owner's flow only; a copy is identified by its transaction id. */
+export const TRANSACTION_RECORDS: RecordKind<RingTransactionRecord> = { kind: 'tx', check: checkRecord, ownerOnly: true, fingerprint: (record) => record.txId };
 
 /** Index entries: written once (another record for the same id cannot exist). */
 export const TRANSACTION_INDEX: RecordKind<TransactionIndex> = { kind: 'tx-index', check: checkIndex };

@@ -22,8 +22,11 @@ export type PeerReply = Readonly<Record<string, unknown>>;
 
 /** Who sent a peer request: the member the link authenticated. */
 export interface PeerSender {
+  /** Its ring id: the one its membership certificate holds. */
   readonly id: bigint;
   readonly url: string;
+  /** The Ed25519 key (64 hex) its certificate holds, where a link proved one (this node handing itself a request has none). */
+  readonly key?: string;
 }
 
 /**
@@ -38,4 +41,22 @@ export interface RingAccess {
   /** The owner of each distinct key, with the positions in `keysHex` it owns, or the error its lookup ended in. */
   ownersOf(keysHex: readonly string[]): Promise<readonly { readonly owner?: WirePeer; readonly error?: unknown; readonly positions: readonly number[] }[]>;
   ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply>;
+  /**
+   * The ring id (40 hex) of the member that signed a holding proof, if its certificate is a
+   * valid membership of this ring (the authority's, unexpired, not revoked) that names that id
+   * and the signature verifies with the key it certifies; undefined otherwise. Never throws.
+   */
+  holderOf(proof: unknown): string | undefined;
+  /**
+   * Where `member` stands after `owner` among the members this node knows: how many of them lie
+   * strictly between the two, going round the ring (0: `member` is the owner's successor as far
+   * as this node knows). Ring ids as 40 hex.
+   */
+  membersBetween(owner: string, member: string): number;
+  /** How many members this node knows of, itself included. */
+  readonly knownMembers: number;
+  /** How many successors of a key's owner keep a copy of it (r). */
+  readonly replication: number;
+  /** Calls `listener` when the ring's membership around this node changes (a new predecessor, a newer CRL); returns the unsubscribe. */
+  onMembershipChange(listener: () => void): () => void;
 }

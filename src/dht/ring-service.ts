@@ -11,10 +11,12 @@
  */
 import type { Clock } from '../common/clock.js';
 import type { RingAccess } from '../common/peer-rpc.js';
-import type { RecordStore } from '../common/ring-records.js';
+import { X509Certificate } from 'node:crypto';
+import { holdingStatement, type HoldingProof, type RecordStore } from '../common/ring-records.js';
+import { HEX128, HEX40 } from '../common/hex.js';
 import { FlowchainError } from '../errors.js';
 import type { Membership } from '../membership/membership.js';
-import type { NodeIdentity } from '../node-identity.js';
+import { NodeIdentity } from '../node-identity.js';
 import type { Section } from '../storage.js';
 import { ChordNode, type RequestHandler } from './chord-node.js';
 import { fromWire, toWire, type WirePeer } from './peer.js';
@@ -113,6 +115,9 @@ export class RingService implements RingView, RingAccess {
   readonly #store: RingStore;
   #started = false;
   #round = 0;
+  readonly #membershipListeners = new Set<() => void>();
+  /** Membership certificates other members showed in holding proofs, parsed once. */
+  readonly #certificates = new Map<string, X509Certificate>();
 
   constructor(components: RingComponents, init: RingInit) {
     this.identity = components.identity;
@@ -126,13 +131,26 @@ export class RingService implements RingView, RingAccess {
     // no message carries (nothing is sent before start).
     this.#node = new ChordNode(
       { transport: this.#network, space: RING, clock: components.clock, ...(components.log ? { log: components.log } : {}) },
-      { self: { id: components.identity.id, url: init.advertisedUrl ?? 'wss://unbound/' }, successorListSize: init.successorListSize, maintenanceIntervalMs: init.maintenanceIntervalMs },
+      { self: { id: components.membership.ringId, url: init.advertisedUrl ?? 'wss://unbound/' }, successorListSize: init.successorListSize, maintenanceIntervalMs: init.maintenanceIntervalMs },
     );
     this.#network.setHandler((request, sender) => this.#node.handle(request, sender));
     this.#store = new RingStore(
-      { node: this.#node, transport: this.#network, section: components.section, clock: components.clock, space: RING },
+      {
+        node: this.#node,
+        transport: this.#network,
+        section: components.section,
+        clock: components.clock,
+        space: RING,
+        holder: { member: RING.toHex(components.membership.ringId), certificate: components.membership.certificate, sign: (bytes) => components.identity.sign(bytes) },
+        ...(components.log ? { log: components.log } : {}),
+      },
       { maxPayload: init.maxPayload, ...(init.maxValueBytes ? { maxValueBytes: init.maxValueBytes } : {}), ...(init.quotaBytesPerSecond ? { quotaBytesPerSecond: init.quotaBytesPerSecond } : {}), ...(init.quotaBurstBytes ? { quotaBurstBytes: init.quotaBurstBytes } : {}) },
     );
+    const changed = () => {
+      for (const listener of this.#membershipListeners) listener();
+    };
+    this.#node.onPredecessorChange(changed);
+    components.membership.onCrlChange(changed);
     this.#node.register('crl', (request) => this.#onCrl(request));
     this.#node.onMaintenance(() => this.#gossipCrl());
   }
@@ -154,7 +172,7 @@ export class RingService implements RingView, RingAccess {
       const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
       throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `cannot listen for peers on ${this.#init.host}:${this.#init.port}: ${reason}`, { field: 'peer-port', cause: err });
     }
-    this.#node.table.self = { id: this.identity.id, url };
+    this.#node.table.self = { id: this.#c.membership.ringId, url };
     await this.#node.join(join === undefined ? undefined : await peerUrlOf(join));
     this.#node.start();
     this.#started = true;
@@ -179,6 +197,58 @@ export class RingService implements RingView, RingAccess {
   /** Sends `request` to the ring member `peer` (handled here when it is this node); rejects with its error code. */
   ask(peer: WirePeer, request: PeerRequest): Promise<PeerReply> {
     return this.#node.ask(fromWire(peer, RING), request);
+  }
+
+  holderOf(proof: unknown): string | undefined {
+    const p = proof as Partial<HoldingProof> | null;
+    if (typeof p !== 'object' || p === null || typeof p.member !== 'string' || !HEX40.test(p.member) || typeof p.certificate !== 'string' || p.certificate.length > 8192) return undefined;
+    if (typeof p.signature !== 'string' || !HEX128.test(p.signature) || !Array.isArray(p.records) || p.records.length > 1024) return undefined;
+    if (!p.records.every((r) => Array.isArray(r) && r.length === 2 && typeof r[0] === 'string' && typeof r[1] === 'string')) return undefined;
+    const key = this.#memberKey(p.certificate, p.member);
+    return key !== undefined && NodeIdentity.verify(Buffer.from(p.signature, 'hex'), holdingStatement(p.member, p.records), key) ? p.member : undefined;
+  }
+
+  /**
+   * The key a membership certificate certifies for `member`, if it is a valid membership now;
+   * certificates already parsed are remembered (and checked again against the current CRL and
+   * the clock on every use).
+   */
+  #memberKey(pem: string, member: string): Uint8Array | undefined {
+    let certificate = this.#certificates.get(pem);
+    if (certificate === undefined) {
+      try {
+        certificate = new X509Certificate(pem);
+      } catch {
+        return undefined;
+      }
+      if (this.#certificates.size >= 1024) this.#certificates.delete(this.#certificates.keys().next().value as string);
+      this.#certificates.set(pem, certificate);
+    }
+    try {
+      const peer = this.#c.membership.verifyPeer(certificate, this.#c.now?.() ?? new Date());
+      return RING.toHex(peer.id) === member ? peer.key : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  membersBetween(owner: string, member: string): number {
+    const from = RING.fromHex(owner);
+    const to = RING.fromHex(member);
+    return [this.#node.table.self, ...this.#node.table.knownPeers()].filter((peer) => RING.between(peer.id, from, to)).length;
+  }
+
+  get knownMembers(): number {
+    return new Set([this.#node.table.self.id, ...this.#node.table.knownPeers().map((peer) => peer.id)]).size;
+  }
+
+  get replication(): number {
+    return this.#init.successorListSize;
+  }
+
+  onMembershipChange(listener: () => void): () => void {
+    this.#membershipListeners.add(listener);
+    return () => this.#membershipListeners.delete(listener);
   }
 
   /** This node as a ring member. */

@@ -16,12 +16,13 @@
  *
  * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
  * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE, FLOWCHAIN_ERR_RING_RECORD_INVALID,
+ * FLOWCHAIN_ERR_RING_RECORD_CONFLICT,
  * FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
 import type { Clock } from '../common/clock.js';
 import type { PeerSender } from '../common/peer-rpc.js';
-import { kindOf, type RecordKind, type RecordStore } from '../common/ring-records.js';
-import { FlowchainError } from '../errors.js';
+import { holdingStatement, kindOf, type HoldingProof, type ReadOptions, type RecordKind, type RecordStore } from '../common/ring-records.js';
+import { describeError, errorFromBody, FlowchainError } from '../errors.js';
 import type { Section } from '../storage.js';
 import type { ChordNode } from './chord-node.js';
 import { chunks } from '../common/chunks.js';
@@ -36,6 +37,9 @@ export interface RingStoreComponents {
   readonly section: Section;
   readonly clock: Clock;
   readonly space: RingSpace;
+  readonly log?: { warn(object: object, message: string): void };
+  /** How this node signs what it holds ({@link HoldingProof}): its ring id, certificate and key. */
+  readonly holder?: { readonly member: string; readonly certificate: string; sign(bytes: Uint8Array): Uint8Array };
 }
 
 /** Limits of the store. */
@@ -53,8 +57,13 @@ export interface RingStoreInit {
 /** Most members a ring-wide listing visits. */
 const MAX_LISTED_MEMBERS = 1_024;
 
+/** A replica's read that failed (apart from one that found nothing). */
+const failed = Symbol('failed');
+
 /** Most entries in one replication message. */
 const CHUNK = 32;
+
+const conflictError = (key: string) => new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_CONFLICT', `${key} holds a record another member vouches for`, { field: 'entries' });
 
 const invalidMessage = (detail: string) => new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', detail, { field: 'entries' });
 
@@ -65,6 +74,8 @@ export class RingStore implements RecordStore {
   readonly #section: Section;
   readonly #clock: Clock;
   readonly #space: RingSpace;
+  readonly #log: RingStoreComponents['log'];
+  readonly #holder: RingStoreComponents['holder'];
   readonly #maxValueBytes: number;
   readonly #maxFrameBytes: number;
   readonly #kinds = new Map<string, RecordKind>();
@@ -86,10 +97,15 @@ export class RingStore implements RecordStore {
     this.#section = components.section;
     this.#clock = components.clock;
     this.#space = components.space;
+    this.#log = components.log;
+    this.#holder = components.holder;
     const maxPayload = init.maxPayload ?? 64 * 1024;
     this.#maxFrameBytes = Math.floor(maxPayload / 2);
     this.#maxValueBytes = Math.min(init.maxValueBytes ?? 16 * 1024, Math.floor(maxPayload / 4));
-    this.#quota = { rate: init.quotaBytesPerSecond ?? 8 * 1024 * 1024, burst: init.quotaBurstBytes ?? 64 * 1024 * 1024 };
+    // 2 MiB/s is about 1,700 transaction records a second from one member: well above what
+    // replication to one successor carries (bench/broker-notes.md), and 16 MiB at once covers a
+    // hand-over of a few thousand records after a join.
+    this.#quota = { rate: init.quotaBytesPerSecond ?? 2 * 1024 * 1024, burst: init.quotaBurstBytes ?? 16 * 1024 * 1024 };
     this.#node.register('store-put-many', (request, sender) => this.#onPutMany(request, sender));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request, sender) => this.#onReplicate(request, sender));
@@ -105,15 +121,71 @@ export class RingStore implements RecordStore {
     this.#kinds.set(kind.kind, kind);
   }
 
-  async get(keyHex: string): Promise<unknown> {
+  async get(keyHex: string, options: ReadOptions = {}): Promise<unknown> {
     const key = this.#parseKey(keyHex);
     const hex = this.#space.toHex(key);
-    const { owner, reply } = await this.#node.askOwner(key, { type: 'store-get', key: hex });
-    if (reply.found !== true) return undefined;
-    // Whoever else answered, the record must prove itself here too: a forged one is an error,
-    // never an answer. (This node's own answer was checked as it was read from the disk.)
-    if (owner.id !== this.#node.self.id) this.#check(hex, reply.value);
-    return reply.value;
+    let owner: Peer | undefined;
+    let answer: unknown;
+    let failure: unknown;
+    try {
+      const asked = await this.#node.askOwner(key, { type: 'store-get', key: hex });
+      owner = asked.owner;
+      // Whoever else answered, the record must prove itself here too: a forged one is never an
+      // answer. (This node's own answer was checked as it was read from the disk.)
+      if (asked.reply.found === true) answer = owner.id === this.#node.self.id ? asked.reply.value : this.#usable(hex, asked.reply.value);
+      if (asked.reply.found === true && answer === undefined) this.#log?.warn({ owner: owner.url, key: hex }, 'a key\'s owner answered a record that does not prove itself; its replicas answer instead');
+    } catch (err) {
+      failure = err;
+    }
+    if (answer !== undefined && options.quorum !== true) return answer;
+    // "Not found", a record that fails, no answer, or a read that must not take one member's
+    // word: the replicas answer too, each checked (Castro et al., OSDI 2002, §4: redundant
+    // routing to the replica set).
+    const replies = await Promise.all(
+      this.#replicasOf(key, owner).map((peer) =>
+        this.#node.ask(peer, { type: 'store-get', key: hex, local: true }).then(
+          (reply) => (reply.found === true ? (peer.id === this.#node.self.id ? reply.value : this.#usable(hex, reply.value)) : undefined),
+          () => failed,
+        ),
+      ),
+    );
+    const held = [answer, ...replies].filter((value) => value !== undefined && value !== failed);
+    if (held.length === 0) {
+      if (failure !== undefined && replies.every((value) => value === failed)) throw failure;
+      return undefined;
+    }
+    if (answer === undefined && owner !== undefined && failure === undefined) this.#log?.warn({ owner: owner.url, key: hex }, 'a key\'s owner has no sound record that its replicas hold');
+    return this.#agree(held);
+  }
+
+  /**
+   * The members that hold the key's copies, as this node's own view of the ring places them
+   * (never a list the owner names): the r members after the owner, or, with no owner, the r + 1
+   * members at or after the key.
+   */
+  #replicasOf(key: bigint, owner: Peer | undefined): Peer[] {
+    const from = owner?.id ?? key;
+    const members = [this.#node.table.self, ...this.#node.table.knownPeers()].filter((peer) => peer.id !== owner?.id);
+    members.sort((a, b) => (this.#space.distance(from, a.id) < this.#space.distance(from, b.id) ? -1 : 1));
+    return members.slice(0, Math.max(1, this.#node.table.successors.length) + (owner === undefined ? 1 : 0));
+  }
+
+  /**
+   * What several members' sound records of one key say together: of a kind with a voucher,
+   * the newest record of the voucher most of them hold (one lying member is outvoted by the
+   * honest copies); otherwise the first (the owner's, when it had one).
+   */
+  #agree(records: readonly unknown[]): unknown {
+    const kind = this.#kindFor(records[0]);
+    if (kind.voucher === undefined) return records[0];
+    const votes = new Map<string, unknown[]>();
+    for (const record of records) {
+      const voucher = kind.voucher(record);
+      votes.set(voucher, [...(votes.get(voucher) ?? []), record]);
+    }
+    // Ties go to the voucher named first (the owner's answer comes first).
+    const [, chosen] = [...votes].reduce((best, next) => (next[1].length > best[1].length ? next : best));
+    return chosen.reduce((newest, record) => (kind.replaces?.(record, newest) === true ? record : newest));
   }
 
   async putMany(entries: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
@@ -129,8 +201,21 @@ export class RingStore implements RecordStore {
         try {
           if (group.owner === undefined) throw group.error;
           const owner = group.owner;
-          if (owner.id === this.#node.self.id) return void (await this.putOwned(mine));
-          await Promise.all([...chunks(mine, CHUNK, this.#maxFrameBytes)].map((chunk) => this.#transport.request(owner, { type: 'store-put-many', entries: chunk })));
+          // An entry the owner did not take (another member vouches for its key) fails alone.
+          const refuse = (key: string, error: unknown) => group.positions.forEach((i, j) => mine[j]![0] === key && (failures[i] = error));
+          if (owner.id === this.#node.self.id) {
+            const { conflicts } = await this.putOwned(mine);
+            for (const j of conflicts) refuse(mine[j]![0], conflictError(mine[j]![0]));
+            return;
+          }
+          await Promise.all(
+            [...chunks(mine, CHUNK, this.#maxFrameBytes)].map(async (chunk) => {
+              const reply = await this.#transport.request(owner, { type: 'store-put-many', entries: chunk });
+              for (const refused of Array.isArray(reply.refused) ? (reply.refused as { key?: unknown; error?: unknown }[]) : []) {
+                if (typeof refused?.key === 'string') refuse(refused.key, errorFromBody(refused.error, owner.url));
+              }
+            }),
+          );
         } catch (err) {
           for (const i of group.positions) failures[i] = err;
         }
@@ -139,7 +224,7 @@ export class RingStore implements RecordStore {
     return failures;
   }
 
-  async putOwned(entries: readonly (readonly [string, unknown])[]): Promise<{ readonly existing: readonly unknown[]; readonly replicas: number }> {
+  async putOwned(entries: readonly (readonly [string, unknown])[]): Promise<{ readonly existing: readonly unknown[]; readonly replicas: number; readonly proofs: readonly HoldingProof[]; readonly conflicts: readonly number[] }> {
     const keys = entries.map(([keyHex, value]) => {
       const key = this.#parseKey(keyHex);
       if (!this.#mayOwn(key)) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${this.#space.toHex(key)} belongs to another node`, { field: 'key' });
@@ -150,15 +235,24 @@ export class RingStore implements RecordStore {
     });
     const current = await this.#section.getMany(keys);
     const existing = current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false)));
-    const stored = this.#merge(keys.map((key, i) => [key, entries[i]![1]]), existing);
+    // A record another member vouches for is not replaced by one of another voucher (the first
+    // signed directory entry for a Thing wins): that entry is refused, and said.
+    const conflicts = keys.flatMap((_, i) => (this.#conflicts(entries[i]![1], existing[i]) ? [i] : []));
+    if (conflicts.length > 0) this.#log?.warn({ keys: conflicts.map((i) => keys[i]) }, 'records were offered for keys that hold ones another member vouches for; refused');
+    const stored = this.#merge(keys.flatMap((key, i): [string, unknown][] => (conflicts.includes(i) ? [] : [[key, entries[i]![1]]])), existing.filter((_, i) => !conflicts.includes(i)));
     await this.#write(stored);
-    const copies = stored.length === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, stored, true)));
+    // What each key holds now goes to the successors, kept records too: a writer that asks
+    // again (its first answer was lost, or too few copies were proven) gets fresh proofs.
+    const held = new Map<string, unknown>(keys.flatMap((key, i) => (existing[i] === undefined ? [] : [[key, existing[i]]])));
+    for (const [key, value] of stored) held.set(key, value);
+    const copies = held.size === 0 ? [] : await Promise.allSettled(this.#node.table.successors.map((peer) => this.#replicate(peer, [...held], true)));
     const missed = copies.some((c) => c.status === 'rejected');
     for (const [key, value] of stored) {
       if (missed) this.#unreplicated.set(key, value);
       else this.#unreplicated.delete(key);
     }
-    return { existing, replicas: copies.filter((c) => c.status === 'fulfilled').length };
+    const proofs = copies.flatMap((c) => (c.status === 'fulfilled' ? c.value : []));
+    return { existing, replicas: copies.filter((c) => c.status === 'fulfilled').length, proofs, conflicts };
   }
 
   owns(keyHex: string): boolean {
@@ -178,7 +272,7 @@ export class RingStore implements RecordStore {
       try {
         for (let page = 0; page < 1_000; page++) {
           const reply = peer.id === this.#node.self.id ? await this.#onList({ type: 'store-list', kind, ...(after ? { after } : {}) }) : await this.#transport.request(peer, { type: 'store-list', kind, ...(after ? { after } : {}) });
-          successor = fromWire(reply.successor, this.#space);
+          successor = await this.#believedSuccessor(peer, fromWire(reply.successor, this.#space));
           const entries = Array.isArray(reply.entries) ? (reply.entries as unknown[]) : [];
           for (const entry of entries) {
             if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') continue;
@@ -199,6 +293,26 @@ export class RingStore implements RecordStore {
       peer = successor;
     }
     return [...found.values()];
+  }
+
+  /**
+   * The successor `peer` named, unless a member this node knows lies between the two (a member
+   * that names a successor past others, or this node itself, to cut a walk short is not
+   * believed): then the nearer of the nearest such member and SUCCESSOR(peer + 1) looked up
+   * through this node's own routing table.
+   */
+  async #believedSuccessor(peer: Peer, named: Peer): Promise<Peer> {
+    const known = [this.#node.table.self, ...this.#node.table.knownPeers()].filter((other) => other.id !== peer.id && this.#space.between(other.id, peer.id, named.id));
+    if (known.length === 0) return named;
+    let believed = this.#nearestAfter(peer.id, known);
+    const found = await this.#node.findSuccessor(this.#space.add(peer.id, 1n)).catch(() => undefined);
+    if (found !== undefined && found.owner.id !== peer.id && this.#space.distance(peer.id, found.owner.id) < this.#space.distance(peer.id, believed.id)) believed = found.owner;
+    this.#log?.warn({ peer: peer.url, named: named.url, believed: believed.url }, 'a member named a successor past members this node knows; the walk goes on from the one this node finds');
+    return believed;
+  }
+
+  #nearestAfter(id: bigint, peers: readonly Peer[]): Peer {
+    return peers.reduce((best, peer) => (this.#space.distance(id, peer.id) < this.#space.distance(id, best.id) ? peer : best));
   }
 
   /** A page of the listed records this node owns, by key, after `after`, and its successor to ask next. */
@@ -255,8 +369,17 @@ export class RingStore implements RecordStore {
     const reserved = entries.find(([, value]) => this.#kindFor(value).ownerOnly === true);
     if (reserved !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(reserved[1])} are written by their owner only`, { field: 'kind' });
     this.#charge(sender, entries);
-    const { replicas } = await this.putOwned(entries);
-    return { replicas };
+    const { admitted, refused } = await this.#admit(entries);
+    if (refused.length > 0) throw refused[0]!.error;
+    const { replicas, conflicts } = await this.putOwned(admitted);
+    if (conflicts.length === 0) return { replicas };
+    return { replicas, refused: conflicts.map((i) => ({ key: admitted[i]![0], error: describeError(conflictError(admitted[i]![0])) })) };
+  }
+
+  /** Whether `offered` would take the place of `stored` of another voucher, which its kind does not let it. */
+  #conflicts(offered: unknown, stored: unknown): boolean {
+    const kind = this.#kindFor(offered);
+    return stored !== undefined && kind.voucher !== undefined && kind.voucher(offered) !== kind.voucher(stored) && kind.replaces?.(offered, stored) !== true;
   }
 
   async #onGet(request: PeerRequest): Promise<PeerReply> {
@@ -269,7 +392,8 @@ export class RingStore implements RecordStore {
       // Just took the key over and the copy has not arrived: ask the replicas (read repair).
       for (const peer of this.#node.table.successors) {
         const reply = await this.#transport.request(peer, { type: 'store-get', key, local: true }).catch(() => undefined);
-        const repaired = reply?.found === true ? this.#usable(key, reply.value) : undefined;
+        let repaired = reply?.found === true ? this.#usable(key, reply.value) : undefined;
+        if (repaired !== undefined && (await this.#admit([[key, repaired]])).refused.length > 0) repaired = undefined;
         if (repaired !== undefined) {
           stored = repaired;
           await this.#write([[key, repaired]]);
@@ -304,12 +428,40 @@ export class RingStore implements RecordStore {
     const stray = offered.find(([key]) => !this.#mayOffer(this.#space.fromHex(key), sender.id, known));
     if (stray !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${sender.id.toString(16)} does not own ${stray[0]} as far as this node knows`, { field: 'entries' });
     this.#charge(sender, offered);
-    const keys = offered.map(([key]) => key);
+    const { admitted, refused } = await this.#admit(offered);
+    if (refused.length > 0) this.#log?.warn({ peer: sender.url, refused: refused.map(({ key, error }) => ({ key, code: describeError(error).code })) }, 'a member offered records that fail the rules of their kind; they are not stored');
+    const keys = admitted.map(([key]) => key);
     const current = await this.#section.getMany(keys);
     // What this node holds already counts for precedence only: its proofs were checked when it came.
-    const accepted = this.#merge(offered, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false))));
+    const accepted = this.#merge(admitted, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false))));
     await this.#write(accepted);
-    return { stored: accepted.length };
+    const written = new Map(accepted);
+    const proof = this.#proofOf(admitted.map(([key], i) => [key, written.has(key) ? written.get(key) : current[i]]));
+    return { stored: accepted.length, refused: refused.map(({ key, error }) => ({ key, error: describeError(error) })), ...(proof === undefined ? {} : { proof }) };
+  }
+
+  /** This node's signed statement that it holds `held` (the records of kinds with a fingerprint); none if there are none. */
+  #proofOf(held: readonly (readonly [string, unknown])[]): HoldingProof | undefined {
+    if (this.#holder === undefined) return undefined;
+    const records = held.flatMap(([key, value]): [string, string][] => {
+      const fingerprint = value === undefined ? undefined : this.#kinds.get(kindOf(value) ?? '')?.fingerprint;
+      return fingerprint === undefined ? [] : [[key, fingerprint(value)]];
+    });
+    if (records.length === 0) return undefined;
+    const { member, certificate } = this.#holder;
+    return { member, certificate, records, signature: Buffer.from(this.#holder.sign(holdingStatement(member, records))).toString('hex') };
+  }
+
+  /**
+   * Runs each offered record's kind's own rules ({@link RecordKind.admit}), all at once: the
+   * records that pass, and the ones that do not with their errors.
+   */
+  async #admit(entries: readonly [string, unknown][]): Promise<{ admitted: [string, unknown][]; refused: { key: string; error: unknown }[] }> {
+    const outcomes = await Promise.all(entries.map(([key, value]) => Promise.resolve(this.#kindFor(value).admit?.(key, value)).then(() => undefined, (error: unknown) => error)));
+    return {
+      admitted: entries.filter((_, i) => outcomes[i] === undefined),
+      refused: entries.flatMap(([key], i) => (outcomes[i] === undefined ? [] : [{ key, error: outcomes[i] }])),
+    };
   }
 
   /**
@@ -398,10 +550,13 @@ export class RingStore implements RecordStore {
    * Sends entries in messages of at most CHUNK entries and half the peer frame limit: one
    * after another, or with `together` (a write's few messages) all at once.
    */
-  async #replicate(peer: Peer, entries: readonly [string, unknown][], together = false): Promise<void> {
+  async #replicate(peer: Peer, entries: readonly [string, unknown][], together = false): Promise<HoldingProof[]> {
     const send = (chunk: [string, unknown][]) => this.#transport.request(peer, { type: 'store-replicate', entries: chunk });
-    if (together) await Promise.all([...chunks(entries, CHUNK, this.#maxFrameBytes)].map(send));
-    else for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) await send(chunk);
+    const replies: PeerReply[] = [];
+    if (together) replies.push(...(await Promise.all([...chunks(entries, CHUNK, this.#maxFrameBytes)].map(send))));
+    else for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes)) replies.push(await send(chunk));
+    // Passed on as they came: whoever relies on a proof checks it (its certificate, its signature).
+    return replies.flatMap((reply) => (typeof reply.proof === 'object' && reply.proof !== null ? [reply.proof as HoldingProof] : []));
   }
 
   async #write(entries: readonly [string, unknown][]): Promise<void> {
@@ -453,6 +608,12 @@ export class RingStore implements RecordStore {
     const kind = this.#kindFor(value);
     if (proofs) kind.check(key, value);
     if (this.#expired(value)) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', 'the record has expired', { field: 'expires' });
+    if (proofs && kind.maxLifetimeMs !== undefined) {
+      const expiresAt = kind.expiresAt?.(value);
+      if (expiresAt === undefined || expiresAt - this.#clock.now() > kind.maxLifetimeMs) {
+        throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kind.kind} count for at most ${kind.maxLifetimeMs} ms from now`, { field: 'expires' });
+      }
+    }
   }
 
   /** A stored or received record if it still proves itself (with `proofs`) and has not expired; else undefined. */

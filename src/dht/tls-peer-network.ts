@@ -5,7 +5,7 @@
  * a membership certificate of the ring's authority (src/membership), so a node without one
  * cannot open a link at all. TLS then gives the link integrity, confidentiality and replay
  * protection, so frames carry no signatures, nonces or timestamps: the sender of a frame is
- * whoever holds the other end of the link, its ring id being SHA-1 of the key it proved.
+ * whoever holds the other end of the link, its ring id the one its certificate holds, for the key it proved.
  *
  * One socket per peer pair carries requests both ways. Frames are JSON text:
  *
@@ -13,10 +13,34 @@
  *   {"id": 7, "request": {"type": "…", …}}         a request
  *   {"re": 7, "reply": {…}} | {"re": 7, "error": {"code": …}}
  *
+ * Bounds on what an admitted member (one that may lie) can hold of this node:
+ *
+ * - Membership: a link lives no longer than its peer's certificate. A timer on the injected
+ *   clock closes it (4003, FLOWCHAIN_ERR_PEER_NOT_MEMBER) as the certificate's `notAfter`
+ *   passes (by the `now` component), as a newer CRL that revokes it does at once; every link
+ *   is also checked again every `revalidateMs`.
+ * - Links per member: at most `maxLinksPerPeer` (default 4) open links per ring id, those this
+ *   node dialled and those still closing included. An upgrade beyond that is refused before the
+ *   WebSocket is accepted, with 429 problem+json FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED. This node's
+ *   own dials are never refused by its own bound (a reconnect while the old socket closes must
+ *   work), so the bound is at least 2.
+ * - Handshake: the TLS handshake must finish within `handshakeTimeoutMs` (default 5 s) of the
+ *   connection, and the upgrade request must then arrive within `handshakeTimeoutMs` (408
+ *   problem+json FLOWCHAIN_ERR_REQUEST_TIMEOUT), instead of Node's 120 s and 60 s.
+ * - Idleness: a link that carries no frame either way for `idleTimeoutMs` (default 5 min) and
+ *   has no request waiting in either direction is closed (1000); it is looked at every quarter
+ *   of that time, so it is closed within 1.25 × `idleTimeoutMs` of its last frame. Frames only
+ *   bump counters: there is no timer per frame.
+ * - A link this node closes, for any of these reasons, serves no frame after that and is cut
+ *   (TCP) if the peer does not finish the close handshake within a second.
+ * - At most 512 of a link's requests may wait for this node's answer; frames are at most
+ *   `maxPayload` bytes (1009 beyond).
+ *
  * Rejects requests with FLOWCHAIN_ERR_PEER_UNREACHABLE (cannot connect, closed, timed out),
  * FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID (another node than the one asked answered), or the
- * code the remote node answered. A link whose peer's membership lapses (expiry, a newer CRL)
- * is closed with 4003.
+ * code the remote node answered (FLOWCHAIN_ERR_PEER_NOT_MEMBER and
+ * FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED when its listener refused the link). The constructor
+ * throws FLOWCHAIN_ERR_CONFIG_INVALID for a bound that is not a whole number in range.
  */
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -28,13 +52,13 @@ import { describeError, errorFromBody, FlowchainError, isFlowchainError, type Er
 import type { Membership, MemberPeer } from '../membership/membership.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { Clock, Timer } from '../common/clock.js';
-import type { Peer } from './peer.js';
+import type { PeerSender } from '../common/peer-rpc.js';
 import type { PeerHandler, PeerReply, PeerRequest, PeerTarget, Transport } from './transport.js';
 
 export const PEER_SUBPROTOCOL = 'flowchain-peer.v2';
 
 /** Close codes of a peer link (RFC 6455 §7.4: 4000-4999 are private). */
-export const CLOSE = { notMember: 4003, protocol: 1008, tooBig: 1009, shutdown: 1001 } as const;
+export const CLOSE = { notMember: 4003, protocol: 1008, tooBig: 1009, shutdown: 1001, idle: 1000 } as const;
 
 /** Collaborators of the peer network. */
 export interface PeerNetworkComponents {
@@ -56,8 +80,27 @@ export interface PeerNetworkInit {
   readonly timeoutMs?: number;
   /** Largest accepted frame, both ways. */
   readonly maxPayload?: number;
-  /** How often every link's certificate is checked again (expiry). */
+  /**
+   * How often every link's certificate is checked again against the CRL and the wall clock;
+   * a backstop, as each link is also closed by a timer at its certificate's expiry.
+   */
   readonly revalidateMs?: number;
+  /**
+   * Most links open at once per member (ring id), incoming and dialled, closing ones included;
+   * an upgrade beyond it is refused with 429 FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED. Default 4; at
+   * least 2, so that a reconnect while the old socket is still closing gets in.
+   */
+  readonly maxLinksPerPeer?: number;
+  /**
+   * Time a connection to the listener has for its TLS handshake, and then again for its
+   * upgrade request, before it is dropped. Default 5 000 ms.
+   */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * A link that carries no frame either way for this long, with no request waiting in either
+   * direction, is closed (1000). Default 300 000 ms (5 minutes).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** node:tls's codes for a server certificate that is not a valid membership (OpenSSL verify errors). */
@@ -83,6 +126,7 @@ const TLS_REFUSALS = new Set([
  * each: under load a node sends many small frames to the same peer at once.
  */
 function transmit(link: Link, text: string): void {
+  link.framesOut++;
   if (!link.corked) {
     link.corked = true;
     link.tls.cork();
@@ -94,11 +138,36 @@ function transmit(link: Link, text: string): void {
   link.socket.send(text);
 }
 
-/** Writes a problem+json refusal on a raw socket (an upgrade that is not let in) and closes it. */
+/**
+ * Writes a problem+json refusal on a raw socket (an upgrade that is not let in, a request that
+ * did not arrive in time) and closes it: destroyed once the answer is written, so that a peer
+ * that never closes its side holds nothing.
+ */
 function refuse(socket: Duplex, err: unknown): void {
   const body = describeError(err);
   const json = JSON.stringify({ type: 'about:blank', ...body, instance: '/' });
-  socket.end(`HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
+  socket.end(`HTTP/1.1 ${body.status} ${body.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`, () => socket.destroy());
+}
+
+/** How a request that broke off before its upgrade is answered (node:http's `clientError` codes). */
+function clientErrorOf(code: string | undefined): FlowchainError {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new FlowchainError('FLOWCHAIN_ERR_REQUEST_TIMEOUT', 'the upgrade request did not arrive in time');
+  if (code === 'HPE_HEADER_OVERFLOW') return new FlowchainError('FLOWCHAIN_ERR_HEADERS_TOO_LARGE', 'request header fields too large');
+  return new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', 'malformed HTTP request');
+}
+
+/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer wait is re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** How long a link this node closes has to finish the close handshake before it is cut. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** A whole number in [min, MAX_TIMER_MS], or FLOWCHAIN_ERR_CONFIG_INVALID naming the option. */
+function bounded(value: number, name: string, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `${name} must be a whole number from ${min} to ${MAX_TIMER_MS}`, { field: name });
+  }
+  return value;
 }
 
 /** Requests one link may have waiting for this node's answer before it is cut. */
@@ -116,7 +185,17 @@ interface Link {
   /** Where the peer listens: the URL we dialled, or what its hello said. */
   url: string | undefined;
   waiting: number;
+  /** This node's requests on this link still waiting for their reply. */
+  awaiting: number;
   framesIn: number;
+  framesOut: number;
+  /** `framesIn + framesOut` at the last idleness check, and since when (clock ms) it has not moved. */
+  seen: number;
+  quietSince: number;
+  /** Closes the link at its certificate's expiry. */
+  expiry: Timer | undefined;
+  /** Cuts the link if the close handshake this node started does not finish. */
+  grace: Timer | undefined;
 }
 
 interface Pending {
@@ -136,6 +215,9 @@ export class TlsPeerNetwork implements Transport {
   readonly #init: PeerNetworkInit;
   readonly #timeoutMs: number;
   readonly #maxPayload: number;
+  readonly #maxLinksPerPeer: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
   readonly #now: () => Date;
   readonly #key: string;
   /** The open link to each peer id, whichever side opened it. */
@@ -143,6 +225,8 @@ export class TlsPeerNetwork implements Transport {
   /** Sockets being dialled, by URL, so concurrent requests share one. */
   readonly #dialling = new Map<string, Promise<Link>>();
   readonly #open = new Set<Link>();
+  /** How many of #open each member holds. */
+  readonly #linksOf = new Map<bigint, number>();
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #server: Server | undefined;
@@ -151,13 +235,18 @@ export class TlsPeerNetwork implements Transport {
   #handler: PeerHandler | undefined;
   #closed = false;
   #revalidate: Timer | undefined;
+  #idleCheck: Timer | undefined;
   #unsubscribe: (() => void) | undefined;
 
+  /** Throws FLOWCHAIN_ERR_CONFIG_INVALID for a bound out of range. */
   constructor(components: PeerNetworkComponents, init: PeerNetworkInit) {
     this.#c = components;
     this.#init = init;
     this.#timeoutMs = init.timeoutMs ?? 5_000;
     this.#maxPayload = init.maxPayload ?? 256 * 1024;
+    this.#maxLinksPerPeer = bounded(init.maxLinksPerPeer ?? 4, 'maxLinksPerPeer', 2);
+    this.#handshakeTimeoutMs = bounded(init.handshakeTimeoutMs ?? 5_000, 'handshakeTimeoutMs', 1);
+    this.#idleTimeoutMs = bounded(init.idleTimeoutMs ?? 300_000, 'idleTimeoutMs', 4);
     this.#now = components.now ?? (() => new Date());
     this.#key = components.identity.privateKeyPem();
   }
@@ -178,16 +267,30 @@ export class TlsPeerNetwork implements Transport {
     // The handshake completes for anyone who proves a key, so that a process that is not a
     // member is told so with a code (403 problem+json) instead of a bare TLS alert; nothing
     // it sends is read beyond its upgrade request.
-    const server = createServer({ ...this.#c.membership.tlsOptions(this.#key), rejectUnauthorized: false });
+    const server = createServer({
+      ...this.#c.membership.tlsOptions(this.#key),
+      rejectUnauthorized: false,
+      // Node would hold a socket that never finishes TLS for 120 s, and one that never sends
+      // its request for 60 s (looked at every 30 s): a member could pile them up.
+      handshakeTimeout: this.#handshakeTimeoutMs,
+      headersTimeout: this.#handshakeTimeoutMs,
+      requestTimeout: this.#handshakeTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, this.#handshakeTimeoutMs),
+    });
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxPayload, handleProtocols: (offered) => (offered.has(PEER_SUBPROTOCOL) ? PEER_SUBPROTOCOL : false) });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const tls = request.socket as TLSSocket;
       try {
         if (!tls.authorized) throw new FlowchainError('FLOWCHAIN_ERR_PEER_NOT_MEMBER', `no membership of this ring: ${String(tls.authorizationError ?? 'no certificate')}`, { field: 'certificate' });
-        this.#c.membership.verifyPeer(tls.getPeerX509Certificate(), this.#now());
+        const peer = this.#c.membership.verifyPeer(tls.getPeerX509Certificate(), this.#now());
+        if ((this.#linksOf.get(peer.id) ?? 0) >= this.#maxLinksPerPeer) {
+          throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `a member may hold ${this.#maxLinksPerPeer} links to this node at once`, { field: 'certificate' });
+        }
       } catch (err) {
         return void refuse(socket, err);
       }
+      // With no verifyClient, ws accepts (or aborts) synchronously: the link is counted before
+      // the next upgrade is looked at, so parallel upgrades cannot all pass the check above.
       wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws, tls));
     });
     // Plain requests: a member's browser is told to upgrade, anyone else that it is no member.
@@ -201,6 +304,14 @@ export class TlsPeerNetwork implements Transport {
       response.end(JSON.stringify({ type: 'about:blank', ...body, instance: '/' }));
     });
     server.on('tlsClientError', (err) => this.#c.log?.debug({ err: err.message }, 'peer TLS handshake refused'));
+    // A request that did not arrive in time (or is not HTTP) is answered with a code, as any
+    // refusal. node:https reports TLS failures here too (a handshake timeout, say): there is no
+    // channel to answer on, so those sockets are only dropped, as node:https would.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const http = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code?.startsWith('HPE_') === true;
+      if (!http || !socket.writable) return void socket.destroy();
+      refuse(socket, clientErrorOf(err.code));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#init.port, this.#init.host, () => {
@@ -215,6 +326,7 @@ export class TlsPeerNetwork implements Transport {
     this.#url = this.#init.advertisedUrl ?? `wss://${shown}:${port}/`;
     this.#unsubscribe = this.#c.membership.onCrlChange(() => this.#refresh());
     this.#revalidate = this.#c.clock.every(this.#init.revalidateMs ?? 60_000, () => this.#checkLinks());
+    this.#idleCheck = this.#c.clock.every(Math.floor(this.#idleTimeoutMs / 4), () => this.#closeIdle());
     return this.#url;
   }
 
@@ -229,7 +341,7 @@ export class TlsPeerNetwork implements Transport {
     return new Promise<PeerReply>((resolve, reject) => {
       const heard = link.framesIn;
       const timer = this.#c.clock.after(this.#timeoutMs, () => {
-        this.#pending.delete(id);
+        this.#forget(id, link);
         reject(unreachable(url, `no reply within ${this.#timeoutMs} ms`));
         // A link that carried nothing at all meanwhile is presumed dead (a peer that vanished
         // without closing TCP, or one that restarted while we held its old socket): cut it, so
@@ -239,6 +351,7 @@ export class TlsPeerNetwork implements Transport {
         if (silent) link.socket.terminate();
       });
       this.#pending.set(id, { url, link, resolve, reject, timer });
+      link.awaiting++;
       transmit(link, JSON.stringify({ id, request }));
     });
   }
@@ -247,18 +360,18 @@ export class TlsPeerNetwork implements Transport {
   async close(): Promise<void> {
     this.#closed = true;
     this.#revalidate?.cancel();
+    this.#idleCheck?.cancel();
     this.#unsubscribe?.();
     for (const [id, pending] of this.#pending) {
-      pending.timer.cancel();
+      this.#forget(id, pending.link, pending);
       pending.reject(unreachable(pending.url, 'this node is shutting down'));
-      this.#pending.delete(id);
     }
     const closing = [...this.#open].map(({ socket }) => new Promise<void>((resolve) => {
       if (socket.readyState === WebSocket.CLOSED) return resolve();
       socket.once('close', () => resolve());
       socket.close(CLOSE.shutdown, 'shutting down');
       // A peer that does not answer the close handshake is cut off.
-      this.#c.clock.after(1_000, () => socket.terminate());
+      this.#c.clock.after(CLOSE_GRACE_MS, () => socket.terminate());
     }));
     await Promise.all(closing);
     this.#wss?.close();
@@ -342,17 +455,30 @@ export class TlsPeerNetwork implements Transport {
   #attach(socket: WebSocket, tls: TLSSocket, dialled: string | undefined): Link {
     const certificate = tls.getPeerX509Certificate();
     const peer = this.#c.membership.verifyPeer(certificate, this.#now());
-    const link: Link = { socket, tls, peer, certificate: certificate!, url: dialled, waiting: 0, framesIn: 0, corked: false };
+    const link: Link = {
+      socket, tls, peer, certificate: certificate!, url: dialled, corked: false,
+      waiting: 0, awaiting: 0, framesIn: 0, framesOut: 0, seen: 0, quietSince: this.#c.clock.now(), expiry: undefined, grace: undefined,
+    };
     this.#open.add(link);
+    // Dialled links count too, but are never refused here: the bound is the listener's.
+    this.#linksOf.set(peer.id, (this.#linksOf.get(peer.id) ?? 0) + 1);
     // Requests to that id may use this socket, unless another open one already serves it.
     if (this.#linked.get(peer.id)?.socket.readyState !== WebSocket.OPEN) this.#linked.set(peer.id, link);
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Once this node (or the peer) started closing, nothing more is served or settled.
+      if (socket.readyState !== WebSocket.OPEN) return;
       link.framesIn++;
       this.#onFrame(link, data, isBinary);
     });
     socket.on('error', (err) => this.#c.log?.debug({ err: err.message }, 'peer socket error'));
+    this.#watchExpiry(link);
     socket.once('close', () => {
+      link.expiry?.cancel();
+      link.grace?.cancel();
       this.#open.delete(link);
+      const left = (this.#linksOf.get(peer.id) ?? 1) - 1;
+      if (left > 0) this.#linksOf.set(peer.id, left);
+      else this.#linksOf.delete(peer.id);
       if (this.#linked.get(peer.id) === link) {
         this.#linked.delete(peer.id);
         const other = [...this.#open].find((l) => l.peer.id === peer.id && l.socket.readyState === WebSocket.OPEN);
@@ -360,12 +486,55 @@ export class TlsPeerNetwork implements Transport {
       }
       for (const [id, pending] of this.#pending) {
         if (pending.link !== link) continue;
-        pending.timer.cancel();
+        this.#forget(id, link, pending);
         pending.reject(unreachable(pending.url, 'connection closed'));
-        this.#pending.delete(id);
       }
     });
     return link;
+  }
+
+  /** Drops a pending request: its timer, its entry and its count on the link. */
+  #forget(id: number, link: Link, pending = this.#pending.get(id)): void {
+    if (pending === undefined || !this.#pending.delete(id)) return;
+    pending.timer.cancel();
+    link.awaiting--;
+  }
+
+  /**
+   * Closes the link when its certificate expires: the first millisecond past `notAfter` (which
+   * RFC 5280 §4.1.2.5 counts as valid, as {@link Membership.verifyPeer} does), by the `now`
+   * component's wall clock. Waits in steps setTimeout can hold (about 24.8 days each); the timer
+   * is cancelled when the link closes.
+   */
+  #watchExpiry(link: Link): void {
+    const left = link.peer.notAfter.getTime() - this.#now().getTime() + 1;
+    link.expiry = this.#c.clock.after(Math.max(0, Math.min(left, MAX_TIMER_MS)), () => {
+      if (this.#now().getTime() <= link.peer.notAfter.getTime()) return this.#watchExpiry(link);
+      this.#c.log?.warn({ peer: link.peer.id.toString(16) }, 'closing a link whose peer\'s membership expired');
+      this.#cut(link, CLOSE.notMember, 'FLOWCHAIN_ERR_PEER_NOT_MEMBER');
+    });
+  }
+
+  /** Closes a link this node no longer keeps, and cuts it if the peer does not answer the close. */
+  #cut(link: Link, code: number, reason: string): void {
+    if (link.socket.readyState !== WebSocket.OPEN) return;
+    link.socket.close(code, reason);
+    link.grace = this.#c.clock.after(CLOSE_GRACE_MS, () => link.socket.terminate());
+  }
+
+  /** Closes the links that carried no frame for the idle time and have nothing waiting either way. */
+  #closeIdle(): void {
+    const now = this.#c.clock.now();
+    for (const link of this.#open) {
+      const activity = link.framesIn + link.framesOut;
+      if (activity !== link.seen || link.waiting > 0 || link.awaiting > 0) {
+        link.seen = activity;
+        link.quietSince = now;
+      } else if (now - link.quietSince >= this.#idleTimeoutMs) {
+        this.#c.log?.debug({ peer: link.peer.id.toString(16) }, 'closing an idle peer link');
+        this.#cut(link, CLOSE.idle, 'idle');
+      }
+    }
   }
 
   #onFrame(link: Link, data: RawData, isBinary: boolean): void {
@@ -384,8 +553,8 @@ export class TlsPeerNetwork implements Transport {
     const id = frame.id;
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) return this.#fail(link, invalid('a request has an integer id', 'id'));
     if (++link.waiting > MAX_WAITING) {
-      link.socket.close(CLOSE.protocol, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID');
-      return;
+      link.waiting--;
+      return this.#cut(link, CLOSE.protocol, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID');
     }
     void this.#serve(link, id, frame.request).finally(() => link.waiting--);
   }
@@ -394,8 +563,7 @@ export class TlsPeerNetwork implements Transport {
   #onHello(link: Link, hello: unknown): void {
     const url = (hello as { url?: unknown } | null)?.url;
     if (link.url !== undefined || typeof url !== 'string' || url.length > 2048 || !/^wss:\/\//.test(url)) {
-      link.socket.close(CLOSE.protocol, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID');
-      return;
+      return this.#cut(link, CLOSE.protocol, 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID');
     }
     link.url = url;
   }
@@ -405,7 +573,8 @@ export class TlsPeerNetwork implements Transport {
       if (this.#handler === undefined) throw unreachable(this.url, 'not ready');
       if (link.url === undefined) throw invalid('say hello (where you listen) before the first request', 'hello');
       if (typeof request !== 'object' || request === null || Array.isArray(request)) throw invalid('request must be an object', 'request');
-      const sender: Peer = { id: link.peer.id, url: link.url };
+      // The member's certified ring id and the key its certificate holds (what it signs with).
+      const sender: PeerSender = { id: link.peer.id, url: link.url, key: Buffer.from(link.peer.key).toString('hex') };
       const reply = await this.#handler(request as PeerRequest, sender);
       this.#send(link, { re: id, reply });
     } catch (err) {
@@ -419,8 +588,7 @@ export class TlsPeerNetwork implements Transport {
     const pending = typeof re === 'number' ? this.#pending.get(re) : undefined;
     // Late, unknown, or arriving on another link than the request left on: ignored.
     if (pending === undefined || pending.link !== link) return;
-    this.#pending.delete(re as number);
-    pending.timer.cancel();
+    this.#forget(re as number, link, pending);
     const { error, reply } = frame as { error?: unknown; reply?: unknown };
     if (error !== undefined) pending.reject(errorFromBody(error, pending.url));
     else if (typeof reply === 'object' && reply !== null && !Array.isArray(reply)) pending.resolve(reply as PeerReply);
@@ -449,8 +617,9 @@ export class TlsPeerNetwork implements Transport {
       try {
         this.#c.membership.verifyPeer(link.certificate, this.#now());
       } catch (err) {
+        if (link.socket.readyState !== WebSocket.OPEN) continue;
         this.#c.log?.warn({ peer: link.peer.id.toString(16), code: describeError(err).code }, 'closing a link whose peer is no longer a member');
-        link.socket.close(CLOSE.notMember, 'FLOWCHAIN_ERR_PEER_NOT_MEMBER');
+        this.#cut(link, CLOSE.notMember, 'FLOWCHAIN_ERR_PEER_NOT_MEMBER');
       }
     }
   }

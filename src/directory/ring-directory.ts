@@ -11,9 +11,10 @@
 import type { ThingHosts } from '../broker/transaction-owner.js';
 import type { Clock, Timer } from '../common/clock.js';
 import type { RecordStore } from '../common/ring-records.js';
+import { isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { ThingDescription } from '../td/thing-description.js';
-import { signThingEntry, thingKey, THING_ENTRIES, type EntryRegistration, type ThingEntry } from './thing-entry.js';
+import { MAX_ENTRY_LIFETIME_MS, signThingEntry, thingKey, THING_ENTRIES, type EntryRegistration, type ThingEntry } from './thing-entry.js';
 
 /** Collaborators of the directory. */
 export interface RingDirectoryComponents {
@@ -158,7 +159,7 @@ export class RingDirectory implements ThingHosts {
       listing.entries.catch(() => this.#listing === listing && (this.#listing = undefined));
     }
     const entries = await this.#listing.entries;
-    return entries.filter((entry) => entry.td !== null && (entry.expires === null || entry.expires > this.#c.clock.now()));
+    return entries.filter((entry) => entry.td !== null && entry.expires > this.#c.clock.now());
   }
 
   /** Whether an entry was published by this node. */
@@ -167,13 +168,13 @@ export class RingDirectory implements ThingHosts {
   }
 
   /**
-   * The ring's entry for `thingId`, read again from its owner (checked: signature, key);
-   * undefined when the ring has none or this node is not in a ring yet (not started).
-   * Rejects with the ring store's codes.
+   * The ring's entry for `thingId`, read again from its owner and its replicas (checked:
+   * signature, key; the publisher most of them hold wins); undefined when the ring has none or
+   * this node is not in a ring yet (not started). Rejects with the ring store's codes.
    */
   async entryOf(thingId: string): Promise<ThingEntry | undefined> {
     if (this.#url === undefined) return undefined;
-    return (await this.#c.store.get(thingKey(thingId))) as ThingEntry | undefined;
+    return (await this.#c.store.get(thingKey(thingId), { quorum: true })) as ThingEntry | undefined;
   }
 
   /** Publishes every hosted Thing again; a failure is retried within a second. */
@@ -207,7 +208,8 @@ export class RingDirectory implements ThingHosts {
     const now = this.#c.clock.now();
     let cached = this.#cache.get(thingId);
     if (cached === undefined || fresh || now - cached.at > this.#cacheMs) {
-      const entry = this.#c.store.get(thingKey(thingId)) as Promise<ThingEntry | undefined>;
+      // The owner of the Thing's key alone could name itself its host: its replicas vote too.
+      const entry = this.#c.store.get(thingKey(thingId), { quorum: true }) as Promise<ThingEntry | undefined>;
       cached = { at: now, entry };
       this.#cache.set(thingId, cached);
       // A failed read is not remembered.
@@ -231,11 +233,15 @@ export class RingDirectory implements ThingHosts {
     this.#version = Math.max(this.#version + 1, now);
     const entries = things.map((p): [string, ThingEntry] => [
       thingKey(p.thingId),
-      signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : p.expires, ...(p.registration === undefined ? {} : { registration: p.registration }) }),
+      // A registration without a TTL (expires null) lives a week past its node's last publication.
+      signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : Math.min(p.expires ?? Infinity, now + MAX_ENTRY_LIFETIME_MS), ...(p.registration === undefined ? {} : { registration: p.registration }) }),
     ]);
     const failures = await this.#c.store.putMany(entries);
     this.#listing = undefined;
-    const failed = failures.find((f) => f !== undefined);
+    // The ring keeps the first signed entry for a Thing id: publishing again cannot change that.
+    const taken = entries.filter((_, i) => isFlowchainError(failures[i], 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT')).map(([, entry]) => entry.thingId);
+    if (taken.length > 0) this.#c.log?.warn({ things: taken }, 'the ring holds another member\'s entry for these Thing ids: they are served here but not listed ring-wide as this node\'s');
+    const failed = failures.find((f) => f !== undefined && !isFlowchainError(f, 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT'));
     if (failed !== undefined) throw failed;
   }
 

@@ -334,7 +334,8 @@ export function enriched(td: ThingDescription, entry: { readonly created: number
 
 /** The TD `td` of a live ring entry as served: a registration's with its registration information, a hosted Thing's as its host serves it. */
 function servedEntry(entry: ThingEntry, td: ThingDescription): ThingDescription {
-  return entry.registration === undefined ? td : enriched(td, { ...entry.registration, expires: entry.expires });
+  // The entry's own expiry may be the ring's cap on how long it counts: the registration's is its TTL's.
+  return entry.registration === undefined ? td : enriched(td, { ...entry.registration, expires: entry.registration.ttl === undefined ? null : entry.registration.modified + Math.round(entry.registration.ttl * 1000) });
 }
 
 function expiredAt(registration: Registration, now: number): boolean {

@@ -7,9 +7,10 @@
  * the Thing). Stored under thingKey(id) = SHA-1("flowchain:td:" + TD id), an entry names its
  * publisher (`host`: ring id, Ed25519 key, HTTP base URL), carries the TD (null once withdrawn:
  * a tombstone), a version that grows with each publication and an expiry: a hosting node keeps
- * pushing it forward while it runs; a registration expires when its TTL says, or never
- * (`expires` null), so it outlives the node that took it. Pure: the clock and the key are
- * parameters.
+ * pushing it forward while it runs; a registration expires when its TTL says, and at most
+ * {@link MAX_ENTRY_LIFETIME_MS} after the node that took it last published it, so it outlives
+ * that node for a week but no member can make the ring keep an entry for ever. Pure: the clock
+ * and the key are parameters.
  *
  *   signature = Ed25519 by host.key over UTF-8(canonicalJson(entry without signature))
  *
@@ -21,7 +22,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { HEX128, HEX40, HEX64 } from '../common/hex.js';
 import type { RecordKind } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
-import { NodeIdentity, ringIdOf } from '../node-identity.js';
+import { NodeIdentity, keyIdOf } from '../node-identity.js';
 import type { ThingDescription } from '../td/thing-description.js';
 
 /** The host of a Thing, as its entry names it. */
@@ -54,10 +55,13 @@ export interface ThingEntry {
   readonly registration?: EntryRegistration;
   /** Grows with each publication by the same publisher (its clock, in ms). */
   readonly version: number;
-  /** When the entry stops counting unless published again, ms since the epoch; null (registrations only): never. */
-  readonly expires: number | null;
+  /** When the entry stops counting unless published again, ms since the epoch. */
+  readonly expires: number;
   readonly signature: string;
 }
+
+/** The longest an entry counts from the time it is stored or read: a week. */
+export const MAX_ENTRY_LIFETIME_MS = 7 * 86_400_000;
 
 /** The ring key of a Thing's entry. */
 export function thingKey(thingId: string): string {
@@ -70,7 +74,7 @@ export interface EntryInit {
   readonly td: ThingDescription | null;
   readonly url: string;
   readonly version: number;
-  readonly expires: number | null;
+  readonly expires: number;
   readonly registration?: EntryRegistration;
 }
 
@@ -101,15 +105,14 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
   if (typeof host?.id !== 'string' || !HEX40.test(host.id) || typeof host.key !== 'string' || !HEX64.test(host.key) || typeof host.url !== 'string' || host.url.length > 2048) {
     throw invalid('host is { id, key, url }', 'host');
   }
-  if (ringIdOf(hexToBytes(host.key)).toString(16).padStart(40, '0') !== host.id) throw invalid('host.id is not the SHA-1 of host.key', 'host.id');
+  if (keyIdOf(hexToBytes(host.key)).toString(16).padStart(40, '0') !== host.id) throw invalid('host.id is not the SHA-1 of host.key', 'host.id');
   const registration = e.registration as Partial<EntryRegistration> | undefined;
   if (registration !== undefined) {
     if (typeof registration !== 'object' || registration === null || !Number.isSafeInteger(registration.created) || !Number.isSafeInteger(registration.modified)) throw invalid('registration is { created, modified, ttl? }', 'registration');
     if (registration.ttl !== undefined && !(typeof registration.ttl === 'number' && registration.ttl > 0 && Number.isFinite(registration.ttl))) throw invalid('registration.ttl is a positive number of seconds', 'registration.ttl');
   }
   if (!Number.isSafeInteger(e.version)) throw invalid('version is an integer', 'version');
-  // Only a registration may never expire: a hosted Thing's entry lapses once its host is gone.
-  if (!(Number.isSafeInteger(e.expires) || (e.expires === null && registration !== undefined))) throw invalid('expires is an integer (or null for a registration)', 'expires');
+  if (!Number.isSafeInteger(e.expires)) throw invalid('expires is integer milliseconds since the epoch', 'expires');
   if (typeof e.signature !== 'string' || !HEX128.test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
   const { signature, ...unsigned } = e as ThingEntry;
   if (!NodeIdentity.verify(hexToBytes(signature), utf8ToBytes(canonicalJson(unsigned)), hexToBytes(host.key))) throw invalid('the host\'s signature does not verify', 'signature');
@@ -119,13 +122,17 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
 /**
  * The ring record kind of Thing entries: self-proving by the publisher's signature; a newer
  * entry from the same publisher replaces the stored one (nobody else's can, except where the
- * stored one is a tombstone: a withdrawn id is free again); expired ones drop out. Listed:
- * the directory reads them across the ring.
+ * stored one is a tombstone: a withdrawn id is free again: the first signed entry wins);
+ * expired ones drop out, and none counts for more than {@link MAX_ENTRY_LIFETIME_MS}. Listed:
+ * the directory reads them across the ring. Vouched for by the publisher's key, so a reader
+ * that asks the owner and the replicas believes the publisher most of them hold.
  */
 export const THING_ENTRIES: RecordKind<ThingEntry> = {
   kind: 'td',
   check: checkEntry,
   replaces: (offered, stored) => (offered.host.key === stored.host.key ? offered.version > stored.version : stored.td === null && offered.td !== null),
-  expiresAt: (entry) => entry.expires ?? undefined,
+  expiresAt: (entry) => entry.expires,
+  maxLifetimeMs: MAX_ENTRY_LIFETIME_MS,
+  voucher: (entry) => entry.host.key,
   listed: true,
 };

@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 const METHODS = 'GET, HEAD, PUT, POST, PATCH, DELETE';
 const ALLOWED_HEADERS = 'authorization, content-type, accept, last-event-id, if-none-match';
 /** Response headers a page may read besides the CORS-safelisted ones. */
-const EXPOSED_HEADERS = 'location, link, etag, retry-after, www-authenticate, flowchain-tx-id, flowchain-tx-status';
+const EXPOSED_HEADERS = 'location, link, etag, retry-after, www-authenticate, flowchain-tx-id, flowchain-tx-status, flowchain-tx-copies, flowchain-tx-quorum';
 /** How long a browser may keep a preflight's answer, in seconds. */
 const MAX_AGE_S = '600';
 

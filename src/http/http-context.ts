@@ -56,7 +56,10 @@ export const RECEIPT_REL = 'https://w3id.org/flowchain#receipt';
  * Answers a write (always 204: the value is applied and stored) with what became of its
  * transactions: `Flowchain-Tx-Status` is `stored` once every owner stored them, `queued`
  * while any still waits in the outbox and `refused` if an owner rejected one for good, `Flowchain-Tx-Id` lists the transaction ids known, and
- * a `Link` per transaction points at its receipt (by id, or by H_DATA while queued).
+ * a `Link` per transaction points at its receipt (by id, or by H_DATA while queued). Once
+ * stored, `Flowchain-Tx-Copies` says how many members proved they hold the transaction (the
+ * fewest among the write's transactions) and `Flowchain-Tx-Quorum` how many were required
+ * (the configured quorum, or the ring's size where the ring is smaller).
  */
 export function sendWriteResult(reply: FastifyReply, receipts: readonly JournalReceipt[], base: string): FastifyReply {
   const ids = receipts.flatMap((r) => (r.txId === undefined ? [] : [r.txId]));
@@ -66,6 +69,11 @@ export function sendWriteResult(reply: FastifyReply, receipts: readonly JournalR
   }
   const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
   if (worst !== undefined) reply.header('flowchain-tx-status', worst);
+  const stored = receipts.filter((r) => r.copies !== undefined && r.required !== undefined);
+  if (worst === 'stored' && stored.length > 0) {
+    reply.header('flowchain-tx-copies', String(Math.min(...stored.map((r) => r.copies!))));
+    reply.header('flowchain-tx-quorum', String(Math.max(...stored.map((r) => r.required!))));
+  }
   return reply.code(204).send();
 }
 

@@ -4,7 +4,9 @@
  *
  *   1. the transaction: its shape, H_DATA and the sender's signature;
  *   2. the block header: encoding, hash, puzzle, the miner's id and signature;
- *   3. the id: txId = H_txID(H_BLOCK of that header, H_DATA), and the owner is the miner;
+ *   3. the id: txId = H_txID(H_BLOCK of that header, H_DATA), and the owner is the miner (its
+ *      key is the block's miner key; a receipt from before ring ids were certified names no
+ *      key, and its owner's id is the miner's id, the key's SHA-1);
  *   4. the Merkle path leads from txId to the header's Merkle root;
  *   5. when anchored: the path from the block's hash leads to the anchor's root, at the
  *      block's place among the anchored heights.
@@ -22,7 +24,7 @@ import { checkReceiptProofs, type ReceiptProofs } from './receipt-proofs.js';
 export interface MinedReceipt extends ReceiptProofs {
   readonly hData: string;
   readonly tx: DataTransaction;
-  readonly owner: { readonly id: string };
+  readonly owner: { readonly id: string; readonly key?: string };
 }
 
 /** What a receipt proves, or why it proves nothing. */
@@ -46,7 +48,8 @@ export function checkReceipt(raw: unknown, verifySignature: SignatureCheck): Rec
   if (fault !== undefined) return fail(`block: ${fault}`);
   const { header } = block;
   if (receipt.txId !== transactionId(blockHash(header.height, header.openedAt, header.openingNonce), receipt.hData)) return fail('txId is not H_txID of this block and H_DATA');
-  if (receipt.owner?.id !== header.minerId) return fail('the owner named is not the block\'s miner');
+  const owner = receipt.owner;
+  if (owner?.key !== undefined ? owner.key !== header.minerKey : owner?.id !== header.minerId) return fail('the owner named is not the block\'s miner');
   const proofFault = checkReceiptProofs(receipt as MinedReceipt);
   if (proofFault !== undefined) return fail(proofFault);
   return { ok: true, status: receipt.status, height: header.height, anchor: receipt.status === 'anchored' ? receipt.anchor! : null };

@@ -12,9 +12,8 @@
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
-import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from '../broker/ledger-sink.js';
+import type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, RecordOwner, TransactionRecord, VerifyReport } from '../broker/ledger-sink.js';
 import { HEX64 } from '../common/hex.js';
-import type { WirePeer } from '../common/peer-rpc.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity } from '../node-identity.js';
 import type { Clock, Timer } from '../common/clock.js';
@@ -127,7 +126,7 @@ export class VirtualChain implements LedgerPlugin {
     await this.#turn;
   }
 
-  admit(txs: readonly DataTransaction[], owner: WirePeer, now: number): Promise<TransactionRecord[]> {
+  admit(txs: readonly DataTransaction[], owner: RecordOwner, now: number): Promise<TransactionRecord[]> {
     return this.#take(async () => {
       const known = await this.#c.store.records(txs.map((tx) => tx.hData));
       // Worked out on copies, and kept only once stored.

@@ -8,13 +8,17 @@
 import { join } from 'node:path';
 import { NodeIdentity } from '../node-identity.js';
 import { Database } from '../storage.js';
+import { ringIdHex } from './certified-ring-id.js';
 import { writeMembership, type RingAuthority } from './ring-authority.js';
 
-/** Admits the node whose data is in `data` for `days`; resolves with its ring id (40 hex). */
+/**
+ * Admits the node whose data is in `data` for `days`; resolves with the ring id the authority
+ * certified for it (40 hex), which is its place on the ring and what `revoke` takes.
+ */
 export async function admitNodeData(authority: RingAuthority, data: string, days = 365): Promise<string> {
   const identity = await loadIdentity(data);
   writeMembership(join(data, 'ring'), authority.admit(identity.publicKey, days));
-  return identity.id.toString(16).padStart(40, '0');
+  return ringIdHex(authority.ringIdFor(identity.publicKey));
 }
 
 /** The identity kept in a stopped node's database, created there if the node is new. */

@@ -1,8 +1,12 @@
 /**
- * Just enough ASN.1 DER (ITU-T X.690) to write and read the certificates and revocation lists
- * of a ring authority: definite lengths, the universal types X.509 needs, explicit and
- * implicit context tags. Encoding follows DER's canonical rules (minimal lengths, minimal
- * two's-complement integers). Pure.
+ * Just enough ASN.1 DER (ITU-T X.690) to write and read simple X.509 structures: definite
+ * lengths, the universal types X.509 needs, explicit and implicit context tags. Encoding
+ * follows DER's canonical rules (minimal lengths, minimal two's-complement integers). Pure.
+ *
+ * Nothing on the trust path uses it any more: the ring authority's certificates and CRLs go
+ * through @peculiar/asn1-x509 (certificate.ts, crl.ts). It stays only because the test helper
+ * test/helpers/self-signed.ts writes its TLS test certificates with it; delete it (and
+ * test/membership/der.test.ts) once that helper moves to the library.
  *
  * Throws RangeError for input that is not the DER this module writes.
  */

@@ -9,16 +9,19 @@
  *   node.crt        this node's membership certificate
  *   crl.pem         the newest revocation list this node knows
  *
+ * A member's place on the ring is the ring id its certificate carries (certified by the
+ * authority, see certified-ring-id.ts), never one derived from its key here.
+ *
  * Throws FLOWCHAIN_ERR_CONFIG_INVALID for documents that do not fit together (from the
  * constructor and {@link Membership.read}), FLOWCHAIN_ERR_PEER_NOT_MEMBER from
  * {@link Membership.verifyPeer}.
  */
-import { verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowchainError } from '../errors.js';
-import { ringIdOf } from '../node-identity.js';
-import { parseCrl, type ParsedCrl } from './x509.js';
+import { readMemberCertificate } from './certificate.js';
+import { verifyCrl, type VerifiedCrl } from './crl.js';
 
 /** The three documents of a membership, as PEM text. */
 export interface MembershipDocuments {
@@ -32,8 +35,10 @@ export const MEMBERSHIP_FILES = { authority: 'authority.crt', certificate: 'node
 
 /** Who a peer proved to be. */
 export interface MemberPeer {
-  /** SHA-1 of the peer's Ed25519 key: its ring id. */
+  /** The peer's ring id, as its authority certified it (its certificate's subject, `node <40 hex>`). */
   readonly id: bigint;
+  /** The peer's raw 32-byte Ed25519 public key, which its certificate binds to that id. */
+  readonly key: Uint8Array;
   /** Hex serial of its membership certificate. */
   readonly serial: string;
   readonly notAfter: Date;
@@ -53,8 +58,9 @@ const notMember = (detail: string) => new FlowchainError('FLOWCHAIN_ERR_PEER_NOT
 export class Membership {
   readonly #authority: X509Certificate;
   readonly #certificate: X509Certificate;
+  readonly #ringId: bigint;
   readonly #documents: { authority: string; certificate: string };
-  #crl: ParsedCrl;
+  #crl: VerifiedCrl;
   #crlPem: string;
   #revoked: Set<string>;
   readonly #listeners = new Set<() => void>();
@@ -64,7 +70,8 @@ export class Membership {
 
   /**
    * Checks that the documents fit: the certificate is the authority's, it certifies
-   * `publicKey` (this node's peer key), and the CRL is the authority's.
+   * `publicKey` (this node's peer key) and a ring id, and the CRL is the authority's. Throws
+   * FLOWCHAIN_ERR_CONFIG_INVALID naming what does not fit.
    */
   constructor(documents: MembershipDocuments, publicKey: Uint8Array) {
     let authority: X509Certificate;
@@ -77,16 +84,20 @@ export class Membership {
     }
     if (!authority.ca || !authority.verify(authority.publicKey)) throw config('the ring authority certificate is not a self-signed authority');
     if (!certificate.checkIssued(authority) || !certificate.verify(authority.publicKey)) throw config('the membership certificate was not issued by this ring authority');
-    if (!Buffer.from(rawPublicKey(certificate.publicKey)).equals(Buffer.from(publicKey))) {
+    // Signed by the authority: what it says may be read now.
+    const member = readMemberCertificate(certificate.raw);
+    if (member === undefined) throw config('the membership certificate carries no certified ring id (its subject is not "node <40 hex>"): admit this node again (flowchain ring admit)');
+    if (!Buffer.from(member.key).equals(Buffer.from(publicKey))) {
       throw config('the membership certificate is for another key than this node\'s: admit this node again (flowchain ring admit)');
     }
     this.#authority = authority;
     this.#certificate = certificate;
+    this.#ringId = member.id;
     this.#documents = { authority: documents.authority, certificate: documents.certificate };
-    const crl = this.#checkCrl(documents.crl);
+    const crl = verifyCrl(documents.crl, authority.publicKey);
     if (crl === undefined) throw config('the CRL is not signed by this ring authority');
     this.#crl = crl;
-    this.#crlPem = documents.crl;
+    this.#crlPem = crl.pem;
     this.#revoked = serials(crl);
     if (this.#revoked.has(serialOf(certificate))) throw config('this node\'s membership certificate is revoked');
   }
@@ -139,6 +150,16 @@ export class Membership {
     }
   }
 
+  /** This node's ring id, as the authority certified it in this node's membership certificate. */
+  get ringId(): bigint {
+    return this.#ringId;
+  }
+
+  /** This node's membership certificate, as PEM (members show it in what they sign for others). */
+  get certificate(): string {
+    return this.#documents.certificate;
+  }
+
   /** This node's certificate: when it expires, and its serial. */
   get own(): { readonly serial: string; readonly notAfter: Date } {
     return { serial: serialOf(this.#certificate), notAfter: new Date(this.#certificate.validTo) };
@@ -161,7 +182,8 @@ export class Membership {
   /**
    * Checks a peer's certificate again (TLS checked it at the handshake; this also runs for
    * links that outlive a certificate or a revocation): issued by the authority, valid at
-   * `now`, not revoked. Returns who the peer is; throws FLOWCHAIN_ERR_PEER_NOT_MEMBER.
+   * `now`, not revoked, naming a certified ring id. Returns who the peer is: that id and the
+   * key the certificate binds to it. Throws FLOWCHAIN_ERR_PEER_NOT_MEMBER.
    */
   verifyPeer(certificate: X509Certificate | undefined, now: Date): MemberPeer {
     if (certificate === undefined) throw notMember('the peer presented no certificate');
@@ -171,22 +193,27 @@ export class Membership {
     if (now < new Date(certificate.validFrom) || now > notAfter) throw notMember('the peer\'s membership certificate is expired or not yet valid');
     const serial = serialOf(certificate);
     if (this.#revoked.has(serial)) throw notMember('the peer\'s membership certificate is revoked');
-    return { id: ringIdOf(rawPublicKey(certificate.publicKey)), serial, notAfter };
+    // Read only now that the authority's signature over it has verified.
+    const member = readMemberCertificate(certificate.raw);
+    if (member === undefined) throw notMember('the peer\'s certificate carries no certified ring id (its subject is not "node <40 hex>")');
+    return { id: member.id, key: member.key, serial, notAfter };
   }
 
   /**
    * Adopts `pem` if it is a CRL of this authority newer than the current one; returns whether
-   * it did. A node whose own certificate the new CRL revokes adopts it too: it is out.
+   * it did (never throws on what a peer sent). The list's signature is verified before its
+   * number or entries are read, and a list is adopted whole or not at all. A node whose own
+   * certificate the new CRL revokes adopts it too: it is out.
    */
   adoptCrl(pem: string): boolean {
-    const crl = this.#checkCrl(pem);
+    const crl = verifyCrl(pem, this.#authority.publicKey);
     if (crl === undefined || crl.number <= this.#crl.number) return false;
     this.#crl = crl;
-    this.#crlPem = pem;
+    this.#crlPem = crl.pem;
     this.#revoked = serials(crl);
     if (this.#directory !== undefined) {
       const path = join(this.#directory, MEMBERSHIP_FILES.crl);
-      writeFileSync(path, pem);
+      writeFileSync(path, crl.pem);
       this.#crlSeen = mtimeOf(path);
     }
     for (const listener of this.#listeners) listener();
@@ -203,19 +230,9 @@ export class Membership {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
-
-  /** The parsed CRL if the authority signed it, else undefined (never throws). */
-  #checkCrl(pem: string): ParsedCrl | undefined {
-    try {
-      const crl = parseCrl(pem);
-      return verify(null, crl.tbs, this.#authority.publicKey, crl.signature) ? crl : undefined;
-    } catch {
-      return undefined;
-    }
-  }
 }
 
-const serials = (crl: ParsedCrl): Set<string> => new Set(crl.revoked.map((entry) => entry.serial.toString(16)));
+const serials = (crl: VerifiedCrl): Set<string> => new Set(crl.revoked.map((entry) => entry.serial.toString(16)));
 
 /** A certificate's serial as lower-case hex without leading zeros (OpenSSL pads it to whole bytes). */
 const serialOf = (certificate: X509Certificate): string => BigInt(`0x${certificate.serialNumber}`).toString(16);

@@ -2,13 +2,15 @@
  * A ring's authority (the hybrid-blockchain paper's: "only authenticated users can join the
  * private blockchain network … request permissions from an authority"). It holds an Ed25519
  * key and its self-signed certificate, issues each admitted node a membership certificate for
- * that node's peer key with an expiry, and revokes certificates by issuing a newer CRL. Its
- * files live in one directory, which never needs to be on a node:
+ * that node's peer key with an expiry, and revokes certificates by issuing a newer CRL. It
+ * also fixes each member's place on the ring: the certificate carries a ring id the authority
+ * derives from its own signature over the node's key (certified-ring-id.ts), so no member
+ * chooses where it sits. Its files live in one directory, which never needs to be on a node:
  *
  *   authority.key   the authority's private key (PKCS#8 PEM, mode 0600): keep it off the ring
  *   authority.crt   its certificate, which every member trusts
  *   crl.pem         the newest revocation list
- *   issued.json     every certificate issued: serial, node id, expiry (what revoke looks up)
+ *   issued.json     every certificate issued: serial, certified node id, expiry (what revoke looks up)
  *
  * Throws FLOWCHAIN_ERR_CONFIG_INVALID naming the file or node that is wrong.
  */
@@ -16,14 +18,16 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowchainError } from '../errors.js';
-import { ringIdOf } from '../node-identity.js';
+import { buildCertificate } from './certificate.js';
+import { certifiedRingId, memberCommonName, ringIdHex } from './certified-ring-id.js';
+import { buildCrl, verifyCrl, type RevokedEntry } from './crl.js';
 import { MEMBERSHIP_FILES, rawPublicKey, type MembershipDocuments } from './membership.js';
-import { buildCertificate, buildCrl, parseCrl, type RevokedEntry } from './x509.js';
 
 /** One certificate the authority issued. */
 export interface IssuedCertificate {
   /** Hex. */
   readonly serial: string;
+  /** The certified ring id the certificate carries (40 hex): what {@link RingAuthority.revoke} takes. */
   readonly nodeId: string;
   readonly notAfter: string;
 }
@@ -124,8 +128,20 @@ export class RingAuthority {
   }
 
   /**
+   * The ring id this authority certifies for `publicKey` (see {@link certifiedRingId}): the
+   * same for every admission of that key, and unknowable without this authority's key.
+   * Throws FLOWCHAIN_ERR_CONFIG_INVALID for a key that is not 32 bytes.
+   */
+  ringIdFor(publicKey: Uint8Array): bigint {
+    if (publicKey.length !== 32) throw invalid('key', 'a node key is 32 bytes (64 hex digits)');
+    return certifiedRingId(publicKey, (message) => sign(null, message, this.#key));
+  }
+
+  /**
    * Admits the node whose Ed25519 peer key is `publicKey` for `days`: its membership documents
-   * (this authority's certificate, the node's new certificate and the current CRL).
+   * (this authority's certificate, the node's new certificate, carrying its certified ring id,
+   * and the current CRL). Throws FLOWCHAIN_ERR_CONFIG_INVALID for a key that is not 32 bytes
+   * or days that are not a whole number of at least 1.
    */
   admit(publicKey: Uint8Array, days = 365): MembershipDocuments {
     if (publicKey.length !== 32) throw invalid('key', 'a node key is 32 bytes (64 hex digits)');
@@ -141,11 +157,17 @@ export class RingAuthority {
     return this.#issue(publicKey, notBefore, validMs);
   }
 
-  /** Revokes every certificate issued to `nodeId` (40 hex); returns the new CRL, already saved. */
+  /**
+   * Revokes every certificate issued to `nodeId`, the certified ring id (40 hex) that
+   * `issued.json` records and `flowchain ring admit` printed; returns the new CRL, already
+   * saved. Throws FLOWCHAIN_ERR_CONFIG_INVALID for a node never admitted, or when the
+   * authority's own CRL file is not one it signed.
+   */
   revoke(nodeId: string): string {
     const serials = this.#issued.filter((entry) => entry.nodeId === nodeId.toLowerCase()).map((entry) => BigInt(`0x${entry.serial}`));
     if (serials.length === 0) throw invalid('node', `no certificate was issued to node ${nodeId}`);
-    const current = parseCrl(this.#crl);
+    const current = verifyCrl(this.#crl, createPublicKey(this.#key));
+    if (current === undefined) throw invalid('authority', `${join(this.directory, FILES.crl)} is not a revocation list this authority signed`);
     const known = new Set(current.revoked.map((entry) => entry.serial));
     const now = this.#components.now();
     const added = serials.filter((serial) => !known.has(serial)).map((serial) => ({ serial, revokedAt: now }));
@@ -156,10 +178,11 @@ export class RingAuthority {
 
   #issue(publicKey: Uint8Array, notBefore: Date, validMs: number): MembershipDocuments {
     const serial = serialOf(this.#components.randomBytes);
-    const nodeId = ringIdOf(publicKey).toString(16).padStart(40, '0');
+    const id = this.ringIdFor(publicKey);
+    const nodeId = ringIdHex(id);
     const notAfter = new Date(notBefore.getTime() + validMs);
     const certificate = buildCertificate(
-      { serial, issuer: AUTHORITY_NAME, issuerKey: this.#publicKey, subject: `node ${nodeId}`, subjectKey: publicKey, notBefore: backdated(notBefore), notAfter, authority: false },
+      { serial, issuer: AUTHORITY_NAME, issuerKey: this.#publicKey, subject: memberCommonName(id), subjectKey: publicKey, notBefore: backdated(notBefore), notAfter, authority: false },
       (tbs) => sign(null, tbs, this.#key),
     );
     this.#issued = [...this.#issued, { serial: serial.toString(16), nodeId, notAfter: notAfter.toISOString() }];

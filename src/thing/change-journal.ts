@@ -26,6 +26,9 @@ export interface JournalReceipt {
   readonly txId?: string;
   /** `refused`: the owner rejected the transaction for good (it is kept in the dead letters). */
   readonly status: 'queued' | 'stored' | 'refused';
+  /** Once stored: how many members proved they hold it, and how many were required. */
+  readonly copies?: number;
+  readonly required?: number;
 }
 
 /** Changes the journal has written, and how to learn what their owners made of them. */

@@ -33,6 +33,8 @@ t.test('writes land at their owner, receipts read the same everywhere, and survi
     const value = 10 + (i % 40) / 2;
     const res = await fetch(`${writer.url}things/thermostat/properties/targetTemperature`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
     t.equal(res.headers.get('flowchain-tx-status'), 'stored', `write ${value} acknowledged by its owner`);
+    t.equal(res.headers.get('flowchain-tx-quorum'), '2', 'the owner and one successor must prove they hold it');
+    t.ok(Number(res.headers.get('flowchain-tx-copies')) >= 2, `and did (${res.headers.get('flowchain-tx-copies')} copies proven)`);
     const receipt = await getJson<Receipt>(`${writer.url}ledger/tx/${res.headers.get('flowchain-tx-id')}`);
     t.equal(receipt.owner.id, ownerOf(sorted, receipt.hData).id, `H_DATA ${receipt.hData.slice(0, 8)}… is stored at its successor`);
     receipts.push(receipt);

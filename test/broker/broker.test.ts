@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { createTransaction, type DataTransaction } from '../../src/broker/data-transaction.js';
+import { blockHash, createTransaction, transactionId, type DataTransaction } from '../../src/broker/data-transaction.js';
 import { SUBMIT_TRANSACTION } from '../../src/broker/transaction-owner.js';
 import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
 import { NodeIdentity } from '../../src/node-identity.js';
@@ -36,6 +36,7 @@ t.test('a PUT answers once its transaction is stored at its owner, with the id a
   const res = await put(`${url}things/thermostat/properties/targetTemperature`, 22.5);
   t.equal(res.status, 204);
   t.equal(res.headers.get('flowchain-tx-status'), 'stored');
+  t.same([res.headers.get('flowchain-tx-copies'), res.headers.get('flowchain-tx-quorum')], ['1', '1'], 'alone, the node is every member there is: one copy of one required');
   const txId = res.headers.get('flowchain-tx-id') ?? '';
   t.match(txId, /^[0-9a-f]{64}$/);
   const link = /^<([^>]+)>; rel="https:\/\/w3id\.org\/flowchain#receipt"; title="targetTemperature"$/.exec(res.headers.get('link') ?? '');
@@ -134,12 +135,12 @@ t.test('writes accepted while the ring is not running wait in the outbox, across
 });
 
 t.test('a member may only record transactions of its own, about Things it hosts, with values their schema allows', async (t) => {
-  const { servient, config } = await createServient(t);
+  const { servient, config, clock } = await createServient(t);
   await servient.start();
   const member = await peerLink(t, servient.ring.describe().url, foundedAuthority(config.data));
   const submit = async (txs: unknown) => member.ask({ type: SUBMIT_TRANSACTION, txs });
   const result = async (tx: unknown) => ((await submit([tx])).reply as { results: SubmitAnswer[] }).results[0]!;
-  const now = Date.now();
+  const now = clock.now();
   // The member hosts one Thing of its own: a dimmer whose level is 0-100 and whose power is read-only.
   const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: 'urn:dev:dimmer', title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', minimum: 0, maximum: 100, forms: [{ href: 'x' }] }, power: { type: 'number', readOnly: true, forms: [{ href: 'y' }] } } };
   const entry = signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000 });
@@ -174,6 +175,45 @@ t.test('a member may only record transactions of its own, about Things it hosts,
   t.equal(again.txId, results[1]!.ack!.txId, 'a retry of the same transaction gets the same id and stores nothing new');
 });
 
+t.test('a member cannot plant a record through replication that a submission would be refused, nor file one outside the time window', async (t) => {
+  const { servient, config, clock } = await createServient(t);
+  await servient.start();
+  const member = await peerLink(t, servient.ring.describe().url, foundedAuthority(config.data));
+  const now = clock.now();
+  const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: 'urn:dev:dimmer', title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', minimum: 0, maximum: 100, forms: [{ href: 'x' }] } } };
+  const entry = signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000 });
+  t.same((await member.ask({ type: 'store-put-many', entries: [[thingKey(dimmer.id), entry]] })).error, undefined, 'its own Thing\'s entry is taken');
+  let n = 0;
+  const tx = (data: Record<string, unknown>, at = now) => createTransaction({ origin: 'consumer', ...data } as never, member.identity, at, new Uint8Array(16).fill(++n));
+  const submitted = async (one: DataTransaction) => ((await member.ask({ type: SUBMIT_TRANSACTION, txs: [one] })).reply as { results: SubmitAnswer[] }).results[0]!;
+  t.equal((await submitted(tx({ thing: dimmer.id, property: 'level', value: 1 }, now + 10 * 60_000))).error?.code, 'FLOWCHAIN_ERR_TX_CLOCK_SKEW', 'dated ten minutes ahead');
+  t.equal((await submitted(tx({ thing: dimmer.id, property: 'level', value: 1 }, 0))).error?.code, 'FLOWCHAIN_ERR_TX_CLOCK_SKEW', 'dated 1970');
+  t.ok((await submitted(tx({ thing: dimmer.id, property: 'level', value: 1 }, now - 60_000))).ack, 'a minute behind is fine');
+
+  // A record as an owner would make it, offered to the node as replication (the member names itself owner).
+  const record = (one: DataTransaction, storedAt = now) => {
+    const block = { number: 1, openedAt: now, nonce: '0'.repeat(32) };
+    const hBlock = blockHash(block.number, block.openedAt, block.nonce);
+    return [one.hData, { kind: 'tx', tx: one, block, hBlock, txId: transactionId(hBlock, one.hData), owner: { id: member.identity.id.toString(16).padStart(40, '0'), url: 'wss://127.0.0.1:1/' }, storedAt, status: 'anchored' }] as const;
+  };
+  const replicate = async (entries: readonly (readonly [string, unknown])[]) => (await member.ask({ type: 'store-replicate', entries })).reply as { stored: number; refused: { key: string; error: { code: string } }[] };
+  const thermostat = servient.registry.get('thermostat').id;
+  const planted = record(tx({ thing: thermostat, property: 'targetTemperature', value: 999 }));
+  const outOfSchema = record(tx({ thing: dimmer.id, property: 'level', value: 999 }));
+  const backdated = record(tx({ thing: dimmer.id, property: 'level', value: 2 }, now - 8 * 86_400_000));
+  const fromTheFuture = record(tx({ thing: dimmer.id, property: 'level', value: 3 }), now + 60 * 60_000);
+  const sound = record(tx({ thing: dimmer.id, property: 'level', value: 4 }));
+  const reply = await replicate([planted, outOfSchema, backdated, fromTheFuture, sound]);
+  t.same(
+    Object.fromEntries(reply.refused.map(({ key, error }) => [key, error.code])),
+    { [planted[0]]: 'FLOWCHAIN_ERR_TX_UNAUTHORIZED', [outOfSchema[0]]: 'FLOWCHAIN_ERR_VALUE_INVALID', [backdated[0]]: 'FLOWCHAIN_ERR_TX_CLOCK_SKEW', [fromTheFuture[0]]: 'FLOWCHAIN_ERR_TX_CLOCK_SKEW' },
+    'each refused with its code',
+  );
+  t.equal(reply.stored, 1, 'only the sound one is kept');
+  for (const [key] of [planted, outOfSchema, backdated, fromTheFuture]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'no receipt is served for a refused record');
+  t.equal((await servient.app.inject(`/ledger/tx/${sound[0]}`)).json().tx.data.value, 4, 'the sound one is');
+});
+
 t.test('a full outbox answers writes 503 FLOWCHAIN_ERR_BUSY with Retry-After, and nothing of them is applied', async (t) => {
   const { servient, clock } = await createServient(t, { outboxLimit: 2 });
   // Not started: nothing is delivered, so the outbox fills.
@@ -193,11 +233,11 @@ t.test('a full outbox answers writes 503 FLOWCHAIN_ERR_BUSY with Retry-After, an
 });
 
 t.test('an owner whose ledger backlog is past its bound tells senders to wait, and files nothing', async (t) => {
-  const { servient, config } = await createServient(t, { backlogLimit: 1 });
+  const { servient, config, clock } = await createServient(t, { backlogLimit: 1 });
   await servient.start();
   // The ledger seals and mines every second on the manual clock: never, here, so admissions pile up.
   const member = await peerLink(t, servient.ring.describe().url, foundedAuthority(config.data));
-  const now = Date.now();
+  const now = clock.now();
   const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: 'urn:dev:dim2', title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', forms: [{ href: 'x' }] } } };
   await member.ask({ type: 'store-put-many', entries: [[thingKey(dimmer.id), signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000 })]] });
   const tx = (n: number) => createTransaction({ thing: dimmer.id, property: 'level', value: n, origin: 'consumer' }, member.identity, now, new Uint8Array(16).fill(n));

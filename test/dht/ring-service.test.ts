@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import type { RingDescription } from '../../src/dht/ring-service.js';
 import { PEER_SUBPROTOCOL } from '../../src/dht/tls-peer-network.js';
 import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
+import { holdingStatement } from '../../src/common/ring-records.js';
 import { Membership } from '../../src/membership/membership.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { createRandom } from '../../src/common/random.js';
@@ -89,8 +90,32 @@ t.test('three real servients (LevelDB, mutual TLS) store, replicate and read rin
   const all = await ringOfThree(t);
 
   const writer = all[2]!.servient;
-  const now = Date.now();
+  const now = all[2]!.clock.now();
   const entry = signThingEntry(writer.ring.identity, { thingId: 'urn:dev:lamp', td: null, url: 'http://127.0.0.1:1/', version: now, expires: now + 3_600_000 });
   t.same(await writer.ring.store.putMany([[thingKey('urn:dev:lamp'), entry]]), [undefined]);
   for (const { servient } of all) t.same(await servient.ring.store.get(thingKey('urn:dev:lamp')), entry, 'every node reads the record');
+});
+
+t.test('a holding proof names its member only if that member\'s certificate is a valid membership now and its signature verifies', async (t) => {
+  const authority = testAuthority(t);
+  const { servient } = await createServient(t, { authority });
+  const ring = servient.ring;
+  const member = NodeIdentity.generate();
+  const membership = new Membership(authority.admit(member.publicKey), member.publicKey);
+  const id = membership.ringId.toString(16).padStart(40, '0');
+  const records: [string, string][] = [['a'.repeat(40), 'b'.repeat(64)]];
+  const proof = (by = member, certificate = membership.certificate, claimed = id, held = records) => ({ member: claimed, certificate, records: held, signature: Buffer.from(by.sign(holdingStatement(claimed, held))).toString('hex') });
+  t.equal(ring.holderOf(proof()), id, 'a member\'s own proof');
+  t.equal(ring.holderOf({ ...proof(), records: [['a'.repeat(40), 'c'.repeat(64)]] }), undefined, 'records changed after signing');
+  const other = NodeIdentity.generate();
+  const otherMembership = new Membership(authority.admit(other.publicKey), other.publicKey);
+  t.equal(ring.holderOf(proof(member, membership.certificate, otherMembership.ringId.toString(16).padStart(40, '0'))), undefined, 'claiming another member\'s id');
+  t.equal(ring.holderOf(proof(other, membership.certificate)), undefined, 'signed by another key than the certificate\'s');
+  const stranger = NodeIdentity.generate();
+  const foreign = new Membership(testAuthority(t).admit(stranger.publicKey), stranger.publicKey);
+  t.equal(ring.holderOf(proof(stranger, foreign.certificate, foreign.ringId.toString(16).padStart(40, '0'))), undefined, 'a member of another ring');
+  for (const garbage of [null, 'proof', { ...proof(), signature: 'zz' }, { ...proof(), certificate: 'not a certificate' }, { ...proof(), records: 'all' }]) t.equal(ring.holderOf(garbage), undefined, 'a malformed proof');
+  await ring.ask(ring.self, { type: 'crl', crl: authority.revoke(id), number: '0' });
+  t.equal(ring.describe().membership.crl, '2', 'the node adopts the CRL that revokes the member');
+  t.equal(ring.holderOf(proof()), undefined, 'a revoked member\'s proof no longer counts');
 });

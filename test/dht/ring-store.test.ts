@@ -4,8 +4,10 @@ import { MemoryNetwork } from '../../src/dht/memory-transport.js';
 import { RING } from '../../src/dht/ring-space.js';
 import { RingStore } from '../../src/dht/ring-store.js';
 import type { PeerRequest, PeerTarget } from '../../src/dht/transport.js';
+import type { RecordKind } from '../../src/common/ring-records.js';
+import { FlowchainError } from '../../src/errors.js';
 import { MemorySection } from '../helpers/memory-section.js';
-import { counter, note, NOTES, sealed, tally } from '../helpers/ring-records.js';
+import { counter, COUNTERS, note, NOTES, sealed, tally } from '../helpers/ring-records.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
 
 async function grow(sim: RingSimulation, count: number): Promise<void> {
@@ -244,4 +246,145 @@ t.test('list(kind) leaves out expired records and records that no longer prove t
   await sim.rounds(3);
   const survivor = sim.stores.get(sim.nodes[0]!)!.store;
   t.same(((await survivor.list('tally')) as { name: string }[]).map((r) => r.name).filter((n) => n === 'kept'), ['kept'], 'a replica answers for the crashed owner');
+});
+
+/** A claim on a name, vouched for by who made it (as Thing entries are by their publisher's key). */
+interface Claim {
+  readonly kind: 'claim';
+  readonly name: string;
+  readonly by: string;
+  readonly version: number;
+}
+const CLAIMS: RecordKind<Claim> = {
+  kind: 'claim',
+  check(key, value) {
+    const claim = value as Partial<Claim> | null;
+    if (claim?.kind !== 'claim' || typeof claim.name !== 'string' || counter(claim.name, 0)[0] !== key || typeof claim.by !== 'string' || typeof claim.version !== 'number') {
+      throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', 'a claim is stored under the SHA-1 of its name', { field: 'name' });
+    }
+    return claim as Claim;
+  },
+  replaces: (offered, stored) => offered.by === stored.by && offered.version > stored.version,
+  voucher: (claim) => claim.by,
+};
+const claim = (name: string, by: string, version: number): [string, Claim] => [counter(name, 0)[0], { kind: 'claim', name, by, version }];
+
+/** Makes `node` answer requests of `type` with `answer` instead of the truth: a member that lies. */
+function lie(node: ChordNode, type: string, answer: (request: PeerRequest) => Record<string, unknown>): void {
+  const honest = node.handle.bind(node);
+  node.handle = (request, sender) => (request.type === type ? Promise.resolve(answer(request)) : honest(request, sender));
+}
+
+t.test('a reader asks the replicas when the owner says "not found" or answers a forged record, and "not found" only when they agree', async (t) => {
+  const sim = new RingSimulation(51);
+  await grow(sim, 8);
+  const [key, value] = note({ acknowledged: 'write' });
+  await sim.randomStore().putMany([[key, value]]);
+  const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(key)))!;
+  const reader = sim.stores.get(sim.nodes.find((n) => n !== owner)!)!.store;
+  lie(owner, 'store-get', () => ({ found: false }));
+  t.same(await reader.get(key), value, 'the owner\'s "not found" is checked with the replicas');
+  lie(owner, 'store-get', () => ({ found: true, value: { kind: 'note', body: { acknowledged: 'forged' } } }));
+  t.same(await reader.get(key), value, 'a forged answer is not believed; the replicas answer');
+  for (const node of sim.nodes) if (node !== owner) sim.stores.get(node)!.section.data.delete(key);
+  lie(owner, 'store-get', () => ({ found: false }));
+  t.equal(await reader.get(key), undefined, 'not found once owner and replicas agree');
+});
+
+t.test('a quorum read believes the voucher most of the owner and its replicas hold, not the owner alone', async (t) => {
+  const sim = new RingSimulation(52);
+  await grow(sim, 8);
+  for (const node of sim.nodes) sim.stores.get(node)!.store.register(CLAIMS);
+  const [key, alice] = claim('lamp', 'alice', 1);
+  await sim.randomStore().putMany([[key, alice]]);
+  const [, alice2] = claim('lamp', 'alice', 2);
+  await sim.randomStore().putMany([[key, alice2]]);
+  const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(key)))!;
+  const reader = sim.stores.get(sim.nodes.find((n) => n !== owner)!)!.store;
+  const [, mallory] = claim('lamp', 'mallory', 9);
+  lie(owner, 'store-get', () => ({ found: true, value: mallory }));
+  t.same(await reader.get(key), mallory, 'a plain read takes the owner\'s sound answer');
+  t.same(await reader.get(key, { quorum: true }), alice2, 'a quorum read: the replicas outvote the owner, newest version of their voucher');
+});
+
+t.test('a walk does not believe a member that names a successor past members the walker knows', async (t) => {
+  const sim = new RingSimulation(53);
+  await grow(sim, 12);
+  const names: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const [key, value] = tally(`t${i}`, 1);
+    await sim.randomStore().putMany([[key, value]]);
+    names.push(`t${i}`);
+  }
+  const reader = sim.nodes[0]!;
+  const liar = sim.nodes.find((n) => n !== reader && n.self.id !== reader.table.successor.id)!;
+  // "No entries; your successor is you": an honest walk would end at the liar.
+  lie(liar, 'store-list', () => ({ entries: [], more: false, successor: { id: RING.toHex(reader.self.id), url: reader.self.url } }));
+  const ownedByLiar = names.filter((name) => sim.owner(RING.fromHex(tally(name, 1)[0])) === liar.self.id).length;
+  const listed = await sim.stores.get(reader)!.store.list('tally');
+  t.equal(listed.length, 40 - ownedByLiar, `every entry but the liar's own ${ownedByLiar} is listed`);
+});
+
+t.test('a record another member offers passes its kind\'s own rules first, whatever way it comes in', async (t) => {
+  const sim = new RingSimulation(54);
+  await grow(sim, 4);
+  const vetted: RecordKind = {
+    ...NOTES,
+    kind: 'vetted',
+    check: (key, value) => NOTES.check(key, { ...(value as object), kind: 'note' }),
+    admit: async (_key, value) => {
+      if ((value as { body: { bad?: boolean } }).body.bad === true) throw new FlowchainError('FLOWCHAIN_ERR_VALUE_INVALID', 'a bad body', { field: 'body' });
+    },
+  };
+  for (const node of sim.nodes) sim.stores.get(node)!.store.register(vetted);
+  const node = sim.nodes[0]!;
+  const section = sim.stores.get(node)!.section;
+  const mine = (key: string) => sim.owner(RING.fromHex(key)) === node.self.id;
+  const make = (body: Record<string, unknown>): [string, unknown] => {
+    for (let i = 0; ; i++) {
+      const [key] = note({ ...body, i });
+      if (mine(key)) return [key, { kind: 'vetted', body: { ...body, i } }];
+    }
+  };
+  const bad = make({ bad: true });
+  const good = make({ bad: false });
+  const other = sim.nodes[1]!.self;
+  await t.rejects(node.handle({ type: 'store-put-many', entries: [bad] }, other), { code: 'FLOWCHAIN_ERR_VALUE_INVALID' }, 'a put');
+  // Replication from this node's successor (a plausible holder of its keys, handing them back).
+  const successor = node.table.successor;
+  const reply = await node.handle({ type: 'store-replicate', entries: [bad, good] }, successor);
+  t.same(reply, { stored: 1, refused: [{ key: bad[0], error: { code: 'FLOWCHAIN_ERR_VALUE_INVALID', status: 400, title: 'Value does not match the data schema', detail: 'a bad body', field: 'body' } }] }, 'replication: the bad one refused with its code');
+  t.notOk(section.data.has(bad[0]), 'and not stored');
+  t.ok(section.data.has(good[0]), 'the good one is');
+});
+
+t.test('a kind with a longest lifetime refuses records that would count for longer', async (t) => {
+  const sim = new RingSimulation(55);
+  await grow(sim, 4);
+  const leases: RecordKind = { ...COUNTERS, kind: 'lease', check: (key, value) => COUNTERS.check(key, { ...(value as object), kind: 'counter' }), maxLifetimeMs: 60_000 };
+  for (const node of sim.nodes) sim.stores.get(node)!.store.register(leases);
+  const lease = (name: string, expires: number): [string, unknown] => {
+    const [key, value] = counter(name, 1, expires);
+    return [key, { ...value, kind: 'lease' }];
+  };
+  const [refused] = await sim.randomStore().putMany([lease('long', sim.clock.now() + 120_000)]);
+  t.match(refused, { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'two minutes is past its one-minute lifetime');
+  t.same(await sim.randomStore().putMany([lease('short', sim.clock.now() + 30_000)]), [undefined], 'half a minute is taken');
+});
+
+t.test('a put of a record another member vouches for is refused with FLOWCHAIN_ERR_RING_RECORD_CONFLICT and changes nothing', async (t) => {
+  const sim = new RingSimulation(56);
+  await grow(sim, 4);
+  for (const node of sim.nodes) sim.stores.get(node)!.store.register(CLAIMS);
+  const [key, alice] = claim('door', 'alice', 1);
+  t.same(await sim.randomStore().putMany([[key, alice]]), [undefined], 'the first claim is taken');
+  const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(key)))!;
+  const other = sim.nodes.find((n) => n !== owner)!.self;
+  const [other2, otherValue] = note({ beside: 'the claim' });
+  const reply = await owner.handle({ type: 'store-put-many', entries: [claim('door', 'mallory', 5)] }, other);
+  t.match(reply, { refused: [{ key, error: { code: 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT' } }] }, 'the owner answers the conflict with its code');
+  t.match(await sim.randomStore().putMany([claim('door', 'mallory', 6), [other2, otherValue]]), [{ code: 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT' }, undefined], 'through putMany: that entry fails alone, the one beside it is stored');
+  t.same(sim.stores.get(owner)!.section.data.get(key), alice, 'alice\'s claim stays');
+  t.same(await owner.handle({ type: 'store-put-many', entries: [claim('door', 'alice', 2)] }, other), { replicas: 3 }, 'its own voucher may renew it');
+  t.same(await sim.randomStore().get(other2), otherValue);
 });

@@ -1,13 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
-import { CLOSE, PEER_SUBPROTOCOL, TlsPeerNetwork } from '../../src/dht/tls-peer-network.js';
+import type { Timer } from '../../src/common/clock.js';
+import { CLOSE, PEER_SUBPROTOCOL, TlsPeerNetwork, type PeerNetworkInit } from '../../src/dht/tls-peer-network.js';
 import type { Peer } from '../../src/dht/peer.js';
 import type { PeerHandler } from '../../src/dht/transport.js';
 import { FlowchainError } from '../../src/errors.js';
-import { Membership } from '../../src/membership/membership.js';
+import { Membership, type MembershipDocuments } from '../../src/membership/membership.js';
 import { RingAuthority } from '../../src/membership/ring-authority.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -20,15 +22,22 @@ function authorityFor(t: Test): RingAuthority {
   return RingAuthority.create(`${tempDir(t)}/authority`, components);
 }
 
+/** What a test may change about a node: its wall clock, its membership documents, its init. */
+interface NodeOptions {
+  readonly now?: () => Date;
+  readonly documents?: MembershipDocuments;
+  readonly init?: Partial<PeerNetworkInit>;
+}
+
 /** A peer network on port 0 with a membership of `authority`, closed at teardown. */
-async function node(t: Test, authority: RingAuthority, seed: number, handler: PeerHandler, clock = new ManualClock()) {
+async function node(t: Test, authority: RingAuthority, seed: number, handler: PeerHandler, clock = new ManualClock(), options: NodeOptions = {}) {
   const identity = identityOf(seed);
-  const membership = new Membership(authority.admit(identity.publicKey), identity.publicKey);
-  const network = new TlsPeerNetwork({ clock, identity, membership }, { host: '127.0.0.1', port: 0, timeoutMs: 1_000 });
+  const membership = new Membership(options.documents ?? authority.admit(identity.publicKey), identity.publicKey);
+  const network = new TlsPeerNetwork({ clock, identity, membership, ...(options.now ? { now: options.now } : {}) }, { host: '127.0.0.1', port: 0, timeoutMs: 1_000, ...options.init });
   network.setHandler(handler);
   const url = await network.listen();
   t.teardown(() => network.close());
-  return { network, url, identity, membership, peer: { url, id: identity.id } };
+  return { network, url, identity, membership, peer: { url, id: membership.ringId } };
 }
 
 /** Lets the sockets carry what is in flight. */
@@ -64,9 +73,9 @@ t.test('requests and replies travel both ways over one link per pair, with the s
   const a = await node(t, authority, 1, echo);
   const b = await node(t, authority, 2, echo);
   t.same(await a.network.request(b.peer, { type: 'hello' }), { echo: 'hello' });
-  t.same(seen[0], { id: a.identity.id, url: a.url }, 'b saw a, as its certificate\'s key proves');
+  t.same(seen[0], { id: a.membership.ringId, url: a.url, key: Buffer.from(a.identity.publicKey).toString('hex') }, 'b saw a: the ring id and key its certificate holds');
   t.same(await b.network.request(a.peer, { type: 'back' }), { echo: 'back' }, 'b reuses the link a opened');
-  t.same(seen[1], { id: b.identity.id, url: b.url });
+  t.same(seen[1], { id: b.membership.ringId, url: b.url, key: Buffer.from(b.identity.publicKey).toString('hex') });
 });
 
 t.test('a request without a reply fails with FLOWCHAIN_ERR_PEER_UNREACHABLE when its time is up, and errors arrive with their code', async (t) => {
@@ -117,7 +126,7 @@ t.test('a node without a membership of this ring cannot open a link: self-made k
   // A revoked one: a learns of the CRL, and the member it revokes cannot come in.
   const gone = identityOf(9);
   const goneMembership = new Membership(authority.admit(gone.publicKey), gone.publicKey);
-  t.ok(a.membership.adoptCrl(authority.revoke(gone.id.toString(16).padStart(40, '0'))), 'a adopts the newer CRL');
+  t.ok(a.membership.adoptCrl(authority.revoke(goneMembership.ringId.toString(16).padStart(40, '0'))), 'a adopts the newer CRL');
   const fromRevoked = await rawDial(a.url, tlsOf(goneMembership, gone));
   t.notOk(fromRevoked.opened, 'a revoked certificate is refused');
   t.equal(fromRevoked.problem?.code, 'FLOWCHAIN_ERR_PEER_NOT_MEMBER', `with a code (${fromRevoked.problem?.detail})`);
@@ -150,7 +159,7 @@ t.test('a node cannot answer for another: a reply from another node than the one
   const a = await node(t, authority, 10, async () => ({}));
   const b = await node(t, authority, 11, async () => ({ who: 'B' }));
   const mallory = await node(t, authority, 12, async () => ({ who: 'MALLORY' }));
-  await t.rejects(a.network.request({ url: mallory.url, id: b.identity.id }, { type: 'whoami' }), { code: 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID' });
+  await t.rejects(a.network.request({ url: mallory.url, id: b.membership.ringId }, { type: 'whoami' }), { code: 'FLOWCHAIN_ERR_PEER_SIGNATURE_INVALID' });
   t.same(await a.network.request(b.peer, { type: 'whoami' }), { who: 'B' }, 'and the real B still answers');
 });
 
@@ -172,7 +181,7 @@ t.test('a peer that claims another identity on its link is still the key it prov
   // The frame names another node as its sender: the link's key is what counts.
   socket.send(JSON.stringify({ id: 1, from: { id: other.id.toString(16).padStart(40, '0') }, request: { type: 'ping' } }));
   await drain(200);
-  t.equal(seen[0]?.id, b.identity.id, 'the handler saw B, whatever the frame claimed');
+  t.equal(seen[0]?.id, b.membership.ringId, 'the handler saw B, whatever the frame claimed');
   const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
   socket.send(JSON.stringify({ hello: { url: 'wss://elsewhere:1/' } }));
   t.equal(await closed, CLOSE.protocol, 'a second hello is a protocol violation');
@@ -214,7 +223,7 @@ t.test('a recorded handshake replayed to a node gets no link', async (t) => {
   const a = await node(t, authority, 16, async () => ({ n: ++handled }));
   const b = await node(t, authority, 17, async () => ({}));
   const tap = await relay(t, a.url);
-  t.same(await b.network.request({ url: tap.url, id: a.identity.id }, { type: 'ping' }), { n: 1 }, 'through the relay, the real exchange works');
+  t.same(await b.network.request({ url: tap.url, id: a.membership.ringId }, { type: 'ping' }), { n: 1 }, 'through the relay, the real exchange works');
   // Everything B sent, replayed byte for byte on a new connection.
   const ended = await new Promise<string>((resolve) => {
     const socket = tcpConnect(Number(new URL(a.url).port), '127.0.0.1', () => {
@@ -245,9 +254,9 @@ t.test('a byte changed in flight breaks the link (record MAC), and nothing chang
     changed[changed.length - 1] = changed[changed.length - 1]! ^ 0x01;
     return changed;
   });
-  t.same(await b.network.request({ url: tap.url, id: a.identity.id }, { type: 'first' }), {});
+  t.same(await b.network.request({ url: tap.url, id: a.membership.ringId }, { type: 'first' }), {});
   tamper = true;
-  await t.rejects(b.network.request({ url: tap.url, id: a.identity.id }, { type: 'second', value: 25 }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  await t.rejects(b.network.request({ url: tap.url, id: a.membership.ringId }, { type: 'second', value: 25 }), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
   t.same(received, [{ type: 'first' }], 'the tampered request never reached A');
 });
 
@@ -256,7 +265,7 @@ t.test('a member revoked while its link is open is cut off, and its certificate 
   const a = await node(t, authority, 20, async () => ({}));
   const b = await node(t, authority, 21, async () => ({ fine: true }));
   t.same(await b.network.request(a.peer, { type: 'ping' }), {}, 'a member gets its answers');
-  const crl = authority.revoke(b.identity.id.toString(16).padStart(40, '0'));
+  const crl = authority.revoke(b.membership.ringId.toString(16).padStart(40, '0'));
   t.ok(a.membership.adoptCrl(crl));
   await drain(200);
   await t.rejects(b.network.request(a.peer, { type: 'ping' }), { code: 'FLOWCHAIN_ERR_PEER_NOT_MEMBER' }, 'the old link is closed and a new one is refused, with the code');
@@ -305,7 +314,7 @@ t.test('a reply made after its link closed leaves no link behind: the next reque
   await drain();
   // The same node (same key) is back at a new address.
   const again = await node(t, authority, 25, async () => ({ pong: 'again' }));
-  const reply = a.network.request({ url: again.url, id: b.identity.id }, { type: 'ping' });
+  const reply = a.network.request({ url: again.url, id: b.membership.ringId }, { type: 'ping' });
   const late = new Promise((resolve) => setTimeout(() => resolve('no reply within 3 s'), 3_000));
   t.same(await Promise.race([reply, late]), { pong: 'again' }, 'answered over a new link, not sent into the closed one');
 });
@@ -325,4 +334,240 @@ t.test('the peer port answers plain HTTP from a member with 426 problem+json', a
   t.match(response, /^HTTP\/1\.1 426/);
   t.match(response, /content-type: application\/problem\+json/i);
   t.match(response, /"code":"FLOWCHAIN_ERR_UPGRADE_REQUIRED"/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bounds on what an admitted member that lies can hold of a node.
+
+const DAY_MS = 86_400_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A manual clock that also records every delay asked of `after`. */
+class RecordingClock extends ManualClock {
+  readonly delays: number[] = [];
+
+  override after(ms: number, fn: () => void): Timer {
+    this.delays.push(ms);
+    return super.after(ms, fn);
+  }
+}
+
+/** The TLS options of a member that dials by hand (a lying member's own client). */
+function credentials(authority: RingAuthority, seed: number, documents?: MembershipDocuments) {
+  const identity = identityOf(seed);
+  return new Membership(documents ?? authority.admit(identity.publicKey), identity.publicKey).tlsOptions(identity.privateKeyPem());
+}
+
+/** How a raw socket closed: its close code and reason. */
+const closeOf = (socket: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+
+/**
+ * Whether the node still keeps a raw link open: a WebSocket ping gets its pong, or the link
+ * closes. Pings are control frames, so they count as no traffic for the node's idleness.
+ */
+const probe = (socket: WebSocket) => new Promise<'open' | 'closed'>((resolve) => {
+  if (socket.readyState !== WebSocket.OPEN) return resolve('closed');
+  socket.once('pong', () => resolve('open'));
+  socket.once('close', () => resolve('closed'));
+  socket.ping();
+});
+
+/** Lets I/O run until `done()` holds (what the node did shows in its clock's pending timers). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await drain(10);
+  if (!done()) throw new Error(`never came to pass: ${what}`);
+}
+
+t.test('a link is closed with 4003 FLOWCHAIN_ERR_PEER_NOT_MEMBER as its peer certificate\'s notAfter passes, by a timer that goes with the link', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new ManualClock(Date.now());
+  // Revalidation far away: only the expiry timer can close the link in time.
+  const a = await node(t, authority, 30, async () => ({}), clock, { now: () => new Date(clock.now()), init: { revalidateMs: DAY_MS } });
+  const b = identityOf(31);
+  const documents = authority.issueWindow(b.publicKey, new Date(clock.now()), 120_000);
+  const notAfter = new Date(new X509Certificate(documents.certificate).validTo).getTime();
+  const asB = credentials(authority, 31, documents);
+  const timers = clock.pending;
+
+  const early = (await rawDial(a.url, asB)).socket!;
+  t.equal(clock.pending, timers + 1, 'each link has its expiry timer');
+  early.close();
+  await until(() => clock.pending === timers, 'the link closed');
+  t.pass('a link that closes before its certificate expires takes its timer along');
+
+  const dial = await rawDial(a.url, asB);
+  t.ok(dial.opened);
+  const socket = dial.socket!;
+  const ended = closeOf(socket);
+  clock.advance(notAfter - clock.now());
+  t.equal(await probe(socket), 'open', 'at notAfter itself the link is open (RFC 5280 counts it as valid)');
+  clock.advance(1);
+  t.same(await ended, { code: CLOSE.notMember, reason: 'FLOWCHAIN_ERR_PEER_NOT_MEMBER' }, 'a millisecond later it is closed, long before the next revalidation');
+  t.equal((await rawDial(a.url, asB)).problem?.code, 'FLOWCHAIN_ERR_PEER_NOT_MEMBER', 'and the member cannot come back in');
+});
+
+t.test('a certificate valid for longer than a timer can wait (2^31 - 1 ms) closes its link as notAfter passes, by timers re-armed within that bound', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new RecordingClock(Date.now());
+  const a = await node(t, authority, 32, async () => ({}), clock, { now: () => new Date(clock.now()), init: { revalidateMs: MAX_TIMER_MS, idleTimeoutMs: 20 * DAY_MS } });
+  const b = identityOf(33);
+  const documents = authority.issueWindow(b.publicKey, new Date(clock.now()), 60 * DAY_MS);
+  const notAfter = new Date(new X509Certificate(documents.certificate).validTo).getTime();
+  const socket = (await rawDial(a.url, credentials(authority, 33, documents))).socket!;
+  const ended = closeOf(socket);
+  // A frame every 5 days keeps the link from idling (a reply to nothing, which the node ignores).
+  while (notAfter - clock.now() > 5 * DAY_MS) {
+    socket.send(JSON.stringify({ re: 0, reply: {} }));
+    t.equal(await probe(socket), 'open');
+    clock.advance(5 * DAY_MS);
+  }
+  t.equal(await probe(socket), 'open', `open ${((notAfter - clock.now()) / DAY_MS).toFixed(1)} days before notAfter, 55 days in`);
+  clock.advance(notAfter - clock.now() + 1);
+  t.same(await ended, { code: CLOSE.notMember, reason: 'FLOWCHAIN_ERR_PEER_NOT_MEMBER' }, 'closed as notAfter passes');
+  t.ok(clock.delays.every((ms) => ms <= MAX_TIMER_MS), `no timer asked for longer than setTimeout can wait (longest ${Math.max(...clock.delays)} ms)`);
+  t.ok(clock.delays.filter((ms) => ms === MAX_TIMER_MS).length >= 2, 'the 60 days were waited for in steps');
+});
+
+t.test('a member holds at most maxLinksPerPeer links, dialled ones included: a parallel burst gets only the free places, the rest is refused with 429 FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED before any upgrade', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new ManualClock();
+  const a = await node(t, authority, 34, async () => ({}), clock, { init: { maxLinksPerPeer: 3 } });
+  const b = await node(t, authority, 35, async () => ({ from: 'b' }));
+  const asB = b.membership.tlsOptions(b.identity.privateKeyPem());
+  const timers = clock.pending;
+  t.same(await a.network.request({ url: b.url }, { type: 'ping' }), { from: 'b' }, 'A dials B: one of B\'s places on A');
+
+  const burst = await Promise.all(Array.from({ length: 12 }, () => rawDial(a.url, asB)));
+  const opened = burst.filter((d) => d.opened);
+  const refused = burst.filter((d) => !d.opened);
+  t.equal(opened.length, 2, 'of 12 parallel upgrades, only the 2 free places are taken');
+  t.same(new Set(refused.map((d) => d.status)), new Set([429]), 'the others are answered 429');
+  t.same(new Set(refused.map((d) => d.problem?.code)), new Set(['FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED']), 'with the code, as problem+json');
+
+  t.ok((await rawDial(a.url, credentials(authority, 36))).opened, 'another member is not affected');
+  t.same(await a.network.request({ url: b.url }, { type: 'ping' }), { from: 'b' }, 'A\'s own dials are never refused by its own bound');
+
+  // B now holds 4 places (2 dialled by A, 2 its own): two must go before one is free.
+  for (const dial of opened) dial.socket!.close();
+  await until(() => clock.pending === timers + 3, 'B\'s two raw links closed on A');
+  t.ok((await rawDial(a.url, asB)).opened, 'a closed link frees its place');
+  t.equal((await rawDial(a.url, asB)).problem?.code, 'FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', 'and only that one');
+});
+
+t.test('a reconnect while the old link is still closing gets in; the closing link counts until it is gone, cut a second after a close it leaves unanswered', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new ManualClock();
+  const a = await node(t, authority, 37, async () => ({}), clock, { init: { maxLinksPerPeer: 2 } });
+  const asB = credentials(authority, 38);
+  const timers = clock.pending;
+  const old = (await rawDial(a.url, asB)).socket!;
+  // A second hello: A closes the link (1008), and B, not reading any more, never answers.
+  old.send(JSON.stringify({ hello: { url: 'wss://127.0.0.1:1/' } }));
+  old.send(JSON.stringify({ hello: { url: 'wss://127.0.0.1:2/' } }));
+  old.pause();
+  await until(() => clock.pending === timers + 2, 'A closing the old link (its expiry timer and the close grace)');
+
+  t.ok((await rawDial(a.url, asB)).opened, 'the reconnect gets in while the old link is closing');
+  t.equal((await rawDial(a.url, asB)).problem?.code, 'FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', 'the closing link still holds its place');
+  clock.advance(1_000);
+  await until(() => clock.pending === timers + 1, 'A cutting the old link');
+  t.ok((await rawDial(a.url, asB)).opened, 'once cut, its place is free');
+  old.terminate();
+});
+
+t.test('a connection that never finishes TLS, or never sends its upgrade request, is dropped after handshakeTimeoutMs; the latter is told 408 FLOWCHAIN_ERR_REQUEST_TIMEOUT', async (t) => {
+  const authority = authorityFor(t);
+  const a = await node(t, authority, 39, async () => ({}), new ManualClock(), { init: { handshakeTimeoutMs: 200 } });
+  const port = Number(new URL(a.url).port);
+  const asB = credentials(authority, 40);
+  /** What the node said before it dropped `socket`, and after how long; gives up after 3 s (Node's own bounds are 120 s and 60 s). */
+  const ending = (socket: Socket) => new Promise<{ after: number; text: string }>((resolve) => {
+    const started = performance.now();
+    let text = '';
+    const done = () => resolve({ after: performance.now() - started, text });
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      done();
+    }, 3_000);
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      done();
+    });
+  });
+
+  const silent = await ending(tcpConnect(port, '127.0.0.1'));
+  t.ok(silent.after < 2_000, `a TCP connection without a TLS handshake is dropped (after ${silent.after.toFixed(0)} ms)`);
+
+  const quiet = await ending(tlsConnect({ host: '127.0.0.1', port, ...asB, checkServerIdentity: () => undefined }));
+  t.ok(quiet.after < 2_000, `a member that finishes TLS and sends nothing is dropped (after ${quiet.after.toFixed(0)} ms)`);
+  t.match(quiet.text, /^HTTP\/1\.1 408 /);
+  t.match(quiet.text, /"code":"FLOWCHAIN_ERR_REQUEST_TIMEOUT"/);
+
+  const half = tlsConnect({ host: '127.0.0.1', port, ...asB, checkServerIdentity: () => undefined }, () => half.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`));
+  const slow = await ending(half);
+  t.ok(slow.after < 2_000, `so is one that never finishes its upgrade request (after ${slow.after.toFixed(0)} ms)`);
+  t.match(slow.text, /"code":"FLOWCHAIN_ERR_REQUEST_TIMEOUT"/);
+});
+
+t.test('a link that carries no frame for idleTimeoutMs is closed (1000); frames either way, and requests waiting either way, keep it open', async (t) => {
+  const authority = authorityFor(t);
+  const clock = new ManualClock();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let sender: bigint | undefined;
+  const a = await node(t, authority, 41, async (request, from) => {
+    sender = from.id;
+    if (request.type === 'slow') await gate;
+    return {};
+  }, clock, { init: { idleTimeoutMs: 1_000, timeoutMs: 60_000 } });
+  const socket = (await rawDial(a.url, credentials(authority, 42))).socket!;
+  const frames: { id?: number; re?: number; request?: { type: string } }[] = [];
+  socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
+  const ended = closeOf(socket);
+  const heard = async (count: number) => until(() => frames.length >= count, `${count} frames from A`);
+  socket.send(JSON.stringify({ hello: { url: 'wss://127.0.0.1:1/' } }));
+
+  // Frames keep it open.
+  for (let i = 0; i < 6; i++) {
+    socket.send(JSON.stringify({ re: 0, reply: {} }));
+    t.equal(await probe(socket), 'open');
+    clock.advance(500);
+  }
+  t.equal(await probe(socket), 'open', 'a frame every half idle time: open after 3 idle times');
+
+  // A request A is still serving keeps it open.
+  socket.send(JSON.stringify({ id: 1, request: { type: 'slow' } }));
+  await until(() => sender !== undefined, 'A serving the request');
+  clock.advance(5_000);
+  t.equal(await probe(socket), 'open', 'open while A serves its request, 5 idle times');
+  release();
+  await heard(1);
+  t.same(frames[0], { re: 1, reply: {} });
+
+  // A request A is still waiting for keeps it open.
+  const asked = a.network.request({ url: 'wss://127.0.0.1:1/', id: sender! }, { type: 'ping' });
+  await heard(2);
+  clock.advance(5_000);
+  t.equal(await probe(socket), 'open', 'open while A waits for its answer, 5 idle times');
+  socket.send(JSON.stringify({ re: frames[1]!.id, reply: { pong: true } }));
+  t.same(await asked, { pong: true });
+
+  // Then silence: closed once idle, not before.
+  clock.advance(999);
+  t.equal(await probe(socket), 'open', 'open 999 ms after the last frame');
+  clock.advance(251);
+  t.same(await ended, { code: CLOSE.idle, reason: 'idle' }, 'closed within 1.25 idle times of the last frame');
+});
+
+t.test('bounds out of range are refused with FLOWCHAIN_ERR_CONFIG_INVALID', async (t) => {
+  const identity = identityOf(43);
+  const membership = new Membership(authorityFor(t).admit(identity.publicKey), identity.publicKey);
+  const make = (init: Partial<PeerNetworkInit>) => () => new TlsPeerNetwork({ clock: new ManualClock(), identity, membership }, { host: '127.0.0.1', port: 0, ...init });
+  t.throws(make({ maxLinksPerPeer: 1 }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'maxLinksPerPeer' }, 'one link per member leaves no room for a reconnect');
+  t.throws(make({ handshakeTimeoutMs: 0 }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'handshakeTimeoutMs' });
+  t.throws(make({ idleTimeoutMs: 2.5 }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'idleTimeoutMs' });
+  t.throws(make({ idleTimeoutMs: 30 * DAY_MS }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'idleTimeoutMs' }, 'longer than a timer can wait');
+  t.doesNotThrow(make({ maxLinksPerPeer: 2, handshakeTimeoutMs: 1, idleTimeoutMs: 4 }));
 });

@@ -105,7 +105,7 @@ t.test('anonymous TDs get urn:uuid ids from the injected generator', async (t) =
 t.test('rights: a hosted Thing, or an entry another node published, is FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN; a withdrawn one is free', async (t) => {
   const { tdd, ring } = directory();
   await t.rejects(tdd.put('urn:example:hosted', td('H')), { code: 'FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN' });
-  const entry = { kind: 'td', thingId: 'urn:example:theirs', td: td('Theirs'), host: { id: '0'.repeat(40), key: '0'.repeat(64), url: 'http://other.example/' }, version: 1, expires: null, registration: { created: 0, modified: 0 }, signature: '0'.repeat(128) } as ThingEntry;
+  const entry = { kind: 'td', thingId: 'urn:example:theirs', td: td('Theirs'), host: { id: '0'.repeat(40), key: '0'.repeat(64), url: 'http://other.example/' }, version: 1, expires: 4_102_444_800_000, registration: { created: 0, modified: 0 }, signature: '0'.repeat(128) } as ThingEntry;
   ring.remote.set('urn:example:theirs', entry);
   await t.rejects(tdd.put('urn:example:theirs', td('Mine')), { code: 'FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN' });
   await t.rejects(tdd.remove('urn:example:theirs'), { code: 'FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN' });

@@ -39,7 +39,7 @@ const key = thingKey(thingId);
 const stored = (await ask({ type: 'store-get', key })).reply?.value;
 if (stored === undefined) throw new Error(`the owner holds no entry under ${key}`);
 const tampered = { ...stored, version: stored.version + 1, td: { ...stored.td, title: 'Tampered' } };
-const forged = signThingEntry(identity, { thingId, td: { ...stored.td, title: 'Forged' }, url: 'http://127.0.0.1:1/', version: stored.version + 1, expires: null, registration: stored.registration });
+const forged = signThingEntry(identity, { thingId, td: { ...stored.td, title: 'Forged' }, url: 'http://127.0.0.1:1/', version: stored.version + 1, expires: Date.now() + 86_400_000, registration: stored.registration });
 const results = {
   stored: stored.td.title,
   tampered: await ask({ type: 'store-put-many', entries: [[key, tampered]] }),

@@ -11,8 +11,8 @@ import { minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-p
 interface Receipt {
   status: string;
   hData: string;
-  owner: { id: string };
-  minedIn?: { header: { minerId: string; height: number } };
+  owner: { id: string; key: string };
+  minedIn?: { header: { minerId: string; minerKey: string; height: number } };
 }
 
 t.test('writes on every node are mined by their owners, and their receipts verify from any node', async (t) => {
@@ -32,7 +32,8 @@ t.test('writes on every node are mined by their owners, and their receipts verif
     const reader = nodes[(on + 1) % nodes.length]!;
     const receipt = await minedReceipt<Receipt>(reader.url, txId);
     const owner = ownerOf(sorted, receipt.hData).id;
-    t.equal(receipt.minedIn?.header.minerId, owner, `${txId.slice(0, 8)}… mined by SUCCESSOR(H_DATA)`);
+    t.equal(receipt.owner.id, owner, `${txId.slice(0, 8)}… filed by SUCCESSOR(H_DATA)`);
+    t.equal(receipt.minedIn?.header.minerKey, receipt.owner.key, 'and mined by it (its key signed the block)');
     t.match(checkReceipt(receipt, NodeIdentity.verify), { ok: true, status: 'mined' }, 'its receipt, read from another node, verifies');
     miners.add(owner);
   }

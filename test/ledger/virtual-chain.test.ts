@@ -70,7 +70,11 @@ t.test('a block is sealed once the interval has passed, mined, and its receipts 
   for (const record of records) {
     const proof = await chain.proof(record.txId);
     const result = checkReceipt({ ...record, hData: record.tx.hData, ...proof }, NodeIdentity.verify);
-    t.match(result, { ok: true, status: 'mined', height: 0 }, 'the receipt verifies');
+    t.match(result, { ok: true, status: 'mined', height: 0 }, 'the receipt verifies (an owner named by its key id, as before ring ids were certified)');
+    const key = Buffer.from(identity.publicKey).toString('hex');
+    const certified = { ...record, owner: { id: 'c'.repeat(40), url: owner.url, key }, hData: record.tx.hData, ...proof };
+    t.match(checkReceipt(certified, NodeIdentity.verify), { ok: true }, 'an owner named by its certified ring id and its key');
+    t.match(checkReceipt({ ...certified, owner: { ...certified.owner, key: 'd'.repeat(64) } }, NodeIdentity.verify), { ok: false, fault: /not the block's miner/ }, 'another key than the miner\'s is refused');
   }
   t.equal(await chain.proof('0'.repeat(64)), undefined, 'nothing to prove for an unknown id');
   clock.advance(5_000);

@@ -68,8 +68,9 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
     const [refused] = await sender.servient.ring.store.putMany([[thingKey(LAMP_ID), tampered]]);
     t.match(refused, { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'the owner refuses it');
     // C signs its own entry for B's Thing: valid, but the stored one is B's and stays.
-    const forged = signThingEntry(c.servient.ring.identity, { thingId: LAMP_ID, td: { ...LAMP, title: 'Forged' } as ThingDescription, url: c.servient.url!, version: stored.version + 1, expires: null, registration: { created: 0, modified: 0 } });
-    await c.servient.ring.store.putMany([[thingKey(LAMP_ID), forged]]);
+    const forged = signThingEntry(c.servient.ring.identity, { thingId: LAMP_ID, td: { ...LAMP, title: 'Forged' } as ThingDescription, url: c.servient.url!, version: stored.version + 1, expires: c.clock.now() + 86_400_000, registration: { created: 0, modified: 0 } });
+    const [conflict] = await c.servient.ring.store.putMany([[thingKey(LAMP_ID), forged]]);
+    t.match(conflict, { code: 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT' }, 'refused with a code');
     t.equal(((await a.servient.directory.entryOf(LAMP_ID)) as ThingEntry).td?.title, 'Ring lamp', 'B\'s entry stays');
     pastCache(nodes);
     const listed = body<ThingDescription[]>(await a.servient.app.inject({ method: 'GET', url: '/things' })).filter((td) => td.id === LAMP_ID);
