@@ -118,7 +118,7 @@ export class Broker implements ChangeJournal {
   /** Acknowledgements that a waiting writer will pick up, by H_DATA. */
   readonly #acks = new Map<string, (Acknowledgement & StoredCopies) | undefined>();
   /** This node's most recent stored transactions, by H_DATA: what the audit checks. */
-  readonly #recent = new Map<string, DataTransaction>();
+  readonly #recent = new Map<string, { readonly tx: DataTransaction; readonly txId: string }>();
   #auditing: { readonly timer: Timer; readonly unsubscribe: () => void } | undefined;
   #audit: Promise<number> | undefined;
   #running = false;
@@ -165,8 +165,10 @@ export class Broker implements ChangeJournal {
 
   /**
    * Checks that the ring still holds each of this node's recent stored transactions (the last
-   * {@link AUDITED} of them), asking owners and replicas; each that none of them holds is
-   * queued again for delivery. Resolves with how many were; one audit runs at a time.
+   * {@link AUDITED} of them): its record under H_DATA and the index entry under its id, asking
+   * owners and replicas. Each that lost either is queued again for delivery (its owner then
+   * keeps the record it holds, or files it anew, and writes the index again). Resolves with how
+   * many were; one audit runs at a time.
    */
   audit(): Promise<number> {
     this.#audit ??= this.#auditOnce().finally(() => (this.#audit = undefined));
@@ -175,10 +177,11 @@ export class Broker implements ChangeJournal {
 
   async #auditOnce(): Promise<number> {
     const lost: DataTransaction[] = [];
-    for (const tx of [...this.#recent.values()]) {
+    for (const { tx, txId } of [...this.#recent.values()]) {
       if (!this.#running) break;
-      const held = await this.#c.ring.store.get(tx.hData).catch(() => tx);
-      if (held === undefined && this.#c.outbox.find((queued) => queued.hData === tx.hData) === undefined) lost.push(tx);
+      // A read that fails (no route just now) proves nothing: the next audit asks again.
+      const held: unknown[] = await Promise.all([this.#c.ring.store.get(tx.hData), this.#c.ring.store.get(indexKey(txId))]).catch(() => [tx, tx]);
+      if (held.includes(undefined) && this.#c.outbox.find((queued) => queued.hData === tx.hData) === undefined) lost.push(tx);
     }
     if (lost.length === 0 || !this.#running) return 0;
     this.#c.log?.warn({ lost: lost.map((tx) => tx.hData) }, `the ring no longer holds ${lost.length} of this node's stored transactions; delivering them again`);
@@ -324,7 +327,7 @@ export class Broker implements ChangeJournal {
     for (const [tx, ack] of acked) {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
       this.#recent.delete(tx.hData);
-      this.#recent.set(tx.hData, tx);
+      this.#recent.set(tx.hData, { tx, txId: ack.txId });
       if (this.#recent.size > AUDITED) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }

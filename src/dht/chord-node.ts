@@ -83,6 +83,8 @@ export class ChordNode {
    * no request, in particular no lookup's confirmation with its outdated predecessor.
    */
   #gone = false;
+  /** Candidates' predecessors as they answered this maintenance round, for {@link ownersOf}. */
+  readonly #confirmations = new Map<bigint, { readonly predecessor: Promise<Peer | undefined>; readonly at: number }>();
   readonly #handlers: Record<string, RequestHandler>;
   readonly #predecessorListeners = new Set<(previous: Peer | undefined, current: Peer) => void>();
   readonly #roundListeners = new Set<() => Promise<void>>();
@@ -180,12 +182,16 @@ export class ChordNode {
   }
 
   /**
-   * Groups `keys` by SUCCESSOR(key), looked up in parallel: one group per owner with the
-   * positions of its keys, in their order. Keys whose lookup failed form groups of their own,
-   * with the error instead of an owner.
+   * Groups `keys` by SUCCESSOR(key), looked up in parallel, for writes: one group per owner with
+   * the positions of its keys, in their order. Keys whose lookup failed form groups of their
+   * own, with the error instead of an owner. The owners are confirmed as
+   * {@link findSuccessor}'s are, but a candidate's answer is used again until the next
+   * maintenance round (at most one interval): a stream of write batches to the same owners
+   * costs no round trip per batch. An owner also refuses a key it knows is another's
+   * (FLOWCHAIN_ERR_RING_NOT_OWNER), and the writer looks again.
    */
   async ownersOf(keys: readonly bigint[]): Promise<OwnerGroup[]> {
-    const lookups = await Promise.allSettled(keys.map((key) => this.findSuccessor(key)));
+    const lookups = await Promise.allSettled(keys.map((key) => this.#lookup(key, true, true)));
     const groups = new Map<bigint | number, OwnerGroup>();
     lookups.forEach((lookup, position) => {
       const group = lookup.status === 'fulfilled' ? groups.get(lookup.value.owner.id) : undefined;
@@ -285,6 +291,8 @@ export class ChordNode {
    */
   async maintain(): Promise<void> {
     if (this.#left) return;
+    // Pointers may change this round: candidates' answers from the last one are not used again.
+    this.#confirmations.clear();
     this.#round ??= (async () => {
       try {
         const steps = [() => this.stabilize(), () => this.checkPredecessor(), () => this.fixFingers(), ...this.#roundListeners];
@@ -328,8 +336,11 @@ export class ChordNode {
     return this.#lookup(key, true);
   }
 
-  /** find_successor; `confirm` false answers the first candidate (for fingers, which only route). */
-  async #lookup(key: bigint, confirm: boolean): Promise<Lookup> {
+  /**
+   * find_successor; `confirm` false answers the first candidate (for fingers, which only
+   * route); `reuse` takes a candidate's answer from this round when there is one.
+   */
+  async #lookup(key: bigint, confirm: boolean, reuse = false): Promise<Lookup> {
     if (this.table.owns(key)) return { owner: this.self, hops: 0, messages: 0 };
     const dead = new Set<bigint>();
     /** Nodes that pointed onwards, to back up to when the one they pointed at fails. */
@@ -353,7 +364,7 @@ export class ChordNode {
           if (messages === MAX_MESSAGES) break;
           messages++;
           try {
-            predecessor = await this.#predecessorOf(candidate);
+            predecessor = await (reuse ? this.#confirmedPredecessorOf(candidate) : this.#predecessorOf(candidate));
           } catch (err) {
             if (!isFlowchainError(err)) throw err;
             dead.add(candidate.id);
@@ -410,6 +421,17 @@ export class ChordNode {
   }
 
   /** A candidate owner's predecessor as it answers it; undefined when it knows none. */
+  /** The candidate's predecessor as it said this round, or asked now (a failed answer is not kept). */
+  #confirmedPredecessorOf(candidate: Peer): Promise<Peer | undefined> {
+    const kept = this.#confirmations.get(candidate.id);
+    if (kept !== undefined && this.#clock.now() - kept.at < this.#interval) return kept.predecessor;
+    const predecessor = this.#predecessorOf(candidate);
+    const entry = { predecessor, at: this.#clock.now() };
+    this.#confirmations.set(candidate.id, entry);
+    predecessor.catch(() => this.#confirmations.get(candidate.id) === entry && this.#confirmations.delete(candidate.id));
+    return predecessor;
+  }
+
   async #predecessorOf(candidate: Peer): Promise<Peer | undefined> {
     const reply = await this.#transport.request(candidate, { type: 'neighbours' });
     return reply.predecessor === null || reply.predecessor === undefined ? undefined : fromWire(reply.predecessor, this.#space);

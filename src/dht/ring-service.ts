@@ -15,7 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import { holdingStatement, type HoldingProof, type RecordStore } from '../common/ring-records.js';
 import { HEX128, HEX40 } from '../common/hex.js';
 import { FlowchainError } from '../errors.js';
-import type { Membership } from '../membership/membership.js';
+import type { MemberPeer, Membership } from '../membership/membership.js';
 import { NodeIdentity } from '../node-identity.js';
 import type { Section } from '../storage.js';
 import { ChordNode, type RequestHandler } from './chord-node.js';
@@ -116,8 +116,8 @@ export class RingService implements RingView, RingAccess {
   #started = false;
   #round = 0;
   readonly #membershipListeners = new Set<() => void>();
-  /** Membership certificates other members showed in holding proofs, parsed once. */
-  readonly #certificates = new Map<string, X509Certificate>();
+  /** Membership certificates other members showed in holding proofs, with what each proved and against which CRL. */
+  readonly #certificates = new Map<string, { readonly peer: MemberPeer; readonly crl: bigint }>();
 
   constructor(components: RingComponents, init: RingInit) {
     this.identity = components.identity;
@@ -209,27 +209,25 @@ export class RingService implements RingView, RingAccess {
   }
 
   /**
-   * The key a membership certificate certifies for `member`, if it is a valid membership now;
-   * certificates already parsed are remembered (and checked again against the current CRL and
-   * the clock on every use).
+   * The key a membership certificate certifies for `member`, if it is a valid membership now.
+   * A certificate checked once is remembered with what it proved, and used again while the CRL
+   * is the one it was checked against and it has not expired.
    */
   #memberKey(pem: string, member: string): Uint8Array | undefined {
-    let certificate = this.#certificates.get(pem);
-    if (certificate === undefined) {
+    const now = this.#c.now?.() ?? new Date();
+    const crl = this.#c.membership.crl.number;
+    let checked = this.#certificates.get(pem);
+    if (checked === undefined || checked.crl !== crl || now > checked.peer.notAfter) {
       try {
-        certificate = new X509Certificate(pem);
+        checked = { peer: this.#c.membership.verifyPeer(new X509Certificate(pem), now), crl };
       } catch {
+        this.#certificates.delete(pem);
         return undefined;
       }
       if (this.#certificates.size >= 1024) this.#certificates.delete(this.#certificates.keys().next().value as string);
-      this.#certificates.set(pem, certificate);
+      this.#certificates.set(pem, checked);
     }
-    try {
-      const peer = this.#c.membership.verifyPeer(certificate, this.#c.now?.() ?? new Date());
-      return RING.toHex(peer.id) === member ? peer.key : undefined;
-    } catch {
-      return undefined;
-    }
+    return RING.toHex(checked.peer.id) === member ? checked.peer.key : undefined;
   }
 
   membersBetween(owner: string, member: string): number {

@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap';
 import { Broker, type TransactionUpdate } from '../../src/broker/broker.js';
 import { transactionId, type DataTransaction } from '../../src/broker/data-transaction.js';
+import { indexKey } from '../../src/broker/transaction-records.js';
 import { History } from '../../src/broker/history.js';
 import type { LedgerPlugin } from '../../src/broker/ledger-sink.js';
 import { Outbox } from '../../src/broker/outbox.js';
@@ -141,14 +142,17 @@ t.test('on a ring with fewer members than the quorum, stored means every member 
   t.match(await write(1), { status: 'stored', copies: 1, required: 1 }, 'a ring of one: the owner is every member');
 });
 
-t.test('the audit delivers again what the ring no longer holds, periodically and when the membership changes', async (t) => {
+t.test('the audit delivers again what the ring no longer holds (the record or its index), periodically and when the membership changes', async (t) => {
   const held = new Set<string>();
   const { write, broker, clock, submissions, settle, membershipChanged } = setUp(t, { proofs: (txs) => [holds(hex(101))(txs)], held });
   const first = await write(1);
   const second = await write(2);
-  held.add(first.key);
-  held.add(second.key);
-  t.equal(await broker.audit(), 0, 'nothing to do while the ring holds both');
+  const index = (receipt: { txId?: string }) => indexKey(receipt.txId!);
+  for (const receipt of [first, second]) {
+    held.add(receipt.key);
+    held.add(index(receipt));
+  }
+  t.equal(await broker.audit(), 0, 'nothing to do while the ring holds both, and their index entries');
   held.delete(second.key);
   const before = submissions.length;
   membershipChanged();
@@ -157,8 +161,8 @@ t.test('the audit delivers again what the ring no longer holds, periodically and
   t.same(submissions.at(-1)?.map((tx) => tx.hData), [second.key]);
   t.equal(broker.pending, 0, 'and stored again');
   held.add(second.key);
-  held.delete(first.key);
+  held.delete(index(first));
   clock.advance(60_000);
   await settle();
-  t.same(submissions.at(-1)?.map((tx) => tx.hData), [first.key], 'so does the minute\'s audit');
+  t.same(submissions.at(-1)?.map((tx) => tx.hData), [first.key], 'so does the minute\'s audit, for a lost index entry too');
 });

@@ -1,13 +1,13 @@
 /**
- * A self-signed TLS server certificate made in the test, with the repository's own DER writer
- * (src/membership/der.ts): valid for an hour around now, for `localhost` and 127.0.0.1
+ * A self-signed TLS server certificate made in the test, with a small DER writer of the tests'
+ * own (der.ts beside this file): valid for an hour around now, for `localhost` and 127.0.0.1
  * (subjectAltName, RFC 5280 §4.2.1.6), usable as its own trust anchor (`ca`). The key is
  * Ed25519 (RFC 8410) by default, which Node's TLS (OpenSSL) and fetch (undici, on node:tls)
  * take; browsers do not take Ed25519 server certificates, so a browser test asks for ECDSA
  * P-256 with SHA-256 (RFC 5758 §3.2).
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { bitString, booleanValue, element, explicit, integer, octetString, oid, sequence, set, time, toPem, utf8String } from '../../src/membership/der.js';
+import { bitString, booleanValue, element, explicit, integer, octetString, oid, sequence, set, time, toPem, utf8String } from './der.js';
 
 const ED25519 = '1.3.101.112';
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';

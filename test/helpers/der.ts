@@ -3,10 +3,9 @@
  * lengths, the universal types X.509 needs, explicit and implicit context tags. Encoding
  * follows DER's canonical rules (minimal lengths, minimal two's-complement integers). Pure.
  *
- * Nothing on the trust path uses it any more: the ring authority's certificates and CRLs go
- * through @peculiar/asn1-x509 (certificate.ts, crl.ts). It stays only because the test helper
- * test/helpers/self-signed.ts writes its TLS test certificates with it; delete it (and
- * test/membership/der.test.ts) once that helper moves to the library.
+ * A test helper: self-signed.ts writes its TLS test certificates with it. Nothing in src/
+ * uses it: the ring authority's certificates and CRLs go through @peculiar/asn1-x509
+ * (src/membership/certificate.ts, crl.ts).
  *
  * Throws RangeError for input that is not the DER this module writes.
  */
