@@ -8,16 +8,8 @@ import t from 'tap';
 import { admitNodeData } from '../../src/membership/admit-node.js';
 import { startNode } from '../helpers/node-process.js';
 import { foundedAuthority } from '../helpers/peer-link.js';
-import { getJson, minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { getJson, minedReceipt, ownerOf, settledRing, startRing, type RingReceipt as Receipt } from '../helpers/ring-processes.js';
 import { tempDir } from '../helpers/test-servient.js';
-
-interface Receipt {
-  txId: string;
-  hData: string;
-  status: string;
-  owner: { id: string };
-  tx: { data: { value: unknown } };
-}
 
 t.test('writes land at their owner, receipts read the same everywhere, and survive the owner', async (t) => {
   const nodes = await startRing(t, 4);

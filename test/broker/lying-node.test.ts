@@ -13,16 +13,8 @@ import t from 'tap';
 import type { RingDescription } from '../../src/dht/ring-service.js';
 import { admitNodeData } from '../../src/membership/admit-node.js';
 import { runScript, type NodeProcess } from '../helpers/node-process.js';
-import { getJson, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { getJson, ownerOf, settledRing, startRing, type RingReceipt as Receipt } from '../helpers/ring-processes.js';
 import { tempDir, testAuthority } from '../helpers/test-servient.js';
-
-interface Receipt {
-  txId: string;
-  hData: string;
-  status: string;
-  owner: { id: string };
-  tx: { data: { value: unknown } };
-}
 
 /** What one PUT was answered, and what it wrote. */
 interface Write {

@@ -1,23 +1,12 @@
 /**
- * Just enough ASN.1 DER (ITU-T X.690) to write and read simple X.509 structures: definite
- * lengths, the universal types X.509 needs, explicit and implicit context tags. Encoding
- * follows DER's canonical rules (minimal lengths, minimal two's-complement integers). Pure.
+ * Just enough ASN.1 DER (ITU-T X.690) to write a simple X.509 certificate: definite lengths,
+ * the universal types X.509 needs, explicit and implicit context tags, in DER's canonical
+ * form (minimal lengths, minimal two's-complement integers). Pure.
  *
  * A test helper: self-signed.ts writes its TLS test certificates with it. Nothing in src/
  * uses it: the ring authority's certificates and CRLs go through @peculiar/asn1-x509
  * (src/membership/certificate.ts, crl.ts).
- *
- * Throws RangeError for input that is not the DER this module writes.
  */
-
-/** A tag and its content bytes, as read back. */
-export interface DerNode {
-  readonly tag: number;
-  /** The content octets (without tag and length). */
-  readonly content: Uint8Array;
-  /** The whole element, tag and length included (what a signature covers). */
-  readonly bytes: Uint8Array;
-}
 
 const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -46,7 +35,6 @@ export const sequence = (...items: readonly Uint8Array[]): Uint8Array => element
 export const set = (...items: readonly Uint8Array[]): Uint8Array => element(0x31, ...items);
 /** [n] EXPLICIT: a constructed context tag around one element. */
 export const explicit = (n: number, item: Uint8Array): Uint8Array => element(0xa0 | n, item);
-export const nullValue = (): Uint8Array => Uint8Array.of(0x05, 0x00);
 export const booleanValue = (value: boolean): Uint8Array => Uint8Array.of(0x01, 0x01, value ? 0xff : 0x00);
 export const octetString = (bytes: Uint8Array): Uint8Array => element(0x04, bytes);
 export const utf8String = (text: string): Uint8Array => element(0x0c, new TextEncoder().encode(text));
@@ -97,58 +85,8 @@ export function time(date: Date): Uint8Array {
   return element(0x18, new TextEncoder().encode(compact));
 }
 
-/** Reads one element at `offset` of `bytes`. */
-export function read(bytes: Uint8Array, offset = 0): DerNode & { readonly end: number } {
-  if (offset + 2 > bytes.length) throw new RangeError('DER element truncated');
-  const tag = bytes[offset]!;
-  let length = bytes[offset + 1]!;
-  let header = 2;
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 4) throw new RangeError('unsupported DER length');
-    length = 0;
-    for (let i = 0; i < count; i++) length = length * 256 + bytes[offset + 2 + i]!;
-    header += count;
-  }
-  const end = offset + header + length;
-  if (end > bytes.length) throw new RangeError('DER element truncated');
-  return { tag, content: bytes.subarray(offset + header, end), bytes: bytes.subarray(offset, end), end };
-}
-
-/** The elements inside a constructed element's content. */
-export function children(node: DerNode): DerNode[] {
-  const out: DerNode[] = [];
-  for (let offset = 0; offset < node.content.length; ) {
-    const child = read(node.content, offset);
-    out.push(child);
-    offset = child.end;
-  }
-  return out;
-}
-
-/** The value of an INTEGER node, as a bigint. */
-export function readInteger(node: DerNode): bigint {
-  if (node.tag !== 0x02) throw new RangeError('not an INTEGER');
-  return node.content.length === 0 ? 0n : BigInt(`0x${Buffer.from(node.content).toString('hex')}`);
-}
-
-/** The date of a UTCTime or GeneralizedTime node. */
-export function readTime(node: DerNode): Date {
-  const text = new TextDecoder().decode(node.content);
-  const full = node.tag === 0x17 ? `${Number(text.slice(0, 2)) >= 50 ? '19' : '20'}${text}` : node.tag === 0x18 ? text : undefined;
-  if (full === undefined || !/^\d{14}Z$/.test(full)) throw new RangeError('not a DER time');
-  return new Date(`${full.slice(0, 4)}-${full.slice(4, 6)}-${full.slice(6, 8)}T${full.slice(8, 10)}:${full.slice(10, 12)}:${full.slice(12, 14)}Z`);
-}
-
 /** PEM armour (RFC 7468) around DER bytes. */
 export function toPem(label: string, der: Uint8Array): string {
   const base64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${base64}-----END ${label}-----\n`;
-}
-
-/** The DER bytes inside the first PEM block labelled `label`. */
-export function fromPem(label: string, pem: string): Uint8Array {
-  const match = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(pem);
-  if (match === null) throw new RangeError(`no ${label} in the PEM text`);
-  return Uint8Array.from(Buffer.from(match[1]!.replace(/\s+/g, ''), 'base64'));
 }

@@ -6,6 +6,15 @@ import { admitNodeData } from '../../src/membership/admit-node.js';
 import type { RingAuthority } from '../../src/membership/ring-authority.js';
 import { tempDir, testAuthority } from './test-servient.js';
 
+/** A transaction's receipt as a node serves it (GET /ledger/tx/ID), the members the ring tests read. */
+export interface RingReceipt {
+  txId: string;
+  hData: string;
+  status: string;
+  owner: { id: string };
+  tx: { data: { value: unknown } };
+}
+
 export const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
 
 /**
