@@ -138,7 +138,8 @@ export class Broker implements ChangeJournal {
     });
     components.ring.register(TRANSACTION_PROOF, async (request) => {
       if (typeof request.txId !== 'string' || !HEX64.test(request.txId)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'txId is 64 hex digits', { field: 'txId' });
-      return { proof: (await components.ledger.proof(request.txId)) ?? null };
+      // With this member's certificate: the asker checks the block's signer against it.
+      return { proof: (await components.ledger.proof(request.txId)) ?? null, certificate: components.ring.certificate };
     });
   }
 
@@ -271,7 +272,12 @@ export class Broker implements ChangeJournal {
     return { ...proof, ...record, hData, status: proof?.status ?? record.status };
   }
 
-  /** What the record's owner proves about it, asked of the owner; nothing if it cannot be reached. */
+  /**
+   * What the record's owner proves about it, asked of the owner; nothing if it cannot be
+   * reached, or if the block it names is not signed by the key the owner's membership
+   * certificate holds (checked against the ring's authority and CRL), which is also the key
+   * the record names.
+   */
   async #proofOf(record: TransactionRecord): Promise<LedgerProof | undefined> {
     if (record.owner.id === this.#c.ring.self.id) return this.#c.ledger.proof(record.txId);
     const reply = await this.#c.ring.ask(record.owner, { type: TRANSACTION_PROOF, txId: record.txId }).catch((err: unknown) => {
@@ -279,7 +285,13 @@ export class Broker implements ChangeJournal {
       return undefined;
     });
     const proof = reply?.proof as LedgerProof | null | undefined;
-    return typeof proof === 'object' && proof !== null ? proof : undefined;
+    if (typeof proof !== 'object' || proof === null) return undefined;
+    const key = this.#c.ring.keyOf(reply?.certificate, record.owner.id);
+    if (key === undefined || proof.signer !== key || (record.owner.key !== undefined && record.owner.key !== key)) {
+      this.#c.log?.warn({ owner: record.owner.url, txId: record.txId }, 'the owner\'s proof names a block its certified key did not sign; its receipt says pending');
+      return undefined;
+    }
+    return proof;
   }
 
   /** The newest `limit` recorded values of a property of a Thing of this node. */

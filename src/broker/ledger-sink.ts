@@ -46,6 +46,11 @@ export interface TransactionRecord {
  */
 export interface LedgerProof {
   readonly status: TransactionStatus;
+  /**
+   * The Ed25519 key (64 hex) that signed the block the proof names: the owner's, which other
+   * members check against its membership certificate before they serve the proof.
+   */
+  readonly signer?: string;
   readonly [member: string]: unknown;
 }
 

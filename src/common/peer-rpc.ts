@@ -48,6 +48,13 @@ export interface RingAccess {
    */
   holderOf(proof: unknown): string | undefined;
   /**
+   * The Ed25519 key (64 hex) a membership certificate (PEM) holds for `member` (40 hex), if it
+   * is a valid membership of this ring now; undefined otherwise. Never throws.
+   */
+  keyOf(certificate: unknown, member: string): string | undefined;
+  /** This member's own membership certificate, as PEM. */
+  readonly certificate: string;
+  /**
    * Where `member` stands after `owner` among the members this node knows: how many of them lie
    * strictly between the two, going round the ring (0: `member` is the owner's successor as far
    * as this node knows). Ring ids as 40 hex.

@@ -230,6 +230,16 @@ export class RingService implements RingView, RingAccess {
     return RING.toHex(checked.peer.id) === member ? checked.peer.key : undefined;
   }
 
+  keyOf(certificate: unknown, member: string): string | undefined {
+    if (typeof certificate !== 'string' || certificate.length > 8192 || !HEX40.test(member)) return undefined;
+    const key = this.#memberKey(certificate, member);
+    return key === undefined ? undefined : Buffer.from(key).toString('hex');
+  }
+
+  get certificate(): string {
+    return this.#c.membership.certificate;
+  }
+
   membersBetween(owner: string, member: string): number {
     const from = RING.fromHex(owner);
     const to = RING.fromHex(member);

@@ -176,6 +176,7 @@ export class VirtualChain implements LedgerPlugin {
     }
     return {
       status: anchor === undefined ? 'mined' : 'anchored',
+      signer: block.header.minerKey,
       minedIn: { header: block.header, hash: block.hash, signature: block.signature },
       proof: merkleProof(block.txIds, placement.index),
       anchoring: this.#c.anchorer?.kind ?? 'none',

@@ -37,6 +37,12 @@ interface Script {
   readonly knownMembers?: number;
   /** What the ring store holds, for the audit. */
   readonly held?: Set<string>;
+  /** The record the store answers, for receipts. */
+  readonly record?: Record<string, unknown>;
+  /** What the owner answers when asked for its proof. */
+  readonly proofReply?: Record<string, unknown>;
+  /** The key each certificate the scripted ring accepts holds, by certificate text. */
+  readonly certificates?: Record<string, string>;
 }
 
 function setUp(t: Test, script: Script, ackQuorum?: number) {
@@ -44,7 +50,7 @@ function setUp(t: Test, script: Script, ackQuorum?: number) {
   const membershipListeners = new Set<() => void>();
   const store: RecordStore = {
     register: () => undefined,
-    get: async (key) => (script.held?.has(key) === false ? undefined : { kind: 'tx' }),
+    get: async (key) => (script.held?.has(key) === false ? undefined : (script.record ?? { kind: 'tx' })),
     putMany: async () => [],
     putOwned: async () => ({ existing: [], replicas: 0, proofs: [], conflicts: [] }),
     owns: () => false,
@@ -57,11 +63,14 @@ function setUp(t: Test, script: Script, ackQuorum?: number) {
     register: () => undefined,
     ownersOf: async (keys) => [{ owner: OWNER, positions: keys.map((_, i) => i) }],
     ask: async (_peer: WirePeer, request: PeerRequest): Promise<PeerReply> => {
+      if (request.type === 'tx-proof') return script.proofReply ?? { proof: null };
       const txs = request.txs as DataTransaction[];
       submissions.push(txs);
       const results = txs.map((tx) => ({ ack: { txId: transactionId(H_BLOCK, tx.hData), hData: tx.hData, hBlock: H_BLOCK, owner: OWNER, replicas: 3, status: 'pending' } }));
       return { results, proofs: script.proofs(txs) };
     },
+    keyOf: (certificate, member) => (member === OWNER.id && typeof certificate === 'string' ? script.certificates?.[certificate] : undefined),
+    certificate: 'this node\'s certificate',
     holderOf: (proof) => ((proof as ScriptedProof).valid ? (proof as ScriptedProof).member : undefined),
     membersBetween: (_owner, member) => script.between?.[member] ?? 0,
     knownMembers: script.knownMembers ?? 5,
@@ -165,4 +174,24 @@ t.test('the audit delivers again what the ring no longer holds (the record or it
   clock.advance(60_000);
   await settle();
   t.same(submissions.at(-1)?.map((tx) => tx.hData), [first.key], 'so does the minute\'s audit, for a lost index entry too');
+});
+
+t.test('a receipt is served with its owner\'s proof only when the block is signed by the key the owner\'s certificate holds', async (t) => {
+  const KEY = 'a'.repeat(64);
+  const txId = 'f'.repeat(64);
+  const record = { kind: 'tx', txId, hBlock: H_BLOCK, owner: { ...OWNER, key: KEY }, storedAt: 0, status: 'pending', tx: { hData: 'e'.repeat(40) } };
+  const mined = { status: 'mined', signer: KEY, minedIn: { height: 3 } };
+  const cases: [string, Partial<Script>, string][] = [
+    ['signed by the key the owner\'s certificate holds', { proofReply: { proof: mined, certificate: 'owner' }, certificates: { owner: KEY } }, 'mined'],
+    ['a certificate that is not a valid membership (revoked, another ring, another member)', { proofReply: { proof: mined, certificate: 'forged' }, certificates: { owner: KEY } }, 'pending'],
+    ['no certificate', { proofReply: { proof: mined }, certificates: { owner: KEY } }, 'pending'],
+    ['a block signed by another key', { proofReply: { proof: { ...mined, signer: 'b'.repeat(64) }, certificate: 'owner' }, certificates: { owner: KEY } }, 'pending'],
+    ['a certificate of another key than the record names', { proofReply: { proof: { ...mined, signer: 'c'.repeat(64) }, certificate: 'other' }, certificates: { other: 'c'.repeat(64) } }, 'pending'],
+  ];
+  for (const [label, script, status] of cases) {
+    const { broker } = setUp(t, { proofs: () => [], record, ...script });
+    const receipt = (await broker.receipt(record.tx.hData)) as Record<string, unknown>;
+    t.equal(receipt.status, status, label);
+    t.equal(receipt.minedIn !== undefined, status === 'mined', status === 'mined' ? 'with the proof' : 'and without the proof');
+  }
 });
