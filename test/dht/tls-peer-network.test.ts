@@ -367,8 +367,14 @@ const closeOf = (socket: WebSocket) => new Promise<{ code: number; reason: strin
  */
 const probe = (socket: WebSocket) => new Promise<'open' | 'closed'>((resolve) => {
   if (socket.readyState !== WebSocket.OPEN) return resolve('closed');
-  socket.once('pong', () => resolve('open'));
-  socket.once('close', () => resolve('closed'));
+  // Each probe takes its listeners off again, so probing one socket often leaves none behind.
+  const answer = (result: 'open' | 'closed') => () => {
+    socket.off('pong', onPong).off('close', onClose);
+    resolve(result);
+  };
+  const onPong = answer('open');
+  const onClose = answer('closed');
+  socket.once('pong', onPong).once('close', onClose);
   socket.ping();
 });
 
