@@ -243,11 +243,11 @@ export class RingService implements RingView, RingAccess {
   membersBetween(owner: string, member: string): number {
     const from = RING.fromHex(owner);
     const to = RING.fromHex(member);
-    return [this.#node.table.self, ...this.#node.table.knownPeers()].filter((peer) => RING.between(peer.id, from, to)).length;
+    return this.#node.table.members().filter((peer) => RING.between(peer.id, from, to)).length;
   }
 
   get knownMembers(): number {
-    return new Set([this.#node.table.self.id, ...this.#node.table.knownPeers().map((peer) => peer.id)]).size;
+    return this.#node.table.members().length;
   }
 
   get replication(): number {

@@ -165,7 +165,7 @@ export class RingStore implements RecordStore {
    */
   #replicasOf(key: bigint, owner: Peer | undefined): Peer[] {
     const from = owner?.id ?? key;
-    const members = [this.#node.table.self, ...this.#node.table.knownPeers()].filter((peer) => peer.id !== owner?.id);
+    const members = this.#node.table.members().filter((peer) => peer.id !== owner?.id);
     members.sort((a, b) => (this.#space.distance(from, a.id) < this.#space.distance(from, b.id) ? -1 : 1));
     return members.slice(0, Math.max(1, this.#node.table.successors.length) + (owner === undefined ? 1 : 0));
   }
@@ -302,7 +302,7 @@ export class RingStore implements RecordStore {
    * through this node's own routing table.
    */
   async #believedSuccessor(peer: Peer, named: Peer): Promise<Peer> {
-    const known = [this.#node.table.self, ...this.#node.table.knownPeers()].filter((other) => other.id !== peer.id && this.#space.between(other.id, peer.id, named.id));
+    const known = this.#node.table.members().filter((other) => other.id !== peer.id && this.#space.between(other.id, peer.id, named.id));
     if (known.length === 0) return named;
     let believed = this.#nearestAfter(peer.id, known);
     const found = await this.#node.findSuccessor(this.#space.add(peer.id, 1n)).catch(() => undefined);
@@ -424,7 +424,7 @@ export class RingStore implements RecordStore {
    */
   async #onReplicate(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
     const offered = this.#entries(request);
-    const known = [this.#node.table.self, ...this.#node.table.knownPeers()];
+    const known = this.#node.table.members();
     const stray = offered.find(([key]) => !this.#mayOffer(this.#space.fromHex(key), sender.id, known));
     if (stray !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_NOT_OWNER', `${sender.id.toString(16)} does not own ${stray[0]} as far as this node knows`, { field: 'entries' });
     this.#charge(sender, offered);
@@ -433,10 +433,12 @@ export class RingStore implements RecordStore {
     const keys = admitted.map(([key]) => key);
     const current = await this.#section.getMany(keys);
     // What this node holds already counts for precedence only: its proofs were checked when it came.
-    const accepted = this.#merge(admitted, current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false))));
+    const held = current.map((stored, i) => (stored === undefined ? undefined : this.#usable(keys[i]!, stored, false)));
+    const accepted = this.#merge(admitted, held);
     await this.#write(accepted);
+    // It signs for what it now holds of each key: what it just wrote, or the sound record it kept.
     const written = new Map(accepted);
-    const proof = this.#proofOf(admitted.map(([key], i) => [key, written.has(key) ? written.get(key) : current[i]]));
+    const proof = this.#proofOf(admitted.map(([key], i) => [key, written.has(key) ? written.get(key) : held[i]]));
     return { stored: accepted.length, refused: refused.map(({ key, error }) => ({ key, error: describeError(error) })), ...(proof === undefined ? {} : { proof }) };
   }
 

@@ -127,6 +127,11 @@ export class RoutingTable {
   }
 
   /** Every distinct peer this node knows, for diagnostics. */
+  /** This node and every peer it knows, each once: the ring as far as this node can see it. */
+  members(): Peer[] {
+    return [this.self, ...this.knownPeers().filter((peer) => peer.id !== this.self.id)];
+  }
+
   knownPeers(): Peer[] {
     const all = new Map<bigint, Peer>();
     for (const peer of [...this.#successors, ...this.#fingers, this.#predecessor]) if (peer) all.set(peer.id, peer);

@@ -54,3 +54,13 @@ t.test('successorCandidate names the list entry covering the key, with the entry
   table.setSuccessors([]);
   t.equal(named(15n), undefined, 'no successors, no candidate');
 });
+
+t.test('members are this node and every peer it knows, each once', async (t) => {
+  const table = new RoutingTable(RING, peer(10n), 4);
+  t.same(table.members().map((p) => p.id), [10n], 'alone: itself');
+  table.setSuccessors([peer(20n), peer(30n)]);
+  table.setFinger(5, peer(30n));
+  table.setFinger(6, peer(90n));
+  table.predecessor = peer(90n);
+  t.same(table.members().map((p) => p.id).sort((a, b) => (a < b ? -1 : 1)), [10n, 20n, 30n, 90n]);
+});
