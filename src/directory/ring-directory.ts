@@ -89,6 +89,8 @@ export class RingDirectory implements ThingHosts {
   #publishedAt = 0;
   #failed = false;
   #publishing = false;
+  /** Thing ids whose ring entry another member holds, already logged. */
+  readonly #taken = new Set<string>();
 
   constructor(components: RingDirectoryComponents, init: RingDirectoryInit = {}) {
     this.#c = components;
@@ -239,7 +241,9 @@ export class RingDirectory implements ThingHosts {
     const failures = await this.#c.store.putMany(entries);
     this.#listing = undefined;
     // The ring keeps the first signed entry for a Thing id: publishing again cannot change that.
-    const taken = entries.filter((_, i) => isFlowchainError(failures[i], 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT')).map(([, entry]) => entry.thingId);
+    // Said once per Thing, not at every refresh.
+    const taken = entries.filter((_, i) => isFlowchainError(failures[i], 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT')).map(([, entry]) => entry.thingId).filter((id) => !this.#taken.has(id));
+    for (const id of taken) this.#taken.add(id);
     if (taken.length > 0) this.#c.log?.warn({ things: taken }, 'the ring holds another member\'s entry for these Thing ids: they are served here but not listed ring-wide as this node\'s');
     const failed = failures.find((f) => f !== undefined && !isFlowchainError(f, 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT'));
     if (failed !== undefined) throw failed;

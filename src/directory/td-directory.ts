@@ -149,7 +149,7 @@ export class TdDirectory {
     const own = this.get(id);
     if (own !== undefined) return this.served(own);
     const entry = await this.#c.ring.entryOf(id);
-    if (entry === undefined || entry.td === null || (entry.expires !== null && entry.expires <= this.#c.clock.now())) return undefined;
+    if (entry === undefined || entry.td === null || entry.expires <= this.#c.clock.now()) return undefined;
     return servedEntry(entry, entry.td);
   }
 
