@@ -59,7 +59,7 @@ export interface TransactionUpdate {
  * (once mined: the block, the Merkle path, the anchor), or the queued transaction when it has
  * not reached its owner yet.
  */
-export type Receipt = (TransactionRecord & Partial<LedgerProof> & { readonly hData: string }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
+export type Receipt = (TransactionRecord & Partial<LedgerProof> & { readonly hData: string; readonly owner: TransactionRecord['owner'] & { readonly certificate?: string } }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
 
 /** The peer request type that asks an owner what its ledger proves about a transaction. */
 export const TRANSACTION_PROOF = 'tx-proof';
@@ -268,8 +268,10 @@ export class Broker implements ChangeJournal {
     if (stored === undefined || (HEX64.test(ref) && stored.txId !== ref)) throw notFound(ref);
     const { kind: _kind, ...record } = stored;
     // The proof adds to the record (and says the status); it never replaces what the record says.
-    const proof = await this.#proofOf(record);
-    return { ...proof, ...record, hData, status: proof?.status ?? record.status };
+    // A mined receipt carries its owner's membership certificate: offline, it can be checked against the ring's authority.
+    const proven = await this.#proofOf(record);
+    if (proven === undefined) return { ...record, hData };
+    return { ...proven.proof, ...record, owner: { ...record.owner, certificate: proven.certificate }, hData, status: proven.proof.status };
   }
 
   /**
@@ -278,8 +280,11 @@ export class Broker implements ChangeJournal {
    * certificate holds (checked against the ring's authority and CRL), which is also the key
    * the record names.
    */
-  async #proofOf(record: TransactionRecord): Promise<LedgerProof | undefined> {
-    if (record.owner.id === this.#c.ring.self.id) return this.#c.ledger.proof(record.txId);
+  async #proofOf(record: TransactionRecord): Promise<{ readonly proof: LedgerProof; readonly certificate: string } | undefined> {
+    if (record.owner.id === this.#c.ring.self.id) {
+      const proof = await this.#c.ledger.proof(record.txId);
+      return proof === undefined ? undefined : { proof, certificate: this.#c.ring.certificate };
+    }
     const reply = await this.#c.ring.ask(record.owner, { type: TRANSACTION_PROOF, txId: record.txId }).catch((err: unknown) => {
       this.#c.log?.warn({ err, owner: record.owner.url }, 'the owner of a transaction did not answer for its proof; its receipt says pending');
       return undefined;
@@ -291,7 +296,7 @@ export class Broker implements ChangeJournal {
       this.#c.log?.warn({ owner: record.owner.url, txId: record.txId }, 'the owner\'s proof names a block its certified key did not sign; its receipt says pending');
       return undefined;
     }
-    return proof;
+    return { proof, certificate: reply!.certificate as string };
   }
 
   /** The newest `limit` recorded values of a property of a Thing of this node. */

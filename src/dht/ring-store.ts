@@ -173,15 +173,20 @@ export class RingStore implements RecordStore {
   /**
    * What several members' sound records of one key say together: of a kind with a voucher,
    * the newest record of the voucher most of them hold (one lying member is outvoted by the
-   * honest copies); otherwise the first (the owner's, when it had one).
+   * honest copies), leaving out records that one of another voucher would replace in the
+   * store (one honest copy of an entry that proves its claim outranks any number of others);
+   * otherwise the first (the owner's, when it had one).
    */
   #agree(records: readonly unknown[]): unknown {
     const kind = this.#kindFor(records[0]);
-    if (kind.voucher === undefined) return records[0];
+    const { voucher, replaces } = kind;
+    if (voucher === undefined) return records[0];
+    const outranked = (record: unknown) => records.some((other) => voucher(other) !== voucher(record) && replaces?.(other, record) === true);
+    const standing = records.filter((r) => !outranked(r));
     const votes = new Map<string, unknown[]>();
-    for (const record of records) {
-      const voucher = kind.voucher(record);
-      votes.set(voucher, [...(votes.get(voucher) ?? []), record]);
+    for (const record of standing.length > 0 ? standing : records) {
+      const by = voucher(record);
+      votes.set(by, [...(votes.get(by) ?? []), record]);
     }
     // Ties go to the voucher named first (the owner's answer comes first).
     const [, chosen] = [...votes].reduce((best, next) => (next[1].length > best[1].length ? next : best));

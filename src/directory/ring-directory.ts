@@ -8,12 +8,14 @@
  * Rejects with the ring store's codes (FLOWCHAIN_ERR_PEER_UNREACHABLE,
  * FLOWCHAIN_ERR_LOOKUP_FAILED, FLOWCHAIN_ERR_RING_RECORD_INVALID) where noted.
  */
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ThingHosts } from '../broker/transaction-owner.js';
 import type { Clock, Timer } from '../common/clock.js';
 import type { RecordStore } from '../common/ring-records.js';
 import { isFlowchainError } from '../errors.js';
 import type { NodeIdentity } from '../node-identity.js';
 import type { ThingDescription } from '../td/thing-description.js';
+import { hostedThingId } from '../td/thing-id.js';
 import { MAX_ENTRY_LIFETIME_MS, signThingEntry, thingKey, THING_ENTRIES, type EntryRegistration, type ThingEntry } from './thing-entry.js';
 
 /** Collaborators of the directory. */
@@ -41,6 +43,8 @@ export interface HostedThing {
   readonly thingId: string;
   /** The TD as served, with absolute `base`. */
   readonly td: ThingDescription;
+  /** The Thing's slug: its entry proves the host when the id derives from it ({@link hostedThingId}). */
+  readonly slug?: string;
 }
 
 /** A TD registered at this node through the directory API, as it publishes it. */
@@ -57,6 +61,8 @@ interface Publication {
   readonly thingId: string;
   readonly td: ThingDescription | null;
   readonly registration?: EntryRegistration;
+  /** For a hosted Thing whose id derives from this node's key, the slug it derives from. */
+  readonly name?: string;
   /** Undefined: the hosted Things' rolling TTL. */
   readonly expires?: number | null;
 }
@@ -77,7 +83,7 @@ export class RingDirectory implements ThingHosts {
   readonly #refreshMs: number;
   readonly #cacheMs: number;
   /** What this node publishes, by Thing id, and the base URL of its forms. */
-  readonly #hosted = new Map<string, ThingDescription>();
+  readonly #hosted = new Map<string, Publication>();
   /** TDs registered at this node, by Thing id. */
   readonly #registered = new Map<string, RegisteredThing>();
   #url: string | undefined;
@@ -109,7 +115,7 @@ export class RingDirectory implements ThingHosts {
    */
   async start(url: string, things: readonly HostedThing[]): Promise<void> {
     this.#url = url;
-    for (const thing of things) this.#hosted.set(thing.thingId, thing.td);
+    for (const thing of things) this.#hosted.set(thing.thingId, this.#hostedPublication(thing));
     await this.#refresh();
     this.#timer ??= this.#c.clock.every(RETRY_MS, () => {
       const due = this.#failed || this.#c.clock.now() - this.#publishedAt >= this.#refreshMs;
@@ -119,14 +125,16 @@ export class RingDirectory implements ThingHosts {
 
   /** Adds or updates a hosted Thing; resolves once its entry is stored at its owner. */
   async host(thing: HostedThing): Promise<void> {
-    this.#hosted.set(thing.thingId, thing.td);
-    if (this.#url !== undefined) await this.#publish([{ thingId: thing.thingId, td: thing.td }]);
+    const publication = this.#hostedPublication(thing);
+    this.#hosted.set(thing.thingId, publication);
+    if (this.#url !== undefined) await this.#publish([publication]);
   }
 
   /** Withdraws a hosted Thing: a signed tombstone replaces its entry. */
   async withdraw(thingId: string): Promise<void> {
+    const hosted = this.#hosted.get(thingId);
     if (!this.#hosted.delete(thingId) || this.#url === undefined) return;
-    await this.#publish([{ thingId, td: null }]);
+    await this.#publish([{ ...hosted, thingId, td: null }]);
   }
 
   /**
@@ -183,7 +191,7 @@ export class RingDirectory implements ThingHosts {
   async #refresh(): Promise<void> {
     this.#publishing = true;
     try {
-      await this.#publish([...[...this.#hosted].map(([thingId, td]) => ({ thingId, td })), ...[...this.#registered.values()].map((thing) => this.#registration(thing))]);
+      await this.#publish([...this.#hosted.values(), ...[...this.#registered.values()].map((thing) => this.#registration(thing))]);
       this.#failed = false;
       this.#publishedAt = this.#c.clock.now();
     } catch (err) {
@@ -206,7 +214,7 @@ export class RingDirectory implements ThingHosts {
    */
   async hostOf(thingId: string, fresh = false): Promise<HostedBy | undefined> {
     const local = this.#hosted.get(thingId);
-    if (local !== undefined) return { hostId: this.#selfId(), td: local };
+    if (local !== undefined) return { hostId: this.#selfId(), td: local.td };
     const now = this.#c.clock.now();
     let cached = this.#cache.get(thingId);
     if (cached === undefined || fresh || now - cached.at > this.#cacheMs) {
@@ -223,6 +231,12 @@ export class RingDirectory implements ThingHosts {
     return entry === undefined || entry.registration !== undefined ? undefined : { hostId: entry.host.id, td: entry.td };
   }
 
+  /** A hosted Thing's publication: with its slug when its id derives from this node's key. */
+  #hostedPublication(thing: HostedThing): Publication {
+    const bound = thing.slug !== undefined && hostedThingId(bytesToHex(this.#c.identity.publicKey), thing.slug) === thing.thingId;
+    return { thingId: thing.thingId, td: thing.td, ...(bound ? { name: thing.slug } : {}) };
+  }
+
   #registration(thing: RegisteredThing): Publication {
     return { thingId: thing.thingId, td: thing.td, registration: thing.registration, expires: thing.expires };
   }
@@ -236,7 +250,7 @@ export class RingDirectory implements ThingHosts {
     const entries = things.map((p): [string, ThingEntry] => [
       thingKey(p.thingId),
       // A registration without a TTL (expires null) lives a week past its node's last publication.
-      signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : Math.min(p.expires ?? Infinity, now + MAX_ENTRY_LIFETIME_MS), ...(p.registration === undefined ? {} : { registration: p.registration }) }),
+      signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : Math.min(p.expires ?? Infinity, now + MAX_ENTRY_LIFETIME_MS), ...(p.registration === undefined ? {} : { registration: p.registration }), ...(p.name === undefined ? {} : { name: p.name }) }),
     ]);
     const failures = await this.#c.store.putMany(entries);
     this.#listing = undefined;

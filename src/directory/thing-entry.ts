@@ -24,6 +24,7 @@ import type { RecordKind } from '../common/ring-records.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, keyIdOf } from '../node-identity.js';
 import type { ThingDescription } from '../td/thing-description.js';
+import { hostedThingId } from '../td/thing-id.js';
 
 /** The host of a Thing, as its entry names it. */
 export interface ThingHost {
@@ -53,6 +54,12 @@ export interface ThingEntry {
   readonly host: ThingHost;
   /** Present when the TD was registered through the directory API rather than hosted. */
   readonly registration?: EntryRegistration;
+  /**
+   * For a hosted Thing whose id derives from its host's key ({@link hostedThingId}): the slug
+   * it derives from. Such an entry proves that its publisher hosts the Thing, so it outranks
+   * any entry of another publisher for that id, first or not.
+   */
+  readonly name?: string;
   /** Grows with each publication by the same publisher (its clock, in ms). */
   readonly version: number;
   /** When the entry stops counting unless published again, ms since the epoch. */
@@ -76,6 +83,7 @@ export interface EntryInit {
   readonly version: number;
   readonly expires: number;
   readonly registration?: EntryRegistration;
+  readonly name?: string;
 }
 
 /** Signs an entry for a Thing this node hosts or a TD registered here (or a tombstone, with `td` null). */
@@ -86,6 +94,7 @@ export function signThingEntry(identity: NodeIdentity, init: EntryInit): ThingEn
     td: init.td,
     host: { id: identity.id.toString(16).padStart(40, '0'), key: bytesToHex(identity.publicKey), url: init.url },
     ...(init.registration === undefined ? {} : { registration: init.registration }),
+    ...(init.name === undefined ? {} : { name: init.name }),
     version: init.version,
     expires: init.expires,
   };
@@ -111,6 +120,7 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
     if (typeof registration !== 'object' || registration === null || !Number.isSafeInteger(registration.created) || !Number.isSafeInteger(registration.modified)) throw invalid('registration is { created, modified, ttl? }', 'registration');
     if (registration.ttl !== undefined && !(typeof registration.ttl === 'number' && registration.ttl > 0 && Number.isFinite(registration.ttl))) throw invalid('registration.ttl is a positive number of seconds', 'registration.ttl');
   }
+  if (e.name !== undefined && (typeof e.name !== 'string' || registration !== undefined || hostedThingId(host.key, e.name) !== e.thingId)) throw invalid('name is the slug the hosted Thing\'s id derives from in its host\'s namespace', 'name');
   if (!Number.isSafeInteger(e.version)) throw invalid('version is an integer', 'version');
   if (!Number.isSafeInteger(e.expires)) throw invalid('expires is integer milliseconds since the epoch', 'expires');
   if (typeof e.signature !== 'string' || !HEX128.test(e.signature)) throw invalid('signature is 64 bytes of hex', 'signature');
@@ -121,8 +131,10 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
 
 /**
  * The ring record kind of Thing entries: self-proving by the publisher's signature; a newer
- * entry from the same publisher replaces the stored one (nobody else's can, except where the
- * stored one is a tombstone: a withdrawn id is free again: the first signed entry wins);
+ * entry from the same publisher replaces the stored one. Nobody else's can, except an entry
+ * whose id derives from its publisher's key (`name`), which takes the place of any other
+ * publisher's entry, and any entry where the stored one is a tombstone (a withdrawn id is free
+ * again). Otherwise the first signed entry wins;
  * expired ones drop out, and none counts for more than {@link MAX_ENTRY_LIFETIME_MS}. Listed:
  * the directory reads them across the ring. Vouched for by the publisher's key, so a reader
  * that asks the owner and the replicas believes the publisher most of them hold.
@@ -130,7 +142,8 @@ function checkEntry(keyHex: string, raw: unknown): ThingEntry {
 export const THING_ENTRIES: RecordKind<ThingEntry> = {
   kind: 'td',
   check: checkEntry,
-  replaces: (offered, stored) => (offered.host.key === stored.host.key ? offered.version > stored.version : stored.td === null && offered.td !== null),
+  replaces: (offered, stored) =>
+    offered.host.key === stored.host.key ? offered.version > stored.version : (offered.name !== undefined && stored.name === undefined) || (stored.td === null && offered.td !== null),
   expiresAt: (entry) => entry.expires,
   maxLifetimeMs: MAX_ENTRY_LIFETIME_MS,
   voucher: (entry) => entry.host.key,

@@ -12,10 +12,21 @@
  *      block's place among the anchored heights.
  * Steps 4 and 5 (and the header's hash and puzzle) are receipt-proofs.ts, which browsers run too.
  *
+ * Given the ring's authority certificate (and, optionally, its CRL), {@link verifyReceipt} also
+ * checks who the owner was: the membership certificate the receipt carries is the authority's,
+ * was valid when the block was opened and is not revoked, names the owner's ring id, and holds
+ * the key that signed the block. Without it, the receipt proves which key signed, not that
+ * the key belonged to a member.
+ *
  * Whether the anchor's public transaction exists is checked separately, against a chain
  * (ethereum-anchorer.ts), because that needs the network.
  */
+import { X509Certificate } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
+import { ringIdHex } from '../membership/certified-ring-id.js';
+import { verifyCrl } from '../membership/crl.js';
+import { checkMemberCertificate, serials } from '../membership/membership.js';
 import { checkHeader, type SignatureCheck } from './block.js';
 import { NodeIdentity } from '../node-identity.js';
 import { checkReceiptProofs, type ReceiptProofs } from './receipt-proofs.js';
@@ -24,7 +35,14 @@ import { checkReceiptProofs, type ReceiptProofs } from './receipt-proofs.js';
 export interface MinedReceipt extends ReceiptProofs {
   readonly hData: string;
   readonly tx: DataTransaction;
-  readonly owner: { readonly id: string; readonly key?: string };
+  /** The owner: its ring id, its key and its membership certificate (PEM; receipts before these name the id alone). */
+  readonly owner: { readonly id: string; readonly key?: string; readonly certificate?: string };
+}
+
+/** The ring authority a receipt's owner is checked against: its certificate and, optionally, its newest CRL (PEM). */
+export interface ReceiptTrust {
+  readonly authority: string;
+  readonly crl?: string;
 }
 
 /** What a receipt proves, or why it proves nothing. */
@@ -57,9 +75,38 @@ export function checkReceipt(raw: unknown, verifySignature: SignatureCheck): Rec
 
 /**
  * Checks a receipt (the JSON of `GET /ledger/tx/{txId}`) offline, Ed25519 signatures
- * included: what `flowchain verify-receipt` does, for applications. Never throws. Whether an
- * anchor's public transaction exists needs the chain and is not checked here.
+ * included: what `flowchain verify-receipt` does, for applications. With `trust`, also that
+ * its owner was a member of that authority's ring. Never throws. Whether an anchor's public
+ * transaction exists needs the chain and is not checked here.
  */
-export function verifyReceipt(raw: unknown): ReceiptCheck {
-  return checkReceipt(raw, NodeIdentity.verify);
+export function verifyReceipt(raw: unknown, trust?: ReceiptTrust): ReceiptCheck {
+  const check = checkReceipt(raw, NodeIdentity.verify);
+  const fault = check.ok && trust !== undefined ? ownerFault(raw as MinedReceipt, trust) : undefined;
+  return fault === undefined ? check : { ok: false, fault };
+}
+
+/** Why the receipt's owner cannot be shown a member of the authority's ring at the block's time, if it cannot. */
+function ownerFault(receipt: MinedReceipt, trust: ReceiptTrust): string | undefined {
+  const { header } = receipt.minedIn;
+  if (typeof receipt.owner.certificate !== 'string') return 'the receipt carries no membership certificate of its owner (a receipt from before they did): it cannot be checked against an authority';
+  let authority: X509Certificate;
+  try {
+    authority = new X509Certificate(trust.authority);
+  } catch {
+    return 'the authority certificate is not a PEM certificate';
+  }
+  let revoked = new Set<string>();
+  if (trust.crl !== undefined) {
+    const crl = verifyCrl(trust.crl, authority.publicKey);
+    if (crl === undefined) return 'the CRL is not one the authority signed';
+    revoked = serials(crl);
+  }
+  try {
+    const member = checkMemberCertificate(new X509Certificate(receipt.owner.certificate), authority, revoked, new Date(header.openedAt));
+    if (ringIdHex(member.id) !== receipt.owner.id) return 'the owner\'s certificate names another ring id than the receipt\'s owner';
+    if (bytesToHex(member.key) !== header.minerKey) return 'the owner\'s certificate holds another key than the one that signed the block';
+  } catch (err) {
+    return `the owner's membership: ${(err as Error).message}`;
+  }
+  return undefined;
 }

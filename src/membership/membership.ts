@@ -186,17 +186,7 @@ export class Membership {
    * key the certificate binds to it. Throws FLOWCHAIN_ERR_PEER_NOT_MEMBER.
    */
   verifyPeer(certificate: X509Certificate | undefined, now: Date): MemberPeer {
-    if (certificate === undefined) throw notMember('the peer presented no certificate');
-    if (!certificate.checkIssued(this.#authority) || !certificate.verify(this.#authority.publicKey)) throw notMember('the peer\'s certificate is not from this ring\'s authority');
-    if (certificate.ca) throw notMember('the peer presented the authority\'s own certificate');
-    const notAfter = new Date(certificate.validTo);
-    if (now < new Date(certificate.validFrom) || now > notAfter) throw notMember('the peer\'s membership certificate is expired or not yet valid');
-    const serial = serialOf(certificate);
-    if (this.#revoked.has(serial)) throw notMember('the peer\'s membership certificate is revoked');
-    // Read only now that the authority's signature over it has verified.
-    const member = readMemberCertificate(certificate.raw);
-    if (member === undefined) throw notMember('the peer\'s certificate carries no certified ring id (its subject is not "node <40 hex>")');
-    return { id: member.id, key: member.key, serial, notAfter };
+    return checkMemberCertificate(certificate, this.#authority, this.#revoked, now);
   }
 
   /**
@@ -232,7 +222,27 @@ export class Membership {
   }
 }
 
-const serials = (crl: VerifiedCrl): Set<string> => new Set(crl.revoked.map((entry) => entry.serial.toString(16)));
+/**
+ * Checks a membership certificate: issued by `authority` and signed by it, valid at `at`, its
+ * serial not in `revoked`, naming a certified ring id. Returns who it names: that id and the
+ * key it binds to it. Throws FLOWCHAIN_ERR_PEER_NOT_MEMBER saying which check failed.
+ */
+export function checkMemberCertificate(certificate: X509Certificate | undefined, authority: X509Certificate, revoked: ReadonlySet<string>, at: Date): MemberPeer {
+  if (certificate === undefined) throw notMember('no certificate was presented');
+  if (!certificate.checkIssued(authority) || !certificate.verify(authority.publicKey)) throw notMember('the certificate is not from this ring\'s authority');
+  if (certificate.ca) throw notMember('the certificate is the authority\'s own, not a member\'s');
+  const notAfter = new Date(certificate.validTo);
+  if (at < new Date(certificate.validFrom) || at > notAfter) throw notMember(`the membership certificate was not valid at ${at.toISOString()} (it is valid from ${new Date(certificate.validFrom).toISOString()} to ${notAfter.toISOString()})`);
+  const serial = serialOf(certificate);
+  if (revoked.has(serial)) throw notMember('the membership certificate is revoked');
+  // Read only now that the authority's signature over it has verified.
+  const member = readMemberCertificate(certificate.raw);
+  if (member === undefined) throw notMember('the certificate carries no certified ring id (its subject is not "node <40 hex>")');
+  return { id: member.id, key: member.key, serial, notAfter };
+}
+
+/** The hex serial numbers a verified CRL revokes. */
+export const serials = (crl: VerifiedCrl): Set<string> => new Set(crl.revoked.map((entry) => entry.serial.toString(16)));
 
 /** A certificate's serial as lower-case hex without leading zeros (OpenSSL pads it to whole bytes). */
 const serialOf = (certificate: X509Certificate): string => BigInt(`0x${certificate.serialNumber}`).toString(16);

@@ -21,3 +21,21 @@ export function nameBasedId(namespace: string, name: string): string {
   const hex = bytesToHex(hash);
   return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * The namespace of the Things a node hosts, derived from the Ed25519 key its membership
+ * certificate holds: the version-5 UUID of the key (64 hex digits) in Flowchain's own hosts
+ * namespace. A hosted Thing's id, `nameBasedId(hostNamespace(key), slug)`, thus names its host:
+ * anyone holding the host's key and the slug recomputes it, and no other key yields it.
+ */
+export function hostNamespace(keyHex: string): string {
+  return nameBasedId(HOSTS_NAMESPACE, keyHex.toLowerCase()).slice('urn:uuid:'.length);
+}
+
+/** The id of the Thing `slug` hosted by the node with Ed25519 key `keyHex`. */
+export function hostedThingId(keyHex: string, slug: string): string {
+  return nameBasedId(hostNamespace(keyHex), slug);
+}
+
+/** Flowchain's namespace UUID for {@link hostNamespace} (a random version-4 UUID, fixed). */
+const HOSTS_NAMESPACE = '30fec529-6a0a-47bc-8c2e-18c390c358d5';

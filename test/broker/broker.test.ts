@@ -6,11 +6,13 @@
  * store nothing.
  */
 import { createHash } from 'node:crypto';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import t from 'tap';
 import { blockHash, createTransaction, transactionId, type DataTransaction } from '../../src/broker/data-transaction.js';
 import { SUBMIT_TRANSACTION } from '../../src/broker/transaction-owner.js';
 import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
 import { NodeIdentity } from '../../src/node-identity.js';
+import { hostedThingId } from '../../src/td/thing-id.js';
 import { foundedAuthority, peerLink } from '../helpers/peer-link.js';
 import { createServient, tempDir } from '../helpers/test-servient.js';
 
@@ -212,6 +214,35 @@ t.test('a member cannot plant a record through replication that a submission wou
   t.equal(reply.stored, 1, 'only the sound one is kept');
   for (const [key] of [planted, outOfSchema, backdated, fromTheFuture]) t.equal((await servient.app.inject(`/ledger/tx/${key}`)).statusCode, 404, 'no receipt is served for a refused record');
   t.equal((await servient.app.inject(`/ledger/tx/${sound[0]}`)).json().tx.data.value, 4, 'the sound one is');
+});
+
+t.test('a Thing whose id derives from its host\'s key cannot be taken over, even by a member whose entry came first', async (t) => {
+  const { servient, config, clock } = await createServient(t);
+  await servient.start();
+  const ownKey = bytesToHex(servient.ring.identity.publicKey);
+  const thermostat = servient.registry.get('thermostat').id;
+  t.equal(thermostat, hostedThingId(ownKey, 'thermostat'), 'a new node\'s hosted Thing ids derive from its key');
+  t.match(await servient.directory.entryOf(thermostat), { name: 'thermostat', host: { key: ownKey } }, 'and its entry says from which slug');
+
+  const authority = foundedAuthority(config.data);
+  const squatter = await peerLink(t, servient.ring.describe().url, authority);
+  const host = await peerLink(t, servient.ring.describe().url, authority);
+  const now = clock.now();
+  const dimmer = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', id: hostedThingId(bytesToHex(host.identity.publicKey), 'dimmer'), title: 'Dimmer', securityDefinitions: { n: { scheme: 'nosec' } }, security: 'n', properties: { level: { type: 'integer', forms: [{ href: 'x' }] } } };
+  const put = async (member: typeof host, name?: string) =>
+    (await member.ask({ type: 'store-put-many', entries: [[thingKey(dimmer.id), signThingEntry(member.identity, { thingId: dimmer.id, td: dimmer as never, url: 'http://127.0.0.1:1/', version: now, expires: now + 60_000, ...(name === undefined ? {} : { name }) })]] })).reply;
+  let n = 0;
+  const submit = async (member: typeof host) =>
+    ((await member.ask({ type: SUBMIT_TRANSACTION, txs: [createTransaction({ thing: dimmer.id, property: 'level', value: 1, origin: 'consumer' }, member.identity, now, new Uint8Array(16).fill(++n))] })).reply as { results: SubmitAnswer[] }).results[0]!;
+
+  t.same(await put(squatter), { replicas: 0 }, 'the squatter\'s entry, first for that id, is taken');
+  t.ok((await submit(squatter)).ack, 'and while it stands the squatter records as the Thing\'s host');
+  t.same(await put(host, 'dimmer'), { replicas: 0 }, 'the host\'s entry, proving its id, takes its place');
+  t.match(await put(squatter), { refused: [{ error: { code: 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT' } }] }, 'the squatter cannot take it back');
+  clock.advance(31_000); // past the directory's read cache
+  t.equal((await submit(squatter)).error?.code, 'FLOWCHAIN_ERR_TX_UNAUTHORIZED', 'its transactions about the Thing are refused');
+  t.ok((await submit(host)).ack, 'the host\'s are taken');
+  t.match(await servient.directory.entryOf(dimmer.id), { name: 'dimmer', host: { key: bytesToHex(host.identity.publicKey) } }, 'the ring names the host');
 });
 
 t.test('a full outbox answers writes 503 FLOWCHAIN_ERR_BUSY with Retry-After, and nothing of them is applied', async (t) => {

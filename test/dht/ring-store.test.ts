@@ -307,6 +307,28 @@ t.test('a quorum read believes the voucher most of the owner and its replicas ho
   t.same(await reader.get(key, { quorum: true }), alice2, 'a quorum read: the replicas outvote the owner, newest version of their voucher');
 });
 
+t.test('a quorum read takes a record that outranks the others by its kind\'s rule over any number of copies of theirs', async (t) => {
+  const sim = new RingSimulation(57);
+  await grow(sim, 8);
+  // A claim that proves itself takes the place of any other voucher's claim (as a Thing entry whose id derives from its host's key does).
+  type Proven = Claim & { proven?: boolean };
+  const proven = { ...CLAIMS, replaces: (offered: Proven, stored: Proven) => (offered.by === stored.by ? offered.version > stored.version : offered.proven === true && stored.proven !== true) } as RecordKind;
+  for (const node of sim.nodes) sim.stores.get(node)!.store.register(proven);
+  const [key, mallory] = claim('plug', 'mallory', 1);
+  t.same(await sim.randomStore().putMany([[key, mallory]]), [undefined], 'the squatter came first');
+  const alice = { ...claim('plug', 'alice', 1)[1], proven: true };
+  t.same(await sim.randomStore().putMany([[key, alice]]), [undefined], 'the proven claim is not a conflict: it takes the place');
+  const owner = sim.nodes.find((n) => n.self.id === sim.owner(RING.fromHex(key)))!;
+  const holders = sim.nodes.filter((n) => sim.stores.get(n)!.section.data.has(key));
+  t.ok(holders.length >= 3 && holders.every((n) => (sim.stores.get(n)!.section.data.get(key) as { by: string }).by === 'alice'), 'owner and replicas hold it');
+  // Every copy but one replica's goes back to the squatter's, and the owner answers it too.
+  const keeper = holders.find((n) => n !== owner)!;
+  for (const node of holders) if (node !== keeper) sim.stores.get(node)!.section.data.set(key, mallory);
+  lie(owner, 'store-get', () => ({ found: true, value: mallory }));
+  const reader = sim.stores.get(sim.nodes.find((n) => n !== owner)!)!.store;
+  t.same(await reader.get(key, { quorum: true }), alice, 'one copy of the proven claim outranks the others');
+});
+
 t.test('a walk does not believe a member that names a successor past members the walker knows', async (t) => {
   const sim = new RingSimulation(53);
   await grow(sim, 12);

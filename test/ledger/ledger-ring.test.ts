@@ -4,19 +4,24 @@
  * the one written to, verifies offline.
  */
 import t from 'tap';
-import { checkReceipt } from '../../src/ledger/receipt.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkReceipt, verifyReceipt } from '../../src/ledger/receipt.js';
+import { MEMBERSHIP_FILES } from '../../src/membership/membership.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { minedReceipt, ownerOf, settledRing, startRing } from '../helpers/ring-processes.js';
+import { testAuthority } from '../helpers/test-servient.js';
 
 interface Receipt {
   status: string;
   hData: string;
-  owner: { id: string; key: string };
+  owner: { id: string; key: string; certificate: string };
   minedIn?: { header: { minerId: string; minerKey: string; height: number } };
 }
 
 t.test('writes on every node are mined by their owners, and their receipts verify from any node', async (t) => {
-  const nodes = await startRing(t, 4, ['--block-interval', '300', '--difficulty', '16']);
+  const authority = testAuthority(t);
+  const nodes = await startRing(t, 4, ['--block-interval', '300', '--difficulty', '16'], authority);
   const sorted = await settledRing(nodes);
   t.equal(new Set(sorted.map((r) => r.successors[0]?.id)).size, 4, 'one ring of four');
   const written: { txId: string; on: number }[] = [];
@@ -28,6 +33,7 @@ t.test('writes on every node are mined by their owners, and their receipts verif
     }
   }
   const miners = new Set<string>();
+  const receipts: Receipt[] = [];
   for (const { txId, on } of written) {
     const reader = nodes[(on + 1) % nodes.length]!;
     const receipt = await minedReceipt<Receipt>(reader.url, txId);
@@ -36,7 +42,19 @@ t.test('writes on every node are mined by their owners, and their receipts verif
     t.equal(receipt.minedIn?.header.minerKey, receipt.owner.key, 'and mined by it (its key signed the block)');
     t.match(checkReceipt(receipt, NodeIdentity.verify), { ok: true, status: 'mined' }, 'its receipt, read from another node, verifies');
     miners.add(owner);
+    receipts.push(receipt);
   }
   t.ok(miners.size >= 2, `mined by ${miners.size} different owners`);
+
+  // Offline, against the ring's authority: each receipt's owner was a member when it mined the block.
+  const trust = { authority: readFileSync(join(authority.directory, MEMBERSHIP_FILES.authority), 'utf8') };
+  t.ok(receipts.every((receipt) => verifyReceipt(receipt, trust).ok), 'every receipt\'s owner certificate is the authority\'s, names the owner and holds the miner key');
+  const [first] = receipts as [Receipt];
+  const other = receipts.find((r) => r.owner.id !== first.owner.id)!;
+  t.match(verifyReceipt(first, { authority: readFileSync(join(testAuthority(t).directory, MEMBERSHIP_FILES.authority), 'utf8') }), { ok: false, fault: /not from this ring's authority/ }, 'another ring\'s authority does not vouch for it');
+  t.match(verifyReceipt({ ...first, owner: { ...first.owner, certificate: other.owner.certificate } }, trust), { ok: false, fault: /another ring id/ }, 'another member\'s certificate does not stand for the owner');
+  t.match(verifyReceipt({ ...first, owner: { id: first.owner.id, key: first.owner.key } }, trust), { ok: false, fault: /carries no membership certificate/ }, 'a receipt without the certificate cannot be checked against an authority');
+  t.match(verifyReceipt(first, { ...trust, crl: authority.revoke(first.owner.id) }), { ok: false, fault: /revoked/ }, 'nor a revoked owner\'s');
+  t.match(verifyReceipt(first, { ...trust, crl: testAuthority(t).crl }), { ok: false, fault: /CRL is not one the authority signed/ }, 'a CRL of another authority is refused');
   for (const node of nodes) t.equal(await node.stop(), 0);
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { isUuid, nameBasedId } from '../../src/td/thing-id.js';
+import { hostedThingId, hostNamespace, isUuid, nameBasedId } from '../../src/td/thing-id.js';
 
 t.test('matches the RFC 9562 version-5 UUID computed independently', async (t) => {
   // RFC 9562 appendix A.4 uses the DNS namespace and "www.example.com".
@@ -26,4 +26,14 @@ t.test('isUuid accepts canonical UUIDs only', async (t) => {
   t.notOk(isUuid('0f8fad5b-d9cb-469f-a165-70867728950'));
   t.notOk(isUuid(42));
   t.notOk(isUuid(undefined));
+});
+
+t.test('a hosted Thing\'s id derives from its host\'s key: stable, and no other key yields it', async (t) => {
+  const alice = 'a1'.repeat(32);
+  const bob = 'b0'.repeat(32);
+  t.ok(isUuid(hostNamespace(alice)), 'the namespace is a UUID');
+  t.equal(hostNamespace(alice.toUpperCase()), hostNamespace(alice), 'of the key, whatever the case of its hex');
+  t.equal(hostedThingId(alice, 'thermostat'), nameBasedId(hostNamespace(alice), 'thermostat'), 'the slug\'s name-based id in that namespace');
+  t.not(hostedThingId(alice, 'thermostat'), hostedThingId(bob, 'thermostat'), 'another key, another id');
+  t.not(hostedThingId(alice, 'thermostat'), hostedThingId(alice, 'plug'), 'another slug, another id');
 });
