@@ -1,22 +1,27 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 /**
- * The `flowchain` command: parses flags, environment and config file, sets up logging, starts
- * the servient and shuts it down gracefully on SIGINT/SIGTERM. The only module that touches
- * `process`.
+ * The `flowchain` command: reads the command line (cli/invocation.ts: help, the version, usage
+ * errors with the nearest name), then flags, environment and config file, sets up logging,
+ * starts the servient and shuts it down gracefully on SIGINT/SIGTERM; and the offline commands.
+ * The only module that touches `process`. Exits 0 on success (help and --version included), 1
+ * when a command fails, 2 when the command line is wrong.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from './bundled.js';
-import { parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, usage, type CommandLine, type Config } from './config.js';
+import type { CommandName } from './cli/commands.js';
+import { resolveInvocation } from './cli/invocation.js';
+import { notAReceipt, RECEIPT_SOURCE } from './cli/receipt-input.js';
+import { parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, type CommandLine, type Config } from './config.js';
 import { isFlowchainError } from './errors.js';
-import { verifyReceipt } from './ledger/receipt.js';
+import { verifyReceipt, type ReceiptTrust } from './ledger/receipt.js';
 import { admitNodeData, loadIdentity } from './membership/admit-node.js';
 import { RingAuthority, writeMembership } from './membership/ring-authority.js';
-import { Membership } from './membership/membership.js';
+import { Membership, MEMBERSHIP_FILES } from './membership/membership.js';
 import { NodeIdentity } from './node-identity.js';
 import { Servient, verifyStoredChain } from './servient.js';
 
@@ -38,26 +43,47 @@ function createLogger(config: Config): Logger {
   });
 }
 
+/** Runs one command, given its arguments (after its name), its own flags and the configuration. */
+type Handler = (args: readonly string[], flags: CommandLine['commandFlags'], config: Config) => Promise<number>;
+
+/** One handler per command of cli/commands.ts (`help` is answered before any runs). */
+const HANDLERS: Record<Exclude<CommandName, 'help'>, Handler> = {
+  start: (_args, _flags, config) => runStart(config),
+  ring: (_args, _flags, config) => runRing(config),
+  'ring init': (_args, flags, config) => runMembership('init', flags, config),
+  'ring admit': (_args, flags, config) => runMembership('admit', flags, config),
+  'ring revoke': (_args, flags, config) => runMembership('revoke', flags, config),
+  id: (_args, _flags, config) => runId(config),
+  verify: (_args, _flags, config) => runVerify(config),
+  'verify-receipt': ([file], flags, config) => runVerifyReceipt(file!, flags.authority, config),
+};
+
 async function main(): Promise<number> {
-  const { command, help, config, positionals, commandFlags } = parseCommandLine({
-    argv: process.argv.slice(2),
-    env: process.env,
-    readFile: readText,
-    defaultThings: BUNDLED_THINGS,
-  });
-  if (help || command === undefined) {
-    process.stdout.write(`${usage()}\n`);
-    return help ? 0 : 2;
+  const argv = process.argv.slice(2);
+  const invocation = resolveInvocation(argv);
+  if (invocation.kind === 'help') {
+    process.stdout.write(`${invocation.text}\n`);
+    return 0;
   }
-  if (command === 'ring' && positionals[0] !== undefined) return runMembership(positionals[0], commandFlags, config);
-  if (command === 'ring') return runRing(config);
-  if (command === 'id') return runId(config);
-  if (command === 'verify') return runVerify(config);
-  if (command === 'verify-receipt') return runVerifyReceipt(positionals[0], config);
-  if (command !== 'start') {
-    process.stderr.write(`flowchain: unknown command ${command}\n${usage()}\n`);
+  if (invocation.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (invocation.kind === 'usage-error') {
+    process.stderr.write(`${invocation.message}\n${invocation.hint}\n`);
     return 2;
   }
+  const { config, commandFlags } = parseCommandLine({ argv, env: process.env, readFile: readText, defaultThings: BUNDLED_THINGS });
+  return HANDLERS[invocation.command.name as Exclude<CommandName, 'help'>](invocation.arguments, commandFlags, config);
+}
+
+/** The version in package.json (beside dist/, where this module runs from). */
+function packageVersion(): string {
+  return (JSON.parse(readText(fileURLToPath(new URL('../package.json', import.meta.url)))) as { version: string }).version;
+}
+
+/** `flowchain start`: one node, until SIGINT or SIGTERM. */
+async function runStart(config: Config): Promise<number> {
   const authToken = config.authTokenFile === undefined ? undefined : readAuthToken(config.authTokenFile, readText);
   const basicCredentials = config.basicAuthFile === undefined ? undefined : readBasicCredentials(config.basicAuthFile, readText);
   const tls = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : readTlsFiles(config.tlsCert, config.tlsKey, readText);
@@ -115,7 +141,9 @@ async function runRing(config: Config): Promise<number> {
   const exits: Promise<number>[] = [];
   const running: ReturnType<typeof spawn>[] = [];
   for (const { i, args } of children) {
-    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // Each in a process group of its own: a signal to this one's group (Ctrl-C in a terminal,
+    // a service manager) reaches the nodes once, through this process, not twice.
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     running.push(child);
     exits.push(new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
     process.stderr.write(`flowchain ring: node ${i} on http://127.0.0.1:${base + i}/\n`);
@@ -126,7 +154,9 @@ async function runRing(config: Config): Promise<number> {
       return 1;
     }
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => running.forEach((child) => child.kill(signal)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => running.forEach((child) => child.kill(signal)));
+  // Nor do they outlive this process when it ends some other way.
+  process.once('exit', () => running.forEach((child) => child.exitCode === null && child.kill('SIGTERM')));
   const codes = await Promise.all(exits);
   return codes.every((code) => code === 0) ? 0 : 1;
 }
@@ -135,7 +165,7 @@ async function runRing(config: Config): Promise<number> {
 const authorityComponents = { now: () => new Date(), randomBytes: (n: number) => new Uint8Array(randomBytes(n)) };
 
 /** `flowchain ring init|admit|revoke`: the ring authority's commands. */
-async function runMembership(subcommand: string, flags: CommandLine['commandFlags'], config: Config): Promise<number> {
+async function runMembership(subcommand: 'init' | 'admit' | 'revoke', flags: CommandLine['commandFlags'], config: Config): Promise<number> {
   const directory = flags.authority;
   if (directory === undefined) {
     process.stderr.write(`flowchain ring ${subcommand}: name the authority's directory with --authority DIR\n`);
@@ -162,18 +192,14 @@ async function runMembership(subcommand: string, flags: CommandLine['commandFlag
     process.stdout.write(`admitted node ${id}: its membership is in ${join(config.data, 'ring')}\n`);
     return 0;
   }
-  if (subcommand === 'revoke') {
-    if (flags.node === undefined) {
-      process.stderr.write('flowchain ring revoke: name the node with --node ID (40 hex digits)\n');
-      return 2;
-    }
-    const crl = authority.revoke(flags.node);
-    if (existsSync(join(config.data, 'ring', 'node.crt'))) writeFileSync(join(config.data, 'ring', 'crl.pem'), crl);
-    process.stdout.write(`node ${flags.node} revoked: the new CRL is ${join(directory, 'crl.pem')}; members pass it on to each other once one of them has it\n`);
-    return 0;
+  if (flags.node === undefined) {
+    process.stderr.write('flowchain ring revoke: name the node with --node ID (40 hex digits)\n');
+    return 2;
   }
-  process.stderr.write(`flowchain ring: unknown sub-command ${subcommand} (init, admit, revoke)\n`);
-  return 2;
+  const crl = authority.revoke(flags.node);
+  if (existsSync(join(config.data, 'ring', 'node.crt'))) writeFileSync(join(config.data, 'ring', 'crl.pem'), crl);
+  process.stdout.write(`node ${flags.node} revoked: the new CRL is ${join(directory, 'crl.pem')}; members pass it on to each other once one of them has it\n`);
+  return 0;
 }
 
 /** `flowchain id --data DIR`: a stopped node's ring id and public key (what `ring admit --key` takes). */
@@ -197,20 +223,35 @@ async function runVerify(config: Config): Promise<number> {
   return 1;
 }
 
-/** `flowchain verify-receipt FILE [--anchor-rpc URL]`: checks a receipt offline, and its anchor on a chain when asked. */
-async function runVerifyReceipt(file: string | undefined, config: Config): Promise<number> {
-  if (file === undefined) {
-    process.stderr.write('flowchain verify-receipt: name the receipt file\n');
+/**
+ * `flowchain verify-receipt FILE|- [--anchor-rpc URL]`: checks a receipt (from a file, or stdin
+ * for `-`) offline, and its anchor on a chain when asked. A file it cannot read is a usage
+ * error (2); one that is not a receipt fails (1) saying where receipts come from.
+ */
+async function runVerifyReceipt(file: string, authority: string | undefined, config: Config): Promise<number> {
+  const name = file === '-' ? 'stdin' : file;
+  let text: string;
+  let trust: ReceiptTrust | undefined;
+  try {
+    trust = authority === undefined ? undefined : readTrust(authority);
+    text = file === '-' ? await readStdin() : readText(file);
+  } catch (err) {
+    process.stderr.write(`flowchain verify-receipt: cannot read ${(err as { path?: string }).path ?? name}: ${(err as Error).message}\n`);
     return 2;
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(readText(file));
+    raw = JSON.parse(text);
   } catch (err) {
-    process.stdout.write(`receipt BAD: ${file} is not a JSON file: ${(err as Error).message}\n`);
+    process.stdout.write(`receipt BAD: ${name} is not JSON: ${(err as Error).message}\n`);
     return 1;
   }
-  const result = verifyReceipt(raw);
+  const other = notAReceipt(raw);
+  if (other !== undefined) {
+    process.stdout.write(`receipt BAD: ${name} is not a receipt but ${other}; ${RECEIPT_SOURCE}\n`);
+    return 1;
+  }
+  const result = verifyReceipt(raw, trust);
   if (!result.ok) {
     process.stdout.write(`receipt BAD: ${result.fault}\n`);
     return 1;
@@ -225,8 +266,24 @@ async function runVerifyReceipt(file: string | undefined, config: Config): Promi
     }
   }
   const anchored = result.anchor === null ? 'not anchored' : `anchored in ${JSON.stringify(result.anchor.ref)}${config.anchorRpc === undefined ? ' (not checked on a chain: pass --anchor-rpc)' : ', checked on the chain'}`;
-  process.stdout.write(`receipt OK: ${result.status} in block ${result.height}, ${anchored}\n`);
+  const member = trust === undefined ? '' : `, mined by a member of the ring of ${authority}`;
+  process.stdout.write(`receipt OK: ${result.status} in block ${result.height}${member}, ${anchored}\n`);
   return 0;
+}
+
+/** The authority a receipt's owner is checked against: a directory holding authority.crt (and crl.pem, if there), or the certificate file. */
+function readTrust(path: string): ReceiptTrust {
+  if (!statSync(path).isDirectory()) return { authority: readText(path) };
+  const crl = join(path, MEMBERSHIP_FILES.crl);
+  return { authority: readText(join(path, MEMBERSHIP_FILES.authority)), ...(existsSync(crl) ? { crl: readText(crl) } : {}) };
+}
+
+/** Everything on stdin, as text (a terminal is told how to end it). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('flowchain verify-receipt: reading the receipt from stdin (end it with Ctrl-D)\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Whether a listening host is reachable from this machine only. */

@@ -7,6 +7,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { FlowchainError } from './errors.js';
+import { DEFAULT_HANDLER_TIMEOUT_MS } from './thing/exposed-thing.js';
 
 /** Log levels pino understands. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -40,6 +41,8 @@ export interface Config {
   readonly wsBufferLimit: number;
   /** How long a long-poll request waits for a change, in milliseconds. */
   readonly longPollTimeoutMs: number;
+  /** How long a Thing's read, write or action handler may take before the request fails with FLOWCHAIN_ERR_HANDLER_TIMEOUT. */
+  readonly handlerTimeoutMs: number;
   /** A request's line and headers must arrive within this long, in milliseconds; a connection that sends nothing is closed after it. */
   readonly headersTimeoutMs: number;
   /** A whole request, body included, must arrive within this long, in milliseconds (responses, streams included, are not limited). */
@@ -209,6 +212,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   bodyLimit: { flag: 'body-limit', env: 'FLOWCHAIN_BODY_LIMIT', parse: integer(1024, 16 * 1024 * 1024) },
   wsBufferLimit: { flag: 'ws-buffer-limit', env: 'FLOWCHAIN_WS_BUFFER_LIMIT', parse: integer(16 * 1024, 256 * 1024 * 1024) },
   longPollTimeoutMs: { flag: 'long-poll-timeout', env: 'FLOWCHAIN_LONG_POLL_TIMEOUT', parse: integer(100, 600_000) },
+  handlerTimeoutMs: { flag: 'handler-timeout', env: 'FLOWCHAIN_HANDLER_TIMEOUT', parse: integer(100, 600_000) },
   headersTimeoutMs: { flag: 'headers-timeout', env: 'FLOWCHAIN_HEADERS_TIMEOUT', parse: integer(100, 600_000) },
   requestTimeoutMs: { flag: 'request-timeout', env: 'FLOWCHAIN_REQUEST_TIMEOUT', parse: integer(100, 3_600_000) },
   keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'FLOWCHAIN_KEEP_ALIVE_TIMEOUT', parse: integer(100, 600_000) },
@@ -254,6 +258,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   bodyLimit: 64 * 1024,
   wsBufferLimit: 1024 * 1024,
   longPollTimeoutMs: 25_000,
+  handlerTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,

@@ -30,10 +30,15 @@ export const ERRORS = {
   FLOWCHAIN_ERR_ACTION_FINISHED: { status: 409, title: 'The action has already finished' },
   FLOWCHAIN_ERR_ACTION_CANCELLED: { status: 409, title: 'The action was cancelled' },
   FLOWCHAIN_ERR_ACTION_INTERRUPTED: { status: 503, title: 'The node stopped while the action ran' },
+  FLOWCHAIN_ERR_OUTPUT_NOT_READABLE: { status: 500, title: 'The interaction output was already read through its data stream' },
   // Consuming other Things
   FLOWCHAIN_ERR_FORM_NOT_FOUND: { status: 400, title: 'The TD has no form this client can use for the interaction' },
   FLOWCHAIN_ERR_REMOTE_FAILED: { status: 502, title: 'The consumed Thing answered with an error' },
   FLOWCHAIN_ERR_REMOTE_UNREACHABLE: { status: 504, title: 'The consumed Thing cannot be reached' },
+  FLOWCHAIN_ERR_OUTCOME_UNKNOWN: { status: 504, title: 'The request reached the consumed Thing but no answer came back: it may or may not have taken effect, and was not repeated' },
+  FLOWCHAIN_ERR_FORM_INDEX_INVALID: { status: 400, title: 'formIndex names no form this client can follow for the interaction' },
+  FLOWCHAIN_ERR_URI_VARIABLE_INVALID: { status: 400, title: 'A URI variable is not declared or does not match its data schema' },
+  FLOWCHAIN_ERR_URI_VARIABLE_MISSING: { status: 400, title: 'A URI variable the form needs has no value' },
   // Requests, whatever the transport
   FLOWCHAIN_ERR_REQUEST_MALFORMED: { status: 400, title: 'Malformed request' },
   FLOWCHAIN_ERR_REQUEST_TOO_LARGE: { status: 413, title: 'Request body too large' },
@@ -46,6 +51,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_SHUTTING_DOWN: { status: 503, title: 'Node is shutting down' },
   FLOWCHAIN_ERR_MEDIA_TYPE_UNSUPPORTED: { status: 415, title: 'Unsupported media type' },
   FLOWCHAIN_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such resource' },
+  FLOWCHAIN_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this resource' },
   FLOWCHAIN_ERR_UPGRADE_REQUIRED: { status: 426, title: 'WebSocket upgrade required' },
   FLOWCHAIN_ERR_OPERATION_UNKNOWN: { status: 400, title: 'Unknown operation' },
   FLOWCHAIN_ERR_AUTH_REQUIRED: { status: 401, title: 'Credentials required' },
@@ -56,6 +62,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
   FLOWCHAIN_ERR_TD_INVALID: { status: 500, title: 'Invalid Thing Description' },
   FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN: { status: 500, title: 'JSON-LD context not bundled' },
+  FLOWCHAIN_ERR_TD_TERM_UNKNOWN: { status: 500, title: 'Thing Description member is not a term of its vocabulary' },
   FLOWCHAIN_ERR_DRIVER_UNKNOWN: { status: 500, title: 'Unknown device driver' },
   FLOWCHAIN_ERR_DRIVER_FAILED: { status: 500, title: 'Device module cannot be loaded' },
   // The Thing Description Directory (WoT Discovery §7.3)
@@ -92,6 +99,9 @@ export const ERRORS = {
   FLOWCHAIN_ERR_ANCHOR_FAILED: { status: 502, title: 'Anchoring onto the public chain failed' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
+  FLOWCHAIN_ERR_STORE_LOCKED: { status: 503, title: 'The database is open in another process' },
+  FLOWCHAIN_ERR_STORE_ACCESS_DENIED: { status: 500, title: 'No permission to open the database' },
+  FLOWCHAIN_ERR_STORE_NOT_DIRECTORY: { status: 500, title: 'The database path is not a directory' },
   FLOWCHAIN_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

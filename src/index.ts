@@ -18,6 +18,7 @@ export {
   type PropertyWriteHandler,
   type ThingEvent,
   type Unsubscribe,
+  type WatchHandler,
 } from './thing/exposed-thing.js';
 export type { InteractionInput, InteractionOutput } from './thing/interaction-output.js';
 export type { ActionState, ActionStatus } from './thing/action-store.js';
@@ -28,10 +29,12 @@ export {
   fetchThingDescription,
   type ActionInvocation,
   type ConsumeOptions,
+  type InteractionOptions,
   type RemoteActionStatus,
   type Subscription,
   type WriteResult,
 } from './client/consumed-thing.js';
+export { exploreDirectory, ThingDiscoveryProcess, type ThingFilter } from './client/discovery.js';
 export type { Binding, Credentials } from './client/forms.js';
 export { emitLater, numberOption, requireAffordances, type Device, type DeviceContext, type DeviceFactory } from './devices/device.js';
 export { environmentSensor } from './devices/environment-sensor.js';
@@ -42,7 +45,7 @@ export { ERRORS, FlowchainError, isFlowchainError, type ErrorCode } from './erro
 export { systemClock, type Clock, type Timer } from './common/clock.js';
 export type { Random } from './common/random.js';
 export type { ActionAffordance, DataSchema, EventAffordance, Form, PropertyAffordance, ThingDescription, ThingFragment } from './td/thing-description.js';
-export { verifyReceipt, type ReceiptCheck } from './ledger/receipt.js';
+export { verifyReceipt, type ReceiptCheck, type ReceiptTrust } from './ledger/receipt.js';
 export type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from './broker/ledger-sink.js';
 export { blockHash, transactionId, type DataTransaction } from './broker/data-transaction.js';
 export type { Anchorer } from './ledger/anchoring.js';

@@ -6,13 +6,15 @@
  * A servient is both server and client (W3C WoT Architecture §6.7): `produce()` makes a Thing
  * this node exposes, `consume()` and `requestThingDescription()` reach Things of other nodes.
  *
- * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN, FLOWCHAIN_ERR_DRIVER_UNKNOWN,
- * FLOWCHAIN_ERR_DRIVER_FAILED, FLOWCHAIN_ERR_CONFIG_INVALID and FLOWCHAIN_ERR_STORE_FAILED from
- * {@link Servient.create} and {@link Servient.produce}.
+ * Throws FLOWCHAIN_ERR_TD_INVALID, FLOWCHAIN_ERR_TD_TERM_UNKNOWN, FLOWCHAIN_ERR_TD_CONTEXT_UNKNOWN,
+ * FLOWCHAIN_ERR_DRIVER_UNKNOWN, FLOWCHAIN_ERR_DRIVER_FAILED, FLOWCHAIN_ERR_CONFIG_INVALID and
+ * FLOWCHAIN_ERR_STORE_FAILED from {@link Servient.create} and {@link Servient.produce}.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { pino } from 'pino';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
 import { Broker } from './broker/broker.js';
 import type { DataTransaction } from './broker/data-transaction.js';
@@ -21,6 +23,7 @@ import type { LedgerPlugin, VerifyReport } from './broker/ledger-sink.js';
 import { LEDGER_THING, ledgerDevice, ledgerThingDescription } from './broker/ledger-thing.js';
 import { Outbox } from './broker/outbox.js';
 import { consumeThing, fetchThingDescription, type ConsumeOptions, type ConsumedThing } from './client/consumed-thing.js';
+import { exploreDirectory, type ThingDiscoveryProcess, type ThingFilter } from './client/discovery.js';
 import { systemClock, type Clock } from './common/clock.js';
 import { createRandom, deriveSeed } from './common/random.js';
 import { pooledRandomBytes } from './common/system-random.js';
@@ -45,8 +48,9 @@ import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
 import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
 import { TdValidator } from './td/td-validator.js';
+import { TdVocabulary } from './td/td-vocabulary.js';
 import type { ThingDescription, ThingFragment } from './td/thing-description.js';
-import { isUuid, nameBasedId } from './td/thing-id.js';
+import { hostNamespace, isUuid, nameBasedId } from './td/thing-id.js';
 import { ActionStore } from './thing/action-store.js';
 import { ExposedThing, type ExposureHost } from './thing/exposed-thing.js';
 import { PropertyStore } from './thing/property-store.js';
@@ -57,7 +61,10 @@ import { ThingRegistry } from './thing/thing-registry.js';
 export interface ServientComponents {
   /** The clock of every timer (tests inject a manual one). */
   readonly clock?: Clock;
-  /** A pino-compatible logger; none means silence. */
+  /**
+   * A pino-compatible logger. None: `createServient` logs warnings and errors to stderr
+   * (`Servient.create`, the composition root's own entry, stays silent).
+   */
   readonly logger?: HttpLogger;
   /** Devices by the `type` TD files name, in addition to the built-in ones (a name of yours replaces a built-in of that name). */
   readonly devices?: Readonly<Record<string, DeviceFactory>>;
@@ -118,7 +125,8 @@ interface Part {
  */
 export async function createServient(options: ServientOptions = {}): Promise<Servient> {
   const { config, ...components } = options;
-  return Servient.create({ ...DEFAULTS, things: undefined, ...config }, components);
+  // Without a logger of its own, an application still hears of warnings and errors (a handler that throws, say).
+  return Servient.create({ ...DEFAULTS, things: undefined, ...config }, { ...components, logger: components.logger ?? pino({ level: 'warn' }, pino.destination(2)) });
 }
 
 /** One Flowchain node. */
@@ -235,7 +243,9 @@ export class Servient {
   static async create(config: Config, components: ServientComponents = {}): Promise<Servient> {
     const clock = components.clock ?? systemClock;
     const log: DeviceLog = components.logger ?? { warn: () => undefined, info: () => undefined };
-    const validator = new TdValidator(loadTdSchema());
+    // Every TD that enters (TD files, produce(), directory registrations) uses known terms only.
+    const tdSchema = loadTdSchema();
+    const validator = new TdValidator(tdSchema, new TdVocabulary(tdSchema, loadBundledContexts()));
     const auth = { bearerAuth: components.authToken !== undefined, basicAuth: (components.basicCredentials ?? []).length > 0 };
     const scheme = components.tls ? 'https' : 'http';
     // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
@@ -244,11 +254,11 @@ export class Servient {
     const database = await Database.open(join(config.data, 'db'));
     let servient: Servient | undefined;
     try {
-      const namespace = await nodeUuid(database);
       const store = new PropertyStore(database.section('properties'));
       const seed = config.seed ?? Math.floor(Math.random() * 0x1_0000_0000);
       const systemRandom = pooledRandomBytes();
       const identity = await NodeIdentity.load(database.section('identity'));
+      const namespace = await nodeUuid(database, identity.publicKey);
       const { membership, founded } = resolveMembership({
         publicKey: identity.publicKey,
         ...(components.membership ? { documents: components.membership } : {}),
@@ -351,7 +361,8 @@ export class Servient {
    * will be served (TD 1.1 JSON Schema, JSON-LD expansion) but not exposed: set its handlers,
    * then call `expose()`. Its URL segment is `options.slug` or the slug of its title.
    *
-   * Throws FLOWCHAIN_ERR_TD_INVALID naming the field, also for a slug or id another Thing has.
+   * Throws FLOWCHAIN_ERR_TD_INVALID naming the field, also for a slug or id another Thing has,
+   * and FLOWCHAIN_ERR_TD_TERM_UNKNOWN for a member name its vocabulary lacks (a typo).
    */
   async produce(td: ThingFragment, options: ProduceOptions = {}): Promise<ExposedThing> {
     if (typeof td !== 'object' || td === null || Array.isArray(td)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', 'a TD fragment is an object', { field: '/' });
@@ -373,6 +384,24 @@ export class Servient {
   /** The TD at `url` (a Thing's or a directory's URL), fetched and checked. Throws FLOWCHAIN_ERR_REMOTE_FAILED or FLOWCHAIN_ERR_TD_INVALID. */
   async requestThingDescription(url: string, options: ConsumeOptions = {}): Promise<ThingDescription> {
     return fetchThingDescription(url, options);
+  }
+
+  /**
+   * The Things the directory whose TD is at `url` lists (a Flowchain node's
+   * `/.well-known/wot`: the whole ring's), as an async iterator, narrowed by a JSONPath query
+   * or a `@type` (Scripting API `exploreDirectory`).
+   */
+  exploreDirectory(url: string, filter: ThingFilter = {}, options: ConsumeOptions = {}): ThingDiscoveryProcess {
+    return exploreDirectory(url, filter, options);
+  }
+
+  /**
+   * The Things of the ring this node is in, through its own directory (Scripting API
+   * `discover`). Throws FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED before {@link start}.
+   */
+  discover(filter: ThingFilter = {}): ThingDiscoveryProcess {
+    if (this.#url === undefined) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', 'discover() lists the ring through this node\'s directory: start() the node first', { field: 'discover' });
+    return exploreDirectory(`${this.#url}.well-known/wot`, filter);
   }
 
   /** The Things this node exposes now. */
@@ -429,7 +458,7 @@ export class Servient {
     const id = typeof td.id === 'string' ? td.id : nameBasedId(this.#namespace, slug);
     const other = [...this.#produced.values()].find((thing) => thing.id === id);
     if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/id ${id} is already the id of ${other.slug}`, { field: '/id' });
-    const thing = await ExposedThing.create({ store: this.#store, actions: this.#actions, clock: this.#clock, journal: this.broker, host: this.#host }, { slug, id, td });
+    const thing = await ExposedThing.create({ store: this.#store, actions: this.#actions, clock: this.#clock, journal: this.broker, host: this.#host, log: this.#log }, { slug, id, td, handlerTimeoutMs: this.#config.handlerTimeoutMs });
     await this.#checker.check(thing);
     this.#produced.set(slug, thing);
     return thing;
@@ -464,7 +493,7 @@ export class Servient {
 
   /** The entry this node publishes for a Thing it hosts: its TD as served at this node's URL. */
   #hosted(thing: ExposedThing) {
-    return { thingId: thing.id, td: buildThingDescription(thing.td, thing, { base: this.#url!, ...this.#auth }) };
+    return { thingId: thing.id, slug: thing.slug, td: buildThingDescription(thing.td, thing, { base: this.#url!, ...this.#auth }) };
   }
 
   async #startDevice(device: Device): Promise<void> {
@@ -540,12 +569,16 @@ export function slugOf(title: string): string {
   return title.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'thing';
 }
 
-/** The node's namespace UUID, created on first start and kept in the database. */
-async function nodeUuid(database: Database): Promise<string> {
+/**
+ * The node's namespace UUID, kept in the database: derived from the node's key on first start,
+ * so the ids of the Things it hosts name it as their host ({@link hostNamespace}). A node
+ * created before that keeps the random one it drew then (its entries then prove no host).
+ */
+async function nodeUuid(database: Database, publicKey: Uint8Array): Promise<string> {
   const meta = database.section('meta');
   const stored = await meta.get('node-uuid');
   if (isUuid(stored)) return stored;
-  const created = randomUUID();
+  const created = hostNamespace(bytesToHex(publicKey));
   await meta.put('node-uuid', created);
   return created;
 }

@@ -10,8 +10,13 @@
  * own batch is stored. Under load this turns thousands of small writes from every layer into
  * a few large ones; alone, a write goes out at once.
  *
- * Throws FLOWCHAIN_ERR_STORE_FAILED when the database cannot be opened or written.
+ * Throws FLOWCHAIN_ERR_STORE_FAILED when the database cannot be opened or written; an open that
+ * fails for a reason a person can fix says which: FLOWCHAIN_ERR_STORE_LOCKED (another process
+ * has it open), FLOWCHAIN_ERR_STORE_ACCESS_DENIED, FLOWCHAIN_ERR_STORE_NOT_DIRECTORY.
  */
+import { accessSync, constants, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Level, type BatchOperation as LevelBatchOperation } from 'level';
 import { FlowchainError, isFlowchainError } from './errors.js';
 
@@ -108,13 +113,19 @@ export class Database {
     this.#writes = new GroupCommit((operations) => level.batch(operations));
   }
 
-  /** Opens (creating if needed) the LevelDB database in `directory`. */
+  /**
+   * Opens (creating if needed) the LevelDB database in `directory`. Throws
+   * FLOWCHAIN_ERR_STORE_LOCKED when another process (or this one) has it open, naming that
+   * process's pid where the system says; FLOWCHAIN_ERR_STORE_ACCESS_DENIED naming the path and
+   * the user; FLOWCHAIN_ERR_STORE_NOT_DIRECTORY naming the file in the way; otherwise
+   * FLOWCHAIN_ERR_STORE_FAILED with the library's reason. All carry field `data`.
+   */
   static async open(directory: string): Promise<Database> {
     const level = new Level<string, unknown>(directory, { valueEncoding: 'json' });
     try {
       await level.open();
     } catch (err) {
-      throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', `cannot open the database in ${directory}`, { field: 'data', cause: err });
+      throw openFailure(directory, err);
     }
     return new Database(level);
   }
@@ -193,5 +204,166 @@ async function* guarded<T>(items: AsyncIterable<T>, name: string): AsyncIterable
     yield* items;
   } catch (err) {
     throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', `database read failed in section ${name}`, { cause: err });
+  }
+}
+
+/**
+ * Why the database in `directory` did not open, as an error a person can act on. Worked out
+ * after the failure, from the library's cause and the file system as it is then, so the
+ * successful path pays nothing.
+ */
+function openFailure(directory: string, err: unknown): FlowchainError {
+  const cause = (err as { cause?: unknown } | null)?.cause ?? err;
+  const code = (cause as { code?: unknown } | null)?.code;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const fail = (errorCode: 'FLOWCHAIN_ERR_STORE_LOCKED' | 'FLOWCHAIN_ERR_STORE_ACCESS_DENIED' | 'FLOWCHAIN_ERR_STORE_NOT_DIRECTORY' | 'FLOWCHAIN_ERR_STORE_FAILED', why: string) =>
+    new FlowchainError(errorCode, `cannot open the database in ${directory}: ${why}`, { field: 'data', cause: err });
+  // classic-level reports LevelDB's failed lock on DIR/LOCK as LEVEL_LOCKED.
+  if (code === 'LEVEL_LOCKED') return fail('FLOWCHAIN_ERR_STORE_LOCKED', lockedReason(directory, reason));
+  const file = fileInTheWay(directory);
+  if (file !== undefined) return fail('FLOWCHAIN_ERR_STORE_NOT_DIRECTORY', `${file} is a file, not a directory; move it away or choose another data directory`);
+  if (code === 'EACCES' || code === 'EPERM' || /permission denied/i.test(reason)) return fail('FLOWCHAIN_ERR_STORE_ACCESS_DENIED', deniedReason(directory, cause));
+  return fail('FLOWCHAIN_ERR_STORE_FAILED', reason);
+}
+
+/**
+ * Who holds the lock, for the message. LevelDB takes a POSIX (fcntl) lock on DIR/LOCK, and
+ * Linux lists every such lock with its holder's pid and the file's device and inode in
+ * /proc/locks, readable by any user: the holder is found whoever runs it, without its
+ * cooperation, and never stale (the kernel drops a lock with its process, where a pid file
+ * outlives a crash). Elsewhere the message names the tools that find it.
+ */
+function lockedReason(directory: string, reason: string): string {
+  const lockFile = join(directory, 'LOCK');
+  const remedy = 'LevelDB lets one process at a time open a database: stop that process (a node running on this data directory) or choose another data directory';
+  // LevelDB says so when the lock is already held inside this very process.
+  if (/already held by process/.test(reason)) return `it is already open in this process (open it once and share it)`;
+  const pid = lockHolder(lockFile);
+  if (pid === undefined) return `it is locked by another process (its pid is not in /proc/locks; \`fuser ${lockFile}\` or \`lsof ${lockFile}\` names it); ${remedy}`;
+  const command = commandLineOf(pid);
+  return `it is locked by another process, pid ${pid}${command === undefined ? '' : ` (${command})`}; ${remedy}`;
+}
+
+/** The pid holding a POSIX or flock lock on `file`, from /proc/locks (Linux); undefined when not found. */
+function lockHolder(file: string): number | undefined {
+  let stats: { dev: bigint; ino: bigint };
+  let locks: string;
+  try {
+    stats = statSync(file, { bigint: true });
+    locks = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // userspace dev_t (glibc's encoding) into the kernel's major and minor, as /proc/locks prints them.
+  const major = ((stats.dev >> 8n) & 0xfffn) | ((stats.dev >> 32n) & ~0xfffn);
+  const minor = (stats.dev & 0xffn) | ((stats.dev >> 12n) & ~0xffn);
+  // "1: POSIX  ADVISORY  WRITE 7842 fe:00:2154646 0 EOF"; lines with "->" are waiters, not holders.
+  for (const line of locks.split('\n')) {
+    const match = /^\d+:\s+(?!->)\S+\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/i.exec(line);
+    if (match === null || BigInt(`0x${match[2]}`) !== major || BigInt(`0x${match[3]}`) !== minor || BigInt(match[4]!) !== stats.ino) continue;
+    const pid = Number(match[1]);
+    // An open-file-description lock has no pid (-1); one held outside this pid namespace shows 0.
+    if (pid > 0) return pid;
+  }
+  return undefined;
+}
+
+/** The command line of process `pid` (Linux), shortened; undefined when it cannot be read. */
+function commandLineOf(pid: number): string | undefined {
+  try {
+    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((word) => word !== '');
+    const line = words.join(' ');
+    return line === '' ? undefined : line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stats of `path`, or undefined when it does not exist (or cannot be looked at). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The nearest existing path at or above `directory` when it is not a directory (a file in the way). */
+function fileInTheWay(directory: string): string | undefined {
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    const stats = statOf(path);
+    if (stats !== undefined) return stats.isDirectory() ? undefined : path;
+    if (dirname(path) === path) return undefined;
+  }
+}
+
+/** Whether this process may use `path` as `mode` asks (fs.constants R_OK, W_OK, X_OK). */
+function allowed(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first path this process lacks a permission on that opening `directory` needs: a
+ * directory on the way it cannot enter, the nearest existing one it cannot create in, or,
+ * once the database exists, the directory or a file of it it cannot read and write.
+ */
+function deniedPath(directory: string): { readonly path: string; readonly needs: string } | undefined {
+  const chain: string[] = [];
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    chain.unshift(path);
+    if (dirname(path) === path) break;
+  }
+  for (const [i, path] of chain.entries()) {
+    if (statOf(path) === undefined) {
+      const parent = chain[i - 1]!;
+      return allowed(parent, constants.W_OK | constants.X_OK) ? undefined : { path: parent, needs: 'create a directory in' };
+    }
+    if (!allowed(path, constants.X_OK)) return { path, needs: 'enter' };
+  }
+  const root = chain[chain.length - 1]!;
+  if (!allowed(root, constants.R_OK | constants.W_OK | constants.X_OK)) return { path: root, needs: 'read and write' };
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return { path: root, needs: 'list' };
+  }
+  const file = entries.map((entry) => join(root, entry)).find((path) => !allowed(path, constants.R_OK | constants.W_OK));
+  return file === undefined ? undefined : { path: file, needs: 'read and write' };
+}
+
+/** Names the path and the user a permission failure is about, and what to do. */
+function deniedReason(directory: string, cause: unknown): string {
+  const denied = deniedPath(directory);
+  // Without a finding (a permission the probe cannot see, such as an ACL or a security module), the failing path the library named.
+  const path = denied?.path ?? (cause as { path?: unknown } | null)?.path ?? /IO error: (.+?): Permission denied/i.exec(String((cause as Error)?.message))?.[1] ?? directory;
+  const stats = statOf(String(path));
+  const owner = stats === undefined ? '' : ` (owned by uid ${stats.uid}, mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return `permission denied: ${currentUser()} may not ${denied?.needs ?? 'use'} ${String(path)}${owner}; run as the user that owns the data, give this user access (chown or chmod), or choose another data directory`;
+}
+
+/** This process's user, as `user NAME (uid N)`. */
+function currentUser(): string {
+  try {
+    const user = userInfo();
+    return user.uid === -1 ? `user ${user.username}` : `user ${user.username} (uid ${user.uid})`;
+  } catch {
+    // A uid with no passwd entry (common in containers) has no name; Linux still says the uid.
+    const uid = statusField('Uid');
+    return uid === undefined ? 'this user' : `uid ${uid}`;
+  }
+}
+
+/** The first value of a field of /proc/self/status (Linux), such as `Uid`; undefined elsewhere. */
+function statusField(name: string): string | undefined {
+  try {
+    return new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch {
+    return undefined;
   }
 }

@@ -290,3 +290,66 @@ t.test('a Thing produced while the node runs is on every binding once exposed, a
   const again = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean', observable: true } } });
   t.equal(again.lastValue('on'), true, 'a Thing produced again under its slug starts from its stored values');
 });
+
+t.test('in library mode a handler that throws is logged to stderr with its Thing, handler and error, and stays off the wire', async (t) => {
+  const data = tempDir(t);
+  const script = `
+    import { createServient } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+    const servient = await createServient({ config: { port: 0, peerPort: 0, host: '127.0.0.1', data: ${JSON.stringify(data)} } });
+    const probe = await servient.produce({ title: 'Probe', actions: { boom: {} } });
+    probe.setActionHandler('boom', () => { throw new Error('disk on fire'); });
+    await probe.expose();
+    const { url } = await servient.start();
+    const res = await fetch(url + 'things/probe/actions/boom', { method: 'POST' });
+    console.log(JSON.stringify({ status: res.status, body: await res.text() }));
+    await servient.stop();`;
+  const { execFile } = await import('node:child_process');
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 }, (err, out, errOut) => (err ? reject(err) : resolve({ stdout: out, stderr: errOut }))),
+  );
+  const answer = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status: number; body: string };
+  t.equal(answer.status, 500, 'the consumer gets a failure');
+  t.match(JSON.parse(answer.body), { code: 'FLOWCHAIN_ERR_HANDLER_FAILED' }, 'with its code');
+  t.notMatch(answer.body, /disk on fire/, 'and not what the handler threw');
+  const logged = stderr.split('\n').filter((line) => line.includes('disk on fire')).map((line) => JSON.parse(line) as { level: number; thing: string; handler: string; err: { message: string } });
+  t.match(logged, [{ level: 40, thing: 'probe', handler: 'action handler of boom', err: { message: 'disk on fire' } }], 'stderr has one warning naming the Thing, the handler and the error');
+});
+
+t.test('a device samples only while someone watches: an SSE observer runs the observe handler, closing it the unobserve handler', async (t) => {
+  const { servient } = await createServient(t);
+  const sensor = await servient.produce({ title: 'Sampler', properties: { level: { type: 'number', readOnly: true, observable: true } } });
+  const calls: string[] = [];
+  sensor.setPropertyObserveHandler('level', () => void calls.push('observe'));
+  sensor.setPropertyUnobserveHandler('level', () => void calls.push('unobserve'));
+  await sensor.expose();
+  const { url } = await servient.start();
+  const waitFor = async (count: number) => {
+    for (let i = 0; i < 200 && calls.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  t.same(calls, [], 'nobody watches yet (the node keeps its replay log all the same)');
+  const controller = new AbortController();
+  const stream = await fetch(`${url}things/sampler/properties/level/sse`, { signal: controller.signal });
+  t.match(stream.headers.get('content-type'), /^text\/event-stream/);
+  await waitFor(1);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same(calls, ['observe'], 'an observer came');
+  controller.abort();
+  await stream.body?.cancel().catch(() => undefined);
+  await waitFor(2);
+  t.same(calls, ['observe', 'unobserve'], 'and left');
+});
+
+t.test('--handler-timeout bounds how long a Thing\'s handler may take', async (t) => {
+  const { servient, clock } = await createServient(t, { handlerTimeoutMs: 2_000 });
+  const slow = await servient.produce({ title: 'Slow', actions: { wait: {} } });
+  slow.setActionHandler('wait', () => new Promise(() => undefined));
+  await slow.expose();
+  const answer = servient.app.inject({ method: 'POST', url: '/things/slow/actions/wait' });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  clock.advance(1_999);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  clock.advance(1);
+  const res = await answer;
+  t.equal(res.statusCode, 504);
+  t.match(res.json(), { code: 'FLOWCHAIN_ERR_HANDLER_TIMEOUT', detail: /within 2000 ms/ });
+});

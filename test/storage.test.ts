@@ -1,5 +1,12 @@
-import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
 import { Database, GroupCommit } from '../src/storage.js';
+
+/** The repository, where a child process's `import 'level'` resolves. */
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 t.test('sections keep separate key spaces and survive a reopen', async (t) => {
   const dir = t.testdir();
@@ -30,12 +37,109 @@ t.test('entries lists by prefix in key order; batches are atomic', async (t) => 
   t.equal(await s.get('x/1'), undefined);
 });
 
-t.test('a database that cannot be opened fails with FLOWCHAIN_ERR_STORE_FAILED', async (t) => {
+t.test('a second open in the same process fails with FLOWCHAIN_ERR_STORE_LOCKED', async (t) => {
   const dir = t.testdir();
   const first = await Database.open(dir);
   t.teardown(() => first.close());
   // LevelDB holds a lock: a second open of the same directory fails.
-  await t.rejects(Database.open(dir), { code: 'FLOWCHAIN_ERR_STORE_FAILED' });
+  await t.rejects(Database.open(dir), { code: 'FLOWCHAIN_ERR_STORE_LOCKED', field: 'data', message: /already open in this process/ });
+});
+
+/** A child `node` process holding the LevelDB database in `dir` open (with `level` itself) until its stdin ends. */
+async function holdOpen(t: Test, dir: string): Promise<{ readonly child: ChildProcess; readonly closed: Promise<number | null> }> {
+  const script = [
+    "import { Level } from 'level';",
+    `const db = new Level(${JSON.stringify(dir)});`,
+    'await db.open();',
+    "process.stdout.write('ready\\n');",
+    'process.stdin.resume();',
+    "process.stdin.on('end', () => db.close().then(() => process.exit(0)));",
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+  const closed = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    void closed.then((code) => reject(new Error(`the holder exited with ${code} before opening`)));
+  });
+  return { child, closed };
+}
+
+t.test('a database held open by another process fails with FLOWCHAIN_ERR_STORE_LOCKED naming its pid; it opens once that process closes it', async (t) => {
+  const dir = join(t.testdir(), 'db');
+  const holder = await holdOpen(t, dir);
+  // Linux lists the lock's holder in /proc/locks; elsewhere the message names fuser and lsof instead.
+  const names = existsSync('/proc/locks') ? new RegExp(`locked by another process, pid ${holder.child.pid}\\b`) : /fuser .*LOCK/;
+  await t.rejects(Database.open(dir), { code: 'FLOWCHAIN_ERR_STORE_LOCKED', field: 'data', message: names });
+  holder.child.stdin!.end();
+  t.equal(await holder.closed, 0, 'the holder closed its database');
+  const db = await Database.open(dir);
+  await db.close();
+});
+
+t.test('a plain file where the database directory or one above it should be fails with FLOWCHAIN_ERR_STORE_NOT_DIRECTORY naming the file', async (t) => {
+  const root = t.testdir({ data: 'not a directory' });
+  const file = join(root, 'data');
+  await t.rejects(Database.open(join(file, 'db')), { code: 'FLOWCHAIN_ERR_STORE_NOT_DIRECTORY', field: 'data', message: `${file} is a file, not a directory` });
+  await t.rejects(Database.open(file), { code: 'FLOWCHAIN_ERR_STORE_NOT_DIRECTORY', message: `${file} is a file, not a directory` });
+});
+
+/**
+ * Opens the database in `dir` as a user who may not write `denied` (made read-only): this
+ * process, or, when it runs as root (whom permissions do not stop), a child process of user
+ * nobody (65534), which uses the built module (dist/, as test/helpers scripts do).
+ */
+async function openWithoutPermission(t: Test, dir: string, denied: string): Promise<{ code?: string; message?: string; uid: number }> {
+  chmodSync(denied, 0o555);
+  try {
+    const uid = process.getuid?.() ?? -1;
+    if (uid !== 0) {
+      return await Database.open(dir).then(
+        async (db) => (await db.close(), { uid }),
+        (err: { code?: string; message?: string }) => ({ code: err.code, message: err.message, uid }),
+      );
+    }
+    return await openAsNobody(t, dir);
+  } finally {
+    chmodSync(denied, 0o755);
+  }
+}
+
+/** Opens the database in `dir` in a child process of user nobody; what it threw, if anything. */
+async function openAsNobody(t: Test, dir: string): Promise<{ code?: string; message?: string; uid: number }> {
+  const storage = new URL('../dist/storage.js', import.meta.url).href;
+  const script = [
+    `const { Database } = await import(${JSON.stringify(storage)});`,
+    `const outcome = await Database.open(${JSON.stringify(dir)}).then(async (db) => (await db.close(), {}), (err) => ({ code: err.code, message: err.message }));`,
+    'process.stdout.write(JSON.stringify(outcome));',
+  ].join('\n');
+  // Without the test runner's NODE_OPTIONS: its hooks write files this user may not.
+  const { NODE_OPTIONS: _runnerHooks, ...env } = process.env;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, env, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 0, 'the child ran');
+  return { ...(JSON.parse(out) as { code?: string; message?: string }), uid: 65534 };
+}
+
+t.test('a data directory this user may not create the database in fails with FLOWCHAIN_ERR_STORE_ACCESS_DENIED naming the directory and the user', async (t) => {
+  const data = t.testdir();
+  const outcome = await openWithoutPermission(t, join(data, 'db'), data);
+  t.equal(outcome.code, 'FLOWCHAIN_ERR_STORE_ACCESS_DENIED');
+  t.match(outcome.message, `may not create a directory in ${data} `);
+  t.match(outcome.message, `uid ${outcome.uid}`);
+});
+
+t.test('a database this user may not write fails with FLOWCHAIN_ERR_STORE_ACCESS_DENIED naming it and the user', async (t) => {
+  const dir = join(t.testdir(), 'db');
+  await (await Database.open(dir)).close();
+  const outcome = await openWithoutPermission(t, dir, dir);
+  t.equal(outcome.code, 'FLOWCHAIN_ERR_STORE_ACCESS_DENIED');
+  t.match(outcome.message, `may not read and write ${dir} `);
+  t.match(outcome.message, `uid ${outcome.uid}`);
 });
 
 /** Yields until `count` batches have started (bounded). */

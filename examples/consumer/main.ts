@@ -17,11 +17,18 @@ const td = await fetchThingDescription(url, options);
 const thing = await consumeThing(td, options);
 
 const print = (what: string, value: unknown): void => console.log(`${new Date().toISOString()} ${td.title} ${what} ${JSON.stringify(value)}`);
-for (const [name, output] of await thing.readAllProperties()) print(name, await output.value());
+// A stream starts with the current value, which the first read printed already: each value is printed once.
+const shown = new Map<string, string>();
+const show = (name: string, value: unknown): void => {
+  if (shown.get(name) === JSON.stringify(value)) return;
+  shown.set(name, JSON.stringify(value));
+  print(name, value);
+};
+for (const [name, output] of await thing.readAllProperties()) show(name, await output.value());
 
 const report = (err: unknown): void => console.error(`${td.title}: ${(err as Error).message}`);
 for (const [name, property] of Object.entries(td.properties ?? {})) {
-  if (property.observable) await thing.observeProperty(name, async (output) => print(name, await output.value()), report);
+  if (property.observable) await thing.observeProperty(name, async (output) => show(name, await output.value()), report);
 }
 for (const name of Object.keys(td.events ?? {})) await thing.subscribeEvent(name, async (output) => print(`event ${name}`, await output.value()), report);
 console.log(`following ${td.title} at ${url}`);

@@ -4,14 +4,19 @@
  * rises through a threshold that consumers can set. Every reading and every change of the
  * threshold is recorded on the ring, with a receipt.
  *
- *   npm run example:host-monitor            (PORT, DATA and SAMPLE_MS change the defaults)
+ *   npm run example:host-monitor
+ *
+ * HOST (127.0.0.1), PORT (8090), PEER_PORT (PORT + 1000), DATA (data/host-monitor) and
+ * SAMPLE_MS (5000) change the defaults.
  */
 import { freemem, hostname, loadavg, totalmem, uptime } from 'node:os';
 import { createServient } from 'flowchain';
 
 const port = Number(process.env.PORT ?? 8090);
+const peerPort = Number(process.env.PEER_PORT ?? (port === 0 ? 0 : port + 1000));
 const sampleMs = Number(process.env.SAMPLE_MS ?? 5_000);
-const servient = await createServient({ config: { port, peerPort: port === 0 ? 0 : port + 1000, data: process.env.DATA ?? 'data/host-monitor' } });
+// This machine only, unless HOST says otherwise (0.0.0.0: every interface).
+const servient = await createServient({ config: { host: process.env.HOST ?? '127.0.0.1', port, peerPort, data: process.env.DATA ?? 'data/host-monitor' } });
 
 const host = await servient.produce({
   title: `Host ${hostname()}`,

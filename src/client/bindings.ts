@@ -5,8 +5,13 @@
  * and one `flowchain.v1` WebSocket per Thing carrying requests and notifications.
  *
  * Rejects with the remote node's code (a problem+json answer), FLOWCHAIN_ERR_REMOTE_FAILED
- * (any other failed answer), FLOWCHAIN_ERR_REMOTE_UNREACHABLE (no connection, or no answer in
- * time), FLOWCHAIN_ERR_AUTH_REQUIRED / _INVALID (401).
+ * (any other failed answer), FLOWCHAIN_ERR_AUTH_REQUIRED / _INVALID (401), and, when no answer
+ * came, with one of two codes that say whether the request went out:
+ * FLOWCHAIN_ERR_REMOTE_UNREACHABLE when it certainly did not (the connection was refused, the
+ * name did not resolve, the TLS handshake failed: a caller may try another form), and
+ * FLOWCHAIN_ERR_OUTCOME_UNKNOWN when it may have (no answer in time, the connection dropped:
+ * the Thing may have carried it out, so an operation that is not idempotent must not be sent
+ * again).
  */
 import { WebSocket } from 'ws';
 import { errorFromBody, FlowchainError } from '../errors.js';
@@ -21,18 +26,52 @@ export interface HttpAnswer {
 
 const remoteFailed = (url: URL | string, why: string, cause?: unknown) => new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${String(url)}: ${why}`, { field: 'url', cause });
 const unreachable = (url: URL | string, why: string, cause?: unknown) => new FlowchainError('FLOWCHAIN_ERR_REMOTE_UNREACHABLE', `${String(url)}: ${why}`, { field: 'url', cause });
+const unanswered = (url: URL | string, why: string, cause?: unknown) => new FlowchainError('FLOWCHAIN_ERR_OUTCOME_UNKNOWN', `${String(url)}: ${why}`, { field: 'url', cause });
+
+/**
+ * System error codes of a connection that failed before a byte of the request was written:
+ * refused or unroutable (connect(2)), a name that did not resolve (getaddrinfo(3)), undici's
+ * connect timeout (it fires before the request is written).
+ */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether a failed fetch certainly sent nothing: its cause is a connection that never opened,
+ * or a TLS handshake that failed (certificate checks, protocol errors: OpenSSL's codes), which
+ * comes before the request (RFC 8446 §2). A reset or a closed socket may come after the
+ * request went out, so it does not count; nor does a timeout, which fetch does not say the
+ * stage of.
+ */
+function sentNothing(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause as { code?: unknown; errors?: unknown } | undefined;
+  if (cause === undefined || cause === null) return false;
+  // Happy eyeballs (RFC 8305) tries each address: an AggregateError whose members all failed to connect.
+  if (Array.isArray(cause.errors) && cause.errors.length > 0) return cause.errors.every((member) => sentNothing({ cause: member }));
+  const code = typeof cause.code === 'string' ? cause.code : '';
+  return NOT_CONNECTED.has(code) || /^ERR_TLS_|^ERR_SSL_|CERT|^UNABLE_TO_/.test(code);
+}
 
 /** Performs one request; a non-2xx answer rejects with the remote code. */
 export async function httpExchange(url: URL, init: { readonly method: string; readonly headers: Record<string, string>; readonly body?: string; readonly timeoutMs: number; readonly signal?: AbortSignal }): Promise<HttpAnswer> {
   let response: Response;
+  const signal = init.signal === undefined ? AbortSignal.timeout(init.timeoutMs) : AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]);
   try {
-    const signal = init.signal === undefined ? AbortSignal.timeout(init.timeoutMs) : AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]);
     response = await fetch(url, { method: init.method, headers: init.headers, ...(init.body === undefined ? {} : { body: init.body }), signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
-    throw unreachable(url, (err as Error).name === 'TimeoutError' ? `no answer within ${init.timeoutMs} ms` : (err as Error).message, err);
+    if ((err as Error).name === 'TimeoutError') throw unanswered(url, `${init.method}: no answer within ${init.timeoutMs} ms, and the request may have been received`, err);
+    if (sentNothing(err)) throw unreachable(url, `no connection (${describeCause(err)})`, err);
+    // fetch rejects a request it cannot make (a header value it refuses, say) with a TypeError of its own, before any I/O.
+    if ((err as Error).message !== 'fetch failed') throw new FlowchainError('FLOWCHAIN_ERR_INTERNAL', `${url.href}: the request cannot be made (${(err as Error).message})`, { cause: err });
+    throw unanswered(url, `${init.method} sent, but the connection failed before an answer (${describeCause(err)})`, err);
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw remoteFailed(url, `answered ${response.status}, but its body was cut off (${(err as Error).name === 'TimeoutError' ? `not complete within ${init.timeoutMs} ms` : describeCause(err)})`, err);
+  }
   let body: unknown;
   if (text !== '') {
     try {
@@ -48,6 +87,14 @@ export async function httpExchange(url: URL, init: { readonly method: string; re
     throw remoteFailed(url, `answered ${response.status}${typeof body === 'object' ? ` ${JSON.stringify(body).slice(0, 200)}` : ''}`);
   }
   return { status: response.status, body, headers: response.headers };
+}
+
+/** What failed underneath a fetch: its cause's code and message. */
+function describeCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const message = typeof cause?.message === 'string' && cause.message !== '' ? cause.message : (err as Error).message;
+  return code === undefined || message.includes(code) ? message : `${code}: ${message}`;
 }
 
 /** A stream of values the consumer is following; `stop()` ends it. */
@@ -164,7 +211,7 @@ export class WsConnection {
   readonly #timeoutMs: number;
   #socket: Promise<WebSocket> | undefined;
   #next = 1;
-  readonly #waiting = new Map<number, { resolve: (message: WsMessage) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
+  readonly #waiting = new Map<number, { resolve: (message: WsMessage) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout; op: string }>();
   readonly #listeners = new Set<(message: WsMessage) => void>();
 
   constructor(url: URL, headers: Record<string, string>, timeoutMs: number) {
@@ -173,16 +220,24 @@ export class WsConnection {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** Sends a request and resolves with its result; an error message rejects with its code. */
+  /**
+   * Sends a request and resolves with its result; an error message rejects with its code. A
+   * socket that cannot be opened (or is closing) rejects with FLOWCHAIN_ERR_REMOTE_UNREACHABLE,
+   * nothing sent; no answer in time, or a socket that closes before the answer, with
+   * FLOWCHAIN_ERR_OUTCOME_UNKNOWN: the request went out.
+   */
   async request(message: Record<string, unknown>): Promise<WsMessage> {
     const socket = await this.#open();
+    // A socket the server is closing takes no more messages (ws drops them): nothing goes out.
+    if (socket.readyState !== WebSocket.OPEN) throw unreachable(this.#url, 'the WebSocket is closing');
     const id = this.#next++;
+    const op = typeof message.op === 'string' ? message.op : 'the request';
     return new Promise<WsMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
-        reject(unreachable(this.#url, `no answer within ${this.#timeoutMs} ms`));
+        reject(unanswered(this.#url, `${op} sent, but no answer within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
-      this.#waiting.set(id, { resolve, reject, timer });
+      this.#waiting.set(id, { resolve, reject, timer, op });
       socket.send(JSON.stringify({ ...message, id }));
     });
   }
@@ -209,7 +264,7 @@ export class WsConnection {
         this.#socket = undefined;
         for (const [id, waiting] of this.#waiting) {
           clearTimeout(waiting.timer);
-          waiting.reject(remoteFailed(this.#url, 'the WebSocket closed'));
+          waiting.reject(unanswered(this.#url, `${waiting.op} sent, but the WebSocket closed before an answer`));
           this.#waiting.delete(id);
         }
       });

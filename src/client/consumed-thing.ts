@@ -2,21 +2,40 @@
  * A consumed Thing, shaped as the W3C WoT Scripting API's ConsumedThing (§7): reads, writes,
  * observations, action invocations and event subscriptions of a Thing anywhere, driven only by
  * its TD's forms (forms.ts): HTTP, SSE, long-poll and Flowchain's `flowchain.v1` WebSocket,
- * with `base`, the `op` defaults, `htv:methodName` and the TD's security honoured. Values are
- * checked against the TD's data schemas as they arrive. A write to a Flowchain Thing also
- * says what became of its data transactions: their status, ids and receipt links.
+ * with `base`, the `op` defaults, `htv:methodName`, URI templates and the TD's security
+ * honoured. Every operation takes the Scripting API's InteractionOptions (`formIndex`,
+ * `uriVariables`, `data`). Values are checked against the TD's data schemas as they arrive. A
+ * write to a Flowchain Thing also says what became of its data transactions: their status,
+ * ids and receipt links.
+ *
+ * An operation goes out at most once unless it is safe or idempotent: a write or an action
+ * invocation moves on to the next form only when the previous one certainly sent nothing
+ * (FLOWCHAIN_ERR_REMOTE_UNREACHABLE); once it was sent and no answer came it fails with
+ * FLOWCHAIN_ERR_OUTCOME_UNKNOWN, since the Thing may have carried it out. Reads, observations
+ * and actions the TD marks `idempotent` try the next form after either.
  *
  * Throws FLOWCHAIN_ERR_TD_INVALID (not a TD), FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND,
+ * FLOWCHAIN_ERR_PROPERTY_READ_ONLY / _WRITE_ONLY (before anything is sent),
  * FLOWCHAIN_ERR_FORM_NOT_FOUND (no form to follow, naming the affordance),
- * FLOWCHAIN_ERR_VALUE_INVALID (a value that does not fit the schema, either way),
- * FLOWCHAIN_ERR_REMOTE_FAILED and the remote node's own codes.
+ * FLOWCHAIN_ERR_FORM_INDEX_INVALID, FLOWCHAIN_ERR_URI_VARIABLE_INVALID / _MISSING (see
+ * forms.ts), FLOWCHAIN_ERR_VALUE_INVALID (a value that does not fit the schema, either way),
+ * FLOWCHAIN_ERR_REMOTE_UNREACHABLE, FLOWCHAIN_ERR_OUTCOME_UNKNOWN, FLOWCHAIN_ERR_REMOTE_FAILED
+ * and the remote node's own codes.
  */
 import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
-import type { DataSchema, InteractionAffordance, ThingDescription } from '../td/thing-description.js';
+import type { ActionAffordance, DataSchema, InteractionAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
+import { DEFAULT_HANDLER_TIMEOUT_MS } from '../thing/exposed-thing.js';
 import { interactionOutput, type InteractionOutput } from '../thing/interaction-output.js';
 import { followLongPoll, followSse, httpExchange, WsConnection, type HttpAnswer, type Stream } from './bindings.js';
 import { authorizationFor, pickForms, type AffordanceKind, type Binding, type Credentials, type ResolvedForm } from './forms.js';
+
+/**
+ * How long a consumer waits for an answer by default: longer than a Flowchain node lets a
+ * handler run (its 504 FLOWCHAIN_ERR_HANDLER_TIMEOUT says what happened, where a consumer's
+ * own timeout can only say it does not know), with time to spare for the answer to travel.
+ */
+export const DEFAULT_CONSUME_TIMEOUT_MS = DEFAULT_HANDLER_TIMEOUT_MS + 5_000;
 
 /** How a Thing is consumed. */
 export interface ConsumeOptions {
@@ -24,10 +43,37 @@ export interface ConsumeOptions {
   readonly credentials?: Credentials;
   /** The bindings to use, in order of preference (default: http, sse, longpoll, ws). */
   readonly bindings?: readonly Binding[];
-  /** How long one exchange may take, in milliseconds (default 10 s; long-poll windows take longer). */
+  /**
+   * How long one exchange may take, in milliseconds (default {@link DEFAULT_CONSUME_TIMEOUT_MS},
+   * 15 s; long-poll windows take longer). Keep it longer than the time the remote node lets a
+   * handler take (10 s on a Flowchain node), so that the node's own answer arrives first.
+   */
   readonly timeoutMs?: number;
   /** How often invokeAction queries an asynchronous action until it finishes (default 1 s). */
   readonly actionPollMs?: number;
+}
+
+/**
+ * The W3C WoT Scripting API's InteractionOptions (§7.1): which form to follow and what fills
+ * in its URI template.
+ */
+export interface InteractionOptions {
+  /**
+   * Follow exactly this form of the affordance's `forms` (of the Thing's `forms` for
+   * readAllProperties, readMultipleProperties and writeMultipleProperties), no other and no
+   * fallback. FLOWCHAIN_ERR_FORM_INDEX_INVALID when it is out of range or cannot be followed
+   * for the operation over the consumer's bindings.
+   */
+  readonly formIndex?: number;
+  /**
+   * Values of the variables of the form's `href` (an RFC 6570 URI template), checked against
+   * the affordance's and the Thing's `uriVariables` (FLOWCHAIN_ERR_URI_VARIABLE_INVALID; one the
+   * form needs and lacks is FLOWCHAIN_ERR_URI_VARIABLE_MISSING). For a GET or HEAD form, the
+   * input of an action is taken as URI variables too (such a form carries no body).
+   */
+  readonly uriVariables?: Readonly<Record<string, unknown>>;
+  /** The Scripting API's binding-specific extra data: none of Flowchain's bindings carries any, so it is not used. */
+  readonly data?: unknown;
 }
 
 /** An invocation's status as the remote Thing tells it (WoT Profile, ActionStatus). */
@@ -66,6 +112,14 @@ export interface WriteResult {
   readonly transactions: readonly { readonly property: string; readonly receipt: string; readonly txId?: string }[];
 }
 
+/**
+ * Whether an operation may go out again on the next form. A safe or idempotent one may after
+ * any failure to get an answer; any other only when nothing was sent, and `unknown` then says
+ * what its caller can do to learn what became of it.
+ */
+type Retry = { readonly idempotent: true } | { readonly idempotent: false; readonly unknown: string };
+
+const IDEMPOTENT: Retry = { idempotent: true };
 const DEFAULT_BINDINGS: readonly Binding[] = ['http', 'sse', 'longpoll', 'ws'];
 const RECEIPT_REL = 'https://w3id.org/flowchain#receipt';
 
@@ -80,62 +134,75 @@ export class ConsumedThing {
     if (typeof td !== 'object' || td === null || typeof td.title !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', 'a Thing Description is an object with a title', { field: '/title' });
     this.#td = td;
     this.#options = options;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_CONSUME_TIMEOUT_MS;
   }
 
   getThingDescription(): ThingDescription {
     return this.#td;
   }
 
-  /** readproperty. */
-  async readProperty(name: string): Promise<InteractionOutput> {
-    const property = this.#affordance('properties', name);
-    return this.#each(this.#forms('property', property, 'readproperty', `properties/${name}`, ['http', 'ws']), async (form) => {
+  /** readproperty. Throws FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY for a write-only property, before anything is sent. */
+  async readProperty(name: string, options: InteractionOptions = {}): Promise<InteractionOutput> {
+    const property = this.#property(name);
+    if (property.writeOnly === true) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `${this.#td.title}'s property ${name} is write-only: it cannot be read`, { field: name });
+    return this.#each(this.#forms('property', property, 'readproperty', `properties/${name}`, ['http', 'ws'], options), IDEMPOTENT, async (form) => {
       const value = form.binding === 'ws' ? (await this.#ws(form, { op: 'readproperty', name })).value : (await this.#http(form)).body;
       return this.#output(value, property as DataSchema, name, form);
     });
   }
 
   /** readallproperties: every readable property (through the Thing's own form, or one by one). */
-  async readAllProperties(): Promise<Map<string, InteractionOutput>> {
+  async readAllProperties(options: InteractionOptions = {}): Promise<Map<string, InteractionOutput>> {
     const names = Object.entries(this.#td.properties ?? {}).filter(([, p]) => !p.writeOnly).map(([name]) => name);
-    return this.readMultipleProperties(names);
+    return this.readMultipleProperties(names, options);
   }
 
-  /** readmultipleproperties: the Thing's form for it when it has one, else each property's own. */
-  async readMultipleProperties(names: readonly string[]): Promise<Map<string, InteractionOutput>> {
-    for (const name of names) this.#affordance('properties', name);
+  /**
+   * readmultipleproperties: the Thing's form for it when it has one, else each property's own
+   * (`formIndex` then picks among the Thing's forms; `uriVariables` go to either).
+   */
+  async readMultipleProperties(names: readonly string[], options: InteractionOptions = {}): Promise<Map<string, InteractionOutput>> {
+    for (const name of names) this.#property(name);
     let values: Record<string, unknown> | undefined;
     let forms: ResolvedForm[] = [];
     try {
-      forms = this.#forms('thing', undefined, 'readmultipleproperties', 'the Thing', ['http', 'ws']);
+      forms = this.#forms('thing', undefined, 'readmultipleproperties', 'the Thing', ['http', 'ws'], options);
     } catch (err) {
       if (!isFlowchainError(err, 'FLOWCHAIN_ERR_FORM_NOT_FOUND')) throw err;
     }
     if (forms.length > 0) {
-      values = await this.#each(forms, async (form) =>
-        form.binding === 'ws' ? ((await this.#ws(form, { op: 'readmultipleproperties', names })).value as Record<string, unknown>) : ((await this.#http(form, form.method === 'GET' ? undefined : names)).body as Record<string, unknown>),
+      values = await this.#each(forms, IDEMPOTENT, async (form) =>
+        form.binding === 'ws' ? ((await this.#ws(form, { op: 'readmultipleproperties', names })).value as Record<string, unknown>) : ((await this.#http(form, names)).body as Record<string, unknown>),
       );
     }
+    const { formIndex: _thingForm, ...each } = options;
     const entries = await Promise.all(
-      names.map(async (name): Promise<[string, InteractionOutput]> => [name, values !== undefined && Object.hasOwn(values, name) ? this.#output(values[name], this.#td.properties![name] as DataSchema, name) : await this.readProperty(name)]),
+      names.map(async (name): Promise<[string, InteractionOutput]> => [name, values !== undefined && Object.hasOwn(values, name) ? this.#output(values[name], this.#td.properties![name] as DataSchema, name) : await this.readProperty(name, each)]),
     );
     return new Map(entries);
   }
 
-  /** writeproperty: the value checked against the schema first; resolves with what became of its transactions. */
-  async writeProperty(name: string, value: unknown): Promise<WriteResult> {
-    const property = this.#affordance('properties', name);
+  /**
+   * writeproperty: the value checked against the schema first; resolves with what became of
+   * its transactions. Sent once: FLOWCHAIN_ERR_OUTCOME_UNKNOWN when no answer came after it
+   * went out. Throws FLOWCHAIN_ERR_PROPERTY_READ_ONLY for a read-only property, before anything is sent.
+   */
+  async writeProperty(name: string, value: unknown, options: InteractionOptions = {}): Promise<WriteResult> {
+    const property = this.#writable(name);
     checkValue(property as DataSchema, value, name, 'input');
-    return this.#each(this.#forms('property', property, 'writeproperty', `properties/${name}`, ['http', 'ws']), async (form) =>
+    const learn = property.writeOnly === true ? `check the Thing's state (${name} is write-only)` : `read ${name} to learn its value`;
+    const retry: Retry = { idempotent: false, unknown: `The write of ${name} was sent once and not again, so it may or may not have been applied: ${learn} before writing it again` };
+    return this.#each(this.#forms('property', property, 'writeproperty', `properties/${name}`, ['http', 'ws'], { ...options, input: value }), retry, async (form) =>
       form.binding === 'ws' ? wsWriteResult(await this.#ws(form, { op: 'writeproperty', name, value }), this.#httpBase(form)) : httpWriteResult(await this.#http(form, value)),
     );
   }
 
-  /** writemultipleproperties (all or nothing, through the Thing's form). */
-  async writeMultipleProperties(values: Readonly<Record<string, unknown>>): Promise<WriteResult> {
-    for (const [name, value] of Object.entries(values)) checkValue(this.#affordance('properties', name) as DataSchema, value, name, 'input');
-    return this.#each(this.#forms('thing', undefined, 'writemultipleproperties', 'the Thing', ['http', 'ws']), async (form) =>
+  /** writemultipleproperties (all or nothing, through the Thing's form; sent once, as writeProperty). */
+  async writeMultipleProperties(values: Readonly<Record<string, unknown>>, options: InteractionOptions = {}): Promise<WriteResult> {
+    for (const [name, value] of Object.entries(values)) checkValue(this.#writable(name) as DataSchema, value, name, 'input');
+    const names = Object.keys(values).join(', ');
+    const retry: Retry = { idempotent: false, unknown: `The write of ${names} was sent once and not again, so it may or may not have been applied: read them to learn their values before writing again` };
+    return this.#each(this.#forms('thing', undefined, 'writemultipleproperties', 'the Thing', ['http', 'ws'], { ...options, input: values }), retry, async (form) =>
       form.binding === 'ws' ? wsWriteResult(await this.#ws(form, { op: 'writemultipleproperties', values }), this.#httpBase(form)) : httpWriteResult(await this.#http(form, values)),
     );
   }
@@ -144,13 +211,14 @@ export class ConsumedThing {
    * invokeaction: its input checked, its output (if the action has one) checked and returned.
    * An asynchronous action (`"synchronous": false`) is started, its invocation queried every
    * `actionPollMs` until it finishes, and its output returned; one that failed rejects with
-   * the code its status names.
+   * the code its status names. Sent once unless the TD says the action is `idempotent`:
+   * FLOWCHAIN_ERR_OUTCOME_UNKNOWN when no answer came after it went out.
    */
-  async invokeAction(name: string, params?: unknown): Promise<InteractionOutput | undefined> {
+  async invokeAction(name: string, params?: unknown, options: InteractionOptions = {}): Promise<InteractionOutput | undefined> {
     const action = this.#action(name);
-    if (action.synchronous === false) return (await this.startAction(name, params)).done();
+    if (action.synchronous === false) return (await this.startAction(name, params, options)).done();
     if (action.input !== undefined) checkValue(action.input, params, name, 'input');
-    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws']), async (form) => {
+    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws'], { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
       const value = form.binding === 'ws' ? (await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value : (await this.#http(form, params)).body;
       return value === undefined ? undefined : this.#output(value, action.output, name, form);
     });
@@ -159,19 +227,20 @@ export class ConsumedThing {
   /**
    * Starts an asynchronous action (WoT Profile, "Asynchronous Action Response") and answers
    * its invocation, to query, cancel or wait for: over HTTP through the status URL the Thing
-   * answered (`Location`), over the WebSocket through the invocation's id.
+   * answered (`Location`), over the WebSocket through the invocation's id. Sent once, as
+   * invokeAction.
    */
-  async startAction(name: string, params?: unknown): Promise<ActionInvocation> {
+  async startAction(name: string, params?: unknown, options: InteractionOptions = {}): Promise<ActionInvocation> {
     const action = this.#action(name);
     if (action.input !== undefined) checkValue(action.input, params, name, 'input');
-    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws']), async (form) => {
+    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws'], { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
       let query: () => Promise<RemoteActionStatus>;
       let cancel: () => Promise<void>;
       let first: RemoteActionStatus;
       if (form.binding === 'ws') {
         first = actionStatus((await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value, form.url);
         const actionID = first.id;
-        query = async () => actionStatus((await this.#ws(form, { op: 'queryaction', name, actionID })).value, form.url);
+        query = async () => actionStatus((await answered(this.#ws(form, { op: 'queryaction', name, actionID }))).value, form.url);
         cancel = async () => void (await this.#ws(form, { op: 'cancelaction', name, actionID }));
       } else {
         const answer = await this.#http(form, params);
@@ -179,8 +248,8 @@ export class ConsumedThing {
         const location = answer.headers.get('location');
         if (location === null) throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${form.url.href}: an asynchronous action answered no Location`, { field: 'location' });
         const href = new URL(location, form.url);
-        const at = (method: string): ResolvedForm => ({ ...form, url: href, method });
-        query = async () => actionStatus((await this.#http(at('GET'))).body, href);
+        const at = (method: string): ResolvedForm => ({ ...form, url: href, method, sendsBody: false });
+        query = async () => actionStatus((await answered(this.#http(at('GET')))).body, href);
         cancel = async () => void (await this.#http(at('DELETE')));
       }
       const pollMs = this.#options.actionPollMs ?? 1000;
@@ -202,17 +271,17 @@ export class ConsumedThing {
    * once the Thing took the observation (over SSE and the WebSocket; a long-poll cannot tell),
    * rejects with the remote code when it refused it; later failures go to `onerror`.
    */
-  async observeProperty(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined): Promise<Subscription> {
-    const property = this.#affordance('properties', name);
-    return this.#each(this.#forms('property', property, 'observeproperty', `properties/${name}`, ['sse', 'longpoll', 'ws']), (form) =>
+  async observeProperty(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined, options: InteractionOptions = {}): Promise<Subscription> {
+    const property = this.#property(name);
+    return this.#each(this.#forms('property', property, 'observeproperty', `properties/${name}`, ['sse', 'longpoll', 'ws'], options), IDEMPOTENT, (form) =>
       this.#follow(form, 'property', name, (value) => listener(this.#output(value, property as DataSchema, name, form)), onerror),
     );
   }
 
   /** subscribeevent: each event's data to `listener`, until the subscription is stopped (settles as observeProperty does). */
-  async subscribeEvent(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined): Promise<Subscription> {
+  async subscribeEvent(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined, options: InteractionOptions = {}): Promise<Subscription> {
     const event = this.#affordance('events', name) as InteractionAffordance & { data?: DataSchema };
-    return this.#each(this.#forms('event', event, 'subscribeevent', `events/${name}`, ['sse', 'longpoll', 'ws']), (form) =>
+    return this.#each(this.#forms('event', event, 'subscribeevent', `events/${name}`, ['sse', 'longpoll', 'ws'], options), IDEMPOTENT, (form) =>
       this.#follow(form, 'event', name, (value) => listener(this.#output(value, event.data, name, form)), onerror),
     );
   }
@@ -223,34 +292,73 @@ export class ConsumedThing {
     this.#sockets.clear();
   }
 
-  #action(name: string): InteractionAffordance & { input?: DataSchema; output?: DataSchema; synchronous?: boolean } {
-    return this.#affordance('actions', name);
+  #action(name: string): ActionAffordance {
+    return this.#affordance('actions', name) as ActionAffordance;
+  }
+
+  #property(name: string): PropertyAffordance {
+    return this.#affordance('properties', name) as PropertyAffordance;
+  }
+
+  /** A property a consumer may write: FLOWCHAIN_ERR_PROPERTY_READ_ONLY otherwise, rather than "no form" (its TD offers none, and says why). */
+  #writable(name: string): PropertyAffordance {
+    const property = this.#property(name);
+    if (property.readOnly === true) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_READ_ONLY', `${this.#td.title}'s property ${name} is read-only: it cannot be written`, { field: name });
+    return property;
   }
 
   #affordance(kind: 'properties' | 'actions' | 'events', name: string): InteractionAffordance {
     const found = Object.hasOwn(this.#td[kind] ?? {}, name) ? this.#td[kind]![name] : undefined;
-    if (found === undefined) throw new FlowchainError('FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', `${this.#td.title} has no ${kind.slice(0, -1)} named ${name}`, { field: name });
+    if (found === undefined) throw new FlowchainError('FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND', `${this.#td.title} has no ${AFFORDANCE_NOUN[kind]} named ${name}`, { field: name });
     return found as InteractionAffordance;
+  }
+
+  /**
+   * How an invocation of `name` may be retried: on the next form after any failure when the TD
+   * says it is idempotent (TD 1.1 §5.3.1.4), else only when nothing was sent; then the caller
+   * learns where the Thing keeps its invocations, if it says.
+   */
+  #invocationRetry(name: string, action: ActionAffordance): Retry {
+    if (action.idempotent === true) return IDEMPOTENT;
+    const offers = (forms: readonly { op?: string | readonly string[]; href: string }[] | undefined, op: string) => (forms ?? []).find((form) => [form.op ?? []].flat().includes(op));
+    const query = offers(action.forms, 'queryaction') ?? offers(this.#td.forms, 'queryallactions');
+    const status =
+      query === undefined
+        ? `${this.#td.title}'s TD offers no queryaction or queryallactions form, so only its state can tell: check it before invoking ${name} again`
+        : `the Thing keeps its invocations: query them (${[query.op].flat().includes('queryaction') ? 'queryaction' : 'queryallactions'}, ${new URL(query.href, this.#td.base).href}) before invoking ${name} again`;
+    return { idempotent: false, unknown: `${name} was invoked once and not again, so it may or may not have run; ${status}` };
   }
 
   #preference(usable: readonly Binding[]): Binding[] {
     return (this.#options.bindings ?? DEFAULT_BINDINGS).filter((binding) => usable.includes(binding));
   }
 
-  #forms(kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, where: string, usable: readonly Binding[]): ResolvedForm[] {
-    return pickForms(this.#td, kind, affordance, op, this.#preference(usable), where);
+  #forms(kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, where: string, usable: readonly Binding[], options: InteractionOptions & { readonly input?: unknown }): ResolvedForm[] {
+    const { formIndex, uriVariables, input } = options;
+    return pickForms(this.#td, kind, affordance, op, this.#preference(usable), where, { ...(formIndex === undefined ? {} : { formIndex }), ...(uriVariables === undefined ? {} : { uriVariables }), input });
   }
 
-  /** Runs `attempt` on each form in turn until one reaches the Thing (a TD may offer one form per server address). */
-  async #each<T>(forms: readonly ResolvedForm[], attempt: (form: ResolvedForm) => Promise<T>): Promise<T> {
-    for (const [i, form] of forms.entries()) {
+  /**
+   * Runs `attempt` on each form in turn until one answers (a TD may offer one form per server
+   * address, or one per binding). The next form is tried when the last certainly sent nothing
+   * (FLOWCHAIN_ERR_REMOTE_UNREACHABLE), and after a request that went out unanswered
+   * (FLOWCHAIN_ERR_OUTCOME_UNKNOWN) only for an idempotent operation: anything else would run
+   * twice when the first did reach the Thing. Any other failure is the Thing's answer.
+   */
+  async #each<T>(forms: readonly ResolvedForm[], retry: Retry, attempt: (form: ResolvedForm) => Promise<T>): Promise<T> {
+    let last: unknown = new Error('unreachable: pickForms returns at least one form');
+    for (const form of forms) {
       try {
         return await attempt(form);
       } catch (err) {
-        if (i === forms.length - 1 || !isFlowchainError(err, 'FLOWCHAIN_ERR_REMOTE_UNREACHABLE')) throw err;
+        if (isFlowchainError(err, 'FLOWCHAIN_ERR_REMOTE_UNREACHABLE')) last = err;
+        else if (!isFlowchainError(err, 'FLOWCHAIN_ERR_OUTCOME_UNKNOWN')) throw err;
+        // A read that got no answer has no outcome to be unsure of: the Thing was not reached.
+        else if (retry.idempotent) last = new FlowchainError('FLOWCHAIN_ERR_REMOTE_UNREACHABLE', err.message, { field: 'url', cause: err });
+        else throw new FlowchainError('FLOWCHAIN_ERR_OUTCOME_UNKNOWN', `${err.message}. ${retry.unknown}`, { field: 'url', cause: err });
       }
     }
-    throw new Error('unreachable: pickForms returns at least one form');
+    throw last;
   }
 
   /** The HTTP base of the node behind a form: the TD's base, or the form's origin. */
@@ -264,9 +372,11 @@ export class ConsumedThing {
     return authorization === undefined ? {} : { authorization };
   }
 
+  /** One HTTP exchange over `form`; `body` goes out only where the form carries one (not GET or HEAD, whose input went into URI variables). */
   #http(form: ResolvedForm, body?: unknown): Promise<HttpAnswer> {
-    const headers = { ...this.#headers(form), accept: 'application/json', ...(body === undefined ? {} : { 'content-type': form.contentType }) };
-    return httpExchange(form.url, { method: form.method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), timeoutMs: this.#timeoutMs });
+    const sent = form.sendsBody ? body : undefined;
+    const headers = { ...this.#headers(form), accept: 'application/json', ...(sent === undefined ? {} : { 'content-type': form.contentType }) };
+    return httpExchange(form.url, { method: form.method, headers, ...(sent === undefined ? {} : { body: JSON.stringify(sent) }), timeoutMs: this.#timeoutMs });
   }
 
   #socket(form: ResolvedForm): WsConnection {
@@ -336,6 +446,19 @@ export class ConsumedThing {
   }
 }
 
+/** How the Scripting API's §7 names each kind of affordance in the singular. */
+const AFFORDANCE_NOUN = { properties: 'property', actions: 'action', events: 'event' } as const;
+
+/** A query that went unanswered only failed to reach the Thing: it changes nothing, so there is no outcome to be unsure of. */
+async function answered<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (!isFlowchainError(err, 'FLOWCHAIN_ERR_OUTCOME_UNKNOWN')) throw err;
+    throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_UNREACHABLE', err.message, { field: 'url', cause: err });
+  }
+}
+
 /** An answer that must be an ActionStatus (FLOWCHAIN_ERR_REMOTE_FAILED otherwise). */
 function actionStatus(body: unknown, url: URL): RemoteActionStatus {
   const status = body as Partial<RemoteActionStatus> | undefined;
@@ -382,7 +505,7 @@ export async function consumeThing(td: ThingDescription, options: ConsumeOptions
 export async function fetchThingDescription(url: string, options: ConsumeOptions = {}): Promise<ThingDescription> {
   const headers: Record<string, string> = { accept: 'application/td+json, application/json' };
   if (options.credentials?.token !== undefined) headers.authorization = `Bearer ${options.credentials.token}`;
-  const answer = await httpExchange(new URL(url), { method: 'GET', headers, timeoutMs: options.timeoutMs ?? 10_000 });
+  const answer = await httpExchange(new URL(url), { method: 'GET', headers, timeoutMs: options.timeoutMs ?? DEFAULT_CONSUME_TIMEOUT_MS });
   const td = answer.body as ThingDescription | undefined;
   if (typeof td !== 'object' || td === null || typeof td.title !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `${url} did not answer with a Thing Description`, { field: '/title' });
   return td;

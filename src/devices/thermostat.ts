@@ -1,6 +1,7 @@
 /**
- * A simulated thermostat, written against the public device API: the room temperature walks
- * toward the target while heating or cooling and toward the ambient temperature when off, and
+ * A simulated thermostat, written against the public device API: at every reading it decides
+ * again whether to heat or cool, so the room temperature walks toward the target while heating
+ * or cooling and toward the ambient temperature when off, and
  * `boost` (an asynchronous action) raises the target for a while. Every target it sets itself (from options, a stored
  * value, a boost) is one the targetTemperature schema accepts: on its multipleOf grid, within
  * its minimum and maximum.
@@ -106,7 +107,12 @@ export const thermostat: DeviceFactory = (thing, { options, clock, random, log }
   });
   let timer: { cancel(): void } | undefined;
   return {
-    start: () => void (timer = clock.every(interval, () => emitLater(thing, log, 'currentTemperature', nearestAllowed(roomSchema, room.step())))),
+    // The control loop decides at every reading, as a thermostat does, not only when written.
+    start: () =>
+      void (timer = clock.every(interval, () => {
+        steer();
+        emitLater(thing, log, 'currentTemperature', nearestAllowed(roomSchema, room.step()));
+      })),
     stop: () => {
       timer?.cancel();
       boosting?.interrupt();

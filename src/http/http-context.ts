@@ -146,7 +146,8 @@ export async function serveStream(ctx: HttpContext, request: FastifyRequest, rep
   // after them, misses nothing.
   const properties = topics.filter((topic) => topic.kind === 'property').map((topic) => topic.name);
   const changed = new Map<string, unknown>();
-  const watching = ctx.replay.follow(thing, topics.filter((topic) => topic.kind === 'property'), (n) => changed.set(n.name, n.data));
+  // Passive: the consumer starts watching once the stream follows, not twice.
+  const watching = ctx.replay.follow(thing, topics.filter((topic) => topic.kind === 'property'), (n) => changed.set(n.name, n.data), { passive: true });
   let current: Map<string, unknown>;
   try {
     current = new Map(await Promise.all(properties.map(async (name): Promise<[string, unknown]> => [name, await thing.readProperty(name)])));

@@ -96,7 +96,7 @@ export const BUSY_RETRY_AFTER_S = 1;
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: unknown): FastifyReply {
   const problem = problemOf(err, pathOf(request.url));
   if (problem.status >= 500) request.log.error({ err }, 'request failed');
-  if (problem.status === 405) reply.header('allow', allowed(request, problem.code));
+  if (problem.status === 405 && !reply.hasHeader('allow')) reply.header('allow', allowed(request, problem.code));
   // RFC 9110 §10.2.3: the journal is full for now, not for good; say when to come back.
   if (problem.code === 'FLOWCHAIN_ERR_BUSY') reply.header('retry-after', String(BUSY_RETRY_AFTER_S));
   return reply.code(problem.status).type(PROBLEM_TYPE).send(problem);
@@ -131,12 +131,21 @@ function allowed(request: FastifyRequest, code: ErrorBody['code']): string {
   return '';
 }
 
+/** The methods a 405 may name as allowed. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 /** Installs the error and not-found handlers on `app`. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => sendProblem(reply, request, err));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new FlowchainError('FLOWCHAIN_ERR_ROUTE_NOT_FOUND', `no resource at ${request.method} ${pathOf(request.url)}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = pathOf(request.url);
+    // RFC 9110 §15.5.6: a resource that exists answers a method it lacks with 405 and what it allows.
+    const methods = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    // A route of this method that found nothing (a static file that is not there) is a 404 too.
+    if (methods.length === 0 || methods.includes(request.method as (typeof METHODS)[number])) return sendProblem(reply, request, new FlowchainError('FLOWCHAIN_ERR_ROUTE_NOT_FOUND', `no resource at ${request.method} ${path}`));
+    reply.header('allow', methods.join(', '));
+    return sendProblem(reply, request, new FlowchainError('FLOWCHAIN_ERR_METHOD_NOT_ALLOWED', `${path} does not take ${request.method}: it allows ${methods.join(', ')}`, { field: 'method' }));
+  });
 }
 
 /**

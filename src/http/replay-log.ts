@@ -16,7 +16,7 @@
  * from the subscriptions it makes on the Things; the clock is injected.
  */
 import type { Clock } from '../common/clock.js';
-import type { ExposedThing, PropertyChange, ThingEvent, Unsubscribe } from '../thing/exposed-thing.js';
+import type { ExposedThing, FollowOptions, PropertyChange, ThingEvent, Unsubscribe } from '../thing/exposed-thing.js';
 
 /** Notifications each affordance keeps for replay. */
 export const REPLAY_CAPACITY = 100;
@@ -100,7 +100,8 @@ export class ReplayLog {
   /** Keeps every notification of `thing` from now on, whether or not a stream follows it. */
   record(thing: ExposedThing): void {
     if (this.#recording.has(thing)) return;
-    this.#recording.set(thing, [...topicsOf(thing, 'property'), ...topicsOf(thing, 'event')].map((topic) => this.#subscribe(thing, topic, () => undefined)));
+    // Keeping them is not watching: the Thing's observe and subscribe handlers wait for a consumer.
+    this.#recording.set(thing, [...topicsOf(thing, 'property'), ...topicsOf(thing, 'event')].map((topic) => this.#subscribe(thing, topic, () => undefined, { passive: true })));
   }
 
   /** Stops keeping the notifications of `thing` and drops those kept (it left the node). */
@@ -122,10 +123,10 @@ export class ReplayLog {
    * delivered: FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND, FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY,
    * FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED.
    */
-  follow(thing: ExposedThing, topics: readonly Topic[], deliver: (notification: Notification) => void): Unsubscribe {
+  follow(thing: ExposedThing, topics: readonly Topic[], deliver: (notification: Notification) => void, options: FollowOptions = {}): Unsubscribe {
     const unsubscribes: Unsubscribe[] = [];
     try {
-      for (const topic of topics) unsubscribes.push(this.#subscribe(thing, topic, deliver));
+      for (const topic of topics) unsubscribes.push(this.#subscribe(thing, topic, deliver, options));
     } catch (err) {
       unsubscribes.forEach((unsubscribe) => unsubscribe());
       throw err;
@@ -199,10 +200,10 @@ export class ReplayLog {
     return (this.#buffers.get(streamKey(stream)) ?? []).filter((n) => n.id > after);
   }
 
-  #subscribe(thing: ExposedThing, topic: Topic, deliver: (notification: Notification) => void): Unsubscribe {
+  #subscribe(thing: ExposedThing, topic: Topic, deliver: (notification: Notification) => void, options: FollowOptions = {}): Unsubscribe {
     const key = keyOf(thing, topic.kind, topic.name);
-    if (topic.kind === 'property') return thing.observeProperty(topic.name, (change) => deliver(this.#stamp(key, topic, change, change.value)));
-    return thing.subscribeEvent(topic.name, (event) => deliver(this.#stamp(key, topic, event, event.data)));
+    if (topic.kind === 'property') return thing.observeProperty(topic.name, (change) => deliver(this.#stamp(key, topic, change, change.value)), options);
+    return thing.subscribeEvent(topic.name, (event) => deliver(this.#stamp(key, topic, event, event.data)), options);
   }
 
   /**

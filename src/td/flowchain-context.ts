@@ -5,7 +5,8 @@
  * contexts/flowchain-v1.jsonld, which documents every term). That URL is resolved only by
  * Flowchain's own document loader, so a JSON-LD processor that dereferences contexts (an RDF
  * tool, a triple store, the TD Playground) could not process a TD naming it. A served TD
- * therefore carries the terms inline, and names no context URL but the W3C ones.
+ * therefore carries the terms inline, and names no context URL but the W3C ones
+ * (td-context.ts builds a served TD's `@context`).
  *
  * The inline object holds string values only, because the TD 1.1 JSON Schema allows nothing
  * else in an inline context (its `thing-context` definition). That is enough: `recorded`
@@ -13,7 +14,6 @@
  * Processing Algorithms and API §8.6.2, object to RDF conversion), and `driver`, the one term
  * that needs a JSON literal type, is never served.
  */
-import type { Json } from './thing-description.js';
 
 /** The context URL TD files use for Flowchain's terms. */
 export const FLOWCHAIN_CONTEXT_URL = 'https://w3id.org/flowchain/v1';
@@ -26,9 +26,3 @@ export const FLOWCHAIN_INLINE_CONTEXT: Readonly<Record<string, string>> = Object
   flowchain: FLOWCHAIN_NAMESPACE,
   recorded: 'flowchain:recorded',
 });
-
-/** A TD's `@context` as served: {@link FLOWCHAIN_CONTEXT_URL} replaced by the inline terms, everything else as it was. */
-export function servedContext(context: Json): Json {
-  if (!Array.isArray(context)) return context;
-  return context.map((entry) => (entry === FLOWCHAIN_CONTEXT_URL ? { ...FLOWCHAIN_INLINE_CONTEXT } : entry));
-}

@@ -16,7 +16,7 @@
  *   things/{slug}/events                         subscribe to all (SSE)
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  */
-import { servedContext } from './flowchain-context.js';
+import { SERVED_TD_CONTEXTS, servedContext } from './td-context.js';
 import type { ActionAffordance, EventAffordance, Form, ThingDescription } from './thing-description.js';
 
 /** The WebSocket sub-protocol name announced in forms and in Sec-WebSocket-Protocol. */
@@ -117,7 +117,8 @@ const SSE = { contentType: 'application/json', subprotocol: 'sse' } as const;
  * Completes a TD file into the TD the servient serves: stable `id`, `base`, security and forms
  * for every supported operation. The Flowchain-only `driver` member is left out, and
  * Flowchain's context URL is replaced by its terms inline (see flowchain-context.ts), so the
- * TD names no context but the W3C ones.
+ * TD names no context but the W3C ones: the TD 1.0 and 1.1 URIs first (td-context.ts), then
+ * its own other entries.
  */
 export function buildThingDescription(source: ThingDescription, identity: ThingIdentity, exposure: ExposureOptions): ThingDescription {
   const { '@context': context, driver: _driver, forms: _forms, id: _id, base: _base, security: _sec, securityDefinitions: _defs, ...rest } = source;
@@ -234,7 +235,7 @@ export interface ListedThing {
  */
 export function buildNodeDescription(nodeId: string, things: readonly ListedThing[], exposure: ExposureOptions): ThingDescription {
   return {
-    '@context': ['https://www.w3.org/2022/wot/td/v1.1', 'https://www.w3.org/2022/wot/discovery'],
+    '@context': [...SERVED_TD_CONTEXTS, 'https://www.w3.org/2022/wot/discovery'],
     '@type': 'ThingDirectory',
     id: nodeId,
     title: 'Flowchain node',

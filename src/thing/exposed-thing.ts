@@ -71,6 +71,22 @@ export interface ActionOptions {
 /** Scripting API §8: runs an action with its (checked) input; answers its output. */
 export type ActionHandler = (params: InteractionOutput, options: ActionOptions) => InteractionInput | Promise<InteractionInput>;
 
+/**
+ * Scripting API §8: told that consumers started (observe, subscribe) or stopped (unobserve,
+ * unsubscribe) watching an affordance. Flowchain calls them at the edges: when the first
+ * consumer starts and when the last one stops, so a device samples only while it is watched.
+ */
+export type WatchHandler = () => void | Promise<void>;
+
+/** How a binding follows an affordance. */
+export interface FollowOptions {
+  /**
+   * A follower that only keeps what it sees (the replay log that lets streams resume): it is
+   * not a consumer watching, so it does not call the observe and subscribe handlers.
+   */
+  readonly passive?: boolean;
+}
+
 /** What exposing and destroying a Thing mean on the node (the servient implements it). */
 export interface ExposureHost {
   expose(thing: ExposedThing): Promise<void>;
@@ -89,6 +105,8 @@ export interface ExposedThingComponents {
   readonly actions?: ActionStore;
   /** Ids of invocations (UUIDs by default; tests inject their own). */
   readonly newId?: () => string;
+  /** Where a handler that throws or times out is reported (its error never goes on the wire); nowhere by default. */
+  readonly log?: { warn(obj: object, msg: string): void };
 }
 
 /** What makes one Thing. */
@@ -103,7 +121,8 @@ export interface ExposedThingInit {
   readonly handlerTimeoutMs?: number;
 }
 
-const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
+/** How long a handler may take by default, in milliseconds (a consumer's default wait is longer: see client/consumed-thing.ts). */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 
 /** The runtime of one Thing. */
 export class ExposedThing {
@@ -120,10 +139,15 @@ export class ExposedThing {
   readonly #writeHandlers = new Map<string, PropertyWriteHandler>();
   readonly #actionHandlers = new Map<string, ActionHandler>();
   readonly #observers = new Map<string, Set<(change: PropertyChange) => void>>();
+  /** Observe, unobserve, subscribe and unsubscribe handlers, by `verb:name`. */
+  readonly #watchHandlers = new Map<string, WatchHandler>();
+  /** Consumers watching each affordance (`property:name`, `event:name`), and the chain of its handlers' runs. */
+  readonly #watching = new Map<string, { count: number; handlers: Promise<void> }>();
   readonly #subscribers = new Map<string, Set<(event: ThingEvent) => void>>();
   readonly #destroyListeners = new Set<() => void>();
   readonly #actionStore: ActionStore | undefined;
   readonly #newId: () => string;
+  readonly #log: ExposedThingComponents['log'];
   /** Invocations of asynchronous actions, oldest first, with what runs or follows them. */
   readonly #invocations = new Map<string, Invocation>();
   /** Write steps run one after another, in arrival order. */
@@ -146,6 +170,7 @@ export class ExposedThing {
     this.#timeoutMs = init.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     this.#actionStore = components.actions;
     this.#newId = components.newId ?? randomUUID;
+    this.#log = components.log;
   }
 
   /** A Thing with its stored values loaded (the last accepted value of each writable property). */
@@ -193,6 +218,28 @@ export class ExposedThing {
     if (this.#property(name).readOnly) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_READ_ONLY', `property ${name} is read-only: it takes no writes`, { field: name });
     this.#writeHandlers.set(name, handler);
     return this;
+  }
+
+  /** `handler` runs when the first consumer starts observing the observable property `name`. */
+  setPropertyObserveHandler(name: string, handler: WatchHandler): this {
+    return this.#setWatchHandler('observe', this.#observable(name), handler);
+  }
+
+  /** `handler` runs when the last consumer stops observing the observable property `name`. */
+  setPropertyUnobserveHandler(name: string, handler: WatchHandler): this {
+    return this.#setWatchHandler('unobserve', this.#observable(name), handler);
+  }
+
+  /** `handler` runs when the first consumer subscribes to the event `name`. */
+  setEventSubscribeHandler(name: string, handler: WatchHandler): this {
+    this.event(name);
+    return this.#setWatchHandler('subscribe', name, handler);
+  }
+
+  /** `handler` runs when the last consumer unsubscribes from the event `name`. */
+  setEventUnsubscribeHandler(name: string, handler: WatchHandler): this {
+    this.event(name);
+    return this.#setWatchHandler('unsubscribe', name, handler);
   }
 
   /** Invocations of `name` run `handler`. */
@@ -450,18 +497,58 @@ export class ExposedThing {
   }
 
   /** observeproperty; the returned function is unobserveproperty. */
-  observeProperty(name: string, listener: (change: PropertyChange) => void): Unsubscribe {
+  observeProperty(name: string, listener: (change: PropertyChange) => void, options: FollowOptions = {}): Unsubscribe {
     this.#live();
-    const property = this.readable(name);
-    if (!property.observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
-    return subscribe(this.#observers, name, listener);
+    this.#observable(name);
+    const unsubscribe = subscribe(this.#observers, name, listener);
+    return options.passive === true ? unsubscribe : this.#watched('property', name, unsubscribe);
   }
 
   /** subscribeevent; the returned function is unsubscribeevent. */
-  subscribeEvent(name: string, listener: (event: ThingEvent) => void): Unsubscribe {
+  subscribeEvent(name: string, listener: (event: ThingEvent) => void, options: FollowOptions = {}): Unsubscribe {
     this.#live();
     this.event(name);
-    return subscribe(this.#subscribers, name, listener);
+    const unsubscribe = subscribe(this.#subscribers, name, listener);
+    return options.passive === true ? unsubscribe : this.#watched('event', name, unsubscribe);
+  }
+
+  /** The readable property `name` if it is observable; otherwise FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED. */
+  #observable(name: string): string {
+    if (!this.readable(name).observable) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `property ${name} is not observable`, { field: name });
+    return name;
+  }
+
+  #setWatchHandler(verb: 'observe' | 'unobserve' | 'subscribe' | 'unsubscribe', name: string, handler: WatchHandler): this {
+    this.#watchHandlers.set(`${verb}:${name}`, handler);
+    return this;
+  }
+
+  /**
+   * Counts a consumer watching `name` while `unsubscribe` is not called: the first one runs the
+   * observe or subscribe handler, the last one to leave the unobserve or unsubscribe handler.
+   */
+  #watched(kind: 'property' | 'event', name: string, unsubscribe: Unsubscribe): Unsubscribe {
+    const key = `${kind}:${name}`;
+    const watch = this.#watching.get(key) ?? { count: 0, handlers: Promise.resolve() };
+    this.#watching.set(key, watch);
+    if (++watch.count === 1) this.#runWatchHandler(watch, kind === 'property' ? 'observe' : 'subscribe', name);
+    let watching = true;
+    return () => {
+      if (!watching) return;
+      watching = false;
+      unsubscribe();
+      if (--watch.count === 0) this.#runWatchHandler(watch, kind === 'property' ? 'unobserve' : 'unsubscribe', name);
+    };
+  }
+
+  /** Runs a watch handler after the ones before it for the same affordance; a failure is logged, never the consumer's. */
+  #runWatchHandler(watch: { handlers: Promise<void> }, verb: string, name: string): void {
+    const handler = this.#watchHandlers.get(`${verb}:${name}`);
+    if (handler === undefined) return;
+    watch.handlers = watch.handlers.then(handler).then(
+      () => undefined,
+      (err: unknown) => this.#log?.warn({ thing: this.slug, handler: `${verb} handler of ${name}`, err }, `the ${verb} handler of ${name} of ${this.slug} failed`),
+    );
   }
 
   /** The handler of `name` for `input` (checked first), or FLOWCHAIN_ERR_NOT_IMPLEMENTED. */
@@ -485,7 +572,7 @@ export class ExposedThing {
       if (action.output !== undefined && output !== undefined) this.#checkOutput(action.output, output, name);
       ended = this.#ended(invocation.status, output === undefined ? {} : { output });
     } catch (err) {
-      const failure = isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the action handler of ${name} on ${this.slug} failed`, { cause: err });
+      const failure = this.#failed(() => `action handler of ${name}`, err);
       ended = this.#ended(invocation.status, { error: describeError(failure) });
     }
     await this.#advance(invocation, ended).catch(() => undefined);
@@ -628,9 +715,14 @@ export class ExposedThing {
     }
   }
 
-  /** A handler's failure as the catalogue's error (a FlowchainError it threw stays as it is). */
+  /**
+   * A handler's failure as the catalogue's error (a FlowchainError it threw stays as it is).
+   * One that crashed or ran out of time is logged with what it threw: consumers see only the code.
+   */
   #failed(what: () => string, err: unknown): FlowchainError {
-    return isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what()} of ${this.slug} failed`, { cause: err });
+    const failure = isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_HANDLER_FAILED', `the ${what()} of ${this.slug} failed`, { cause: err });
+    if (!isFlowchainError(err) || err.code === 'FLOWCHAIN_ERR_HANDLER_TIMEOUT') this.#log?.warn({ thing: this.slug, handler: what(), err }, failure.message);
+    return failure;
   }
 
   /** A value a handler or the device produced, checked before any consumer sees it; returns it. */

@@ -24,6 +24,23 @@ t.test('heating walks the room toward the target; off lets it fall back to ambie
   await h.device.stop?.();
 });
 
+t.test('the control loop runs at every reading: heating holds the room at the target, it does not cool once it got there', async (t) => {
+  const h = await runDevice(thermostat, { td, options: { ambient: 18 } });
+  await h.device.start?.();
+  await h.thing.writeProperty('targetTemperature', 26);
+  h.clock.advance(20 * 60_000);
+  // Set lower while the room is warmer: no heating until it has cooled to the target, then heating again.
+  await h.thing.writeProperty('targetTemperature', 21);
+  h.clock.advance(20 * 60_000);
+  const readings: number[] = [];
+  for (let i = 0; i < 180; i++) {
+    h.clock.advance(10_000);
+    readings.push(h.last('currentTemperature') as number);
+  }
+  t.ok(Math.min(...readings) > 19.5 && Math.max(...readings) < 22.5, `held between ${Math.min(...readings)} and ${Math.max(...readings)} for 30 minutes (target 21 after 26, ambient 18)`);
+  await h.device.stop?.();
+});
+
 /** Waits until the invocation `id` of boost has finished; answers its last status. */
 function finished(thing: ExposedThing, id: string): Promise<ActionStatus> {
   const now = thing.queryAction('boost', id);

@@ -12,6 +12,10 @@ t.test('the consumer prints a Thing\'s values, then its changes and events', asy
   const toggled = await fetch(`${url}things/smart-plug/actions/toggle`, { method: 'POST' });
   t.equal(toggled.status, 200);
   await consumer.line(/ Smart plug on true$/);
+  // The streams opened (their first message is the current value) and the change came after them.
+  const count = (pattern: RegExp) => consumer.lines.filter((line) => pattern.test(line)).length;
+  t.equal(count(/ Smart plug on false$/), 1, 'the current value was printed once, not again when the stream opened');
+  t.equal(count(/ Smart plug on true$/), 1, 'the change once');
   t.equal(await consumer.stop('SIGINT'), 0);
 });
 

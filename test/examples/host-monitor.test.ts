@@ -3,14 +3,18 @@
  * says, records its readings with receipts, and raises highLoad when the load rises through a
  * threshold a consumer sets.
  */
+import { createServer } from 'node:net';
 import { freemem, totalmem, uptime } from 'node:os';
 import t from 'tap';
 import { runScript } from '../helpers/node-process.js';
 import { tempDir } from '../helpers/test-servient.js';
 
 t.test('the host monitor exposes this machine and raises highLoad when the load crosses the threshold', async (t) => {
-  const monitor = runScript(t, 'examples/dist/host-monitor/main.js', [], { PORT: '0', SAMPLE_MS: '200', DATA: tempDir(t) });
+  const peerPort = await freePort();
+  const monitor = runScript(t, 'examples/dist/host-monitor/main.js', [], { PORT: '0', PEER_PORT: String(peerPort), SAMPLE_MS: '200', DATA: tempDir(t) });
   const [, thingUrl, base] = await monitor.line(/^host monitor on (\S+) \(dashboard: (\S+)\)$/);
+  t.match(thingUrl, /^http:\/\/127\.0\.0\.1:\d+\//, 'it listens on this machine only unless HOST says otherwise');
+  t.equal(new URL(((await (await fetch(`${base}ring`)).json()) as { url: string }).url).port, String(peerPort), 'its peer port is PEER_PORT');
   const td = (await (await fetch(thingUrl!)).json()) as { properties: Record<string, unknown>; events: Record<string, unknown> };
   t.same(Object.keys(td.properties).sort(), ['freeMemory', 'load1', 'loadThreshold', 'uptime']);
   const read = async (name: string): Promise<number> => (await (await fetch(`${thingUrl}/properties/${name}`)).json()) as number;
@@ -44,3 +48,12 @@ t.test('the host monitor exposes this machine and raises highLoad when the load 
   await reader.cancel();
   t.equal(await monitor.stop(), 0, 'stops cleanly on SIGTERM');
 });
+
+/** A TCP port free a moment ago on the loopback interface. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -55,7 +55,7 @@ t.test('TDs for many different hosts stay correct (the per-base cache is bounded
 t.test('the served TD keeps the source members and adds id, base, security and forms, but not driver', async (t) => {
   const { servient } = await createServient(t);
   const td = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/things/thermostat' }));
-  t.same(td['@context'], ['https://www.w3.org/2022/wot/td/v1.1', { flowchain: 'https://w3id.org/flowchain#', recorded: 'flowchain:recorded' }, { om: 'http://www.ontology-of-units-of-measure.org/resource/om-2/', saref: 'https://saref.etsi.org/core/' }]);
+  t.same(td['@context'], ['https://www.w3.org/2019/wot/td/v1', 'https://www.w3.org/2022/wot/td/v1.1', { flowchain: 'https://w3id.org/flowchain#', recorded: 'flowchain:recorded' }, { om: 'http://www.ontology-of-units-of-measure.org/resource/om-2/', saref: 'https://saref.etsi.org/core/' }]);
   t.equal(td.id, servient.registry.get('thermostat').id);
   t.equal(td.title, 'Thermostat');
   t.equal(td.security, 'nosec_sc');

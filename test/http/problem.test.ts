@@ -147,10 +147,12 @@ t.test('a device failure keeps its own code and status rather than becoming inte
   assertProblem(t, await app.inject({ method: 'GET', url: '/device' }), { status: 502, code: 'FLOWCHAIN_ERR_DEVICE_FAILED' });
 });
 
-t.test('an unknown route is a 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND problem', async (t) => {
+t.test('an unknown route is a 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND problem; a method a route lacks is 405 with Allow', async (t) => {
   const app = await problemApp(t);
   assertProblem(t, await app.inject({ method: 'GET', url: '/nowhere' }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND', instance: '/nowhere' });
-  assertProblem(t, await app.inject({ method: 'DELETE', url: '/read-only' }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+  const deleted = await app.inject({ method: 'DELETE', url: '/read-only' });
+  assertProblem(t, deleted, { status: 405, code: 'FLOWCHAIN_ERR_METHOD_NOT_ALLOWED' });
+  t.equal(deleted.headers.allow, 'GET, HEAD');
 });
 
 t.test("fastify's own body errors reach the client as catalogue problems", async (t) => {
@@ -181,7 +183,7 @@ t.test('framework-level refusals of the servient are problem+json: bad URL encod
   const inject = (options: InjectOptions) => servient.app.inject(options);
   assertProblem(t, await inject({ method: 'GET', url: '/things/%E0%A4%A' }), { status: 400, code: 'FLOWCHAIN_ERR_REQUEST_MALFORMED', field: 'path' });
   assertProblem(t, await inject({ method: 'GET', url: `/things/${'a'.repeat(101)}` }), { status: 414, code: 'FLOWCHAIN_ERR_URI_TOO_LONG', field: 'path' });
-  assertProblem(t, await inject({ method: 'DELETE', url: '/things' }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+  assertProblem(t, await inject({ method: 'DELETE', url: '/things' }), { status: 405, code: 'FLOWCHAIN_ERR_METHOD_NOT_ALLOWED' });
   assertProblem(t, await inject(jsonRequest('PUT', '/things/thermostat/properties/currentTemperature', 20)), { status: 405, code: 'FLOWCHAIN_ERR_PROPERTY_READ_ONLY' });
   assertProblem(t, await inject(jsonRequest('PUT', '/things/thermostat/properties/mode', 'x'.repeat(70_000))), { status: 413, code: 'FLOWCHAIN_ERR_REQUEST_TOO_LARGE' });
   assertProblem(t, await inject({ method: 'PUT', url: '/things/thermostat/properties/mode', payload: 'cool', headers: { 'content-type': 'text/plain' } }), {

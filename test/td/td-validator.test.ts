@@ -1,6 +1,7 @@
 import t from 'tap';
-import { loadTdSchema } from '../../src/bundled.js';
+import { loadBundledContexts, loadTdSchema } from '../../src/bundled.js';
 import { TdValidator } from '../../src/td/td-validator.js';
+import { TdVocabulary } from '../../src/td/td-vocabulary.js';
 import { readSpecText, W3C_TD_SCHEMA } from '../helpers/w3c-spec.js';
 
 const minimal = {
@@ -39,4 +40,24 @@ t.test('explain names the first failing field, and nothing for a valid TD', asyn
   t.equal(validator.explain(minimal), undefined);
   const fault = validator.explain({ ...minimal, properties: { on: { type: 'boolean', forms: 'not-an-array' } } });
   t.match(fault, { field: /^\/properties\/on/, reason: /\S/ });
+});
+
+t.test('with a vocabulary, a TD that passes the schema but uses an unknown term fails with FLOWCHAIN_ERR_TD_TERM_UNKNOWN naming the field and the term meant', async (t) => {
+  const validator = new TdValidator(W3C_TD_SCHEMA(), new TdVocabulary(W3C_TD_SCHEMA(), loadBundledContexts()));
+  const typo = { ...minimal, properties: { on: { type: 'boolean', readonly: true, forms: [{ href: 'things/lamp/properties/on' }] } } };
+  t.equal(new TdValidator(W3C_TD_SCHEMA()).explain(typo), undefined, 'the JSON Schema alone lets the typo pass');
+  t.throws(() => validator.assertValid(typo, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_TERM_UNKNOWN', field: '/properties/on/readonly', message: /^lamp: \/properties\/on\/readonly .*did you mean `readOnly`\?/ });
+  t.match(validator.explain(typo), { field: '/properties/on/readonly', reason: /did you mean `readOnly`\?/ }, 'what /things/{thing}/validation reports');
+  t.doesNotThrow(() => validator.assertValid(minimal, 'lamp'));
+});
+
+t.test('with a vocabulary, a schema fault still comes first, and faults lists the schema faults then every unknown term', async (t) => {
+  const validator = new TdValidator(W3C_TD_SCHEMA(), new TdVocabulary(W3C_TD_SCHEMA(), loadBundledContexts()));
+  const both = { ...minimal, tpye: 'Thing', properties: { on: { type: 'boolean', minimun: 0 } } };
+  t.throws(() => validator.assertValid(both, 'lamp'), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/properties/on' });
+  const faults = validator.faults(both);
+  t.match(faults[0], { field: '/properties/on' }, 'the schema fault first');
+  t.match(faults.slice(1), [{ field: '/properties/on/minimun', description: /`minimum`/ }, { field: '/tpye', description: /`type`/ }], 'then the unknown terms, in document order');
+  t.same(validator.faults(minimal), []);
+  t.equal(validator.faults(both, 2).length, 2, 'at most max');
 });

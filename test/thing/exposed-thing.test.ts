@@ -24,12 +24,14 @@ const td: ThingDescription = {
   events: { alarm: { data: { type: 'string' } } },
 };
 
-async function setup(t: Test, options: { dir?: string; journal?: ChangeJournal; host?: ExposureHost; handlerTimeoutMs?: number } = {}) {
+type Warning = [object, string];
+
+async function setup(t: Test, options: { dir?: string; journal?: ChangeJournal; host?: ExposureHost; handlerTimeoutMs?: number; warnings?: Warning[] } = {}) {
   const database = await Database.open(options.dir ?? t.testdir());
   const store = new PropertyStore(database.section('properties'));
   const clock = new ManualClock();
   const thing = await ExposedThing.create(
-    { store, clock, ...(options.journal ? { journal: options.journal } : {}), ...(options.host ? { host: options.host } : {}) },
+    { store, clock, ...(options.journal ? { journal: options.journal } : {}), ...(options.host ? { host: options.host } : {}), ...(options.warnings ? { log: { warn: (obj: object, msg: string) => options.warnings!.push([obj, msg]) } } : {}) },
     { slug: 'dev', id: 'urn:dev:1', td, ...(options.handlerTimeoutMs ? { handlerTimeoutMs: options.handlerTimeoutMs } : {}) },
   );
   t.teardown(() => database.close());
@@ -340,4 +342,64 @@ t.test('a full journal refuses a write with FLOWCHAIN_ERR_BUSY before anything i
   journal.full = false;
   await thing.emitPropertyChange('reading', 0.9);
   t.equal(await thing.readProperty('reading'), 0.9);
+});
+
+t.test('a handler that throws or runs out of time is logged with the Thing, the handler and its error; the consumer gets only the code', async (t) => {
+  const warnings: Warning[] = [];
+  const { thing, clock } = await setup(t, { warnings, handlerTimeoutMs: 1_000 });
+  const fire = new Error('disk on fire');
+  thing.setActionHandler('explode', () => {
+    throw fire;
+  });
+  const failed = await thing.invokeAction('explode', undefined).catch((err: unknown) => err as FlowchainError);
+  t.match(failed, { code: 'FLOWCHAIN_ERR_HANDLER_FAILED' });
+  t.notMatch((failed as Error).message, /disk on fire/, 'what it threw stays off the wire');
+  t.same(warnings, [[{ thing: 'dev', handler: 'action handler of explode', err: fire }, 'the action handler of explode of dev failed']], 'and is logged once, with the error itself');
+  thing.setPropertyReadHandler('reading', () => new Promise(() => undefined));
+  const slow = thing.readProperty('reading');
+  clock.advance(1_000);
+  await t.rejects(slow, { code: 'FLOWCHAIN_ERR_HANDLER_TIMEOUT' });
+  t.match(warnings[1], [{ thing: 'dev', handler: 'read handler of reading' }, /did not answer within 1000 ms/], 'a timeout too');
+  thing.setActionHandler('explode', () => {
+    throw new FlowchainError('FLOWCHAIN_ERR_VALUE_INVALID', 'not now', { field: 'input' });
+  });
+  await t.rejects(thing.invokeAction('explode', undefined), { code: 'FLOWCHAIN_ERR_VALUE_INVALID' }, 'an error of the catalogue keeps its code');
+  t.equal(warnings.length, 2, 'and is the consumer\'s business, not logged');
+});
+
+t.test('observe and subscribe handlers run when the first consumer starts watching and the last one stops; passive followers do not count', async (t) => {
+  const warnings: Warning[] = [];
+  const { thing } = await setup(t, { warnings });
+  const calls: string[] = [];
+  thing.setPropertyObserveHandler('level', async () => {
+    await settle();
+    calls.push('observe level');
+  });
+  thing.setPropertyUnobserveHandler('level', () => void calls.push('unobserve level'));
+  thing.setEventSubscribeHandler('alarm', () => void calls.push('subscribe alarm'));
+  thing.setEventUnsubscribeHandler('alarm', () => {
+    calls.push('unsubscribe alarm');
+    throw new Error('sampler stuck');
+  });
+  const recorder = thing.observeProperty('level', () => undefined, { passive: true });
+  await settle();
+  t.same(calls, [], 'a passive follower (the replay log) is not a consumer');
+  const first = thing.observeProperty('level', () => undefined);
+  const second = thing.observeProperty('level', () => undefined);
+  first();
+  first();
+  await settle();
+  await settle();
+  t.same(calls, ['observe level'], 'two observers, one leaves (twice): the handler ran once, when the first came');
+  second();
+  await settle();
+  t.same(calls, ['observe level', 'unobserve level'], 'the last one leaves: unobserve, after observe finished');
+  const events = thing.subscribeEvent('alarm', () => undefined);
+  events();
+  await settle();
+  t.same(calls.slice(2), ['subscribe alarm', 'unsubscribe alarm'], 'events likewise');
+  t.match(warnings, [[{ thing: 'dev', handler: 'unsubscribe handler of alarm' }, /failed/]], 'a handler that throws is logged, and the consumer\'s unsubscribe still worked');
+  recorder();
+  t.throws(() => thing.setPropertyObserveHandler('mode', () => undefined), { code: 'FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED' }, 'only observable properties take observe handlers');
+  t.throws(() => thing.setEventSubscribeHandler('nope', () => undefined), { code: 'FLOWCHAIN_ERR_AFFORDANCE_NOT_FOUND' });
 });

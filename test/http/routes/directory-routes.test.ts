@@ -110,17 +110,23 @@ t.test('GET /health reports status, Thing count and uptime from the injected clo
   t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 4, uptimeSeconds: 90 });
 });
 
-t.test('an unknown route fails with 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND', async (t) => {
+t.test('an unknown route fails with 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND; a method a route lacks with 405 FLOWCHAIN_ERR_METHOD_NOT_ALLOWED and Allow', async (t) => {
   const { servient } = await createServient(t);
   for (const [method, url] of [
     ['GET', '/nope'],
     ['GET', '/things/thermostat/widgets'],
-    ['POST', '/things/thermostat'],
-    ['DELETE', '/things'],
-    ['PATCH', '/things/thermostat/properties/mode'],
-    ['DELETE', '/things/thermostat/actions/boost'],
   ] as const) {
     assertProblem(t, await servient.app.inject({ method, url }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND', field: null, instance: url });
+  }
+  for (const [method, url, allow] of [
+    ['POST', '/things/thermostat', 'GET, HEAD, PUT, PATCH, DELETE'],
+    ['DELETE', '/things', 'GET, HEAD, POST'],
+    ['PATCH', '/things/thermostat/properties/mode', 'GET, HEAD, PUT'],
+    ['DELETE', '/things/thermostat/actions/boost', 'GET, HEAD, POST'],
+  ] as const) {
+    const res = await servient.app.inject({ method, url });
+    assertProblem(t, res, { status: 405, code: 'FLOWCHAIN_ERR_METHOD_NOT_ALLOWED', field: 'method', instance: url });
+    t.equal(res.headers.allow, allow, `${method} ${url}`);
   }
 });
 

@@ -525,3 +525,15 @@ t.test('a write of a property whose name is not ASCII answers 204 with an RFC 81
   t.equal(quoted.statusCode, 204);
   t.match(quoted.headers.link, /; title="a\\"quoted"$/, 'a quote is escaped inside the quoted string');
 });
+
+t.test('a method a resource does not take is 405 with Allow, not 404; an unknown path stays 404', async (t) => {
+  const { servient } = await createServient(t);
+  const post = await servient.app.inject({ method: 'POST', url: TARGET, payload: '22', headers: { 'content-type': 'application/json' } });
+  assertProblem(t, post, { status: 405, code: 'FLOWCHAIN_ERR_METHOD_NOT_ALLOWED' });
+  t.equal(post.headers.allow, 'GET, HEAD, PUT', 'a property reads and writes');
+  t.match(post.json().detail, /allows GET, HEAD, PUT/);
+  t.equal((await servient.app.inject({ method: 'PATCH', url: TARGET })).headers.allow, 'GET, HEAD, PUT', 'so for PATCH too');
+  t.equal((await servient.app.inject({ method: 'GET', url: TARGET })).statusCode, 200, 'what it allows still answers');
+  assertProblem(t, await servient.app.inject({ method: 'POST', url: '/nowhere/at/all' }), { status: 404, code: 'FLOWCHAIN_ERR_ROUTE_NOT_FOUND' });
+  assertProblem(t, await servient.app.inject({ method: 'POST', url: '/things/thermostat/properties/nope' }), { status: 405, code: 'FLOWCHAIN_ERR_METHOD_NOT_ALLOWED' });
+});
