@@ -3,7 +3,7 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,broker,ring,ledger,soak,directory] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory] [--no-write] [--strict]
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
@@ -44,6 +44,8 @@ const { ledgerBenchmarks, renderLedgerSection } = await import('./ledger-bench.m
 const { soakBenchmarks, renderSoakSection } = await import('./soak-bench.mjs');
 const { directoryBenchmarks, renderDirectorySection } = await import('./directory-bench.mjs');
 const { wsFanout } = await import('./ws-fanout.mjs');
+const { mqttFanout } = await import('./mqtt-fanout.mjs');
+const { coapPropertyGet } = await import('./coap-bench.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
 const HTTP_JSON = here('./out/results.json');
@@ -94,6 +96,8 @@ const BENCHMARKS = {
   get: { run: propertyGet, warmupS: 3, durationS: 20 },
   put: { run: propertyPut, warmupS: 3, durationS: 20 },
   ws: { run: wsFanout, warmupS: 2, durationS: 8 },
+  mqtt: { run: mqttFanout, warmupS: 2, durationS: 8 },
+  coap: { run: coapPropertyGet, warmupS: 2, durationS: 8 },
   // Not flowchain-vs-baseline throughput pairs like the others: several figures, own sections.
   broker: { run: brokerBenchmarks },
   ring: { run: ringBenchmarks },

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DashboardFiles } from './http/routes/dashboard-routes.js';
+import type { DashboardFiles } from './bindings/http/routes/dashboard-routes.js';
 import type { ContextDocuments } from './td/json-ld.js';
 
 /** The package root: one level above src/ (in a checkout) or dist/ (when built). */

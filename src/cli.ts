@@ -136,6 +136,10 @@ async function runRing(config: Config): Promise<number> {
   const children = Array.from({ length: config.nodes }, (_, i) => {
     const args = [cli, 'start', '--host', '127.0.0.1', '--port', String(base + i), '--peer-port', String(peerBase + i), '--data', join(config.data, `node-${i}`), '--things', config.things ?? BUNDLED_THINGS, '--successors', String(config.successors), '--log-level', config.logLevel];
     if (i > 0) args.push('--join', `http://127.0.0.1:${base}/`);
+    // Each its own MQTT and CoAP port too (port 0: a free one each; off: none).
+    if (config.mqtt !== undefined) args.push('--mqtt', config.mqtt);
+    args.push('--mqtt-port', String(config.mqttPort === 0 ? 0 : config.mqttPort + i));
+    args.push('--coap-port', config.coapPort === 'off' || config.coapPort === 0 ? String(config.coapPort) : String(config.coapPort + i));
     return { i, args };
   });
   const exits: Promise<number>[] = [];
@@ -154,7 +158,16 @@ async function runRing(config: Config): Promise<number> {
       return 1;
     }
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => running.forEach((child) => child.kill(signal)));
+  // One signal delivered twice at once (timeout(1) sends it to this process and to its group) is
+  // passed on once; a second one later (Ctrl-C again) makes the nodes exit at once.
+  let forwarded = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (Date.now() - forwarded < 250) return;
+      forwarded = Date.now();
+      running.forEach((child) => child.kill(signal));
+    });
+  }
   // Nor do they outlive this process when it ends some other way.
   process.once('exit', () => running.forEach((child) => child.exitCode === null && child.kill('SIGTERM')));
   const codes = await Promise.all(exits);

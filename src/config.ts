@@ -7,7 +7,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { FlowchainError } from './errors.js';
-import { DEFAULT_HANDLER_TIMEOUT_MS } from './thing/exposed-thing.js';
 
 /** Log levels pino understands. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -61,6 +60,8 @@ export interface Config {
   readonly discoverWaitMs: number;
   /** TCP port of the mutual-TLS peer endpoint other ring members dial; 0 picks a free one. */
   readonly peerPort: number;
+  /** UDP port of the CoAP binding (RFC 7252; no DTLS, so read-only when writes need credentials); 0 picks a free one, `off` serves no CoAP. */
+  readonly coapPort: number | 'off';
   /** The peer URL other members dial (wss://HOST:PORT/); absent means the public URL's host, or the listening host, and peerPort. */
   readonly peerUrl: string | undefined;
   /** Directory of this node's ring membership (authority.crt, node.crt, crl.pem); absent means DATA/ring. */
@@ -103,6 +104,18 @@ export interface Config {
   readonly anchorEveryBlocks: number;
   /** ... or this often, in milliseconds, whichever comes first. */
   readonly anchorIntervalMs: number;
+  /** The MQTT broker the node publishes its Things to (mqtt:// or mqtts://, MQTT 5), or `off`; absent: a broker embedded in the node, on mqttPort. */
+  readonly mqtt: string | undefined;
+  /** TCP port of the embedded MQTT broker; 0 picks a free one. Unused with `mqtt`. */
+  readonly mqttPort: number;
+  /** The first topic levels of the node's MQTT topics. */
+  readonly mqttPrefix: string;
+  /** The user name the node connects to `mqtt` with. */
+  readonly mqttUsername: string | undefined;
+  /** File holding the password of mqttUsername. */
+  readonly mqttPasswordFile: string | undefined;
+  /** PEM file of the CA certificates an mqtts:// broker's certificate is checked against (absent: the system's). */
+  readonly mqttCaFile: string | undefined;
 }
 
 type Key = keyof Config;
@@ -126,6 +139,8 @@ const integer = (min: number, max: number) => (raw: unknown, where: string): num
   }
   return value;
 };
+
+const portOrOff = (raw: unknown, where: string): number | 'off' => (raw === 'off' ? 'off' : integer(0, 65535)(raw, where));
 
 const fraction = (min: number, max: number) => (raw: unknown, where: string): number => {
   const value = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
@@ -192,6 +207,22 @@ const flag = (raw: unknown, where: string): boolean => {
   return fail(where, 'must be true or false');
 };
 
+/** `off`, or a broker's mqtt:// or mqtts:// URL (its credentials go in their own options). */
+const mqttBroker = (raw: unknown, where: string): string => {
+  if (raw === 'off') return 'off';
+  const parsed = url(['mqtt:', 'mqtts:'], 'an mqtt:// or mqtts:// URL of a broker, or off')(raw, where);
+  if (parsed.username !== '' || parsed.password !== '') return fail(where, 'must not carry credentials (use --mqtt-username and --mqtt-password-file)');
+  if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search !== '' || parsed.hash !== '') return fail(where, 'must name a broker only (no path, query or fragment)');
+  return `${parsed.protocol}//${parsed.host}`;
+};
+
+/** Topic levels without wildcards, not a `$` system topic (MQTT 5.0 §4.7). */
+const topicPrefix = (raw: unknown, where: string): string => {
+  const value = text(raw, where);
+  if (/[+#\u0000]/.test(value) || value.startsWith('$') || value.startsWith('/') || value.endsWith('/') || value.includes('//')) return fail(where, 'must be topic levels such as flowchain or site/a (no wildcards, no leading $ or /)');
+  return value;
+};
+
 const anchorKind = (raw: unknown, where: string): 'none' | 'ethereum' => {
   if (raw !== 'none' && raw !== 'ethereum') return fail(where, 'must be none or ethereum');
   return raw;
@@ -222,6 +253,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   discover: { flag: 'discover', env: 'FLOWCHAIN_DISCOVER', parse: flag, boolean: true },
   discoverWaitMs: { flag: 'discover-wait', env: 'FLOWCHAIN_DISCOVER_WAIT', parse: integer(100, 600_000) },
   peerPort: { flag: 'peer-port', env: 'FLOWCHAIN_PEER_PORT', parse: integer(0, 65535) },
+  coapPort: { flag: 'coap-port', env: 'FLOWCHAIN_COAP_PORT', parse: portOrOff },
   peerUrl: { flag: 'peer-url', env: 'FLOWCHAIN_PEER_URL', parse: wssUrl },
   membership: { flag: 'membership', env: 'FLOWCHAIN_MEMBERSHIP', parse: text },
   successors: { flag: 'successors', env: 'FLOWCHAIN_SUCCESSORS', parse: integer(1, 32) },
@@ -241,6 +273,12 @@ const OPTIONS: Record<Key, OptionSpec> = {
   anchorKeyFile: { flag: 'anchor-key-file', env: 'FLOWCHAIN_ANCHOR_KEY_FILE', parse: text },
   anchorEveryBlocks: { flag: 'anchor-every', env: 'FLOWCHAIN_ANCHOR_EVERY', parse: integer(1, 1_000_000) },
   anchorIntervalMs: { flag: 'anchor-interval', env: 'FLOWCHAIN_ANCHOR_INTERVAL', parse: integer(1_000, 86_400_000) },
+  mqtt: { flag: 'mqtt', env: 'FLOWCHAIN_MQTT', parse: mqttBroker },
+  mqttPort: { flag: 'mqtt-port', env: 'FLOWCHAIN_MQTT_PORT', parse: integer(0, 65535) },
+  mqttPrefix: { flag: 'mqtt-prefix', env: 'FLOWCHAIN_MQTT_PREFIX', parse: topicPrefix },
+  mqttUsername: { flag: 'mqtt-username', env: 'FLOWCHAIN_MQTT_USERNAME', parse: text },
+  mqttPasswordFile: { flag: 'mqtt-password-file', env: 'FLOWCHAIN_MQTT_PASSWORD_FILE', parse: text },
+  mqttCaFile: { flag: 'mqtt-ca-file', env: 'FLOWCHAIN_MQTT_CA_FILE', parse: text },
 };
 
 /** The values used when nothing else says otherwise; `things` is supplied by the caller. */
@@ -258,7 +296,8 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   bodyLimit: 64 * 1024,
   wsBufferLimit: 1024 * 1024,
   longPollTimeoutMs: 25_000,
-  handlerTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
+  // The Thing runtime's own default (DEFAULT_HANDLER_TIMEOUT_MS; config imports no layer above it).
+  handlerTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -268,6 +307,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   discover: false,
   discoverWaitMs: 3_000,
   peerPort: 9080,
+  coapPort: 5683,
   peerUrl: undefined,
   membership: undefined,
   successors: 4,
@@ -287,6 +327,12 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   anchorKeyFile: undefined,
   anchorEveryBlocks: 10,
   anchorIntervalMs: 60_000,
+  mqtt: undefined,
+  mqttPort: 1883,
+  mqttPrefix: 'flowchain',
+  mqttUsername: undefined,
+  mqttPasswordFile: undefined,
+  mqttCaFile: undefined,
 };
 
 /** What {@link parseCommandLine} found. */
@@ -374,6 +420,10 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   // TDs' forms follow the public URL: with HTTPS on the port, an http:// one would send consumers nowhere.
   if (merged.tlsCert !== undefined && typeof merged.publicUrl === 'string' && !merged.publicUrl.startsWith('https:')) {
     fail('--public-url', 'must be an https:// URL when --tls-cert serves HTTPS');
+  }
+  if (merged.mqtt === undefined || merged.mqtt === 'off') {
+    const given = (['mqttUsername', 'mqttPasswordFile', 'mqttCaFile'] as const).find((key) => merged[key] !== undefined);
+    if (given !== undefined) fail(`--${OPTIONS[given].flag}`, 'is for the broker --mqtt names: give --mqtt URL');
   }
   // Node refuses a headers timeout longer than the request timeout it is part of.
   if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {

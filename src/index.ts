@@ -7,7 +7,7 @@
  * consume a ConsumedThing through a TD's forms); README.md, "Writing your own Thing", walks
  * through them.
  */
-export { createServient, Servient, type Address, type ProduceOptions, type ServientComponents, type ServientOptions } from './servient.js';
+export { createServient, Servient, type Address, type ProduceOptions, type ServientBindings, type ServientComponents, type ServientOptions } from './servient.js';
 export type { Config } from './config.js';
 export {
   ExposedThing,
@@ -36,6 +36,30 @@ export {
 } from './client/consumed-thing.js';
 export { exploreDirectory, ThingDiscoveryProcess, type ThingFilter } from './client/discovery.js';
 export type { Binding, Credentials } from './client/forms.js';
+export { actionStatus, answered } from './thing/protocol-binding.js';
+/** The MQTT binding's client side, for consumeThing() outside a servient (a servient's consume() has it already). */
+export { mqttClient } from './bindings/mqtt/index.js';
+/** The CoAP binding's client side, for consumeThing() outside a servient (a servient's consume() has it already). */
+export { coapClient } from './bindings/coap/index.js';
+export type {
+  BindingForms,
+  BindingHost,
+  BindingLog,
+  BindingName,
+  BindingSubscription,
+  BindingThings,
+  ClientBinding,
+  ClientContext,
+  Closable,
+  CredentialRule,
+  DescribedThing,
+  FormExposure,
+  FormSource,
+  PresentedCredentials,
+  ResolvedForm,
+  ServerBinding,
+  StartedAction,
+} from './thing/protocol-binding.js';
 export { emitLater, numberOption, requireAffordances, type Device, type DeviceContext, type DeviceFactory } from './devices/device.js';
 export { environmentSensor } from './devices/environment-sensor.js';
 export { thermostat } from './devices/thermostat.js';

@@ -36,7 +36,9 @@ import { bonjourMdns, LanIntroduction, type Mdns } from './directory/lan-introdu
 import { RingDirectory } from './directory/ring-directory.js';
 import { TdDirectory } from './directory/td-directory.js';
 import { FlowchainError, isFlowchainError } from './errors.js';
-import { buildApp, type HttpApp, type HttpLogger } from './http/app.js';
+import { buildApp, buildNodeDescription, HTTP_CLIENT_BINDINGS, HTTP_FORMS, HttpAuth, HttpServerBinding, receiptUrl, type HttpApp, type HttpLogger } from './bindings/http/index.js';
+import { COAP_CLIENT_BINDINGS, CoapServerBinding } from './bindings/coap/index.js';
+import { mqttClient, mqttServerBindingOf } from './bindings/mqtt/index.js';
 import type { Anchorer } from './ledger/anchoring.js';
 import { ChainStore } from './ledger/chain-store.js';
 import { Miner } from './ledger/miner.js';
@@ -46,7 +48,7 @@ import type { MembershipDocuments } from './membership/membership.js';
 import { NodeIdentity } from './node-identity.js';
 import { Database } from './storage.js';
 import { expandThingDescription, type ContextDocuments } from './td/json-ld.js';
-import { buildNodeDescription, buildThingDescription, type ExposureOptions } from './td/td-builder.js';
+import { buildThingDescription, protectedScheme, type ExposureOptions, type FormSource } from './td/td-builder.js';
 import { TdValidator } from './td/td-validator.js';
 import { TdVocabulary } from './td/td-vocabulary.js';
 import type { ThingDescription, ThingFragment } from './td/thing-description.js';
@@ -54,6 +56,7 @@ import { hostNamespace, isUuid, nameBasedId } from './td/thing-id.js';
 import { ActionStore } from './thing/action-store.js';
 import { ExposedThing, type ExposureHost } from './thing/exposed-thing.js';
 import { PropertyStore } from './thing/property-store.js';
+import type { BindingHost, ClientBinding, ServerBinding } from './thing/protocol-binding.js';
 import { readThingFiles, SLUG } from './thing/thing-files.js';
 import { ThingRegistry } from './thing/thing-registry.js';
 
@@ -86,6 +89,18 @@ export interface ServientComponents {
   readonly mdns?: Mdns;
   /** Fresh UUIDs for the ids of anonymous TDs registered in the directory (tests inject a fixed sequence); by default crypto.randomUUID. */
   readonly randomUuid?: () => string;
+  /** Protocol bindings besides HTTP (README, "Protocol bindings"). */
+  readonly bindings?: ServientBindings;
+}
+
+/**
+ * Protocol bindings a node adds to its own HTTP one: each server binding's forms appear in
+ * every served TD after HTTP's, and it is started after the HTTP server and stopped before it;
+ * client bindings follow the forms HTTP's do not accept (and any a consumer prefers them for).
+ */
+export interface ServientBindings {
+  readonly server?: readonly ServerBinding[];
+  readonly client?: readonly ClientBinding[];
 }
 
 /** Options of {@link createServient}: configuration (the keys of a config file) and components. */
@@ -157,6 +172,13 @@ export class Servient {
   readonly #seed: number;
   /** The security the node's TDs declare. */
   readonly #auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
+  /** The server bindings, HTTP first: their forms make up every TD, in this order. */
+  readonly #servers: readonly ServerBinding[];
+  readonly #http: HttpServerBinding;
+  /** What the server bindings serve. */
+  readonly #bindingHost: BindingHost;
+  /** The client bindings `consume()` follows forms with. */
+  readonly #clients: readonly ClientBinding[];
   /** What the HTTP port speaks. */
   readonly #scheme: 'http' | 'https';
   readonly #log: DeviceLog;
@@ -185,7 +207,10 @@ export class Servient {
     auth: Pick<ExposureOptions, 'bearerAuth' | 'basicAuth'>;
     scheme: 'http' | 'https';
     log: DeviceLog;
-    app: HttpApp;
+    http: HttpServerBinding;
+    servers: readonly ServerBinding[];
+    clients: readonly ClientBinding[];
+    bindingHost: BindingHost;
     registry: ThingRegistry;
     ring: RingService;
     broker: Broker;
@@ -205,7 +230,11 @@ export class Servient {
     this.#auth = init.auth;
     this.#scheme = init.scheme;
     this.#log = init.log;
-    this.app = init.app;
+    this.#http = init.http;
+    this.app = init.http.app;
+    this.#servers = init.servers;
+    this.#clients = init.clients;
+    this.#bindingHost = init.bindingHost;
     this.registry = init.registry;
     this.nodeId = `urn:uuid:${init.namespace}`;
     this.ring = init.ring;
@@ -218,7 +247,8 @@ export class Servient {
     // Started in this order, stopped in the reverse one.
     this.#parts = [
       { name: 'ledger', start: () => this.chain.start(), stop: () => this.chain.stop() },
-      { name: 'http', start: () => this.#listen(), stop: () => this.app.close() },
+      { name: 'http', start: () => this.#listen(), stop: () => this.#http.stop() },
+      ...this.#servers.filter((binding) => binding !== this.#http).map((binding) => ({ name: `binding ${binding.name}`, start: () => binding.start(this.#bindingHost), stop: () => binding.stop() })),
       { name: 'ring', start: async () => void (await this.ring.start(this.#config.join ?? (await this.#discovered()))), stop: () => this.ring.stop() },
       // A member announces itself on the LAN once it is in its ring, so others can join through it.
       ...(this.#lan === undefined ? [] : [{ name: 'lan', start: async () => this.#lan!.announce(this.#port!, this.#scheme), stop: () => this.#lan!.close() }]),
@@ -249,7 +279,14 @@ export class Servient {
     const auth = { bearerAuth: components.authToken !== undefined, basicAuth: (components.basicCredentials ?? []).length > 0 };
     const scheme = components.tls ? 'https' : 'http';
     // Served TDs must expand with the W3C contexts alone, as any JSON-LD processor would.
-    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? `${scheme}://localhost/`, ...auth });
+    // CoAP (src/bindings/coap/) unless --coap-port off; its TDs and receipts are the node's, built when a request comes.
+    const coap = config.coapPort === 'off' ? [] : [new CoapServerBinding({ describe: (thing, base) => buildThingDescription(thing.td, thing, { base, ...auth }, formSources), httpBase: () => servient?.url, receiptUrl: (ref) => (servient?.url === undefined ? undefined : receiptUrl(servient.url, ref)) }, { host: config.host, port: config.coapPort })];
+    // MQTT (src/bindings/mqtt/) unless --mqtt off: the user's broker, or one embedded on --mqtt-port; receipts are the node's HTTP ones.
+    const mqtt = mqttServerBindingOf(config, { receiptUrl: (ref) => (servient?.url === undefined ? undefined : receiptUrl(servient.url, ref)) });
+    const extraServers = [...coap, ...(mqtt === undefined ? [] : [mqtt]), ...(components.bindings?.server ?? [])];
+    // HTTP's forms first, then each other binding's, in every TD the node builds.
+    const formSources: readonly FormSource[] = [HTTP_FORMS, ...extraServers];
+    const checker = new DescriptionChecker(validator, w3cContexts(loadBundledContexts()), { base: config.publicUrl ?? `${scheme}://localhost/`, ...auth }, formSources);
     const files = config.things === undefined ? [] : await readThingFiles(config.things);
     const database = await Database.open(join(config.data, 'db'));
     let servient: Servient | undefined;
@@ -333,8 +370,18 @@ export class Servient {
         corsOrigins: config.corsOrigins,
         ringOrigins: async () => new Set((await directory.entries()).filter((entry) => !directory.isOwn(entry)).map((entry) => new URL(entry.host.url).origin)),
         dashboard: DASHBOARD_FILES,
+        bindings: formSources,
       });
-      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, app, registry, ring, broker, chain, directory, tdd, lan });
+      const http = new HttpServerBinding({ app }, { host: config.host, port: config.port });
+      const credentials = components.authToken !== undefined || (components.basicCredentials ?? []).length > 0 ? new HttpAuth({ ...(components.authToken === undefined ? {} : { bearerToken: components.authToken }), basic: components.basicCredentials ?? [] }) : undefined;
+      const bindingHost: BindingHost = {
+        things: registry,
+        credentials: { required: credentials !== undefined, scheme: protectedScheme(auth), check: (presented) => credentials?.check(presented.authorization, presented.token) ?? 'none' },
+        log,
+      };
+      const servers = [http, ...extraServers];
+      const clients = [...HTTP_CLIENT_BINDINGS, ...COAP_CLIENT_BINDINGS, mqttClient, ...(components.bindings?.client ?? [])];
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, http, servers, clients, bindingHost, registry, ring, broker, chain, directory, tdd, lan });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {
@@ -378,7 +425,7 @@ export class Servient {
    * Throws FLOWCHAIN_ERR_TD_INVALID for something that is not a TD.
    */
   async consume(td: ThingDescription, options: ConsumeOptions = {}): Promise<ConsumedThing> {
-    return consumeThing(td, options);
+    return consumeThing(td, { clientBindings: this.#clients, ...options });
   }
 
   /** The TD at `url` (a Thing's or a directory's URL), fetched and checked. Throws FLOWCHAIN_ERR_REMOTE_FAILED or FLOWCHAIN_ERR_TD_INVALID. */
@@ -493,7 +540,7 @@ export class Servient {
 
   /** The entry this node publishes for a Thing it hosts: its TD as served at this node's URL. */
   #hosted(thing: ExposedThing) {
-    return { thingId: thing.id, slug: thing.slug, td: buildThingDescription(thing.td, thing, { base: this.#url!, ...this.#auth }) };
+    return { thingId: thing.id, slug: thing.slug, td: buildThingDescription(thing.td, thing, { base: this.#url!, ...this.#auth }, this.#servers) };
   }
 
   async #startDevice(device: Device): Promise<void> {
@@ -517,14 +564,8 @@ export class Servient {
   }
 
   async #listen(): Promise<void> {
-    try {
-      await this.app.listen({ port: this.#config.port, host: this.#config.host });
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
-      throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `cannot listen on ${this.#config.host}:${this.#config.port}: ${reason}`, { field: 'port', cause: err });
-    }
-    const address = this.app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : this.#config.port;
+    await this.#http.start(this.#bindingHost);
+    const port = this.#http.port ?? this.#config.port;
     this.#port = port;
     this.#url = this.#config.publicUrl ?? `${this.#scheme}://${shownHost(this.#config.host)}:${port}/`;
   }
@@ -588,15 +629,17 @@ class DescriptionChecker {
   readonly #validator: TdValidator;
   readonly #contexts: ContextDocuments;
   readonly #exposure: ExposureOptions;
+  readonly #bindings: readonly FormSource[];
 
-  constructor(validator: TdValidator, contexts: ContextDocuments, exposure: ExposureOptions) {
+  constructor(validator: TdValidator, contexts: ContextDocuments, exposure: ExposureOptions, bindings: readonly FormSource[]) {
     this.#validator = validator;
     this.#contexts = contexts;
     this.#exposure = exposure;
+    this.#bindings = bindings;
   }
 
   async check(thing: ExposedThing): Promise<void> {
-    await this.#checkTd(buildThingDescription(thing.td, thing, this.#exposure), thing.slug);
+    await this.#checkTd(buildThingDescription(thing.td, thing, this.#exposure, this.#bindings), thing.slug);
   }
 
   async checkNode(nodeId: string): Promise<void> {

@@ -234,7 +234,11 @@ t.test('data directory errors name their cause: a file where the directory shoul
 
 t.test('flowchain ring stops every node once, gracefully, when its whole process group gets Ctrl-C', async (t) => {
   const ports = await freePorts(4);
-  const ring = spawn(process.execPath, [CLI, 'ring', '--nodes', '2', '--port', String(ports[0]), '--peer-port', String(ports[2]), '--data', tempDir(t)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const ring = spawn(process.execPath, [CLI, 'ring', '--nodes', '2', '--port', String(ports[0]), '--peer-port', String(ports[2]), '--data', tempDir(t)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, FLOWCHAIN_MQTT_PORT: '0', FLOWCHAIN_COAP_PORT: 'off' },
+  });
   t.teardown(() => void (ring.exitCode === null && process.kill(-ring.pid!, 'SIGKILL')));
   let output = '';
   ring.stdout.on('data', (c: Buffer) => (output += c.toString()));

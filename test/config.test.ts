@@ -210,3 +210,8 @@ t.test('--discover takes no value; FLOWCHAIN_DISCOVER is true/false or 1/0; --di
   t.throws(() => parseCommandLine(sources(['start'], { FLOWCHAIN_DISCOVER: 'yes please' })), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'FLOWCHAIN_DISCOVER' });
   t.throws(() => parseCommandLine(sources(['start', '--discover-wait', '5'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--discover-wait' });
 });
+
+t.test('the node\'s default handler timeout is the Thing runtime\'s own', async (t) => {
+  const { DEFAULT_HANDLER_TIMEOUT_MS } = await import('../src/thing/exposed-thing.js');
+  t.equal(DEFAULTS.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS);
+});

@@ -6,6 +6,7 @@
  *
  * Pure data; throws nothing.
  */
+import { NODE_FLAGS } from './options.js';
 
 /** An option a command takes: its name in options.ts, or that name with wording for this command. */
 export type CommandOption = string | { readonly flag: string; readonly description?: string; readonly default?: string };
@@ -26,15 +27,8 @@ export interface CommandSpec {
   readonly options: readonly CommandOption[];
 }
 
-/** Options that only shape a running node. */
-const NODE_OPTIONS = [
-  'port', 'host', 'data', 'things', 'public-url', 'auth-token-file', 'basic-auth-file', 'tls-cert', 'tls-key', 'seed', 'log-level',
-  'body-limit', 'ws-buffer-limit', 'long-poll-timeout', 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'max-connections', 'cors-origins',
-  'join', 'discover', 'discover-wait', 'peer-port', 'peer-url', 'membership', 'successors',
-  'ack', 'ack-timeout', 'ack-quorum', 'outbox-limit', 'backlog-limit',
-  'block-interval', 'max-block-tx', 'difficulty', 'stake', 'mining-share', 'anchor', 'anchor-rpc', 'anchor-key-file', 'anchor-every', 'anchor-interval',
-  'config',
-] as const;
+/** Options that only shape a running node: every node setting (options.ts), and a config file. */
+const NODE_OPTIONS = [...NODE_FLAGS, 'config'];
 
 const NONE = { min: 0, max: 0, names: '' };
 
@@ -52,7 +46,10 @@ export const COMMANDS = [
     name: 'ring',
     summary: 'run N nodes on loopback that join one private ring',
     usage: ['[--nodes N] [options]', 'init|admit|revoke [options]'],
-    description: ['Starts N node processes on 127.0.0.1 (ports PORT..PORT+N-1), each with its data in DATA/node-I, all admitted by one authority in DATA/authority; the first founds the ring and the others join it. Exits when every node has.'],
+    description: [
+      'Starts N node processes on 127.0.0.1 (ports PORT..PORT+N-1), each with its data in DATA/node-I, all admitted by one authority in DATA/authority; the first founds the ring and the others join it. Exits when every node has.',
+      'Node I also takes MQTT port FLOWCHAIN_MQTT_PORT+I (1883+I) and CoAP port FLOWCHAIN_COAP_PORT+I (5683+I); 0 gives each a free one, off none.',
+    ],
     arguments: NONE,
     options: [
       'nodes',

@@ -57,6 +57,7 @@ const usageError = (command: CommandSpec | undefined, message: string): Invocati
 /** Which commands take option `flag`, as `flowchain start and flowchain ring take it`. */
 function takenBy(flag: string): string {
   const names = COMMANDS.filter((command) => optionsOf(command).some((option) => option.flag === flag)).map((command) => `flowchain ${command.name}`);
+  if (names.length === 0) return 'no command takes it';
   return names.length === 1 ? `${names[0]} takes it` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} take it`;
 }
 

@@ -60,6 +60,7 @@ const CONFIG_OPTIONS: Record<keyof Config, ConfigOptionText> = {
   discover: { flag: 'discover', description: 'announce this node on the LAN (mDNS) and, without --join, join a member found there', default: 'off' },
   discoverWaitMs: { flag: 'discover-wait', argument: 'MS', description: 'how long --discover looks for a member before the node runs alone' },
   peerPort: { flag: 'peer-port', argument: 'PORT', description: 'TCP port of the mutual-TLS peer endpoint other members dial; 0 picks a free one' },
+  coapPort: { flag: 'coap-port', argument: 'PORT', description: 'UDP port of the CoAP binding (no DTLS: read-only when writes need credentials); 0 picks a free one, off serves no CoAP' },
   peerUrl: { flag: 'peer-url', argument: 'URL', description: 'the wss:// URL other members dial', default: "wss:// + the public URL's host (or --host) + --peer-port" },
   membership: { flag: 'membership', argument: 'DIR', description: "directory of this node's ring membership (authority.crt, node.crt, crl.pem)", default: 'DATA/ring' },
   successors: { flag: 'successors', argument: 'N', description: 'r, the length of the Chord successor list' },
@@ -79,6 +80,12 @@ const CONFIG_OPTIONS: Record<keyof Config, ConfigOptionText> = {
   anchorKeyFile: { flag: 'anchor-key-file', argument: 'FILE', description: "file holding the anchoring account's private key (0x and 64 hex digits)" },
   anchorEveryBlocks: { flag: 'anchor-every', argument: 'N', description: 'anchor once this many blocks are unanchored (or at --anchor-interval)' },
   anchorIntervalMs: { flag: 'anchor-interval', argument: 'MS', description: 'anchor this often (or at --anchor-every blocks)' },
+  mqtt: { flag: 'mqtt', argument: 'URL', description: "the MQTT broker (mqtt:// or mqtts://, MQTT 5) the node publishes its Things to, or off", default: 'a broker embedded in the node, on --mqtt-port' },
+  mqttPort: { flag: 'mqtt-port', argument: 'PORT', description: 'TCP port of the embedded MQTT broker (MQTT 3.1.1); 0 picks a free one; taken: the node runs without MQTT' },
+  mqttPrefix: { flag: 'mqtt-prefix', argument: 'TOPIC', description: "the first levels of the node's MQTT topics (nodes sharing a broker need their own)" },
+  mqttUsername: { flag: 'mqtt-username', argument: 'NAME', description: 'the user name the node connects to --mqtt with', default: 'none' },
+  mqttPasswordFile: { flag: 'mqtt-password-file', argument: 'FILE', description: 'file holding the password of --mqtt-username', default: 'none' },
+  mqttCaFile: { flag: 'mqtt-ca-file', argument: 'FILE', description: "PEM CA certificates an mqtts:// broker's certificate is checked against", default: "the system's" },
 };
 
 /** Options of the ring authority's commands, which are not node configuration. */
@@ -89,6 +96,14 @@ const COMMAND_OPTIONS: Record<CommandFlag, Omit<OptionHelp, 'flag'>> = {
   days: { argument: 'N', description: 'how many days the membership is valid', default: '365' },
   node: { argument: 'ID', description: "the node's ring id, 40 hex digits (ring admit and flowchain id print it)" },
 };
+
+/**
+ * The flags of every node setting (all of {@link Config} but `ring`'s node count): what
+ * `flowchain start` takes. A setting added to config.ts is an option of `start` with its row here.
+ */
+export const NODE_FLAGS: readonly string[] = Object.values(CONFIG_OPTIONS)
+  .map((option) => option.flag)
+  .filter((flag) => flag !== 'nodes');
 
 /** Options every command takes, or that read configuration. */
 const GENERAL_OPTIONS: readonly OptionHelp[] = [

@@ -1,8 +1,9 @@
 /**
  * A consumed Thing, shaped as the W3C WoT Scripting API's ConsumedThing (§7): reads, writes,
  * observations, action invocations and event subscriptions of a Thing anywhere, driven only by
- * its TD's forms (forms.ts): HTTP, SSE, long-poll and Flowchain's `flowchain.v1` WebSocket,
- * with `base`, the `op` defaults, `htv:methodName`, URI templates and the TD's security
+ * its TD's forms (forms.ts), each followed by the first client binding that accepts it
+ * (src/thing/protocol-binding.ts; by default the HTTP binding's: HTTP, SSE, long-poll and
+ * Flowchain's `flowchain.v1` WebSocket), with `base`, the `op` defaults, `htv:methodName`, URI templates and the TD's security
  * honoured. Every operation takes the Scripting API's InteractionOptions (`formIndex`,
  * `uriVariables`, `data`). Values are checked against the TD's data schemas as they arrive. A
  * write to a Flowchain Thing also says what became of its data transactions: their status,
@@ -22,13 +23,17 @@
  * FLOWCHAIN_ERR_REMOTE_UNREACHABLE, FLOWCHAIN_ERR_OUTCOME_UNKNOWN, FLOWCHAIN_ERR_REMOTE_FAILED
  * and the remote node's own codes.
  */
+import { HTTP_CLIENT_BINDINGS } from '../bindings/http/client/client-bindings.js';
+import { httpExchange } from '../bindings/http/client/exchange.js';
 import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
 import type { ActionAffordance, DataSchema, InteractionAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
 import { DEFAULT_HANDLER_TIMEOUT_MS } from '../thing/exposed-thing.js';
 import { interactionOutput, type InteractionOutput } from '../thing/interaction-output.js';
-import { followLongPoll, followSse, httpExchange, WsConnection, type HttpAnswer, type Stream } from './bindings.js';
+import type { BindingSubscription, ClientBinding, ClientContext, ClientOperation, Closable, RemoteActionStatus, WriteResult } from '../thing/protocol-binding.js';
 import { authorizationFor, pickForms, type AffordanceKind, type Binding, type Credentials, type ResolvedForm } from './forms.js';
+
+export type { RemoteActionStatus, WriteResult } from '../thing/protocol-binding.js';
 
 /**
  * How long a consumer waits for an answer by default: longer than a Flowchain node lets a
@@ -41,8 +46,13 @@ export const DEFAULT_CONSUME_TIMEOUT_MS = DEFAULT_HANDLER_TIMEOUT_MS + 5_000;
 export interface ConsumeOptions {
   /** Credentials for the forms whose security asks for them. */
   readonly credentials?: Credentials;
-  /** The bindings to use, in order of preference (default: http, sse, longpoll, ws). */
+  /** The bindings to use, by name, in order of preference (default: every client binding, in order: http, sse, longpoll, ws). */
   readonly bindings?: readonly Binding[];
+  /**
+   * The client bindings forms are followed with (default: the HTTP binding's http, sse,
+   * longpoll and ws); a form goes to the first that accepts it. A servient passes its own.
+   */
+  readonly clientBindings?: readonly ClientBinding[];
   /**
    * How long one exchange may take, in milliseconds (default {@link DEFAULT_CONSUME_TIMEOUT_MS},
    * 15 s; long-poll windows take longer). Keep it longer than the time the remote node lets a
@@ -76,16 +86,6 @@ export interface InteractionOptions {
   readonly data?: unknown;
 }
 
-/** An invocation's status as the remote Thing tells it (WoT Profile, ActionStatus). */
-export interface RemoteActionStatus {
-  readonly id: string;
-  readonly status: 'pending' | 'running' | 'completed' | 'failed';
-  readonly output?: unknown;
-  readonly error?: { readonly code?: string; readonly detail?: string };
-  readonly href?: string;
-  readonly [other: string]: unknown;
-}
-
 /** An invocation of an asynchronous action a consumer started. */
 export interface ActionInvocation {
   readonly id: string;
@@ -105,13 +105,6 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-/** What became of a write's data transactions, when the Thing is a Flowchain one. */
-export interface WriteResult {
-  /** `stored` (every owner has them), `queued` (the sender still holds some); undefined for a Thing that is not Flowchain's. */
-  readonly status: string | undefined;
-  readonly transactions: readonly { readonly property: string; readonly receipt: string; readonly txId?: string }[];
-}
-
 /**
  * Whether an operation may go out again on the next form. A safe or idempotent one may after
  * any failure to get an answer; any other only when nothing was sent, and `unknown` then says
@@ -120,21 +113,34 @@ export interface WriteResult {
 type Retry = { readonly idempotent: true } | { readonly idempotent: false; readonly unknown: string };
 
 const IDEMPOTENT: Retry = { idempotent: true };
-const DEFAULT_BINDINGS: readonly Binding[] = ['http', 'sse', 'longpoll', 'ws'];
-const RECEIPT_REL = 'https://w3id.org/flowchain#receipt';
 
 /** A Thing to use through its forms. */
 export class ConsumedThing {
   readonly #td: ThingDescription;
   readonly #options: ConsumeOptions;
-  readonly #timeoutMs: number;
-  readonly #sockets = new Map<string, WsConnection>();
+  readonly #clients: readonly ClientBinding[];
+  /** What the bindings keep open for this Thing (its WebSockets), closed by close(). */
+  readonly #kept = new Map<string, Closable>();
+  readonly #context: ClientContext;
 
   constructor(td: ThingDescription, options: ConsumeOptions = {}) {
     if (typeof td !== 'object' || td === null || typeof td.title !== 'string') throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', 'a Thing Description is an object with a title', { field: '/title' });
     this.#td = td;
     this.#options = options;
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_CONSUME_TIMEOUT_MS;
+    this.#clients = options.clientBindings ?? HTTP_CLIENT_BINDINGS;
+    this.#context = {
+      td,
+      timeoutMs: options.timeoutMs ?? DEFAULT_CONSUME_TIMEOUT_MS,
+      headers: (form) => this.#headers(form),
+      keep: <T extends Closable>(key: string, open: () => T): T => {
+        let kept = this.#kept.get(key) as T | undefined;
+        if (kept === undefined) {
+          kept = open();
+          this.#kept.set(key, kept);
+        }
+        return kept;
+      },
+    };
   }
 
   getThingDescription(): ThingDescription {
@@ -145,8 +151,8 @@ export class ConsumedThing {
   async readProperty(name: string, options: InteractionOptions = {}): Promise<InteractionOutput> {
     const property = this.#property(name);
     if (property.writeOnly === true) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `${this.#td.title}'s property ${name} is write-only: it cannot be read`, { field: name });
-    return this.#each(this.#forms('property', property, 'readproperty', `properties/${name}`, ['http', 'ws'], options), IDEMPOTENT, async (form) => {
-      const value = form.binding === 'ws' ? (await this.#ws(form, { op: 'readproperty', name })).value : (await this.#http(form)).body;
+    return this.#each(this.#forms('property', property, 'readproperty', `properties/${name}`, 'readProperty', options), IDEMPOTENT, async (form) => {
+      const value = await this.#client(form).readProperty!(this.#context, form, name);
       return this.#output(value, property as DataSchema, name, form);
     });
   }
@@ -166,14 +172,12 @@ export class ConsumedThing {
     let values: Record<string, unknown> | undefined;
     let forms: ResolvedForm[] = [];
     try {
-      forms = this.#forms('thing', undefined, 'readmultipleproperties', 'the Thing', ['http', 'ws'], options);
+      forms = this.#forms('thing', undefined, 'readmultipleproperties', 'the Thing', 'readMultipleProperties', options);
     } catch (err) {
       if (!isFlowchainError(err, 'FLOWCHAIN_ERR_FORM_NOT_FOUND')) throw err;
     }
     if (forms.length > 0) {
-      values = await this.#each(forms, IDEMPOTENT, async (form) =>
-        form.binding === 'ws' ? ((await this.#ws(form, { op: 'readmultipleproperties', names })).value as Record<string, unknown>) : ((await this.#http(form, names)).body as Record<string, unknown>),
-      );
+      values = await this.#each(forms, IDEMPOTENT, (form) => this.#client(form).readMultipleProperties!(this.#context, form, names));
     }
     const { formIndex: _thingForm, ...each } = options;
     const entries = await Promise.all(
@@ -192,9 +196,7 @@ export class ConsumedThing {
     checkValue(property as DataSchema, value, name, 'input');
     const learn = property.writeOnly === true ? `check the Thing's state (${name} is write-only)` : `read ${name} to learn its value`;
     const retry: Retry = { idempotent: false, unknown: `The write of ${name} was sent once and not again, so it may or may not have been applied: ${learn} before writing it again` };
-    return this.#each(this.#forms('property', property, 'writeproperty', `properties/${name}`, ['http', 'ws'], { ...options, input: value }), retry, async (form) =>
-      form.binding === 'ws' ? wsWriteResult(await this.#ws(form, { op: 'writeproperty', name, value }), this.#httpBase(form)) : httpWriteResult(await this.#http(form, value)),
-    );
+    return this.#each(this.#forms('property', property, 'writeproperty', `properties/${name}`, 'writeProperty', { ...options, input: value }), retry, (form) => this.#client(form).writeProperty!(this.#context, form, name, value));
   }
 
   /** writemultipleproperties (all or nothing, through the Thing's form; sent once, as writeProperty). */
@@ -202,9 +204,7 @@ export class ConsumedThing {
     for (const [name, value] of Object.entries(values)) checkValue(this.#writable(name) as DataSchema, value, name, 'input');
     const names = Object.keys(values).join(', ');
     const retry: Retry = { idempotent: false, unknown: `The write of ${names} was sent once and not again, so it may or may not have been applied: read them to learn their values before writing again` };
-    return this.#each(this.#forms('thing', undefined, 'writemultipleproperties', 'the Thing', ['http', 'ws'], { ...options, input: values }), retry, async (form) =>
-      form.binding === 'ws' ? wsWriteResult(await this.#ws(form, { op: 'writemultipleproperties', values }), this.#httpBase(form)) : httpWriteResult(await this.#http(form, values)),
-    );
+    return this.#each(this.#forms('thing', undefined, 'writemultipleproperties', 'the Thing', 'writeMultipleProperties', { ...options, input: values }), retry, (form) => this.#client(form).writeMultipleProperties!(this.#context, form, values));
   }
 
   /**
@@ -218,8 +218,8 @@ export class ConsumedThing {
     const action = this.#action(name);
     if (action.synchronous === false) return (await this.startAction(name, params, options)).done();
     if (action.input !== undefined) checkValue(action.input, params, name, 'input');
-    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws'], { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
-      const value = form.binding === 'ws' ? (await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value : (await this.#http(form, params)).body;
+    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, 'invokeAction', { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
+      const value = await this.#client(form).invokeAction!(this.#context, form, name, params);
       return value === undefined ? undefined : this.#output(value, action.output, name, form);
     });
   }
@@ -233,25 +233,8 @@ export class ConsumedThing {
   async startAction(name: string, params?: unknown, options: InteractionOptions = {}): Promise<ActionInvocation> {
     const action = this.#action(name);
     if (action.input !== undefined) checkValue(action.input, params, name, 'input');
-    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, ['http', 'ws'], { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
-      let query: () => Promise<RemoteActionStatus>;
-      let cancel: () => Promise<void>;
-      let first: RemoteActionStatus;
-      if (form.binding === 'ws') {
-        first = actionStatus((await this.#ws(form, { op: 'invokeaction', name, ...(params === undefined ? {} : { input: params }) })).value, form.url);
-        const actionID = first.id;
-        query = async () => actionStatus((await answered(this.#ws(form, { op: 'queryaction', name, actionID }))).value, form.url);
-        cancel = async () => void (await this.#ws(form, { op: 'cancelaction', name, actionID }));
-      } else {
-        const answer = await this.#http(form, params);
-        first = actionStatus(answer.body, form.url);
-        const location = answer.headers.get('location');
-        if (location === null) throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${form.url.href}: an asynchronous action answered no Location`, { field: 'location' });
-        const href = new URL(location, form.url);
-        const at = (method: string): ResolvedForm => ({ ...form, url: href, method, sendsBody: false });
-        query = async () => actionStatus((await answered(this.#http(at('GET')))).body, href);
-        cancel = async () => void (await this.#http(at('DELETE')));
-      }
+    return this.#each(this.#forms('action', action, 'invokeaction', `actions/${name}`, 'startAction', { ...options, input: params }), this.#invocationRetry(name, action), async (form) => {
+      const { status: first, query, cancel } = await this.#client(form).startAction!(this.#context, form, name, params);
       const pollMs = this.#options.actionPollMs ?? 1000;
       const done = async (): Promise<InteractionOutput | undefined> => {
         let status = first;
@@ -273,23 +256,23 @@ export class ConsumedThing {
    */
   async observeProperty(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined, options: InteractionOptions = {}): Promise<Subscription> {
     const property = this.#property(name);
-    return this.#each(this.#forms('property', property, 'observeproperty', `properties/${name}`, ['sse', 'longpoll', 'ws'], options), IDEMPOTENT, (form) =>
-      this.#follow(form, 'property', name, (value) => listener(this.#output(value, property as DataSchema, name, form)), onerror),
+    return this.#each(this.#forms('property', property, 'observeproperty', `properties/${name}`, 'observeProperty', options), IDEMPOTENT, (form) =>
+      this.#follow(form, 'observeProperty', name, (value) => listener(this.#output(value, property as DataSchema, name, form)), onerror),
     );
   }
 
   /** subscribeevent: each event's data to `listener`, until the subscription is stopped (settles as observeProperty does). */
   async subscribeEvent(name: string, listener: (data: InteractionOutput) => void, onerror: (err: unknown) => void = () => undefined, options: InteractionOptions = {}): Promise<Subscription> {
     const event = this.#affordance('events', name) as InteractionAffordance & { data?: DataSchema };
-    return this.#each(this.#forms('event', event, 'subscribeevent', `events/${name}`, ['sse', 'longpoll', 'ws'], options), IDEMPOTENT, (form) =>
-      this.#follow(form, 'event', name, (value) => listener(this.#output(value, event.data, name, form)), onerror),
+    return this.#each(this.#forms('event', event, 'subscribeevent', `events/${name}`, 'subscribeEvent', options), IDEMPOTENT, (form) =>
+      this.#follow(form, 'subscribeEvent', name, (value) => listener(this.#output(value, event.data, name, form)), onerror),
     );
   }
 
-  /** Closes this Thing's WebSockets (observations over them end). */
+  /** Closes what the bindings keep open for this Thing, its WebSockets (observations over them end). */
   close(): void {
-    for (const socket of this.#sockets.values()) socket.close();
-    this.#sockets.clear();
+    for (const kept of this.#kept.values()) kept.close();
+    this.#kept.clear();
   }
 
   #action(name: string): ActionAffordance {
@@ -329,13 +312,20 @@ export class ConsumedThing {
     return { idempotent: false, unknown: `${name} was invoked once and not again, so it may or may not have run; ${status}` };
   }
 
-  #preference(usable: readonly Binding[]): Binding[] {
-    return (this.#options.bindings ?? DEFAULT_BINDINGS).filter((binding) => usable.includes(binding));
+  /** The bindings, by name in order of preference, whose client carries `operation`. */
+  #preference(operation: ClientOperation): Binding[] {
+    const carries = (name: Binding): boolean => this.#clients.some((client) => client.name === name && client[operation] !== undefined);
+    return (this.#options.bindings ?? this.#clients.map((client) => client.name)).filter(carries);
   }
 
-  #forms(kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, where: string, usable: readonly Binding[], options: InteractionOptions & { readonly input?: unknown }): ResolvedForm[] {
+  #forms(kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, where: string, operation: ClientOperation, options: InteractionOptions & { readonly input?: unknown }): ResolvedForm[] {
     const { formIndex, uriVariables, input } = options;
-    return pickForms(this.#td, kind, affordance, op, this.#preference(usable), where, { ...(formIndex === undefined ? {} : { formIndex }), ...(uriVariables === undefined ? {} : { uriVariables }), input });
+    return pickForms(this.#td, kind, affordance, op, this.#preference(operation), where, { ...(formIndex === undefined ? {} : { formIndex }), ...(uriVariables === undefined ? {} : { uriVariables }), input }, this.#clients);
+  }
+
+  /** The client binding a form was picked for. */
+  #client(form: ResolvedForm): ClientBinding {
+    return this.#clients.find((client) => client.name === form.binding)!;
   }
 
   /**
@@ -361,38 +351,12 @@ export class ConsumedThing {
     throw last;
   }
 
-  /** The HTTP base of the node behind a form: the TD's base, or the form's origin. */
-  #httpBase(form: ResolvedForm): URL {
-    if (typeof this.#td.base === 'string') return new URL(this.#td.base);
-    return new URL(`${form.url.protocol === 'wss:' ? 'https:' : 'http:'}//${form.url.host}/`);
-  }
-
   #headers(form: ResolvedForm): Record<string, string> {
     const authorization = authorizationFor(this.#td, form.form, this.#options.credentials);
     return authorization === undefined ? {} : { authorization };
   }
 
-  /** One HTTP exchange over `form`; `body` goes out only where the form carries one (not GET or HEAD, whose input went into URI variables). */
-  #http(form: ResolvedForm, body?: unknown): Promise<HttpAnswer> {
-    const sent = form.sendsBody ? body : undefined;
-    const headers = { ...this.#headers(form), accept: 'application/json', ...(sent === undefined ? {} : { 'content-type': form.contentType }) };
-    return httpExchange(form.url, { method: form.method, headers, ...(sent === undefined ? {} : { body: JSON.stringify(sent) }), timeoutMs: this.#timeoutMs });
-  }
-
-  #socket(form: ResolvedForm): WsConnection {
-    let socket = this.#sockets.get(form.url.href);
-    if (socket === undefined) {
-      socket = new WsConnection(form.url, this.#headers(form), this.#timeoutMs);
-      this.#sockets.set(form.url.href, socket);
-    }
-    return socket;
-  }
-
-  #ws(form: ResolvedForm, request: Record<string, unknown>) {
-    return this.#socket(form).request({ thingID: this.#td.id ?? this.#td.title, ...request });
-  }
-
-  async #follow(form: ResolvedForm, kind: 'property' | 'event', name: string, onValue: (value: unknown) => void, onerror: (err: unknown) => void): Promise<Subscription> {
+  async #follow(form: ResolvedForm, operation: 'observeProperty' | 'subscribeEvent', name: string, onValue: (value: unknown) => void, onerror: (err: unknown) => void): Promise<Subscription> {
     let active = true;
     const guarded = (value: unknown): void => {
       if (!active) return;
@@ -402,32 +366,7 @@ export class ConsumedThing {
         onerror(err);
       }
     };
-    let stream: Stream;
-    if (form.binding === 'sse') stream = followSse(form.url, this.#headers(form), guarded, onerror);
-    else if (form.binding === 'longpoll') stream = followLongPoll(form.url, this.#headers(form), this.#timeoutMs + 60_000, guarded, onerror);
-    else {
-      const socket = this.#socket(form);
-      const thingID = this.#td.id ?? this.#td.title;
-      const off = socket.onNotification((message) => {
-        if (message.thingID !== thingID || message.name !== name) return;
-        if (kind === 'property' && message.type === 'propertyChange') guarded(message.value);
-        if (kind === 'event' && message.type === 'event') guarded(message.data);
-      });
-      try {
-        await socket.request({ thingID, op: kind === 'property' ? 'observeproperty' : 'subscribeevent', name });
-      } catch (err) {
-        off();
-        throw err;
-      }
-      stream = {
-        ready: Promise.resolve(),
-        stop: () => {
-          off();
-          void socket.request({ thingID, op: kind === 'property' ? 'unobserveproperty' : 'unsubscribeevent', name }).catch(() => undefined);
-        },
-      };
-    }
-    await stream.ready;
+    const stream: BindingSubscription = await this.#client(form)[operation]!(this.#context, form, name, guarded, onerror);
     return {
       get active() {
         return active;
@@ -448,53 +387,6 @@ export class ConsumedThing {
 
 /** How the Scripting API's §7 names each kind of affordance in the singular. */
 const AFFORDANCE_NOUN = { properties: 'property', actions: 'action', events: 'event' } as const;
-
-/** A query that went unanswered only failed to reach the Thing: it changes nothing, so there is no outcome to be unsure of. */
-async function answered<T>(request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } catch (err) {
-    if (!isFlowchainError(err, 'FLOWCHAIN_ERR_OUTCOME_UNKNOWN')) throw err;
-    throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_UNREACHABLE', err.message, { field: 'url', cause: err });
-  }
-}
-
-/** An answer that must be an ActionStatus (FLOWCHAIN_ERR_REMOTE_FAILED otherwise). */
-function actionStatus(body: unknown, url: URL): RemoteActionStatus {
-  const status = body as Partial<RemoteActionStatus> | undefined;
-  if (typeof status?.id !== 'string' || !['pending', 'running', 'completed', 'failed'].includes(status.status as string)) {
-    throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${url.href}: the answer is not an action status`, { field: 'status' });
-  }
-  return status as RemoteActionStatus;
-}
-
-/** What a Flowchain node's answer to an HTTP write says of its transactions. */
-function httpWriteResult(answer: HttpAnswer): WriteResult {
-  const ids = (answer.headers.get('flowchain-tx-id') ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
-  const links = (answer.headers.get('link') ?? '').split(/,(?=\s*<)/).flatMap((link) => {
-    const match = /<([^>]+)>\s*;(.*)$/.exec(link.trim());
-    if (match === null || !match[2]!.includes(`rel="${RECEIPT_REL}"`)) return [];
-    const title = /title\*?=(?:"([^"]*)"|UTF-8''([^;\s]+))/.exec(match[2]!);
-    return [{ receipt: match[1]!, property: title?.[1] ?? decodeURIComponent(title?.[2] ?? '') }];
-  });
-  return {
-    status: answer.headers.get('flowchain-tx-status') ?? undefined,
-    transactions: links.map((link) => {
-      const id = /ledger\/tx\/([0-9a-f]{64})$/.exec(link.receipt)?.[1];
-      return id !== undefined && ids.includes(id) ? { ...link, txId: id } : link;
-    }),
-  };
-}
-
-/** What a `flowchain.v1` write result says of its transactions; receipts are on the node's HTTP side (`base`). */
-function wsWriteResult(message: { readonly transactions?: readonly unknown[] }, base: URL): WriteResult {
-  const receipts = (message.transactions ?? []) as { key: string; property: string; txId?: string; status: string }[];
-  const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
-  return {
-    status: worst,
-    transactions: receipts.map((r) => ({ property: r.property, receipt: new URL(`ledger/tx/${encodeURIComponent(r.txId ?? r.key)}`, base).href, ...(r.txId === undefined ? {} : { txId: r.txId }) })),
-  };
-}
 
 /** A consumed Thing for `td`. */
 export async function consumeThing(td: ThingDescription, options: ConsumeOptions = {}): Promise<ConsumedThing> {

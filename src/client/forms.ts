@@ -2,8 +2,9 @@
  * How a consumer finds and follows a TD's forms, knowing only TD 1.1: the `op` defaults of
  * §5.3.4.2, `href` resolved against `base`, the HTTP method from `htv:methodName` or the
  * protocol binding's defaults (§8.3.1), the content type (default application/json), the
- * binding a form belongs to (plain HTTP, SSE, long-poll or the `flowchain.v1` WebSocket), and
- * the credentials its security schemes ask for (§5.3.3: nosec, basic, bearer, combo). Pure.
+ * client binding a form belongs to (the first of the consumer's client bindings that accepts
+ * it: src/thing/protocol-binding.ts), and the credentials its security schemes ask for
+ * (§5.3.3: nosec, basic, bearer, combo). Pure.
  *
  * A form's `href` is an RFC 6570 template whose variables the TD's `uriVariables` describe
  * (TD 1.1 §5.3.4.2); a caller picks a form by its index as the Scripting API's
@@ -16,13 +17,13 @@
 import { FlowchainError } from '../errors.js';
 import type { DataSchema, Form, InteractionAffordance, ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
+import type { BindingName, ClientBinding, ResolvedForm } from '../thing/protocol-binding.js';
 import { UriTemplate, type TemplateValue } from './uri-template.js';
 
-/** The ways a form can be followed. */
-export type Binding = 'http' | 'sse' | 'longpoll' | 'ws';
+/** The ways a form can be followed: the names of client bindings (Flowchain's own: http, sse, longpoll, ws). */
+export type Binding = BindingName;
 
-/** The sub-protocol of Flowchain's WebSocket forms (docs/websocket-protocol.md). */
-export const WS_SUBPROTOCOL = 'flowchain.v1';
+export type { ResolvedForm } from '../thing/protocol-binding.js';
 
 /** Credentials a caller supplies for forms whose security asks for them. */
 export interface Credentials {
@@ -75,35 +76,10 @@ export interface FormChoice {
   readonly input?: unknown;
 }
 
-/** A form chosen for an operation, with everything needed to follow it. */
-export interface ResolvedForm {
-  readonly form: Form;
-  /** Its position in the affordance's (or the Thing's) `forms`. */
-  readonly index: number;
-  readonly binding: Binding;
-  /** Its `href` with the URI variables filled in, resolved against `base`. */
-  readonly url: URL;
-  readonly method: string;
-  readonly contentType: string;
-  /** Whether the input travels as a body (an HTTP form whose method is not GET or HEAD, or a WebSocket message). */
-  readonly sendsBody: boolean;
-}
-
-/** The binding a form belongs to. */
-export function bindingOf(form: Form, url: URL): Binding | undefined {
-  if (url.protocol === 'ws:' || url.protocol === 'wss:') return form.subprotocol === WS_SUBPROTOCOL ? 'ws' : undefined;
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (form.subprotocol === 'sse' || form.contentType?.startsWith('text/event-stream')) return 'sse';
-  if (form.subprotocol === 'longpoll') return 'longpoll';
-  return form.subprotocol === undefined ? 'http' : undefined;
-}
-
-/** RFC 9110 §9.3.1, §9.3.2: content in a GET or HEAD request has no defined meaning (and fetch refuses it). */
-const BODYLESS = new Set(['GET', 'HEAD']);
-
 /**
  * The forms of `affordance` (or of the Thing, `kind` 'thing') offering `op`, in the order of
- * `preference` among the bindings that can carry it, then in TD order (a TD may offer one form
+ * `preference` among the bindings that can carry it (each form's binding is the first of
+ * `clients` that accepts it), then in TD order (a TD may offer one form
  * per address of its server: a consumer tries the next when one is unreachable); with
  * `choice.formIndex`, that form alone. Each `href` is expanded as an RFC 6570 template with
  * `choice.uriVariables` (and, for a GET or HEAD form, the members of `choice.input`), each
@@ -120,7 +96,7 @@ const BODYLESS = new Set(['GET', 'HEAD']);
  * the TD does not declare or a value that does not match its schema, and
  * FLOWCHAIN_ERR_URI_VARIABLE_MISSING for a variable the chosen form needs and was not given.
  */
-export function pickForms(td: ThingDescription, kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, preference: readonly Binding[], where: string, choice: FormChoice = {}): ResolvedForm[] {
+export function pickForms(td: ThingDescription, kind: AffordanceKind, affordance: InteractionAffordance | undefined, op: string, preference: readonly Binding[], where: string, choice: FormChoice, clients: readonly ClientBinding[]): ResolvedForm[] {
   const forms = kind === 'thing' ? (td.forms ?? []) : (affordance?.forms ?? []);
   const declared: Record<string, DataSchema> = { ...(td.uriVariables as Record<string, DataSchema> | undefined), ...(affordance?.uriVariables as Record<string, DataSchema> | undefined) };
   const given = choice.uriVariables ?? {};
@@ -158,13 +134,14 @@ export function pickForms(td: ThingDescription, kind: AffordanceKind, affordance
       unusable(`has an href that is not a URL (against base ${String(td.base)}): ${JSON.stringify(form.href)}`);
       continue;
     }
-    const binding = bindingOf(form, url);
+    const client = clients.find((candidate) => candidate.accepts(form, url));
+    const binding = client?.name;
     if (binding === undefined || !preference.includes(binding)) {
       unusable(binding === undefined ? 'is over a protocol or subprotocol this consumer does not follow' : `is over ${binding}, which this consumer does not use for ${op} (it uses ${preference.join(', ') || 'nothing'})`);
       continue;
     }
     const method = (form['htv:methodName'] as string | undefined) ?? DEFAULT_METHOD[op] ?? 'GET';
-    const sendsBody = binding === 'ws' || !BODYLESS.has(method.toUpperCase());
+    const sendsBody = client!.sendsBody(method);
     const resolved = { form, index, binding, method, contentType: form.contentType ?? 'application/json', sendsBody };
     try {
       const variables = sendsBody ? given : { ...given, ...inputVariables(declared, named, given, choice.input, `form ${index} of ${where} is a ${method} form`, where) };

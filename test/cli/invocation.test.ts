@@ -71,3 +71,14 @@ t.test('a well-formed line runs its command with the arguments after its name', 
   t.match(resolveInvocation(['ring', 'admit', '--authority', 'a', '--data', 'd']), { kind: 'run', command: { name: 'ring admit' }, arguments: [] });
   t.match(resolveInvocation(['--data', 'd', 'verify']), { kind: 'run', command: { name: 'verify' } }, 'options may come first');
 });
+
+t.test('flowchain start takes every node setting config.ts parses, each with a value or as a switch', async (t) => {
+  const { usage } = await import('../../src/config.js');
+  const flags = [...usage().matchAll(/--([a-z0-9-]+)/g)].map((match) => match[1]!).filter((flag) => !['nodes', 'help', 'version', 'authority', 'days', 'key', 'out', 'node'].includes(flag)); // ring's count and the authority commands' own
+  t.ok(flags.includes('handler-timeout') && flags.includes('mqtt-port') && flags.includes('coap-port'), 'the newest settings among them');
+  for (const flag of new Set(flags)) {
+    const { OPTIONS } = await import('../../src/cli/options.js');
+    const argv = OPTIONS.get(flag)?.argument === undefined ? ['start', `--${flag}`] : ['start', `--${flag}`, '1'];
+    t.equal(resolveInvocation(argv).kind, 'run', argv.join(' '));
+  }
+});

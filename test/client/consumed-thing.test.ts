@@ -11,7 +11,7 @@ import type { Servient } from '../../src/servient.js';
 import type { Form, ThingDescription, ThingFragment } from '../../src/td/thing-description.js';
 import { DEFAULT_HANDLER_TIMEOUT_MS, type ExposedThing } from '../../src/thing/exposed-thing.js';
 import type { InteractionOutput } from '../../src/thing/interaction-output.js';
-import { remoteLampTd, until } from '../http/fixtures.js';
+import { remoteLampTd, until } from '../bindings/http/fixtures.js';
 import { createServient } from '../helpers/test-servient.js';
 import { closedPort, rawServer, untrustedTlsServer } from './fixtures.js';
 

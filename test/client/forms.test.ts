@@ -4,8 +4,12 @@
  * (it carries no body), and `formIndex` picking exactly one form. Pure: no node, no sockets.
  */
 import t from 'tap';
-import { pickForms, type Binding } from '../../src/client/forms.js';
+import { HTTP_CLIENT_BINDINGS } from '../../src/bindings/http/client/client-bindings.js';
+import { pickForms as pick, type Binding, type FormChoice } from '../../src/client/forms.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
+
+/** pickForms over the HTTP binding's client bindings (what a consumer uses by default). */
+const pickForms = (...args: [...Parameters<typeof pick> extends [...infer Head, FormChoice, unknown] ? Head : never, FormChoice?]) => pick(args[0], args[1], args[2], args[3], args[4], args[5], args[6] ?? {}, HTTP_CLIENT_BINDINGS);
 
 const ALL: readonly Binding[] = ['http', 'sse', 'longpoll', 'ws'];
 

@@ -9,7 +9,7 @@ import wotCore from '@node-wot/core';
 import t from 'tap';
 import { consumeThing } from '../../src/client/consumed-thing.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
-import { until } from '../http/fixtures.js';
+import { until } from '../bindings/http/fixtures.js';
 import { createServient } from '../helpers/test-servient.js';
 
 // CommonJS packages: their exports are the default export's members.

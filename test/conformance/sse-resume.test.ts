@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import { consumedNode, formsOf, SETUPS } from '../helpers/conformance.js';
-import { until } from '../http/fixtures.js';
+import { until } from '../bindings/http/fixtures.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { GenericConsumer, readSse, sampleValue, type ConsumerOptions } from '../helpers/wot-consumer.js';
 

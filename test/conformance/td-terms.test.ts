@@ -11,7 +11,7 @@ import t from 'tap';
 import { loadBundledContexts, loadTdSchema } from '../../src/bundled.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import { TdVocabulary } from '../../src/td/td-vocabulary.js';
-import { assertProblem, body } from '../http/fixtures.js';
+import { assertProblem, body } from '../bindings/http/fixtures.js';
 import { createServient, tempDir } from '../helpers/test-servient.js';
 
 const TD11 = 'https://www.w3.org/2022/wot/td/v1.1';

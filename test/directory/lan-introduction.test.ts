@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { joinUrlOf, LanIntroduction, txtOf, type Announced, type Mdns } from '../../src/directory/lan-introduction.js';
-import { until } from '../http/fixtures.js';
+import { until } from '../bindings/http/fixtures.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { runCli, startNode, type NodeProcess } from '../helpers/node-process.js';
 

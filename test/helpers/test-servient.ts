@@ -35,9 +35,9 @@ export function tempDir(t: Test): string {
   return dir;
 }
 
-/** The config a test node runs with: loopback, port 0, seed 42, its own data directory. */
+/** The config a test node runs with: loopback, port 0, no CoAP (its tests turn it on with `coapPort: 0`), no MQTT (its tests turn on an embedded broker with `mqtt: undefined, mqttPort: 0`), seed 42, its own data directory. */
 export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
-  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, peerPort: 0, seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
+  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, peerPort: 0, coapPort: 'off', mqtt: 'off', seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
 }
 
 /** Creates (not starts) a servient; it is stopped at teardown. */

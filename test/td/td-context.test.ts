@@ -3,11 +3,16 @@ import t from 'tap';
 import { loadBundledContexts, w3cContexts } from '../../src/bundled.js';
 import { FLOWCHAIN_CONTEXT_URL, FLOWCHAIN_INLINE_CONTEXT } from '../../src/td/flowchain-context.js';
 import { expandThingDescription } from '../../src/td/json-ld.js';
-import { buildNodeDescription, buildThingDescription } from '../../src/td/td-builder.js';
+import { HTTP_FORMS } from '../../src/bindings/http/http-forms.js';
+import { buildNodeDescription } from '../../src/bindings/http/node-description.js';
+import { buildThingDescription as buildWith, type ExposureOptions } from '../../src/td/td-builder.js';
 import { servedContext, SERVED_TD_CONTEXTS, TD_CONTEXT_V1, TD_CONTEXT_V11 } from '../../src/td/td-context.js';
 import type { Json, ThingDescription } from '../../src/td/thing-description.js';
 import { TdValidator } from '../../src/td/td-validator.js';
 import { readSpecJson, W3C_TD_SCHEMA } from '../helpers/w3c-spec.js';
+
+/** A TD as the node serves it: the neutral builder with the HTTP binding's forms. */
+const buildThingDescription = (td: ThingDescription, id: { id: string; slug: string }, exposure: ExposureOptions): ThingDescription => buildWith(td, id, exposure, [HTTP_FORMS]);
 
 const saref = { saref: 'https://saref.etsi.org/core/' };
 const identity = { id: 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', slug: 'lamp' };

@@ -4,10 +4,15 @@ import fc from 'fast-check';
 import t from 'tap';
 import { ledgerThingDescription } from '../../src/broker/ledger-thing.js';
 import { BUNDLED_THINGS, loadBundledContexts, loadTdSchema } from '../../src/bundled.js';
-import { buildNodeDescription, buildThingDescription } from '../../src/td/td-builder.js';
+import { HTTP_FORMS } from '../../src/bindings/http/http-forms.js';
+import { buildNodeDescription } from '../../src/bindings/http/node-description.js';
+import { buildThingDescription as buildWith, type ExposureOptions } from '../../src/td/td-builder.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
 import { editDistance, nearestTerm, TdVocabulary } from '../../src/td/td-vocabulary.js';
 import { readSpecJson, W3C_TD_SCHEMA } from '../helpers/w3c-spec.js';
+
+/** A TD as the node serves it: the neutral builder with the HTTP binding's forms. */
+const buildThingDescription = (td: ThingDescription, id: { id: string; slug: string }, exposure: ExposureOptions): ThingDescription => buildWith(td, id, exposure, [HTTP_FORMS]);
 
 const vocabulary = new TdVocabulary(W3C_TD_SCHEMA(), loadBundledContexts());
 const TD11 = 'https://www.w3.org/2022/wot/td/v1.1';

@@ -1,0 +1,100 @@
+/**
+ * The broker a node embeds when it is given none (aedes, MQTT 3.1.1): the TD's MQTT forms name
+ * it under the host the TD was asked for; Mosquitto's clients read, observe, write (answered on
+ * the request topic's /reply, 3.1.1 having no response topic) and subscribe through it; no
+ * other client may publish a value or an event of the node's; consume() reads over it and
+ * follows HTTP for writes; a port already taken leaves the node running without MQTT.
+ */
+import { createServer } from 'node:net';
+import t from 'tap';
+import type { Form } from '../../../src/td/thing-description.js';
+import { lampNode, memoryLog, servedTd } from './fixtures.js';
+import { mosquittoPub, mosquittoSub } from './mosquitto.js';
+
+const EMBEDDED = { mqtt: undefined, mqttPort: 0 } as const;
+const v311 = { v5: false } as const;
+
+t.test("the embedded broker's forms name the host the TD was requested under, and its own port", async (t) => {
+  const { servient } = await lampNode(t, EMBEDDED);
+  await servient.start();
+  const td = await servedTd(servient, 'node.example:8080');
+  const port = new URL((td.properties!.level!.forms!.find((f: Form) => f.href.startsWith('mqtt:')))!.href).port;
+  t.not(port, '0');
+  t.same(td.properties!.level!.forms!.filter((f: Form) => f.href.startsWith('mqtt:')).map((f) => f.href), [
+    `mqtt://node.example:${port}/flowchain/lamp/properties/level`,
+    `mqtt://node.example:${port}/flowchain/lamp/properties/level`,
+    `mqtt://node.example:${port}/flowchain/lamp/properties/level/set`,
+  ]);
+});
+
+t.test('Mosquitto clients read (retained), write (answered on /reply), invoke and subscribe through the embedded broker', async (t) => {
+  const { servient, lamp } = await lampNode(t, EMBEDDED);
+  const { url } = await servient.start();
+  const td = await servedTd(servient);
+  const port = Number(new URL(td.properties!.level!.forms!.find((f: Form) => f.href.startsWith('mqtt:'))!.href).port);
+  t.match(await mosquittoSub(t, port, 'flowchain/lamp/properties/level', v311).messages, [{ retained: true, payload: '10' }], 'readproperty');
+
+  const reply = mosquittoSub(t, port, 'flowchain/lamp/properties/level/set/reply', v311);
+  await reply.ready;
+  await mosquittoPub(port, 'flowchain/lamp/properties/level/set', '55', v311);
+  const [answer] = await reply.messages;
+  const body = JSON.parse(answer!.payload) as { status: string; transactions: { txId: string; receipt: string }[] };
+  t.equal(body.status, 'stored');
+  t.equal((await fetch(body.transactions[0]!.receipt)).status, 200, `its receipt is served at ${url}ledger/tx/…`);
+  t.equal(await lamp.readProperty('level'), 55);
+
+  const invoked = mosquittoSub(t, port, 'flowchain/lamp/actions/blink/reply', v311);
+  await invoked.ready;
+  await mosquittoPub(port, 'flowchain/lamp/actions/blink', '4', { ...v311, qos: 0 });
+  t.match(await invoked.messages, [{ payload: '"blinked 4 times"' }]);
+
+  const refused = mosquittoSub(t, port, 'flowchain/lamp/properties/level/set/reply', v311);
+  await refused.ready;
+  await mosquittoPub(port, 'flowchain/lamp/properties/level/set', '-1', v311);
+  t.equal((JSON.parse((await refused.messages)[0]!.payload) as { code: string }).code, 'FLOWCHAIN_ERR_VALUE_INVALID', 'bad input: the code, nothing changed');
+  t.equal(await lamp.readProperty('level'), 55);
+
+  const events = mosquittoSub(t, port, 'flowchain/lamp/events/rang', v311);
+  await events.ready;
+  lamp.emitEvent('rang', 'ding');
+  t.match(await events.messages, [{ payload: '"ding"' }]);
+});
+
+t.test("no other client may publish a value, an event or an answer under the node's prefix", async (t) => {
+  const { servient } = await lampNode(t, EMBEDDED);
+  await servient.start();
+  const td = await servedTd(servient);
+  const port = Number(new URL(td.properties!.level!.forms!.find((f: Form) => f.href.startsWith('mqtt:'))!.href).port);
+  // aedes refuses the publish (and drops the connection): mosquitto_pub may or may not say so.
+  await mosquittoPub(port, 'flowchain/lamp/properties/level', '99', { ...v311, qos: 1 }).catch(() => undefined);
+  t.match(await mosquittoSub(t, port, 'flowchain/lamp/properties/level', v311).messages, [{ retained: true, payload: '10' }], 'the retained value is still the node\'s');
+});
+
+t.test('consume() reads over the embedded broker; a write over its forms alone is not sent (3.1.1 has no response topic), and by default goes over HTTP', async (t) => {
+  const { servient, lamp } = await lampNode(t, EMBEDDED);
+  await servient.start();
+  const td = await servedTd(servient);
+  const mqttOnly = await servient.consume(td, { bindings: ['mqtt'] });
+  t.teardown(() => mqttOnly.close());
+  t.equal(await (await mqttOnly.readProperty('level')).value(), 10);
+  await t.rejects(mqttOnly.writeProperty('level', 20), { code: 'FLOWCHAIN_ERR_REMOTE_UNREACHABLE' });
+  t.equal(await lamp.readProperty('level'), 10, 'nothing was sent');
+  const any = await servient.consume(td);
+  t.teardown(() => any.close());
+  await any.writeProperty('level', 20);
+  t.equal(await lamp.readProperty('level'), 20);
+});
+
+t.test('an embedded broker whose port is taken leaves the node running without MQTT, and says so', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const port = (taken.address() as { port: number }).port;
+  const log = memoryLog();
+  const { servient } = await lampNode(t, { mqtt: undefined, mqttPort: port }, { log });
+  await servient.start();
+  t.ok(log.lines.some((line) => line.level === 'warn' && /runs without MQTT/.test(line.msg ?? '')));
+  const td = await servedTd(servient);
+  t.same(td.properties!.level!.forms!.filter((f: Form) => f.href.startsWith('mqtt:')), [], 'no MQTT forms');
+  t.notOk(JSON.stringify(td['@context']).includes('mqv'), 'nor the mqv prefix');
+});
