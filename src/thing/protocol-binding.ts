@@ -18,6 +18,7 @@
 import { FlowchainError, isFlowchainError } from '../errors.js';
 import type { FormSource } from '../td/td-builder.js';
 import type { Form, ThingDescription } from '../td/thing-description.js';
+import type { JournalReceipt } from './change-journal.js';
 import type { ExposedThing, Unsubscribe } from './exposed-thing.js';
 
 export type { BindingForms, DescribedThing, FormExposure, FormSource } from '../td/td-builder.js';
@@ -199,4 +200,37 @@ export async function answered<T>(request: Promise<T>): Promise<T> {
     if (!isFlowchainError(err, 'FLOWCHAIN_ERR_OUTCOME_UNKNOWN')) throw err;
     throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_UNREACHABLE', err.message, { field: 'url', cause: err });
   }
+}
+
+/**
+ * How a binding without headers of its own (MQTT, CoAP) answers a write, as JSON: `status`, the
+ * worst of its transactions' (`refused`, `queued`, `stored`), and per transaction its property,
+ * H_DATA `key`, status, `txId` once stored, and its receipt URL on the node's HTTP side (by id,
+ * or by H_DATA while queued) when `receiptUrl` knows one.
+ */
+export function writeAnswer(receipts: readonly JournalReceipt[], receiptUrl: (ref: string) => string | undefined): Record<string, unknown> {
+  const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
+  const transactions = receipts.map((r) => {
+    const receipt = receiptUrl(r.txId ?? r.key);
+    return { property: r.property, key: r.key, status: r.status, ...(r.txId === undefined ? {} : { txId: r.txId }), ...(receipt === undefined ? {} : { receipt }) };
+  });
+  return { ...(worst === undefined ? {} : { status: worst }), transactions };
+}
+
+/**
+ * What a {@link writeAnswer} says, read by a client binding: entries without a property, or
+ * without a receipt URL or H_DATA key to name it by, are left out.
+ */
+export function writeResultOf(body: unknown): WriteResult {
+  const answer = (typeof body === 'object' && body !== null ? body : {}) as { status?: unknown; transactions?: unknown };
+  const list = Array.isArray(answer.transactions) ? (answer.transactions as { property?: unknown; receipt?: unknown; txId?: unknown; key?: unknown }[]) : [];
+  return {
+    status: typeof answer.status === 'string' ? answer.status : undefined,
+    transactions: list.flatMap((t) => {
+      if (typeof t !== 'object' || t === null) return [];
+      const receipt = typeof t.receipt === 'string' ? t.receipt : typeof t.key === 'string' ? t.key : undefined;
+      if (typeof t.property !== 'string' || receipt === undefined) return [];
+      return [{ property: t.property, receipt, ...(typeof t.txId === 'string' ? { txId: t.txId } : {}) }];
+    }),
+  };
 }

@@ -107,3 +107,28 @@ t.test("a servient's client bindings follow what HTTP's do not", async (t) => {
   t.same(calls, ['read level fake://broker/remote/level']);
   t.ok(servient);
 });
+
+t.test('a write answer is one shape for every binding without headers, and a client reads only what names a transaction', async (t) => {
+  const { writeAnswer, writeResultOf } = await import('../../src/thing/protocol-binding.js');
+  const receipts = [
+    { property: 'on', key: 'a'.repeat(40), status: 'stored', txId: 'b'.repeat(64) },
+    { property: 'level', key: 'c'.repeat(40), status: 'queued' },
+  ] as const;
+  const answer = writeAnswer(receipts as never, (ref) => (ref.length === 64 ? `http://node/ledger/tx/${ref}` : undefined));
+  t.same(answer, {
+    status: 'queued',
+    transactions: [
+      { property: 'on', key: 'a'.repeat(40), status: 'stored', txId: 'b'.repeat(64), receipt: `http://node/ledger/tx/${'b'.repeat(64)}` },
+      { property: 'level', key: 'c'.repeat(40), status: 'queued' },
+    ],
+  }, 'the worst status, each transaction with what is known of it');
+  t.same(writeResultOf(JSON.parse(JSON.stringify(answer))), {
+    status: 'queued',
+    transactions: [
+      { property: 'on', receipt: `http://node/ledger/tx/${'b'.repeat(64)}`, txId: 'b'.repeat(64) },
+      { property: 'level', receipt: 'c'.repeat(40) },
+    ],
+  }, 'read back: a queued one is named by its H_DATA');
+  t.same(writeResultOf({ status: 7, transactions: [{ property: 1, receipt: 'x' }, { property: 'p' }, null, 'x'] }), { status: undefined, transactions: [] }, 'what does not name a transaction is left out');
+  t.same(writeResultOf('not an answer'), { status: undefined, transactions: [] });
+});

@@ -31,9 +31,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type OutgoingMessage, type ObserveWriteStream, type Server } from 'coap';
 import { isThenable } from '../../common/thenable.js';
 import { FlowchainError } from '../../errors.js';
-import type { JournalReceipt } from '../../thing/change-journal.js';
 import type { ExposedThing } from '../../thing/exposed-thing.js';
-import type { BindingForms, BindingHost, DescribedThing, FormExposure, ServerBinding } from '../../thing/protocol-binding.js';
+import { writeAnswer, type BindingForms, type BindingHost, type DescribedThing, type FormExposure, type ServerBinding } from '../../thing/protocol-binding.js';
 import type { ThingDescription } from '../../td/thing-description.js';
 import { coapProblem } from './coap-codes.js';
 import { coapForms } from './coap-forms.js';
@@ -296,24 +295,6 @@ function jsonPayload(req: IncomingMessage, required: boolean): unknown {
   } catch (err) {
     throw new FlowchainError('FLOWCHAIN_ERR_REQUEST_MALFORMED', `the payload is not JSON (${(err as Error).message})`, { field: 'payload', cause: err });
   }
-}
-
-/** What a write answers of its transactions; receipts are on the node's HTTP side. */
-export function writeAnswer(receipts: readonly JournalReceipt[], receiptUrl: (ref: string) => string | undefined): Record<string, unknown> {
-  const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
-  return {
-    ...(worst === undefined ? {} : { status: worst }),
-    transactions: receipts.map((r) => ({
-      property: r.property,
-      status: r.status,
-      ...(r.txId === undefined ? {} : { txId: r.txId }),
-      ...receiptOf(receiptUrl(r.txId ?? r.key)),
-    })),
-  };
-}
-
-function receiptOf(url: string | undefined): { receipt?: string } {
-  return url === undefined ? {} : { receipt: url };
 }
 
 function notify(stream: ObserveWriteStream, value: unknown): void {

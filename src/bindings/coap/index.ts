@@ -6,5 +6,5 @@
 export { COAP_CLIENT_BINDINGS, coapClient } from './client/coap-client-binding.js';
 export { coapProblem, codeOfDiagnostic } from './coap-codes.js';
 export { coapForms, coapWritable } from './coap-forms.js';
-export { CoapServerBinding, writeAnswer, type CoapListenOptions, type CoapServerComponents } from './coap-server-binding.js';
+export { CoapServerBinding, type CoapListenOptions, type CoapServerComponents } from './coap-server-binding.js';
 export { COAP_DEFAULT_PORT, COAP_ROUTES, coapHref, coapPath, CONTENT_FORMAT, COV_CONTEXT, COV_OBSERVE, matchRoute, matchSegments, pathSegments } from './route-table.js';

@@ -8,7 +8,7 @@
  */
 import { describeError, errorFromBody } from '../../errors.js';
 import type { JournalReceipt } from '../../thing/change-journal.js';
-import type { WriteResult } from '../../thing/protocol-binding.js';
+import { writeAnswer } from '../../thing/protocol-binding.js';
 
 /** An answer's payload and content type. */
 export interface MqttAnswer {
@@ -21,18 +21,9 @@ export function problemAnswer(err: unknown): MqttAnswer {
   return { payload: JSON.stringify(describeError(err)), contentType: 'application/problem+json' };
 }
 
-/**
- * A write's answer: `status` the worst of its transactions' (`refused`, `queued`, `stored`),
- * and per transaction its property, H_DATA `key`, `txId` once stored, and its receipt URL on
- * the node's HTTP side (by id, or by H_DATA while queued) when `receiptUrl` knows one.
- */
-export function writeAnswer(receipts: readonly JournalReceipt[], receiptUrl: (ref: string) => string | undefined): MqttAnswer {
-  const worst = (['refused', 'queued', 'stored'] as const).find((status) => receipts.some((r) => r.status === status));
-  const transactions = receipts.map((r) => {
-    const receipt = receiptUrl(r.txId ?? r.key);
-    return { property: r.property, key: r.key, status: r.status, ...(r.txId === undefined ? {} : { txId: r.txId }), ...(receipt === undefined ? {} : { receipt }) };
-  });
-  return { payload: JSON.stringify({ ...(worst === undefined ? {} : { status: worst }), transactions }), contentType: 'application/json' };
+/** A write's answer: what became of its transactions ({@link writeAnswer}), as JSON. */
+export function writeAnswerOf(receipts: readonly JournalReceipt[], receiptUrl: (ref: string) => string | undefined): MqttAnswer {
+  return { payload: JSON.stringify(writeAnswer(receipts, receiptUrl)), contentType: 'application/json' };
 }
 
 /** An invocation's answer: its output (an empty payload for none). */
@@ -56,14 +47,4 @@ export function readAnswer(payload: Buffer, contentType: string | undefined, ori
   const looksLikeProblem = typeof (body as { code?: unknown } | undefined)?.code === 'string' && typeof (body as { status?: unknown }).status === 'number';
   if (contentType === 'application/problem+json' || (contentType === undefined && looksLikeProblem)) throw errorFromBody(body, origin);
   return body;
-}
-
-/** What a write's answer says of its transactions. */
-export function writeResultOf(body: unknown): WriteResult {
-  const answer = (body ?? {}) as { status?: unknown; transactions?: unknown };
-  const list = Array.isArray(answer.transactions) ? (answer.transactions as { property?: unknown; receipt?: unknown; txId?: unknown; key?: unknown }[]) : [];
-  return {
-    status: typeof answer.status === 'string' ? answer.status : undefined,
-    transactions: list.map((t) => ({ property: String(t.property), receipt: typeof t.receipt === 'string' ? t.receipt : String(t.key ?? ''), ...(typeof t.txId === 'string' ? { txId: t.txId } : {}) })),
-  };
 }

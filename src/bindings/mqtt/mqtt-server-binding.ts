@@ -30,7 +30,7 @@ import type { BindingForms, DescribedThing, FormExposure } from '../../td/td-bui
 import type { ExposedThing, Unsubscribe } from '../../thing/exposed-thing.js';
 import type { BindingHost, ServerBinding } from '../../thing/protocol-binding.js';
 import { EmbeddedBroker } from './embedded-broker.js';
-import { outputAnswer, problemAnswer, writeAnswer, type MqttAnswer } from './mqtt-answers.js';
+import { outputAnswer, problemAnswer, writeAnswerOf, type MqttAnswer } from './mqtt-answers.js';
 import { mqttForms, QOS } from './mqtt-forms.js';
 import { replyTopic, TopicTable } from './topic-table.js';
 
@@ -307,7 +307,7 @@ export class MqttServerBinding implements ServerBinding {
       const input = parsePayload(payload, request.kind === 'write');
       const thing = host.things.get(request.thing);
       if (request.kind === 'write') {
-        answer = writeAnswer(await thing.writeProperty(request.name, input), (ref) => this.#components.receiptUrl(ref));
+        answer = writeAnswerOf(await thing.writeProperty(request.name, input), (ref) => this.#components.receiptUrl(ref));
       } else {
         if (thing.action(request.name).synchronous === false) throw new FlowchainError('FLOWCHAIN_ERR_OPERATION_NOT_SUPPORTED', `action ${request.name} is asynchronous: invoke it over HTTP, where its invocation can be queried and cancelled`, { field: request.name });
         answer = outputAnswer(await thing.invokeAction(request.name, input));

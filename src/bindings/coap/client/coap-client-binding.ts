@@ -16,7 +16,7 @@
 import { createSocket } from 'node:dgram';
 import { Agent, request, type IncomingMessage, type ObserveReadStream, type OutgoingMessage } from 'coap';
 import { FlowchainError } from '../../../errors.js';
-import { answered, type BindingSubscription, type ClientBinding, type ClientContext, type ResolvedForm, type WriteResult } from '../../../thing/protocol-binding.js';
+import { answered, writeResultOf, type BindingSubscription, type ClientBinding, type ClientContext, type ResolvedForm } from '../../../thing/protocol-binding.js';
 import { codeOfDiagnostic } from '../coap-codes.js';
 import { pathSegments } from '../route-table.js';
 
@@ -119,18 +119,6 @@ function failure(answer: Answer, url: URL): FlowchainError {
   return new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${url.href}: answered ${answer.code}${diagnostic === '' ? '' : ` (${diagnostic.slice(0, 200)})`}`);
 }
 
-/** What a Flowchain node's answer to a CoAP write says of its transactions. */
-function writeResult(answer: Answer, url: URL): WriteResult {
-  const said = body(answer, url) as { status?: unknown; transactions?: unknown } | undefined;
-  const transactions = Array.isArray(said?.transactions) ? (said.transactions as { property?: unknown; receipt?: unknown; txId?: unknown }[]) : [];
-  return {
-    status: typeof said?.status === 'string' ? said.status : undefined,
-    transactions: transactions
-      .filter((t) => typeof t.property === 'string' && typeof t.receipt === 'string')
-      .map((t) => ({ property: t.property as string, receipt: t.receipt as string, ...(typeof t.txId === 'string' ? { txId: t.txId } : {}) })),
-  };
-}
-
 /** Follows an observation: resolves once registered, each payload to `onValue` (an event's empty registration answer is none). */
 async function follow(ctx: ClientContext, form: ResolvedForm, onValue: (value: unknown) => void, onError: (err: unknown) => void): Promise<BindingSubscription> {
   const answer = await answered(exchange(ctx, form, { observe: true }));
@@ -174,7 +162,7 @@ export const coapClient: ClientBinding = {
   accepts: (_form, url) => url.protocol === 'coap:',
   sendsBody: (method) => method.toUpperCase() !== 'GET',
   readProperty: async (ctx, form) => body(await answered(exchange(ctx, form)), form.url),
-  writeProperty: async (ctx, form, _name, value) => writeResult(await exchange(ctx, form, { payload: value ?? null }), form.url),
+  writeProperty: async (ctx, form, _name, value) => writeResultOf(body(await exchange(ctx, form, { payload: value ?? null }), form.url)),
   invokeAction: async (ctx, form, _name, input) => body(await exchange(ctx, form, input === undefined ? {} : { payload: input }), form.url),
   observeProperty: (ctx, form, _name, onValue, onError) => follow(ctx, form, onValue, onError),
   subscribeEvent: (ctx, form, _name, onValue, onError) => follow(ctx, form, onValue, onError),

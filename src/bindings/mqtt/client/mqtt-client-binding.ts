@@ -21,8 +21,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { FlowchainError } from '../../../errors.js';
-import type { BindingSubscription, ClientBinding, ClientContext, Closable, ResolvedForm } from '../../../thing/protocol-binding.js';
-import { readAnswer, writeResultOf } from '../mqtt-answers.js';
+import { writeResultOf, type BindingSubscription, type ClientBinding, type ClientContext, type Closable, type ResolvedForm } from '../../../thing/protocol-binding.js';
+import { readAnswer } from '../mqtt-answers.js';
 
 type Listener = (payload: Buffer) => void;
 
