@@ -14,6 +14,9 @@
  *               bench/out/ (after editing bench/notes.md, broker-notes.md, ring-notes.md or
  *               ledger-notes.md)
  *
+ *   BENCH_SERVER_FLAGS  Node flags for the server processes only, to profile them:
+ *               BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.mjs --only=put
+ *
  * RESULTS.md has four parts, each from the last run that measured it: get, put and ws at
  * the top, then the broker (`broker`, see broker-bench.mjs), the ring (`ring`, see
  * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own.

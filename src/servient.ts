@@ -282,7 +282,7 @@ export class Servient {
     // CoAP (src/bindings/coap/) unless --coap-port off; its TDs and receipts are the node's, built when a request comes.
     const coap = config.coapPort === 'off' ? [] : [new CoapServerBinding({ describe: (thing, base) => buildThingDescription(thing.td, thing, { base, ...auth }, formSources), httpBase: () => servient?.url, receiptUrl: (ref) => (servient?.url === undefined ? undefined : receiptUrl(servient.url, ref)) }, { host: config.host, port: config.coapPort })];
     // MQTT (src/bindings/mqtt/) unless --mqtt off: the user's broker, or one embedded on --mqtt-port; receipts are the node's HTTP ones.
-    const mqtt = mqttServerBindingOf(config, { receiptUrl: (ref) => (servient?.url === undefined ? undefined : receiptUrl(servient.url, ref)) });
+    const mqtt = mqttServerBindingOf(config, { clock, receiptUrl: (ref) => (servient?.url === undefined ? undefined : receiptUrl(servient.url, ref)) });
     const extraServers = [...coap, ...(mqtt === undefined ? [] : [mqtt]), ...(components.bindings?.server ?? [])];
     // HTTP's forms first, then each other binding's, in every TD the node builds.
     const formSources: readonly FormSource[] = [HTTP_FORMS, ...extraServers];

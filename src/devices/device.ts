@@ -62,7 +62,10 @@ export function requireAffordances(thing: ExposedThing, device: string, required
   }
 }
 
-/** Reports a change in the background: a reading that cannot be taken is logged, never thrown at a timer. */
-export function emitLater(thing: ExposedThing, log: DeviceContext['log'], name: string, value?: unknown): void {
-  thing.emitPropertyChange(name, value).catch((err: unknown) => log.warn({ err, thing: thing.slug, property: name }, 'a device reading was not taken'));
+/**
+ * Reports a change in the background: a reading that cannot be taken is logged, never thrown at a
+ * timer. The promise settles (never rejects) once the reading is taken or logged.
+ */
+export function emitLater(thing: ExposedThing, log: DeviceContext['log'], name: string, value?: unknown): Promise<void> {
+  return thing.emitPropertyChange(name, value).catch((err: unknown) => log.warn({ err, thing: thing.slug, property: name }, 'a device reading was not taken'));
 }

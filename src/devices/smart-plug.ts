@@ -33,11 +33,14 @@ export const smartPlug: DeviceFactory = (thing, { options, clock, random, log })
   });
   let timer: { cancel(): void } | undefined;
   return {
-    start: () =>
-      void (timer = clock.every(interval, () => {
+    // Its first reading is known before anyone can watch: an idle plug never announces a change.
+    start: async () => {
+      await emitLater(thing, log, 'power', power());
+      timer = clock.every(interval, () => {
         if (on) load.step();
         emitLater(thing, log, 'power', power());
-      })),
+      });
+    },
     stop: () => timer?.cancel(),
   };
 };

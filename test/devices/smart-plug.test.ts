@@ -37,3 +37,12 @@ t.test('a negative loadWatts option draws nothing rather than a power below the 
   t.equal(await h.thing.readProperty('power'), 0);
   await h.device.stop?.();
 });
+
+t.test('an idle plug announces its first reading when it starts and nothing on later ticks', async (t) => {
+  const h = await runDevice(smartPlug, { td });
+  await h.device.start?.();
+  t.same(h.reports, [['power', 0]], 'the reading is taken before start() returns');
+  h.clock.advance(5_000);
+  t.same(h.reports, [['power', 0]], 'five ticks of 0 W change nothing, so a dashboard never sees the plug as live');
+  await h.device.stop?.();
+});

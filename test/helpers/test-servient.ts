@@ -59,6 +59,15 @@ export async function createServient(t: Test, options: TestOptions = {}): Promis
 }
 
 /**
+ * The notification position of a node of the sample Things just after start(), nothing else
+ * having happened: one directory notification (thing_created) per Thing exposed, and the smart
+ * plug's first reading (one propertyChange). Positions count from the manual clock's start.
+ */
+export function startPosition(servient: Servient): string {
+  return `2026-01-01T00:00:00.${String(servient.registry.list().length + 1).padStart(6, '0')}Z`;
+}
+
+/**
  * Ticks every node's clock by a second now and then and lets the sockets carry the messages,
  * until `done` (bounded by `turns` turns of the event loop).
  */

@@ -11,6 +11,11 @@
  * MQTT 3.1.1). When the node requires credentials, MQTT is read-only: the node neither offers
  * nor takes writes and invocations over it, since MQTT brings it no credential to check.
  *
+ * Property values are conflated: a change goes out in its turn of the event loop, then a topic
+ * is published at most once per 10 ms, with its last value, so a burst of writes costs a few
+ * publishes, not one each (a retained topic holds only the last value anyway). Events are
+ * published one by one.
+ *
  * Bad input (a payload that is not JSON, a value outside its schema, an unknown Thing or
  * affordance, a read-only property) is answered with the error's code and changes nothing.
  * A broker lost after start-up is reconnected with backoff (1 s doubling to 30 s), the outage
@@ -24,6 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Clock, Timer } from '../../common/clock.js';
 import type { Config } from '../../config.js';
 import { FlowchainError, isFlowchainError } from '../../errors.js';
 import type { BindingForms, DescribedThing, FormExposure } from '../../td/td-builder.js';
@@ -52,9 +58,14 @@ export interface MqttServerInit {
 
 /** What the binding is handed besides its configuration. */
 export interface MqttServerComponents {
+  /** Times the flush window of property values. */
+  readonly clock: Clock;
   /** The receipt URL of a transaction (by id or H_DATA) on the node's HTTP side, once it listens. */
   receiptUrl(ref: string): string | undefined;
 }
+
+/** A value topic is published at most once per this many milliseconds (its last value). */
+const VALUE_WINDOW_MS = 10;
 
 /** The longest a step of stop() waits on the broker. */
 const STOP_MS = 2_000;
@@ -94,6 +105,10 @@ export class MqttServerBinding implements ServerBinding {
   /** `off`: the embedded broker's port was taken, the node runs without MQTT. */
   #state: 'stopped' | 'running' | 'off' = 'stopped';
   readonly #followed = new Map<ExposedThing, Unsubscribe>();
+  /** Per value topic: when it was last published, and the value waiting for its window to close. */
+  readonly #windows = new Map<string, { last: number; pending?: { value: unknown } | undefined; timer?: Timer | undefined }>();
+  /** Value topics whose window is closed, published at the end of this turn. */
+  readonly #dueThisTurn = new Set<string>();
   #unfollow: Unsubscribe | undefined;
   #outageSince: number | undefined;
 
@@ -159,6 +174,7 @@ export class MqttServerBinding implements ServerBinding {
     const things = [...this.#followed.keys()];
     for (const stop of this.#followed.values()) stop();
     this.#followed.clear();
+    for (const topic of [...this.#windows.keys()]) this.#dropValue(topic);
     const client = this.#client;
     this.#client = undefined;
     if (client !== undefined) {
@@ -247,7 +263,7 @@ export class MqttServerBinding implements ServerBinding {
       if (property.observable !== true || property.writeOnly) continue;
       const topic = this.topics.property(thing.slug, name);
       // Passive: the broker's subscribers are not known to the node, so no observe handler runs for them.
-      stops.push(thing.observeProperty(name, (change) => this.#publish(topic, change.value, true, QOS.value), { passive: true }));
+      stops.push(thing.observeProperty(name, (change) => this.#publishValue(topic, change.value), { passive: true }));
     }
     for (const name of Object.keys(thing.td.events ?? {})) {
       const topic = this.topics.event(thing.slug, name);
@@ -261,7 +277,10 @@ export class MqttServerBinding implements ServerBinding {
   #withdraw(thing: ExposedThing): void {
     this.#followed.get(thing)?.();
     this.#followed.delete(thing);
-    for (const topic of this.#valueTopics(thing)) this.#client?.publish(topic, '', { retain: true, qos: 0 });
+    for (const topic of this.#valueTopics(thing)) {
+      this.#dropValue(topic);
+      this.#client?.publish(topic, '', { retain: true, qos: 0 });
+    }
   }
 
   #valueTopics(thing: ExposedThing): string[] {
@@ -274,10 +293,50 @@ export class MqttServerBinding implements ServerBinding {
       if (property.observable !== true || property.writeOnly) continue;
       const topic = this.topics.property(thing.slug, name);
       thing.readProperty(name).then(
-        (value) => this.#publish(topic, value, true, QOS.value),
+        (value) => this.#publishValue(topic, value),
         (err: unknown) => this.#host?.log.warn({ thing: thing.slug, property: name, err: (err as Error).message }, 'MQTT: the current value cannot be read to publish it'),
       );
     }
+  }
+
+  /**
+   * A property's value, published (retained) at the end of this turn, or when the window its
+   * topic's last publish opened closes, unless a newer value of the topic replaces it first.
+   */
+  #publishValue(topic: string, value: unknown): void {
+    let window = this.#windows.get(topic);
+    if (window === undefined) this.#windows.set(topic, (window = { last: Number.NEGATIVE_INFINITY }));
+    const waiting = window.pending !== undefined;
+    window.pending = { value };
+    if (waiting) return;
+    const wait = window.last + VALUE_WINDOW_MS - this.#components.clock.now();
+    if (wait > 0) {
+      window.timer = this.#components.clock.after(wait, () => this.#flushValue(topic));
+      return;
+    }
+    if (this.#dueThisTurn.size === 0) {
+      setImmediate(() => {
+        for (const due of this.#dueThisTurn) this.#flushValue(due);
+        this.#dueThisTurn.clear();
+      });
+    }
+    this.#dueThisTurn.add(topic);
+  }
+
+  #flushValue(topic: string): void {
+    const window = this.#windows.get(topic);
+    if (window?.pending === undefined) return;
+    this.#publish(topic, window.pending.value, true, QOS.value);
+    window.pending = undefined;
+    window.timer = undefined;
+    window.last = this.#components.clock.now();
+  }
+
+  /** Forgets what `topic` had waiting (its Thing is withdrawn, or the binding stops). */
+  #dropValue(topic: string): void {
+    this.#windows.get(topic)?.timer?.cancel();
+    this.#windows.delete(topic);
+    this.#dueThisTurn.delete(topic);
   }
 
   #publish(topic: string, value: unknown, retain: boolean, qos: 0 | 1): void {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createServient } from '../../helpers/test-servient.js';
+import { createServient, startPosition } from '../../helpers/test-servient.js';
 import { advanceUntilEvent, assertProblem, body, customThings, httpGet, httpHead, jsonRequest, openSse, SubscriptionSpy, until } from './fixtures.js';
 
 t.test('SSE on a property', async (t) => {
@@ -14,8 +14,7 @@ t.test('SSE on a property', async (t) => {
     t.match(await sse.next(), { retry: 2000 }, 'a retry hint comes first');
 
     const first = await sse.nextEvent();
-    // Nothing happened yet but the node's start: each Thing exposed was one directory notification (thing_created).
-    const position = `2026-01-01T00:00:00.${String(servient.registry.list().length).padStart(6, '0')}Z`;
+    const position = startPosition(servient);
     t.match(first, { id: position, event: 'temperature' }, 'the current value is stamped with the node\'s position: nothing happened yet');
     t.equal(JSON.parse(first.data ?? ''), await sensor.readProperty('temperature'), 'the current value');
 

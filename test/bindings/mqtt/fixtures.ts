@@ -1,5 +1,6 @@
 /** A Thing of the MQTT binding's tests, and a node serving it over MQTT. */
 import type { Test } from 'tap';
+import type { Clock } from '../../../src/common/clock.js';
 import type { Config } from '../../../src/config.js';
 import { Servient } from '../../../src/servient.js';
 import type { ThingDescription, ThingFragment } from '../../../src/td/thing-description.js';
@@ -34,8 +35,8 @@ export function memoryLog(): { lines: { level: string; obj: object; msg: string 
 }
 
 /** A node (not started) with the lamp exposed, MQTT as `config` says; stopped at teardown. */
-export async function lampNode(t: Test, config: Partial<Config>, components: { authToken?: string; log?: ReturnType<typeof memoryLog> } = {}): Promise<{ servient: Servient; lamp: ExposedThing }> {
-  const servient = await Servient.create(testConfig(t, config), { ...(components.authToken ? { authToken: components.authToken } : {}), ...(components.log ? { logger: components.log as never } : {}) });
+export async function lampNode(t: Test, config: Partial<Config>, components: { authToken?: string; log?: ReturnType<typeof memoryLog>; clock?: Clock } = {}): Promise<{ servient: Servient; lamp: ExposedThing }> {
+  const servient = await Servient.create(testConfig(t, config), { ...(components.authToken ? { authToken: components.authToken } : {}), ...(components.log ? { logger: components.log as never } : {}), ...(components.clock ? { clock: components.clock } : {}) });
   t.teardown(() => servient.stop());
   const lamp = await servient.produce(LAMP);
   lamp.setPropertyReadHandler('label', () => 'desk lamp');

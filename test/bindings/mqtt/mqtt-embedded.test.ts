@@ -8,6 +8,7 @@
 import { createServer } from 'node:net';
 import t from 'tap';
 import type { Form } from '../../../src/td/thing-description.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import { lampNode, memoryLog, servedTd } from './fixtures.js';
 import { mosquittoPub, mosquittoSub } from './mosquitto.js';
 
@@ -58,6 +59,29 @@ t.test('Mosquitto clients read (retained), write (answered on /reply), invoke an
   await events.ready;
   lamp.emitEvent('rang', 'ding');
   t.match(await events.messages, [{ payload: '"ding"' }]);
+});
+
+t.test('values are conflated: a change goes out in its turn, then one publish per 10 ms window carries the last value', async (t) => {
+  const clock = new ManualClock();
+  const { servient, lamp } = await lampNode(t, EMBEDDED, { clock });
+  await servient.start();
+  const td = await servedTd(servient);
+  const port = Number(new URL(td.properties!.label!.forms!.find((f: Form) => f.href.startsWith('mqtt:'))!.href).port);
+  const sub = mosquittoSub(t, port, 'flowchain/lamp/properties/label', { ...v311, count: 3 });
+  await sub.ready;
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  clock.advance(10);
+  // Three changes in one turn: the last goes out at the end of the turn.
+  await Promise.all(['a', 'b', 'c'].map((label) => lamp.emitPropertyChange('label', label)));
+  await turn();
+  // Two more in later turns but within the window that publish opened: only the last, when it closes.
+  await lamp.emitPropertyChange('label', 'd');
+  await turn();
+  await lamp.emitPropertyChange('label', 'e');
+  await turn();
+  clock.advance(10);
+  t.same((await sub.messages).map((m) => [m.retained, m.payload]), [[true, '"desk lamp"'], [false, '"c"'], [false, '"e"']], 'the retained value, the burst\'s last, the window\'s last');
+  t.match(await mosquittoSub(t, port, 'flowchain/lamp/properties/label', v311).messages, [{ retained: true, payload: '"e"' }], 'a late subscriber gets the latest');
 });
 
 t.test("no other client may publish a value, an event or an answer under the node's prefix", async (t) => {

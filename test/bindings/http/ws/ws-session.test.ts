@@ -6,7 +6,7 @@ import type { WsEvent, WsPropertyChange, WsServerMessage } from '../../../../src
 import { CLOSE_SLOW_CONSUMER } from '../../../../src/bindings/http/ws/ws-session.js';
 import type { ErrorCode } from '../../../../src/errors.js';
 import type { Servient } from '../../../../src/servient.js';
-import { createServient } from '../../../helpers/test-servient.js';
+import { createServient, startPosition } from '../../../helpers/test-servient.js';
 import {
   advanceUntilEvent,
   AUTH_TOKEN,
@@ -159,8 +159,7 @@ t.test('observeproperty and unobserveproperty', async (t) => {
     const { url } = await servient.start();
     const sensor = servient.registry.get('environment-sensor');
     const ws = await openWs(t, url);
-    // Nothing happened yet but the node's start: each Thing exposed was one directory notification (thing_created).
-    const position = `2026-01-01T00:00:00.${String(servient.registry.list().length).padStart(6, '0')}Z`;
+    const position = startPosition(servient);
     t.same(await ws.request({ id: 1, op: 'observeproperty', thingID: 'environment-sensor', name: 'temperature' }), { type: 'result', id: 1, value: 24, position }, 'the current value, and the position it follows from');
     let previous = '';
     for (let i = 0; i < 3; i++) {
