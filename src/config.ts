@@ -58,6 +58,8 @@ export interface Config {
   readonly discover: boolean;
   /** How long `discover` looks for a member before the node runs on its own, in milliseconds. */
   readonly discoverWaitMs: number;
+  /** Run Node-RED in the node's process: its editor at /flows, its flows in the data directory's `flows/`. */
+  readonly flows: boolean;
   /** TCP port of the mutual-TLS peer endpoint other ring members dial; 0 picks a free one. */
   readonly peerPort: number;
   /** UDP port of the CoAP binding (RFC 7252; no DTLS, so read-only when writes need credentials); 0 picks a free one, `off` serves no CoAP. */
@@ -252,6 +254,7 @@ const OPTIONS: Record<Key, OptionSpec> = {
   join: { flag: 'join', env: 'FLOWCHAIN_JOIN', parse: joinUrl },
   discover: { flag: 'discover', env: 'FLOWCHAIN_DISCOVER', parse: flag, boolean: true },
   discoverWaitMs: { flag: 'discover-wait', env: 'FLOWCHAIN_DISCOVER_WAIT', parse: integer(100, 600_000) },
+  flows: { flag: 'flows', env: 'FLOWCHAIN_FLOWS', parse: flag, boolean: true },
   peerPort: { flag: 'peer-port', env: 'FLOWCHAIN_PEER_PORT', parse: integer(0, 65535) },
   coapPort: { flag: 'coap-port', env: 'FLOWCHAIN_COAP_PORT', parse: portOrOff },
   peerUrl: { flag: 'peer-url', env: 'FLOWCHAIN_PEER_URL', parse: wssUrl },
@@ -306,6 +309,7 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   join: undefined,
   discover: false,
   discoverWaitMs: 3_000,
+  flows: false,
   peerPort: 9080,
   coapPort: 5683,
   peerUrl: undefined,

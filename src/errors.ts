@@ -96,10 +96,13 @@ export const ERRORS = {
   FLOWCHAIN_ERR_BLOCK_NOT_FOUND: { status: 404, title: 'No such block' },
   FLOWCHAIN_ERR_LEDGER_CORRUPT: { status: 500, title: 'Stored ledger fails verification' },
   FLOWCHAIN_ERR_RECEIPT_INVALID: { status: 422, title: 'Receipt fails verification' },
+  FLOWCHAIN_ERR_RECEIPT_NOT_MINED: { status: 504, title: 'The transaction was not mined in time' },
   FLOWCHAIN_ERR_ANCHOR_FAILED: { status: 502, title: 'Anchoring onto the public chain failed' },
   // The MQTT binding
   FLOWCHAIN_ERR_MQTT_BROKER_UNREACHABLE: { status: 503, title: 'The MQTT broker cannot be reached' },
   FLOWCHAIN_ERR_MQTT_PORT_IN_USE: { status: 500, title: 'The embedded MQTT broker cannot listen on its port' },
+  // Flows (Node-RED inside the node)
+  FLOWCHAIN_ERR_FLOWS_UNAVAILABLE: { status: 503, title: 'The flow editor is not running' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_STORE_LOCKED: { status: 503, title: 'The database is open in another process' },

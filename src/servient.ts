@@ -39,6 +39,7 @@ import { FlowchainError, isFlowchainError } from './errors.js';
 import { buildApp, buildNodeDescription, HTTP_CLIENT_BINDINGS, HTTP_FORMS, HttpAuth, HttpServerBinding, receiptUrl, type HttpApp, type HttpLogger } from './bindings/http/index.js';
 import { COAP_CLIENT_BINDINGS, CoapServerBinding } from './bindings/coap/index.js';
 import { mqttClient, mqttServerBindingOf } from './bindings/mqtt/index.js';
+import { FlowRuntime } from './flows/node-red-runtime.js';
 import type { Anchorer } from './ledger/anchoring.js';
 import { ChainStore } from './ledger/chain-store.js';
 import { Miner } from './ledger/miner.js';
@@ -56,7 +57,7 @@ import { hostNamespace, isUuid, nameBasedId } from './td/thing-id.js';
 import { ActionStore } from './thing/action-store.js';
 import { ExposedThing, type ExposureHost } from './thing/exposed-thing.js';
 import { PropertyStore } from './thing/property-store.js';
-import type { BindingHost, ClientBinding, ServerBinding } from './thing/protocol-binding.js';
+import type { BindingHost, ClientBinding, CredentialRule, ServerBinding } from './thing/protocol-binding.js';
 import { readThingFiles, SLUG } from './thing/thing-files.js';
 import { ThingRegistry } from './thing/thing-registry.js';
 
@@ -217,6 +218,7 @@ export class Servient {
     chain: LedgerPlugin;
     directory: RingDirectory;
     lan: LanIntroduction | undefined;
+    flows: FlowRuntime | undefined;
     tdd: TdDirectory;
   }) {
     this.#config = init.config;
@@ -266,6 +268,8 @@ export class Servient {
       },
       { name: 'broker', start: async () => this.broker.start(), stop: () => this.broker.stop() },
       { name: 'devices', start: async () => void (await Promise.all([...this.#devices.values()].map((device) => this.#startDevice(device)))), stop: () => this.#stopDevices() },
+      // Flows last: they find the node whole, and stop before anything they use.
+      ...(init.flows === undefined ? [] : [{ name: 'flows', start: () => init.flows!.start(), stop: () => init.flows!.stop() }]),
     ];
   }
 
@@ -349,6 +353,10 @@ export class Servient {
       await tdd.open();
       const nodeId = `urn:uuid:${namespace}`;
       await checker.checkNode(nodeId);
+      const credentials = components.authToken !== undefined || (components.basicCredentials ?? []).length > 0 ? new HttpAuth({ ...(components.authToken === undefined ? {} : { bearerToken: components.authToken }), basic: components.basicCredentials ?? [] }) : undefined;
+      const credentialRule: CredentialRule = { required: credentials !== undefined, scheme: protectedScheme(auth), check: (presented) => credentials?.check(presented.authorization, presented.token) ?? 'none' };
+      // Node-RED in the node's process (src/flows/) with --flows: its editor is mounted on the node's HTTP server.
+      const flows = config.flows ? new FlowRuntime({ credentials: credentialRule, log }, { data: config.data }) : undefined;
       const app = await buildApp({
         ring,
         ledger: broker,
@@ -371,17 +379,13 @@ export class Servient {
         ringOrigins: async () => new Set((await directory.entries()).filter((entry) => !directory.isOwn(entry)).map((entry) => new URL(entry.host.url).origin)),
         dashboard: DASHBOARD_FILES,
         bindings: formSources,
+        ...(flows === undefined ? {} : { mounts: [flows] }),
       });
       const http = new HttpServerBinding({ app }, { host: config.host, port: config.port });
-      const credentials = components.authToken !== undefined || (components.basicCredentials ?? []).length > 0 ? new HttpAuth({ ...(components.authToken === undefined ? {} : { bearerToken: components.authToken }), basic: components.basicCredentials ?? [] }) : undefined;
-      const bindingHost: BindingHost = {
-        things: registry,
-        credentials: { required: credentials !== undefined, scheme: protectedScheme(auth), check: (presented) => credentials?.check(presented.authorization, presented.token) ?? 'none' },
-        log,
-      };
+      const bindingHost: BindingHost = { things: registry, credentials: credentialRule, log };
       const servers = [http, ...extraServers];
       const clients = [...HTTP_CLIENT_BINDINGS, ...COAP_CLIENT_BINDINGS, mqttClient, ...(components.bindings?.client ?? [])];
-      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, http, servers, clients, bindingHost, registry, ring, broker, chain, directory, tdd, lan });
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, http, servers, clients, bindingHost, registry, ring, broker, chain, directory, tdd, lan, flows });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {

@@ -2,7 +2,7 @@
  * The `flowchain` commands: what each is called, what it takes and what its help says. One row
  * per command, so giving a command an option is one entry in its `options` (a name from
  * options.ts, or that name with a description of its own for this command). The handlers that
- * run them are in cli.ts, one per name.
+ * run them are in main.ts, one per name.
  *
  * Pure data; throws nothing.
  */

@@ -59,6 +59,7 @@ const CONFIG_OPTIONS: Record<keyof Config, ConfigOptionText> = {
   join: { flag: 'join', argument: 'URL', description: "a ring member to join through: its http(s) URL, or its wss:// peer URL", default: 'none: found a new ring' },
   discover: { flag: 'discover', description: 'announce this node on the LAN (mDNS) and, without --join, join a member found there', default: 'off' },
   discoverWaitMs: { flag: 'discover-wait', argument: 'MS', description: 'how long --discover looks for a member before the node runs alone' },
+  flows: { flag: 'flows', description: 'run Node-RED in this node: its editor at /flows (behind the node\'s credentials), flows kept in DATA/flows', default: 'off' },
   peerPort: { flag: 'peer-port', argument: 'PORT', description: 'TCP port of the mutual-TLS peer endpoint other members dial; 0 picks a free one' },
   coapPort: { flag: 'coap-port', argument: 'PORT', description: 'UDP port of the CoAP binding (no DTLS: read-only when writes need credentials); 0 picks a free one, off serves no CoAP' },
   peerUrl: { flag: 'peer-url', argument: 'URL', description: 'the wss:// URL other members dial', default: "wss:// + the public URL's host (or --host) + --peer-port" },

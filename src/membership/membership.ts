@@ -33,6 +33,18 @@ export interface MembershipDocuments {
 /** File names inside a membership directory. */
 export const MEMBERSHIP_FILES = { authority: 'authority.crt', certificate: 'node.crt', crl: 'crl.pem' } as const;
 
+/**
+ * What receipts are checked against (ledger/receipt.ts `ReceiptTrust`): a ring authority's
+ * certificate, from its PEM file or from a directory holding `authority.crt` (and `crl.pem`,
+ * when there is one: a ring authority's directory or a member's data). Throws what the file
+ * system throws.
+ */
+export function readReceiptTrust(path: string): { readonly authority: string; readonly crl?: string } {
+  if (!statSync(path).isDirectory()) return { authority: readFileSync(path, 'utf8') };
+  const crl = join(path, MEMBERSHIP_FILES.crl);
+  return { authority: readFileSync(join(path, MEMBERSHIP_FILES.authority), 'utf8'), ...(existsSync(crl) ? { crl: readFileSync(crl, 'utf8') } : {}) };
+}
+
 /** Who a peer proved to be. */
 export interface MemberPeer {
   /** The peer's ring id, as its authority certified it (its certificate's subject, `node <40 hex>`). */

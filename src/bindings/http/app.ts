@@ -3,6 +3,9 @@
  * instance. It never listens; its HttpServerBinding does, and tests drive it with `inject()`.
  * The only folder that imports fastify.
  */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WS_SUBPROTOCOL } from './route-table.js';
@@ -15,7 +18,7 @@ import type { BasicCredential } from '../../config.js';
 import { Descriptions } from './descriptions.js';
 import { acceptJson, type ChainView, type HttpContext, type LedgerView } from './http-context.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
-import { frameworkErrorHandler, registerProblemHandlers } from './problem.js';
+import { frameworkErrorHandler, pathOf, rawProblemResponse, registerProblemHandlers, toFlowchainError, writeProblem } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
 import { requestAuthority } from './host.js';
 import { answerPreflight, Cors } from './cors.js';
@@ -77,6 +80,21 @@ export interface AppOptions {
   readonly dashboard?: DashboardFiles;
   /** The forms of every server binding of the node, in TD order (default: this binding's own, {@link HTTP_FORMS}). */
   readonly bindings?: readonly FormSource[];
+  /** Applications mounted under a path of this server (Node-RED's editor at /flows). */
+  readonly mounts?: readonly HttpMount[];
+}
+
+/**
+ * An application mounted under a path of the node's HTTP server: it gets the raw requests
+ * (bodies unread) and the WebSocket upgrades under that path, past every route of the node's
+ * own. What it throws is answered as problem+json.
+ */
+export interface HttpMount {
+  /** `/flows` takes `/flows` and everything under `/flows/`. */
+  readonly prefix: string;
+  /** `fail` answers `err` as problem+json, for what the application does not answer itself. */
+  handle(request: IncomingMessage, response: ServerResponse, fail: (err: FlowchainError) => void): void;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 /**
@@ -194,6 +212,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
   if (options.chain) chainRoutes(app, options.chain);
   if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl, options.ringOrigins);
+  const upgrades = await mount(app, options.mounts ?? []);
   // The WebSocket plugin adds hooks to every route of the context it is registered in, so it
   // lives in a child context holding only the WebSocket endpoint.
   await app.register(async (sockets) => {
@@ -203,10 +222,59 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         // library's own cut-off (no code) is only for the absurdly large.
         maxPayload: 4 * options.bodyLimit,
         handleProtocols: (offered: Set<string>) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+        // With mounts, the plugin hears only the upgrades that are not theirs (it only listens
+        // for 'upgrade' on what it is given as its server).
+        ...(upgrades === undefined ? {} : { server: upgrades as unknown as Server }),
       },
     });
     answerHandshakeErrors(sockets.websocketServer);
     wsRoute(sockets, ctx, { bufferLimit: options.wsBufferLimit, frameLimit: options.bodyLimit });
   });
   return app;
+}
+
+/**
+ * Routes every method under each mount's prefix to it, bodies unread, and its WebSocket
+ * upgrades past fastify. Answers the emitter the WebSocket plugin is to hear the other
+ * upgrades from, or undefined when there is no mount.
+ */
+async function mount(app: FastifyInstance, mounts: readonly HttpMount[]): Promise<EventEmitter | undefined> {
+  if (mounts.length === 0) return undefined;
+  const owner = (url: string | undefined): HttpMount | undefined => {
+    const path = pathOf(url);
+    return mounts.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
+  };
+  await app.register(async (scope) => {
+    // The mounted application reads the body itself.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request: FastifyRequest, _payload: unknown, done: (err: Error | null) => void) => done(null));
+    for (const m of mounts) {
+      const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+        reply.hijack();
+        const path = pathOf(request.url);
+        const fail = (err: unknown): void => writeProblem(reply.raw, toFlowchainError(err) ?? new FlowchainError('FLOWCHAIN_ERR_INTERNAL', 'the mounted application failed'), path);
+        try {
+          m.handle(request.raw, reply.raw, fail);
+        } catch (err) {
+          fail(err);
+        }
+      };
+      scope.all(m.prefix, handler);
+      scope.all(`${m.prefix}/*`, handler);
+    }
+  });
+  const others = new EventEmitter();
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const m = owner(request.url);
+    if (m === undefined) {
+      others.emit('upgrade', request, socket, head);
+      return;
+    }
+    try {
+      m.upgrade(request, socket, head);
+    } catch (err) {
+      socket.end(rawProblemResponse(toFlowchainError(err) ?? new FlowchainError('FLOWCHAIN_ERR_INTERNAL', 'the mounted application failed'), pathOf(request.url)));
+    }
+  });
+  return others;
 }
