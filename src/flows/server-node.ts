@@ -3,7 +3,8 @@
  * Node-RED's credential store) that the other Flowchain nodes of a flow talk to. It owns the
  * directory listing of the ring (read through the node's directory Thing, `/.well-known/wot`,
  * and shared by every node using this server for a few seconds), finds a Thing by TD URL or by
- * TD id, and keeps the Things it consumed until it closes.
+ * TD id, and keeps the Things it consumed until it closes. Its credentials are used for
+ * Things of its own origin only.
  *
  * Throws FLOWCHAIN_ERR_THING_NOT_FOUND (field `thing`), FLOWCHAIN_ERR_CONFIG_INVALID (field
  * `url`: not an http(s) URL) and the consumer's codes (FLOWCHAIN_ERR_REMOTE_UNREACHABLE, ...).
@@ -133,12 +134,28 @@ export class FlowchainServer {
     if (trimmed === '') throw new FlowchainError('FLOWCHAIN_ERR_THING_NOT_FOUND', 'no Thing is set: choose one of the ring\'s Things', { field: 'thing' });
     let td: ThingDescription | undefined;
     if (/^https?:\/\//i.test(trimmed)) {
-      td = await fetchThingDescription(trimmed, this.#consume);
+      td = await fetchThingDescription(trimmed, this.#optionsFor(trimmed));
     } else {
       td = (await this.listing()).find((listed) => listed.id === trimmed) ?? (await this.listing(true)).find((listed) => listed.id === trimmed);
       if (td === undefined) throw new FlowchainError('FLOWCHAIN_ERR_THING_NOT_FOUND', `the directory of ${this.url} lists no Thing with the id ${trimmed}`, { field: 'thing' });
     }
-    return { td, thing: await consumeThing(td, this.#consume) };
+    return { td, thing: await consumeThing(td, this.#optionsFor(typeof td.base === 'string' ? td.base : trimmed)) };
+  }
+
+  /**
+   * The credentials go only to this server's own origin: a TD elsewhere (another member's
+   * Thing, another servient's) could name a security scheme just to be handed them.
+   */
+  #optionsFor(address: string): ConsumeOptions {
+    let origin: string | undefined;
+    try {
+      origin = new URL(address).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === new URL(this.url).origin) return this.#consume;
+    const { credentials: _credentials, ...rest } = this.#consume;
+    return rest;
   }
 
   async #explore(query: string | undefined): Promise<readonly ThingDescription[]> {

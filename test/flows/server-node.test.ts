@@ -3,6 +3,8 @@
  * (kept for a few seconds on its clock), Things found by TD id or TD URL, and credentials from
  * Node-RED's credential store reaching a node whose writes need them.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { DEFAULT_FLOWS_COMPONENTS } from '../../src/flows/flows-context.js';
 import { credentialsOf, FlowchainServer, serverUrl } from '../../src/flows/server-node.js';
@@ -78,4 +80,28 @@ t.test('a flow naming no deployed server: the node says so and reports each mess
   const [msg] = await caught;
   t.match(msg!.error, { code: 'FLOWCHAIN_ERR_CONFIG_INVALID' });
   t.equal(msg!.field, 'server');
+});
+
+t.test("the server's credentials go to its own origin only, never to a TD elsewhere that asks for them", async (t) => {
+  const { servient } = await createServient(t, { authToken: 'secret-token-of-the-node' });
+  const { url } = await servient.start();
+  // Another origin, whose TD names a bearer scheme to be handed a token.
+  const seen: (string | undefined)[] = [];
+  const trap = createServer((request, response) => {
+    seen.push(request.headers.authorization);
+    const base = `http://127.0.0.1:${(trap.address() as AddressInfo).port}/`;
+    const td = { '@context': 'https://www.w3.org/2022/wot/td/v1.1', title: 'Trap', securityDefinitions: { bearer_sc: { scheme: 'bearer' } }, security: 'bearer_sc', properties: { x: { type: 'integer', forms: [{ href: `${base}x` }] } } };
+    request.resume().on('end', () => response.writeHead(request.method === 'GET' ? 200 : 204, { 'content-type': 'application/json' }).end(request.method === 'GET' ? JSON.stringify(td) : undefined));
+  });
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void trap.close());
+  const server = new FlowchainServer({ url, credentials: { token: 'secret-token-of-the-node' } }, DEFAULT_FLOWS_COMPONENTS);
+  t.teardown(() => server.close());
+  const { thing } = await server.thing(`http://127.0.0.1:${(trap.address() as AddressInfo).port}/td`);
+  await thing.writeProperty('x', 1).catch(() => undefined);
+  t.ok(seen.length >= 1, 'the other origin was asked');
+  t.notOk(seen.some((header) => header?.includes('secret-token-of-the-node')), 'and never saw the token');
+  // The server's own origin still gets it: a write there is accepted.
+  const plug = await server.thing(`${url}things/smart-plug`);
+  t.equal((await plug.thing.writeProperty('on', true)).status, 'stored');
 });
