@@ -356,7 +356,7 @@ export class Servient {
       const credentials = components.authToken !== undefined || (components.basicCredentials ?? []).length > 0 ? new HttpAuth({ ...(components.authToken === undefined ? {} : { bearerToken: components.authToken }), basic: components.basicCredentials ?? [] }) : undefined;
       const credentialRule: CredentialRule = { required: credentials !== undefined, scheme: protectedScheme(auth), check: (presented) => credentials?.check(presented.authorization, presented.token) ?? 'none' };
       // Node-RED in the node's process (src/flows/) with --flows: its editor is mounted on the node's HTTP server.
-      const flows = config.flows ? new FlowRuntime({ credentials: credentialRule, log }, { data: config.data }) : undefined;
+      const flows = config.flows ? new FlowRuntime({ credentials: credentialRule, log }, { data: config.data, host: config.host }) : undefined;
       const app = await buildApp({
         ring,
         ledger: broker,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { BUNDLED_THINGS } from '../bundled.js';
+import { isLoopbackHost } from '../common/loopback.js';
 import { parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, type CommandLine, type Config } from '../config.js';
 import { isFlowchainError } from '../errors.js';
 import { verifyReceipt, type ReceiptTrust } from '../ledger/receipt.js';
@@ -93,7 +94,7 @@ async function runStart(config: Config): Promise<number> {
   const address = await servient.start();
   const auth = [...(authToken === undefined ? [] : ['bearer']), ...(basicCredentials === undefined ? [] : ['basic'])];
   logger.info({ url: address.url, data: config.data, things: config.things, auth: auth.length > 0, schemes: auth, tls: tls !== undefined }, `Flowchain node listening on ${address.url}`);
-  if (auth.length > 0 && tls === undefined && !config.publicUrl?.startsWith('https:') && !isLoopback(config.host)) {
+  if (auth.length > 0 && tls === undefined && !config.publicUrl?.startsWith('https:') && !isLoopbackHost(config.host)) {
     logger.warn({ host: config.host }, 'credentials are configured but the port speaks plain HTTP: they cross the network in clear text; serve HTTPS with --tls-cert and --tls-key (or put a TLS proxy in front and set --public-url https://…)');
   }
 
@@ -296,11 +297,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Whether a listening host is reachable from this machine only. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Polls `url` until it answers 200, for at most `limitMs`. */

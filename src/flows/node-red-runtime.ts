@@ -7,7 +7,9 @@
  * keeps beside them), the palette with Flowchain's nodes (node-red/flowchain.cjs) beside
  * Node-RED's own. Started after the node's devices, stopped before them.
  *
- * When the node requires credentials, so does the editor: Node-RED's login takes a user name
+ * Whoever reaches the editor runs code on the device (a function node), so a node that requires
+ * no credentials runs flows only when it listens on loopback. When the node requires
+ * credentials, so does the editor: Node-RED's login takes a user name
  * and password that the node's HTTP Basic credentials accept, or any user name with the node's
  * bearer token as the password; Node-RED then gives the editor a session token of its own.
  * Flows have no HTTP endpoints of their own (Node-RED's `http in` nodes are off).
@@ -26,6 +28,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { isLoopbackHost } from '../common/loopback.js';
 import { FlowchainError } from '../errors.js';
 import type { BindingLog, CredentialRule } from '../thing/protocol-binding.js';
 
@@ -65,10 +68,12 @@ export interface FlowRuntimeComponents {
   readonly log: BindingLog;
 }
 
-/** Where flows live. */
+/** Where flows live, and where the node listens. */
 export interface FlowRuntimeInit {
   /** The node's data directory; flows go in its `flows/`. */
   readonly data: string;
+  /** The host the node's HTTP port listens on. */
+  readonly host: string;
 }
 
 /** Whether this process has run Node-RED already (it cannot run twice). */
@@ -83,7 +88,15 @@ export class FlowRuntime {
   readonly #upgrades = new EventEmitter();
   #red: NodeRed | undefined;
 
+  /**
+   * FLOWCHAIN_ERR_CONFIG_INVALID (field `flows`) for a node that requires no credentials and
+   * listens beyond loopback: whoever reaches the editor runs code on the device (a function
+   * node), so the editor is open only to this machine or behind the node's credentials.
+   */
   constructor(components: FlowRuntimeComponents, init: FlowRuntimeInit) {
+    if (!components.credentials.required && !isLoopbackHost(init.host)) {
+      throw new FlowchainError('FLOWCHAIN_ERR_CONFIG_INVALID', `--flows on a node that listens on ${init.host} needs credentials for its editor, which runs code on this device: give the node --auth-token-file or --basic-auth-file, or listen on loopback only (--host 127.0.0.1)`, { field: 'flows' });
+    }
     this.#components = components;
     this.#userDir = join(init.data, 'flows');
   }

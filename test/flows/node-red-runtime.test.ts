@@ -1,7 +1,8 @@
 /**
  * Node-RED inside a node (`--flows`), on the real runtime: the editor and its admin API at
  * /flows beside the node's own routes, its comms WebSocket beside the node's, flows kept in the
- * data directory, a flows directory that cannot be written refused at start naming it, and a
+ * data directory, an open node refused flows unless it listens on loopback, a flows directory
+ * that cannot be written refused at start naming it, and a
  * second start in one process refused (Node-RED cannot start twice in a process). The editor
  * behind the node's credentials is in node-red-auth.test.ts (Node-RED runs once per process).
  */
@@ -51,6 +52,11 @@ t.test('the editor at /flows, beside the node: admin API, comms, flows in the da
   t.match(JSON.parse(readFileSync(file, 'utf8')), [{ id: 'tab1' }, { id: 'inject1', name: 'kept' }]);
 
   await servient.stop();
+});
+
+t.test('an open node (no credentials) runs flows only on loopback: whoever reaches the editor runs code', async (t) => {
+  await t.rejects(createServient(t, { flows: true, host: '0.0.0.0' }), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'flows', message: /--auth-token-file.*--host 127\.0\.0\.1/ });
+  await t.resolves(createServient(t, { flows: true, host: '0.0.0.0', authToken: 'a-token-of-sixteen-chars' }), 'with credentials it may listen anywhere');
 });
 
 t.test('a flows directory that cannot be written stops start-up, naming it', async (t) => {
