@@ -3,7 +3,8 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory,flows] [--no-write] [--strict]
+ *   node bench/run.mjs --only=flows    Node-RED: flowchain-observe -> flowchain-write against core http request
  *   node bench/run.mjs --render-only
  *
  *   --quick     short runs (1 s warm-up, 3 s measured) for checking the harness; not figures
@@ -11,15 +12,16 @@
  *   --no-write  print the figures only: neither bench/RESULTS.md nor bench/out/ is written
  *   --strict    exit 1 when a target ratio is missed (invalid runs always exit 1)
  *   --render-only  measure nothing: rewrite bench/RESULTS.md from the last runs' JSON in
- *               bench/out/ (after editing bench/notes.md, broker-notes.md, ring-notes.md or
- *               ledger-notes.md)
+ *               bench/out/ (after editing bench/notes.md, broker-notes.md, ring-notes.md,
+ *               ledger-notes.md or flows-notes.md)
  *
  *   BENCH_SERVER_FLAGS  Node flags for the server processes only, to profile them:
  *               BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.mjs --only=put
  *
- * RESULTS.md has four parts, each from the last run that measured it: get, put and ws at
+ * RESULTS.md has several parts, each from the last run that measured it: get, put and ws at
  * the top, then the broker (`broker`, see broker-bench.mjs), the ring (`ring`, see
- * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own.
+ * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own,
+ * as are soak, directory and flows (Node-RED, see flows-bench.mjs).
  * A run that measures only some parts keeps the others as they are.
  */
 import { execFileSync } from 'node:child_process';
@@ -49,6 +51,7 @@ const { directoryBenchmarks, renderDirectorySection } = await import('./director
 const { wsFanout } = await import('./ws-fanout.mjs');
 const { mqttFanout } = await import('./mqtt-fanout.mjs');
 const { coapPropertyGet } = await import('./coap-bench.mjs');
+const { flowsBenchmarks, renderFlowsSection } = await import('./flows-bench.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
 const HTTP_JSON = here('./out/results.json');
@@ -59,6 +62,7 @@ const SECTIONS = [
   { key: 'ledger', json: here('./out/ledger.json'), render: renderLedgerSection, marker: '<!-- ledger section: rendered by bench/run.mjs from bench/out/ledger.json (notes: bench/ledger-notes.md) -->' },
   { key: 'soak', json: here('./out/soak.json'), render: renderSoakSection, marker: '<!-- soak section: rendered by bench/run.mjs from bench/out/soak.json (notes: bench/soak-notes.md) -->' },
   { key: 'directory', json: here('./out/directory.json'), render: renderDirectorySection, marker: '<!-- directory section: rendered by bench/run.mjs from bench/out/directory.json (notes: bench/directory-notes.md) -->' },
+  { key: 'flows', json: here('./out/flows.json'), render: renderFlowsSection, marker: '<!-- flows section: rendered by bench/run.mjs from bench/out/flows.json (notes: bench/flows-notes.md) -->' },
 ];
 
 const { values: flags } = parseArgs({
@@ -107,6 +111,7 @@ const BENCHMARKS = {
   ledger: { run: ledgerBenchmarks },
   soak: { run: soakBenchmarks },
   directory: { run: directoryBenchmarks },
+  flows: { run: flowsBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {
@@ -167,7 +172,7 @@ const invalid = [
   ...results.filter((r) => r.baseline.problems.length + r.subject.problems.length > 0).map((r) => r.name),
   ...Object.values(sectioned).filter((run) => run.problems.length > 0).map((run) => run.name),
 ];
-const missed = results.filter((r) => r.ratio < r.target);
+const missed = [...results, ...Object.values(sectioned)].filter((r) => Number.isFinite(r.target) && r.ratio < r.target);
 if (invalid.length > 0) {
   console.error(`INVALID: ${invalid.join(', ')} (see problems above)`);
   process.exitCode = 1;

@@ -1,7 +1,8 @@
 /**
  * The editor's view of a ring: `GET /flowchain/things` on Node-RED's admin API answers the
  * Things a Flowchain node's directory lists (`[{ id, title, href, properties, actions, events }]`),
- * to fill the Thing and affordance drop-downs. `server` names a deployed config node (its
+ * to fill the Thing and affordance drop-downs; with `thing` (a TD URL or id), that one Thing
+ * alone, for a TD the directory does not list. `server` names a deployed config node (its
  * credentials are used); `url` names a node for a config node not deployed yet (no
  * credentials; a deployed config node whose URL differs from `url` is not used). Only http and
  * https URLs are fetched.
@@ -13,7 +14,7 @@
 import { describeError, FlowchainError } from '../errors.js';
 import type { FlowsComponents } from './flows-context.js';
 import type { AdminResponse, NodeRedRuntime } from './node-red-api.js';
-import { FlowchainServer, serverUrl, type ServerNodes } from './server-node.js';
+import { FlowchainServer, serverUrl, summarize, type ServerNodes } from './server-node.js';
 
 /** The admin route's path. */
 export const THINGS_ROUTE = '/flowchain/things';
@@ -21,7 +22,7 @@ export const THINGS_ROUTE = '/flowchain/things';
 /** Registers the route, readable with the `flowchain.read` permission. */
 export function registerAdminEndpoint(RED: NodeRedRuntime, servers: ServerNodes, components: FlowsComponents): void {
   RED.httpAdmin.get(THINGS_ROUTE, RED.auth.needsPermission('flowchain.read'), (req, res) => {
-    const { server: id, url } = req.query;
+    const { server: id, url, thing } = req.query;
     let server: FlowchainServer;
     try {
       server = pick(RED, servers, id, url, components);
@@ -29,7 +30,9 @@ export function registerAdminEndpoint(RED: NodeRedRuntime, servers: ServerNodes,
       problem(res, err);
       return;
     }
-    server.summaries().then(
+    // One Thing, as a TD URL or id names it (a URL the directory does not list, say), or the ring's.
+    const answer = typeof thing === 'string' && thing.trim() !== '' ? server.thing(thing).then(({ td }) => [summarize(td, server.url)]) : server.summaries();
+    answer.then(
       (things) => res.status(200).json(things),
       (err: unknown) => problem(res, err),
     );

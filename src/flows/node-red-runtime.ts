@@ -169,7 +169,8 @@ export class FlowRuntime {
       // Nothing phones home: a device reaches only what it was told to.
       telemetry: { enabled: false, updateNotification: false },
       diagnostics: { enabled: false, ui: false },
-      editorTheme: { tours: false, projects: { enabled: false } },
+      // The palette manager's catalogue of modules is fetched from nodered.org unless it is given none.
+      editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
       logging: {
         flowchain: {
           // Its banner and routine lines stay out of the node's log: this module says when it runs.

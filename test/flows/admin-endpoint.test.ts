@@ -22,6 +22,12 @@ t.test('answers the Things a node lists, for a URL or a deployed config node', a
   t.equal(td.status, 200, 'href is the TD\'s URL');
   const byServer = await get({ server: 'server' });
   t.same(byServer.body, byUrl.body, 'the deployed config node lists the same');
+  const bySlug = await get({ server: 'server', thing: `${url}things/smart-plug` });
+  t.equal(bySlug.status, 200);
+  t.same(bySlug.body, [plug], 'one Thing by a TD URL the listing does not have as such (its slug URL): its affordances');
+  const unknown = await get({ server: 'server', thing: 'urn:uuid:00000000-0000-4000-8000-000000000000' });
+  t.equal(unknown.status, 404);
+  t.match(unknown.body, { code: 'FLOWCHAIN_ERR_THING_NOT_FOUND', field: 'thing' });
 });
 
 t.test('fetches http and https URLs only, and says why it could not list', async (t) => {

@@ -3,7 +3,9 @@
  * a list), the Flowchain node types registered with the test's clock and randomness, and waits
  * on what a node did (its status, its messages) rather than on time.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { registerFlowchainNodes, type FlowsComponents, type NodeRedRuntime } from '../../src/flows/register.js';
 import type { NodeMessage, NodeStatus } from '../../src/flows/node-red-api.js';
@@ -97,4 +99,21 @@ export async function drive(clock: { readonly pending: number; advance(ms: numbe
     if (clock.pending > 0) clock.advance(stepMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+/** Where the node of `npm start` listens: the URL the flows of examples/flows/ name. */
+export const EXAMPLE_NODE_URL = 'http://localhost:8080/';
+
+/**
+ * A flow of examples/flows/ as exported there, with the node it names moved to `url`: the
+ * flowchain-server's URL and every TD URL at that node (the example names its Things by TD URL).
+ */
+export function exampleFlow(file: string, url: string): Record<string, unknown>[] {
+  const flow = JSON.parse(readFileSync(fileURLToPath(new URL(`../../examples/flows/${file}`, import.meta.url)), 'utf8')) as Record<string, unknown>[];
+  const moved = (value: unknown): unknown => (typeof value === 'string' && value.startsWith(EXAMPLE_NODE_URL) ? url + value.slice(EXAMPLE_NODE_URL.length) : value);
+  return flow.map((node) => ({
+    ...node,
+    ...(node.type === 'flowchain-server' ? { url: moved(node.url) } : {}),
+    ...(typeof node.thing === 'string' ? { thing: moved(node.thing) } : {}),
+  }));
 }
