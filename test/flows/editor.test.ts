@@ -111,6 +111,18 @@ t.test('the flow editor of a node started with --flows, in a real browser', asyn
   const deployed = (await (await fetch(`${node.url}flows/flows`, { headers: { 'node-red-api-version': 'v1' } })).json()) as { id: string }[];
   t.ok(flow.every((n) => deployed.some((d) => d.id === n.id)), 'the node runs every node of the example');
 
+  // The write node's dialog: the same rows as the read node's, its property named by the slug
+  // TD URL the example uses (suggested by asking for that one Thing), and its own checkbox.
+  await page.evaluate((id) => {
+    const { RED } = globalThis as EditorGlobal;
+    RED.editor.edit(RED.nodes.node(id));
+  }, write);
+  t.equal(await page.locator('label[for="node-input-affordance"]').textContent(), ' Property', 'the dialog asks for a property');
+  t.ok(await page.locator('#node-input-waitReceipt').isChecked(), 'its "wait for the receipt" is on, as the example sets it');
+  await page.locator('#node-input-flowchain-affordances option[value="on"]').waitFor({ state: 'attached' });
+  t.same((await suggestions(page, 'node-input-flowchain-affordances')).map((o) => o.value), ['on', 'power'], 'the plug\'s properties are suggested for its slug TD URL');
+  await page.locator('#node-dialog-cancel').click();
+
   // For the picture: room for the whole flow beside the sidebar, the palette narrowed to
   // Flowchain's nodes, and the editor's notices gone.
   await page.setViewportSize({ width: 1600, height: 900 });
