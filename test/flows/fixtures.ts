@@ -61,12 +61,12 @@ export function statusOf(id: string, matches: (status: NodeStatus) => boolean): 
   });
 }
 
-/** The next `count` messages node `id` (a helper node) receives. */
-export function messages(id: string, count = 1): Promise<NodeMessage[]> {
+/** The next `count` messages node `id` (a helper node) receives that match (all, by default). */
+export function messages(id: string, count = 1, matches: (msg: NodeMessage) => boolean = () => true): Promise<NodeMessage[]> {
   const received: NodeMessage[] = [];
   return new Promise((resolve) => {
     helper.getNode(id).on('input', (msg) => {
-      received.push(msg);
+      if (received.length < count && matches(msg)) received.push(msg);
       if (received.length === count) resolve(received);
     });
   });
