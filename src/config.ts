@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { formatDuration, parseDuration } from './common/duration.js';
 import { FlowchainError } from './errors.js';
 
 /** Log levels pino understands. */
@@ -106,6 +107,15 @@ export interface Config {
   readonly anchorEveryBlocks: number;
   /** ... or this often, in milliseconds, whichever comes first. */
   readonly anchorIntervalMs: number;
+  /** How long recorded property values are kept, in milliseconds; `Infinity` (`forever`) keeps them all. */
+  readonly retainHistory: number;
+  /**
+   * How long the ledger keeps transaction bodies, in milliseconds; `Infinity` (`forever`) keeps
+   * them all. Blocks sealed longer ago (and anchored, with an anchor plugin) lose their
+   * transactions' records; headers, Merkle roots and anchors stay. With anchoring, at least
+   * {@link minimumLedgerRetention}.
+   */
+  readonly retainLedger: number;
   /** The MQTT broker the node publishes its Things to (mqtt:// or mqtts://, MQTT 5), or `off`; absent: a broker embedded in the node, on mqttPort. */
   readonly mqtt: string | undefined;
   /** TCP port of the embedded MQTT broker; 0 picks a free one. Unused with `mqtt`. */
@@ -128,6 +138,8 @@ interface OptionSpec {
   readonly parse: (raw: unknown, where: string) => unknown;
   /** A flag that takes no value (`--discover`); its variable is `true`/`false`, `1`/`0`. */
   readonly boolean?: true;
+  /** How help shows the default, when `String(value)` would not do. */
+  readonly shown?: (value: never) => string;
 }
 
 const fail = (where: string, reason: string): never => {
@@ -225,6 +237,29 @@ const topicPrefix = (raw: unknown, where: string): string => {
   return value;
 };
 
+/**
+ * A retention period: a duration (`30d`, `12h`, `P7D`; see common/duration.ts) or a number of
+ * milliseconds (config files), or `forever` to keep everything (Infinity).
+ */
+const retention = (raw: unknown, where: string): number => {
+  if (raw === 'forever') return Number.POSITIVE_INFINITY;
+  const ms = typeof raw === 'string' ? parseDuration(raw.trim()) : typeof raw === 'number' && Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
+  if (ms === undefined) return fail(where, 'must be a duration such as 30d, 12h or P7D, or forever');
+  return ms;
+};
+const shownRetention = (ms: number): string => (ms === Number.POSITIVE_INFINITY ? 'forever' : formatDuration(ms));
+
+/**
+ * The shortest ledger retention anchoring allows: a block is covered by an anchor within
+ * `anchorEveryBlocks` blocks or one anchor interval, whichever comes first; one failed attempt
+ * is retried at the next interval. Two anchor intervals and one full run of blocks leave room
+ * for both, so a block's transactions are never due for pruning before it could be anchored.
+ * (Pruning also waits for the anchor itself; this rule keeps the configured retention honest.)
+ */
+export function minimumLedgerRetention(config: Pick<Config, 'anchorIntervalMs' | 'blockIntervalMs' | 'anchorEveryBlocks'>): number {
+  return 2 * config.anchorIntervalMs + config.blockIntervalMs * config.anchorEveryBlocks;
+}
+
 const anchorKind = (raw: unknown, where: string): 'none' | 'ethereum' => {
   if (raw !== 'none' && raw !== 'ethereum') return fail(where, 'must be none or ethereum');
   return raw;
@@ -276,6 +311,8 @@ const OPTIONS: Record<Key, OptionSpec> = {
   anchorKeyFile: { flag: 'anchor-key-file', env: 'FLOWCHAIN_ANCHOR_KEY_FILE', parse: text },
   anchorEveryBlocks: { flag: 'anchor-every', env: 'FLOWCHAIN_ANCHOR_EVERY', parse: integer(1, 1_000_000) },
   anchorIntervalMs: { flag: 'anchor-interval', env: 'FLOWCHAIN_ANCHOR_INTERVAL', parse: integer(1_000, 86_400_000) },
+  retainHistory: { flag: 'retain-history', env: 'FLOWCHAIN_RETAIN_HISTORY', parse: retention, shown: shownRetention },
+  retainLedger: { flag: 'retain-ledger', env: 'FLOWCHAIN_RETAIN_LEDGER', parse: retention, shown: shownRetention },
   mqtt: { flag: 'mqtt', env: 'FLOWCHAIN_MQTT', parse: mqttBroker },
   mqttPort: { flag: 'mqtt-port', env: 'FLOWCHAIN_MQTT_PORT', parse: integer(0, 65535) },
   mqttPrefix: { flag: 'mqtt-prefix', env: 'FLOWCHAIN_MQTT_PREFIX', parse: topicPrefix },
@@ -331,6 +368,8 @@ export const DEFAULTS: Omit<Config, 'things'> = {
   anchorKeyFile: undefined,
   anchorEveryBlocks: 10,
   anchorIntervalMs: 60_000,
+  retainHistory: 30 * 86_400_000,
+  retainLedger: 90 * 86_400_000,
   mqtt: undefined,
   mqttPort: 1883,
   mqttPrefix: 'flowchain',
@@ -369,7 +408,7 @@ export function usage(): string {
   const rows = (Object.keys(OPTIONS) as Key[]).map((key) => {
     const spec = OPTIONS[key];
     const value = (DEFAULTS as Record<string, unknown>)[key];
-    const fallback = key === 'things' ? 'bundled samples' : Array.isArray(value) ? value.join(',') || '-' : String(value ?? '-');
+    const fallback = key === 'things' ? 'bundled samples' : Array.isArray(value) ? value.join(',') || '-' : spec.shown !== undefined ? spec.shown(value as never) : String(value ?? '-');
     return `  --${spec.flag.padEnd(20)} ${spec.env.padEnd(30)} default ${fallback}`;
   });
   return [
@@ -428,6 +467,10 @@ export function parseCommandLine(sources: ConfigSources): CommandLine {
   if (merged.mqtt === undefined || merged.mqtt === 'off') {
     const given = (['mqttUsername', 'mqttPasswordFile', 'mqttCaFile'] as const).find((key) => merged[key] !== undefined);
     if (given !== undefined) fail(`--${OPTIONS[given].flag}`, 'is for the broker --mqtt names: give --mqtt URL');
+  }
+  const anchoring = merged as Pick<Config, 'anchor' | 'anchorIntervalMs' | 'blockIntervalMs' | 'anchorEveryBlocks' | 'retainLedger'>;
+  if (anchoring.anchor !== 'none' && anchoring.retainLedger < minimumLedgerRetention(anchoring)) {
+    fail('--retain-ledger', `must be at least ${formatDuration(minimumLedgerRetention(anchoring))} with --anchor ${anchoring.anchor}: two anchor intervals and --anchor-every blocks, so blocks are anchored before their transactions are pruned`);
   }
   // Node refuses a headers timeout longer than the request timeout it is part of.
   if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {

@@ -69,6 +69,8 @@ export const ERRORS = {
   FLOWCHAIN_ERR_DIRECTORY_TD_INVALID: { status: 400, title: 'The Thing Description is not valid' },
   FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN: { status: 403, title: 'This node may not change that Thing Description' },
   FLOWCHAIN_ERR_DIRECTORY_QUERY_INVALID: { status: 400, title: 'Malformed search query' },
+  FLOWCHAIN_ERR_HISTORY_QUERY_INVALID: { status: 400, title: 'Malformed history query' },
+  FLOWCHAIN_ERR_HISTORY_NOT_KEPT: { status: 404, title: 'The node keeps no history of this Thing' },
   // The peer-to-peer ring
   FLOWCHAIN_ERR_PEER_UNREACHABLE: { status: 503, title: 'Peer unreachable' },
   FLOWCHAIN_ERR_PEER_MESSAGE_INVALID: { status: 400, title: 'Invalid peer message' },
@@ -86,6 +88,7 @@ export const ERRORS = {
   FLOWCHAIN_ERR_TX_HASH_MISMATCH: { status: 400, title: 'H_DATA does not match the transaction' },
   FLOWCHAIN_ERR_TX_SIGNATURE_INVALID: { status: 401, title: 'Data transaction signature rejected' },
   FLOWCHAIN_ERR_TX_NOT_FOUND: { status: 404, title: 'No such transaction' },
+  FLOWCHAIN_ERR_TX_PRUNED: { status: 410, title: 'The transaction is past the ledger\'s retention: its body was pruned (its block header stays, and receipts already handed out still verify)' },
   FLOWCHAIN_ERR_TX_CLOCK_SKEW: { status: 400, title: 'The transaction\'s time is outside the window its owner accepts' },
   FLOWCHAIN_ERR_TX_UNAUTHORIZED: { status: 403, title: 'The sender may not record this transaction' },
   FLOWCHAIN_ERR_TX_HOST_UNKNOWN: { status: 503, title: 'The ring does not know the Thing\'s host yet' },
@@ -103,6 +106,13 @@ export const ERRORS = {
   FLOWCHAIN_ERR_MQTT_PORT_IN_USE: { status: 500, title: 'The embedded MQTT broker cannot listen on its port' },
   // Flows (Node-RED inside the node)
   FLOWCHAIN_ERR_FLOWS_UNAVAILABLE: { status: 503, title: 'The flow editor is not running' },
+  // Alerts (the node's `alerts` Thing)
+  FLOWCHAIN_ERR_ALERT_THING_UNKNOWN: { status: 400, title: 'The alert rule names no Thing this node hosts' },
+  FLOWCHAIN_ERR_ALERT_PROPERTY_UNKNOWN: { status: 400, title: 'The alert rule names no property of that Thing' },
+  FLOWCHAIN_ERR_ALERT_PROPERTY_UNWATCHABLE: { status: 400, title: 'The alert rule\'s property cannot be read and observed' },
+  FLOWCHAIN_ERR_ALERT_THRESHOLD_INVALID: { status: 400, title: 'The alert rule\'s threshold does not fit its property or its comparison' },
+  FLOWCHAIN_ERR_ALERT_RULE_NOT_FOUND: { status: 404, title: 'No such alert rule' },
+  FLOWCHAIN_ERR_ALERT_NOT_FOUND: { status: 404, title: 'No such active alert' },
   // Storage and everything else
   FLOWCHAIN_ERR_STORE_FAILED: { status: 503, title: 'Storage unavailable' },
   FLOWCHAIN_ERR_STORE_LOCKED: { status: 503, title: 'The database is open in another process' },

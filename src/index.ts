@@ -29,6 +29,9 @@ export {
   fetchThingDescription,
   type ActionInvocation,
   type ConsumeOptions,
+  type HistoryItem,
+  type HistoryOptions,
+  type HistoryResult,
   type InteractionOptions,
   type RemoteActionStatus,
   type Subscription,
@@ -71,6 +74,9 @@ export type { Random } from './common/random.js';
 export type { ActionAffordance, DataSchema, EventAffordance, Form, PropertyAffordance, ThingDescription, ThingFragment } from './td/thing-description.js';
 export { verifyReceipt, type ReceiptCheck, type ReceiptTrust } from './ledger/receipt.js';
 export type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionRecord, VerifyReport } from './broker/ledger-sink.js';
+/** The shapes the node's `alerts` Thing speaks (its rules, alerts and createRule input), for typed consumers of it. */
+export { ALERTS_THING } from './alerts/alerts-thing.js';
+export type { Alert, AlertRule, AlertRuleInput, Comparison, Threshold } from './alerts/alert-rules.js';
 export { blockHash, transactionId, type DataTransaction } from './broker/data-transaction.js';
 export type { Anchorer } from './ledger/anchoring.js';
 export type { WirePeer } from './common/peer-rpc.js';

@@ -19,8 +19,10 @@ import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from 
 import { Broker } from './broker/broker.js';
 import type { DataTransaction } from './broker/data-transaction.js';
 import { History } from './broker/history.js';
+import { ThingHistory } from './history/thing-history.js';
 import type { LedgerPlugin, VerifyReport } from './broker/ledger-sink.js';
 import { LEDGER_THING, ledgerDevice, ledgerThingDescription } from './broker/ledger-thing.js';
+import { ALERTS_THING, ALERTS_TD, alertsDevice } from './alerts/alerts-thing.js';
 import { Outbox } from './broker/outbox.js';
 import { consumeThing, fetchThingDescription, type ConsumeOptions, type ConsumedThing } from './client/consumed-thing.js';
 import { exploreDirectory, type ThingDiscoveryProcess, type ThingFilter } from './client/discovery.js';
@@ -44,6 +46,7 @@ import type { Anchorer } from './ledger/anchoring.js';
 import { ChainStore } from './ledger/chain-store.js';
 import { Miner } from './ledger/miner.js';
 import { verifyChain, VirtualChain } from './ledger/virtual-chain.js';
+import { Retention } from './common/retention.js';
 import { resolveMembership } from './membership/founding.js';
 import type { MembershipDocuments } from './membership/membership.js';
 import { NodeIdentity } from './node-identity.js';
@@ -163,6 +166,8 @@ export class Servient {
   readonly directory: RingDirectory;
   /** @internal The Thing Description Directory: TDs registered at this node. */
   readonly tdd: TdDirectory;
+  /** @internal The history of the Things' values and events. */
+  readonly history: ThingHistory;
   readonly #config: Config;
   readonly #database: Database;
   readonly #clock: Clock;
@@ -220,6 +225,7 @@ export class Servient {
     lan: LanIntroduction | undefined;
     flows: FlowRuntime | undefined;
     tdd: TdDirectory;
+    history: ThingHistory;
   }) {
     this.#config = init.config;
     this.#database = init.database;
@@ -245,10 +251,23 @@ export class Servient {
     this.directory = init.directory;
     this.#lan = init.lan;
     this.tdd = init.tdd;
+    this.history = init.history;
     this.#host = { expose: (thing) => this.#expose(thing), destroy: (thing) => this.#withdraw(thing) };
+    // Old data goes once past its retention: at start, then every 10 minutes (src/common/retention.ts).
+    const chain = this.chain;
+    const retention = new Retention(
+      { clock: init.clock, log: init.log },
+      {
+        tasks: [
+          ...(chain.prune === undefined ? [] : [{ name: 'ledger', retainMs: init.config.retainLedger, prune: (before: number) => chain.prune!(before) }]),
+          { name: 'history', retainMs: init.config.retainHistory, prune: (before: number) => init.history.prune(before) },
+        ],
+      },
+    );
     // Started in this order, stopped in the reverse one.
     this.#parts = [
       { name: 'ledger', start: () => this.chain.start(), stop: () => this.chain.stop() },
+      { name: 'retention', start: async () => retention.start(), stop: () => retention.stop() },
       { name: 'http', start: () => this.#listen(), stop: () => this.#http.stop() },
       ...this.#servers.filter((binding) => binding !== this.#http).map((binding) => ({ name: `binding ${binding.name}`, start: () => binding.start(this.#bindingHost), stop: () => binding.stop() })),
       { name: 'ring', start: async () => void (await this.ring.start(this.#config.join ?? (await this.#discovered()))), stop: () => this.ring.stop() },
@@ -324,6 +343,9 @@ export class Servient {
       );
       const lan = config.discover ? new LanIntroduction(components.mdns ?? bonjourMdns(), { ring: membership.ring, name: `flowchain-${identity.id.toString(16).padStart(40, '0').slice(0, 12)}` }) : undefined;
       const directory = new RingDirectory({ store: ring.store, identity, clock, ...(components.logger ? { log: components.logger } : {}) });
+      // Every Thing's values (recorded ones written by the broker, with their transactions) and events.
+      const historySections = { properties: database.section('history'), events: database.section('event-history') };
+      const history = new ThingHistory({ ...historySections, ...(components.logger ? { log: components.logger } : {}) });
       const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
       await outbox.open();
       const anchorer = components.anchorer ?? (config.anchor === 'ethereum' && components.anchorKey !== undefined
@@ -337,8 +359,8 @@ export class Servient {
           { blockIntervalMs: config.blockIntervalMs, maxBlockTx: config.maxBlockTx, difficulty: config.difficulty, stake: config.stake, anchorEveryBlocks: config.anchorEveryBlocks, anchorIntervalMs: config.anchorIntervalMs },
         );
       const broker = new Broker(
-        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(database.section('history')), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
-        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, ackQuorum: config.ackQuorum, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit } },
+        { ring, identity, clock, randomBytes: systemRandom, outbox, history: new History(historySections.properties), ledger: chain, hosts: directory, ...(components.logger ? { log: components.logger } : {}) },
+        { ack: config.ack, ackTimeoutMs: config.ackTimeoutMs, ackQuorum: config.ackQuorum, maxSubmissionBytes: peerLimits(config.bodyLimit).maxPayload / 2, owner: { maxBacklog: config.backlogLimit, retainLedger: config.retainLedger } },
       );
       const registry = new ThingRegistry();
       const tdd = new TdDirectory({
@@ -360,6 +382,7 @@ export class Servient {
       const app = await buildApp({
         ring,
         ledger: broker,
+        history,
         ...(chain instanceof VirtualChain ? { chain } : {}),
         registry,
         clock,
@@ -385,7 +408,7 @@ export class Servient {
       const bindingHost: BindingHost = { things: registry, credentials: credentialRule, log };
       const servers = [http, ...extraServers];
       const clients = [...HTTP_CLIENT_BINDINGS, ...COAP_CLIENT_BINDINGS, mqttClient, ...(components.bindings?.client ?? [])];
-      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, http, servers, clients, bindingHost, registry, ring, broker, chain, directory, tdd, lan, flows });
+      servient = new Servient({ config, database, clock, store, actions: new ActionStore(database.section('actions')), checker, namespace, seed, auth, scheme, log, http, servers, clients, bindingHost, registry, ring, broker, chain, directory, tdd, lan, flows, history });
       const devices = new Map([...BUILTIN_DEVICES, ...Object.entries(components.devices ?? {})]);
       // The TD files, each with its device, then the node's own ledger Thing.
       for (const file of files) {
@@ -396,6 +419,8 @@ export class Servient {
         });
       }
       await servient.#attach(await servient.#produce(ledgerThingDescription(anchorer !== undefined || config.anchor !== 'none'), LEDGER_THING, true), ledgerDevice(broker, chain), {});
+      // The node's alerts Thing: rules on the properties of the Things it hosts (src/alerts/).
+      await servient.#attach(await servient.#produce(ALERTS_TD, ALERTS_THING, true), alertsDevice({ section: database.section('alerts'), things: registry }), {});
       components.logger?.info({ things: registry.list().map((t) => t.slug), nodeId, seed }, 'things loaded');
       return servient;
     } catch (err) {
@@ -504,12 +529,14 @@ export class Servient {
   /** Produces a Thing: id and slug unique, checked as it will be served. `internal` allows reserved names. */
   async #produce(td: ThingDescription, slug: string, internal: boolean): Promise<ExposedThing> {
     if (!SLUG.test(slug)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `the slug ${slug} must be lower-case letters, digits and dashes`, { field: '/title' });
-    if (slug === LEDGER_THING && !internal) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `the name ${LEDGER_THING} is reserved for the node's ledger Thing`, { field: '/title' });
+    if ((slug === LEDGER_THING || slug === ALERTS_THING) && !internal) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `the name ${slug} is reserved for the node's ${slug} Thing`, { field: '/title' });
     if (this.#produced.has(slug)) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `another Thing has the slug ${slug}`, { field: '/title' });
     const id = typeof td.id === 'string' ? td.id : nameBasedId(this.#namespace, slug);
     const other = [...this.#produced.values()].find((thing) => thing.id === id);
     if (other !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_TD_INVALID', `/id ${id} is already the id of ${other.slug}`, { field: '/id' });
-    const thing = await ExposedThing.create({ store: this.#store, actions: this.#actions, clock: this.#clock, journal: this.broker, host: this.#host, log: this.#log }, { slug, id, td, handlerTimeoutMs: this.#config.handlerTimeoutMs });
+    // The ledger Thing's traffic is kept by the chain itself, not twice in the history.
+    const history = slug === LEDGER_THING ? undefined : this.history;
+    const thing = await ExposedThing.create({ store: this.#store, actions: this.#actions, clock: this.#clock, journal: this.broker, ...(history ? { history } : {}), host: this.#host, log: this.#log }, { slug, id, td, handlerTimeoutMs: this.#config.handlerTimeoutMs });
     await this.#checker.check(thing);
     this.#produced.set(slug, thing);
     return thing;

@@ -83,6 +83,17 @@ export interface PreparedWrite {
   commit(): Promise<void>;
 }
 
+/** Writes prepared on sections of one database, as one: written together, atomically. */
+export function joinWrites(writes: readonly (PreparedWrite | undefined)[]): PreparedWrite | undefined {
+  const present = writes.filter((w): w is PreparedWrite => w !== undefined);
+  if (present.length <= 1) return present[0];
+  const parts = present.map((w) => (w as Prepared)[OPERATIONS]);
+  const database = parts[0]!.database;
+  if (parts.some((p) => p?.database !== database)) throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', 'a prepared write joins batches of its own database only');
+  const operations = parts.flatMap((p) => p.operations);
+  return { [OPERATIONS]: { database, operations }, commit: () => database.commitPrepared(operations) } as Prepared;
+}
+
 /** A JSON-valued key space inside the database. */
 export interface Section {
   /** The stored value, or undefined when the key is absent. */
@@ -101,6 +112,20 @@ export interface Section {
   entries(prefix?: string): AsyncIterable<[string, unknown]>;
   /** Every key that starts with `prefix`, in order (values are not read). */
   keys(prefix?: string): AsyncIterable<string>;
+  /** The entries within `bounds`, in key order or (`reverse`) against it, at most `limit`; nothing outside the bounds is read. */
+  range(bounds: KeyRange): AsyncIterable<[string, unknown]>;
+  /** Deletes every key within `bounds` once the writes already queued are stored. */
+  clear(bounds: KeyRange): Promise<void>;
+}
+
+/** Bounds of a key range (LevelDB's): any of gt/gte and lt/lte, a direction and a count. */
+export interface KeyRange {
+  readonly gt?: string;
+  readonly gte?: string;
+  readonly lt?: string;
+  readonly lte?: string;
+  readonly reverse?: boolean;
+  readonly limit?: number;
 }
 
 /** The node's database. */
@@ -169,7 +194,20 @@ export class Database {
       prepare,
       entries: (prefix = '') => guarded(sub.iterator(range(prefix)), name),
       keys: (prefix = '') => guarded(sub.keys(range(prefix)), name),
+      range: (bounds) => guarded(sub.iterator({ ...bounds }), name),
+      clear: (bounds) =>
+        guard('write', async () => {
+          await this.#writes.flushed();
+          await sub.clear({ ...bounds });
+        }),
     };
+  }
+
+  /** Writes operations prepared on this database's sections, atomically. */
+  commitPrepared(operations: readonly LevelOperation[]): Promise<void> {
+    return settle(() => this.#writes.add(operations).catch((err: unknown) => {
+      throw isFlowchainError(err) ? err : new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', 'database write failed', { cause: err });
+    }));
   }
 
   /** The operations of a write prepared on this database (another database's cannot join). */

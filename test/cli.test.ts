@@ -14,7 +14,7 @@ const putJson = (url: string, body: unknown, headers: Record<string, string> = {
 t.test('a node started from the command line serves, shuts down cleanly on SIGTERM, and keeps writes across restarts', async (t) => {
   const data = tempDir(t);
   const first = await startNode(t, ['--data', data, '--seed', '1']);
-  t.match(await (await fetch(`${first.url}health`)).json(), { status: 'ok', things: 4 });
+  t.match(await (await fetch(`${first.url}health`)).json(), { status: 'ok', things: 5 });
   t.equal((await putJson(`${first.url}things/thermostat/properties/targetTemperature`, 19.5)).status, 204);
   t.equal(await first.stop('SIGTERM'), 0, 'graceful exit code');
   t.ok(first.logs.some((l) => l.msg === 'stopped'), 'logged its shutdown');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { selfSignedCertificate } from './helpers/self-signed.js';
-import { DEFAULTS, parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, usage, type ConfigSources } from '../src/config.js';
+import { DEFAULTS, minimumLedgerRetention, parseCommandLine, readAnchorKey, readAuthToken, readBasicCredentials, readTlsFiles, usage, type ConfigSources } from '../src/config.js';
 
 const files: Record<string, string> = {
   'good.json': JSON.stringify({ port: 9000, host: '127.0.0.1', logLevel: 'debug' }),
@@ -214,4 +214,32 @@ t.test('--discover takes no value; FLOWCHAIN_DISCOVER is true/false or 1/0; --di
 t.test('the node\'s default handler timeout is the Thing runtime\'s own', async (t) => {
   const { DEFAULT_HANDLER_TIMEOUT_MS } = await import('../src/thing/exposed-thing.js');
   t.equal(DEFAULTS.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS);
+});
+
+t.test('retention: 30 days of history and 90 of ledger by default; durations or forever from flags, variables and files', async (t) => {
+  t.match(parseCommandLine(sources(['start'])).config, { retainHistory: 30 * 86_400_000, retainLedger: 90 * 86_400_000 });
+  t.match(parseCommandLine(sources(['start', '--retain-history', '12h', '--retain-ledger', 'P7D'])).config, { retainHistory: 12 * 3_600_000, retainLedger: 7 * 86_400_000 });
+  t.match(parseCommandLine(sources(['start'], { FLOWCHAIN_RETAIN_HISTORY: '2w', FLOWCHAIN_RETAIN_LEDGER: 'forever' })).config, { retainHistory: 14 * 86_400_000, retainLedger: Infinity });
+  files['retain.json'] = JSON.stringify({ retainLedger: 60_000, retainHistory: '1d' });
+  t.match(parseCommandLine(sources(['start', '--config', 'retain.json'])).config, { retainHistory: 86_400_000, retainLedger: 60_000 });
+  t.match(usage(), /--retain-ledger +FLOWCHAIN_RETAIN_LEDGER +default 90d$/m);
+  for (const bad of ['0d', '-1d', '30', 'soon', 'P1M', '']) {
+    t.throws(() => parseCommandLine(sources(['start', `--retain-history=${bad}`])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--retain-history' }, `--retain-history ${bad}`);
+  }
+  t.throws(() => parseCommandLine(sources(['start'], { FLOWCHAIN_RETAIN_LEDGER: 'off' })), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'FLOWCHAIN_RETAIN_LEDGER' });
+  files['retain-zero.json'] = JSON.stringify({ retainHistory: 0 });
+  t.throws(() => parseCommandLine(sources(['start', '--config', 'retain-zero.json'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: 'retain-zero.json: retainHistory' });
+});
+
+t.test('with anchoring, a ledger retention shorter than two anchor intervals and --anchor-every blocks is refused naming --retain-ledger', async (t) => {
+  const anchored = ['start', '--anchor', 'ethereum', '--anchor-rpc', 'http://127.0.0.1:8545', '--anchor-key-file', 'k'];
+  t.equal(minimumLedgerRetention(DEFAULTS), 2 * 60_000 + 10 * 1_000);
+  // Defaults: 2 × 60 s + 10 × 1 s = 130 s.
+  t.throws(() => parseCommandLine(sources([...anchored, '--retain-ledger', '129s'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--retain-ledger' });
+  t.equal(parseCommandLine(sources([...anchored, '--retain-ledger', '130s'])).config.retainLedger, 130_000);
+  // The rule follows the anchoring settings.
+  t.throws(() => parseCommandLine(sources([...anchored, '--retain-ledger', '1h', '--anchor-interval', '1800000', '--anchor-every', '100'])), { code: 'FLOWCHAIN_ERR_CONFIG_INVALID', field: '--retain-ledger' });
+  t.equal(parseCommandLine(sources([...anchored, '--retain-ledger', 'forever'])).config.retainLedger, Infinity);
+  // Without anchoring, age alone decides: any positive retention will do.
+  t.equal(parseCommandLine(sources(['start', '--retain-ledger', '1s'])).config.retainLedger, 1_000);
 });

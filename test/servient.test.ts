@@ -30,7 +30,7 @@ t.test('every TD the node serves validates against the W3C TD 1.1 schema and exp
     const { servient } = await createServient(t, authToken ? { authToken } : {});
     const listing = (await servient.app.inject('/things')).json() as ThingDescription[];
     const node = (await servient.app.inject('/.well-known/wot')).json() as ThingDescription;
-    t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Ledger', 'Smart plug', 'Thermostat']);
+    t.same(listing.map((td) => td.title).sort(), ['Alerts', 'Environment sensor', 'Ledger', 'Smart plug', 'Thermostat']);
     const validator = new TdValidator(W3C_TD_SCHEMA());
     for (const td of [...listing, node]) {
       t.doesNotThrow(() => validator.assertValid(td, td.title), `${td.title} validates`);
@@ -99,7 +99,7 @@ t.test('a user adds a device by dropping a TD file into the things directory', a
   const things = t.testdir({ 'greenhouse.td.json': sensorFile({ title: 'Greenhouse' }), 'notes.txt': 'ignored' });
   const { servient } = await createServient(t, { things });
   const listing = (await servient.app.inject('/things')).json() as ThingDescription[];
-  t.same(listing.map((td) => td.title), ['Greenhouse', 'Ledger'], 'the dropped-in Thing, and the ledger Thing every node has');
+  t.same(listing.map((td) => td.title), ['Greenhouse', 'Ledger', 'Alerts'], 'the dropped-in Thing, and the ledger and alerts Things every node has');
   t.equal((await servient.app.inject('/things/greenhouse/properties/temperature')).statusCode, 200);
 });
 
@@ -119,7 +119,7 @@ t.test('start listens on an ephemeral port and stop closes everything', async (t
   const address = await servient.start();
   t.ok(address.port > 0);
   const health = await fetch(`${address.url}health`);
-  t.match(await health.json(), { status: 'ok', things: 4 });
+  t.match(await health.json(), { status: 'ok', things: 5 });
   await servient.stop();
   await t.rejects(fetch(`${address.url}health`));
 });
@@ -128,13 +128,13 @@ t.test('start listens on an ephemeral port and stop closes everything', async (t
 // The public API: createServient, produce, devices from modules, plugins
 // ---------------------------------------------------------------------------------------------
 
-t.test('createServient with no configuration: the defaults, no TD files, only the ledger Thing', async (t) => {
+t.test('createServient with no configuration: the defaults, no TD files, only the ledger and alerts Things', async (t) => {
   const servient = await createPublicServient({ config: { host: '127.0.0.1', port: 0, peerPort: 0, data: tempDir(t) } });
   t.teardown(() => servient.stop());
-  t.same(servient.things.map((thing) => thing.slug), ['ledger']);
+  t.same(servient.things.map((thing) => thing.slug), ['ledger', 'alerts']);
   const { url } = await servient.start();
   t.equal(servient.url, url);
-  t.match(await (await fetch(`${url}health`)).json(), { things: 1 });
+  t.match(await (await fetch(`${url}health`)).json(), { things: 2 });
 });
 
 t.test('produce() refuses a fragment that would not make a valid Thing, naming the field', async (t) => {
@@ -154,7 +154,7 @@ t.test('produce() refuses a fragment that would not make a valid Thing, naming t
   await servient.produce({ title: 'Lamp', id: 'urn:dev:lamp-1' });
   await t.rejects(servient.produce({ title: 'Lamp' }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/title', message: /slug lamp/ }, 'a second Thing with the same slug');
   await t.rejects(servient.produce({ title: 'Other lamp', id: 'urn:dev:lamp-1' }), { code: 'FLOWCHAIN_ERR_TD_INVALID', field: '/id' }, 'a second Thing with the same id');
-  t.same(servient.things.map((thing) => thing.slug), ['ledger'], 'nothing produced is exposed before expose()');
+  t.same(servient.things.map((thing) => thing.slug), ['ledger', 'alerts'], 'nothing produced is exposed before expose()');
 });
 
 t.test('over HTTP, a handler that throws, times out or answers invalid values is a problem+json with its code, and the node goes on', async (t) => {
@@ -225,7 +225,7 @@ t.test('devices given to createServient add to the built-in ones', async (t) => 
   });
   const { servient } = await createServient(t, { things, devices: { lamp: (thing) => void calls.push(thing.slug) } });
   t.same(calls, ['lamp']);
-  t.same(servient.things.map((thing) => thing.slug).sort(), ['lamp', 'ledger', 'plug']);
+  t.same(servient.things.map((thing) => thing.slug).sort(), ['alerts', 'lamp', 'ledger', 'plug']);
 });
 
 t.test('a ledger plugin given to createServient receives every recorded transaction', async (t) => {
@@ -233,7 +233,7 @@ t.test('a ledger plugin given to createServient receives every recorded transact
   const ledger: LedgerPlugin = {
     async admit(txs, owner, now) {
       admitted.push(...txs);
-      const block = { number: 0, openedAt: 0, nonce: '00'.repeat(16) };
+      const block = { number: 0, openedAt: now, nonce: '00'.repeat(16) };
       const hBlock = blockHash(block.number, block.openedAt, block.nonce);
       return txs.map((tx) => ({ txId: transactionId(hBlock, tx.hData), hBlock, block, owner, storedAt: now, status: 'pending' as const, tx }));
     },
@@ -258,12 +258,12 @@ t.test('a Thing produced while the node runs is on every binding once exposed, a
   const { url } = await servient.start();
   const listed = async (): Promise<string[]> => ((await (await fetch(`${url}things`)).json()) as ThingDescription[]).map((td) => td.title);
   const linked = async (): Promise<string[]> => (((await (await fetch(`${url}.well-known/wot`)).json()) as ThingDescription).links ?? []).map((link) => String(link.href));
-  t.same(await listed(), ['Ledger']);
+  t.same(await listed(), ['Ledger', 'Alerts']);
 
   const lamp = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean', observable: true } }, events: { blinked: {} } });
-  t.same(await listed(), ['Ledger'], 'produced is not exposed');
+  t.same(await listed(), ['Ledger', 'Alerts'], 'produced is not exposed');
   await lamp.expose();
-  t.same((await listed()).sort(), ['Lamp', 'Ledger']);
+  t.same((await listed()).sort(), ['Alerts', 'Lamp', 'Ledger']);
   t.ok((await linked()).some((href) => href.endsWith('things/lamp')), 'the node\'s TD links it');
   const put = await fetch(`${url}things/lamp/properties/on`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: 'true' });
   t.equal(put.status, 204);
@@ -279,7 +279,7 @@ t.test('a Thing produced while the node runs is on every binding once exposed, a
   t.match(await ended(sse), /data: true/, 'the SSE stream sent the value, then ended');
   t.equal(typeof (await ended(events)), 'string', 'the all-events stream ended');
   t.equal((await poll).status, 404, 'the pending long-poll is answered: the Thing is gone');
-  t.same(await listed(), ['Ledger']);
+  t.same(await listed(), ['Ledger', 'Alerts']);
   t.notOk((await linked()).some((href) => href.endsWith('things/lamp')));
   const gone = await fetch(`${url}things/lamp/properties/on`);
   t.equal(gone.status, 404);

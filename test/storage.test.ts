@@ -3,7 +3,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { Database, GroupCommit } from '../src/storage.js';
+import { Database, GroupCommit, joinWrites } from '../src/storage.js';
 
 /** The repository, where a child process's `import 'level'` resolves. */
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -202,4 +202,43 @@ t.test('writes from every section share batches; a value that is not JSON fails 
   t.same(await a.get('k298'), { i: 298 });
   t.same(await b.get('k299'), { i: 299 });
   t.equal(await a.get('bad'), undefined);
+});
+
+t.test('range reads only its bounds, either way, at most limit; clear deletes only its bounds', async (t) => {
+  const db = await Database.open(t.testdir());
+  t.teardown(() => db.close());
+  const s = db.section('s');
+  const other = db.section('t');
+  await s.batch(['a', 'b', 'c', 'd', 'e'].map((key) => ({ type: 'put', key, value: key.toUpperCase() })));
+  await other.put('c', 'other section');
+  const read = async (bounds: Parameters<typeof s.range>[0]) => {
+    const got: string[] = [];
+    for await (const [key, value] of s.range(bounds)) got.push(`${key}=${String(value)}`);
+    return got;
+  };
+  t.same(await read({ gte: 'b', lte: 'd' }), ['b=B', 'c=C', 'd=D']);
+  t.same(await read({ gt: 'b', lt: 'e', reverse: true }), ['d=D', 'c=C']);
+  t.same(await read({ reverse: true, limit: 2 }), ['e=E', 'd=D']);
+  await s.clear({ gte: 'b', lt: 'd' });
+  t.same(await read({}), ['a=A', 'd=D', 'e=E']);
+  t.equal(await other.get('c'), 'other section', 'another section keeps its keys');
+});
+
+t.test('joined prepared writes are written together, or not at all', async (t) => {
+  const dir = t.testdir();
+  const db = await Database.open(join(dir, 'one'));
+  t.teardown(() => db.close());
+  const a = db.section('a');
+  const b = db.section('b');
+  t.equal(joinWrites([undefined, undefined]), undefined, 'nothing joined is nothing');
+  const one = a.prepare([{ type: 'put', key: 'k', value: 1 }]);
+  t.equal(joinWrites([one, undefined]), one, 'one alone is itself');
+  await joinWrites([one, b.prepare([{ type: 'put', key: 'k', value: 2 }])])!.commit();
+  t.same([await a.get('k'), await b.get('k')], [1, 2]);
+  // Joined into another section's batch: all of it in one atomic write.
+  await b.batch([{ type: 'put', key: 'l', value: 3 }], [joinWrites([a.prepare([{ type: 'del', key: 'k' }]), a.prepare([{ type: 'put', key: 'm', value: 4 }])])!]);
+  t.same([await a.get('k'), await a.get('m'), await b.get('l')], [undefined, 4, 3]);
+  const elsewhere = await Database.open(join(dir, 'two'));
+  t.teardown(() => elsewhere.close());
+  t.throws(() => joinWrites([one, elsewhere.section('a').prepare([])]), { code: 'FLOWCHAIN_ERR_STORE_FAILED' }, 'another database\'s write cannot join');
 });

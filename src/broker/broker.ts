@@ -13,7 +13,8 @@
  * histories, and reports every
  * transaction's progress to status listeners.
  *
- * Throws FLOWCHAIN_ERR_TX_NOT_FOUND and FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
+ * Throws FLOWCHAIN_ERR_TX_NOT_FOUND, FLOWCHAIN_ERR_TX_PRUNED (the owner's ledger pruned it) and
+ * FLOWCHAIN_ERR_REQUEST_MALFORMED from receipt lookups.
  */
 import type { Clock, Timer } from '../common/clock.js';
 import { HEX40, HEX64 } from '../common/hex.js';
@@ -25,11 +26,11 @@ import type { NodeIdentity } from '../node-identity.js';
 import type { PreparedWrite } from '../storage.js';
 import type { ChangeJournal, JournalReceipt, RecordedChange, RecordedChanges } from '../thing/change-journal.js';
 import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
-import type { History, HistoryEntry } from './history.js';
+import type { History } from './history.js';
 import type { LedgerPlugin, LedgerProof, TransactionRecord } from './ledger-sink.js';
 import type { Delivery, Outbox } from './outbox.js';
-import { MAX_SUBMISSION, SUBMIT_TRANSACTION, TransactionOwner, type Acknowledgement, type SubmitResult, type ThingHosts, type TransactionOwnerInit } from './transaction-owner.js';
-import { indexKey, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
+import { MAX_SUBMISSION, SUBMIT_TRANSACTION, TIMESTAMP_WINDOW, TransactionOwner, type Acknowledgement, type SubmitResult, type ThingHosts, type TransactionOwnerInit } from './transaction-owner.js';
+import { indexKey, openedAtOf, ringRecordsExpireAt, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
 
 /** When a write is answered: once its owner stored it, or once it is in the local outbox. */
 export type AckMode = 'owner' | 'local';
@@ -117,8 +118,8 @@ export class Broker implements ChangeJournal {
   readonly #listeners = new Set<(update: TransactionUpdate) => void>();
   /** Acknowledgements that a waiting writer will pick up, by H_DATA. */
   readonly #acks = new Map<string, (Acknowledgement & StoredCopies) | undefined>();
-  /** This node's most recent stored transactions, by H_DATA: what the audit checks. */
-  readonly #recent = new Map<string, { readonly tx: DataTransaction; readonly txId: string }>();
+  /** This node's most recent stored transactions, by H_DATA: what the audit checks (until the ring's records of them expire, when their owner said). */
+  readonly #recent = new Map<string, { readonly tx: DataTransaction; readonly txId: string; readonly expiresAt: number | undefined }>();
   #auditing: { readonly timer: Timer; readonly unsubscribe: () => void } | undefined;
   #audit: Promise<number> | undefined;
   #running = false;
@@ -138,8 +139,10 @@ export class Broker implements ChangeJournal {
     });
     components.ring.register(TRANSACTION_PROOF, async (request) => {
       if (typeof request.txId !== 'string' || !HEX64.test(request.txId)) throw new FlowchainError('FLOWCHAIN_ERR_PEER_MESSAGE_INVALID', 'txId is 64 hex digits', { field: 'txId' });
+      // The block the asker's record names, if it says: lets a pruned transaction be told from an unknown one.
+      const height = Number.isSafeInteger(request.height) && (request.height as number) >= 0 ? (request.height as number) : undefined;
       // With this member's certificate: the asker checks the block's signer against it.
-      return { proof: (await components.ledger.proof(request.txId)) ?? null, certificate: components.ring.certificate };
+      return { proof: (await components.ledger.proof(request.txId, height)) ?? null, certificate: components.ring.certificate };
     });
   }
 
@@ -168,8 +171,10 @@ export class Broker implements ChangeJournal {
    * Checks that the ring still holds each of this node's recent stored transactions (the last
    * {@link AUDITED} of them): its record under H_DATA and the index entry under its id, asking
    * owners and replicas. Each that lost either is queued again for delivery (its owner then
-   * keeps the record it holds, or files it anew, and writes the index again). Resolves with how
-   * many were; one audit runs at a time.
+   * keeps the record it holds, or files it anew, and writes the index again). One whose ring
+   * records have reached their expiry (twice the ledger's retention after its block opened, as
+   * this node's retention reckons it; transaction-records.ts) is dropped from the audit instead:
+   * the ring forgets it by design. Resolves with how many were; one audit runs at a time.
    */
   audit(): Promise<number> {
     this.#audit ??= this.#auditOnce().finally(() => (this.#audit = undefined));
@@ -178,8 +183,14 @@ export class Broker implements ChangeJournal {
 
   async #auditOnce(): Promise<number> {
     const lost: DataTransaction[] = [];
-    for (const { tx, txId } of [...this.#recent.values()]) {
+    for (const { tx, txId, expiresAt } of [...this.#recent.values()]) {
       if (!this.#running) break;
+      // Its records expire by design (twice the ledger's retention): not lost, not delivered
+      // again. Counted from as far ahead as the owner's clock may be.
+      if (expiresAt !== undefined && expiresAt - TIMESTAMP_WINDOW.aheadMs <= this.#c.clock.now()) {
+        this.#recent.delete(tx.hData);
+        continue;
+      }
       // A read that fails (no route just now) proves nothing: the next audit asks again.
       const held: unknown[] = await Promise.all([this.#c.ring.store.get(tx.hData), this.#c.ring.store.get(indexKey(txId))]).catch(() => [tx, tx]);
       if (held.includes(undefined) && this.#c.outbox.find((queued) => queued.hData === tx.hData) === undefined) lost.push(tx);
@@ -231,7 +242,6 @@ export class Broker implements ChangeJournal {
       for (const tx of txs) this.#acks.delete(tx.hData);
       throw err;
     }
-    this.#c.history.appended(txs).catch((err: unknown) => this.#c.log?.warn({ err }, 'pruning the history failed'));
     for (const tx of txs) this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'queued' });
     return {
       acknowledged: async () => {
@@ -282,10 +292,13 @@ export class Broker implements ChangeJournal {
    */
   async #proofOf(record: TransactionRecord): Promise<{ readonly proof: LedgerProof; readonly certificate: string } | undefined> {
     if (record.owner.id === this.#c.ring.self.id) {
-      const proof = await this.#c.ledger.proof(record.txId);
+      const proof = await this.#c.ledger.proof(record.txId, record.block.number);
       return proof === undefined ? undefined : { proof, certificate: this.#c.ring.certificate };
     }
-    const reply = await this.#c.ring.ask(record.owner, { type: TRANSACTION_PROOF, txId: record.txId }).catch((err: unknown) => {
+    const reply = await this.#c.ring.ask(record.owner, { type: TRANSACTION_PROOF, txId: record.txId, height: record.block.number }).catch((err: unknown) => {
+      // Pruned by its owner: answered as such (410), not as pending. Like a silent owner, an
+      // owner saying so proves nothing either way; it only cannot make a receipt look mined.
+      if (isFlowchainError(err, 'FLOWCHAIN_ERR_TX_PRUNED')) throw err;
       this.#c.log?.warn({ err, owner: record.owner.url }, 'the owner of a transaction did not answer for its proof; its receipt says pending');
       return undefined;
     });
@@ -297,11 +310,6 @@ export class Broker implements ChangeJournal {
       return undefined;
     }
     return { proof, certificate: reply!.certificate as string };
-  }
-
-  /** The newest `limit` recorded values of a property of a Thing of this node. */
-  history(thing: string, property: string, limit: number): Promise<HistoryEntry[]> {
-    return this.#c.history.recent(thing, property, limit);
   }
 
   /**
@@ -340,11 +348,12 @@ export class Broker implements ChangeJournal {
       }),
     );
     // Written with the outbox's removal of these transactions, in one batch.
-    const settled = acked.length > 0 ? this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])) : undefined;
+    const settled = acked.length > 0 ? await this.#c.history.settle(acked.map(([tx, ack]) => [tx, ack.txId])) : undefined;
     for (const [tx, ack] of acked) {
       if (this.#acks.has(tx.hData)) this.#acks.set(tx.hData, ack);
       this.#recent.delete(tx.hData);
-      this.#recent.set(tx.hData, { tx, txId: ack.txId });
+      const openedAt = ack.block === undefined ? undefined : openedAtOf(ack.block, ack.hBlock);
+      this.#recent.set(tx.hData, { tx, txId: ack.txId, expiresAt: openedAt === undefined ? undefined : ringRecordsExpireAt(openedAt, this.#init.owner?.retainLedger ?? Infinity) });
       if (this.#recent.size > AUDITED) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#emit({ hData: tx.hData, thing: tx.data.thing, property: tx.data.property, status: 'stored', txId: ack.txId, owner: ack.owner });
     }

@@ -79,8 +79,18 @@ export interface LedgerPlugin {
   admit(txs: readonly DataTransaction[], owner: RecordOwner, now: number): Promise<TransactionRecord[]>;
   /** Transactions admitted and not yet in a mined block: the broker refuses new ones above a bound. */
   backlog(): number;
-  /** What the ledger can prove about one of its transactions; undefined while only pending or unknown. */
-  proof(txId: string): Promise<LedgerProof | undefined>;
+  /**
+   * What the ledger can prove about one of its transactions; undefined while only pending or
+   * unknown. `height` is the block its record names: a ledger that prunes old transactions
+   * throws FLOWCHAIN_ERR_TX_PRUNED for one it no longer holds.
+   */
+  proof(txId: string, height?: number): Promise<LedgerProof | undefined>;
+  /**
+   * Drops what the ledger keeps of transactions older than `before` (milliseconds since the
+   * epoch), as far as it safely can; optional (a ledger without it keeps everything). The
+   * node calls it periodically with `--retain-ledger`.
+   */
+  prune?(before: number): Promise<unknown>;
   /** Re-checks everything the ledger stored; reports the first fault, if any. */
   verify(): Promise<VerifyReport>;
   /** Calls `listener` for each new block and anchor; returns the unsubscribe. */

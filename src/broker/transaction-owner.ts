@@ -17,7 +17,9 @@
  *
  * A transaction record another member offers this node (replication, a hand-over, a read
  * repair) passes the same rules ({@link TransactionOwner.recordKinds}): the member that filed
- * it may have lied about them.
+ * it may have lied about them. The record and its index expire twice the ledger's retention
+ * after their block opened (transaction-records.ts), so a block opened in this node's future
+ * is refused too: it would keep them longer.
  *
  * Submitting the same transaction again (a retry after a lost acknowledgement) answers the
  * first acknowledgement and stores nothing new. Transactions travel in submissions of up to
@@ -35,8 +37,8 @@ import { describeError, FlowchainError, type ErrorBody } from '../errors.js';
 import type { ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
 import { verifyTransaction, type DataTransaction } from './data-transaction.js';
-import type { LedgerPlugin, RecordOwner, TransactionRecord, TransactionStatus } from './ledger-sink.js';
-import { indexKey, TRANSACTION_INDEX, TRANSACTION_RECORDS, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
+import type { LedgerPlugin, OpenBlock, RecordOwner, TransactionRecord, TransactionStatus } from './ledger-sink.js';
+import { indexKey, transactionIndex, transactionRecords, type RingTransactionRecord, type TransactionIndex } from './transaction-records.js';
 
 /** The peer request type that carries a transaction to its owner. */
 export const SUBMIT_TRANSACTION = 'tx-submit';
@@ -47,6 +49,8 @@ export interface Acknowledgement {
   readonly hData: string;
   readonly hBlock: string;
   readonly owner: RecordOwner;
+  /** The block H_BLOCK is the hash of: when it opened dates the ring's records of the transaction. */
+  readonly block?: OpenBlock;
   /** Successors that confirmed their copy. */
   readonly replicas: number;
   readonly status: TransactionStatus;
@@ -101,6 +105,11 @@ export interface TransactionOwnerInit {
   readonly senderBurst?: number;
   /** The ledger's backlog (admitted, not yet mined) above which submissions are told to wait. */
   readonly maxBacklog?: number;
+  /**
+   * How long the node's ledger keeps transactions (ms; `--retain-ledger`; default Infinity):
+   * the ring's records of a transaction expire twice that after its block opened.
+   */
+  readonly retainLedger?: number;
 }
 
 /** Receives transactions for the keys this node owns. */
@@ -113,6 +122,7 @@ export class TransactionOwner {
   readonly #rate: number;
   readonly #burst: number;
   readonly #maxBacklog: number;
+  readonly #retainLedger: number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   /** Transactions being filed, by H_DATA, so a retry racing the original stores nothing twice. */
   readonly #inFlight = new Map<string, Promise<Filing>>();
@@ -127,6 +137,7 @@ export class TransactionOwner {
     this.#rate = init.senderRate ?? 20_000;
     this.#burst = init.senderBurst ?? 100_000;
     this.#maxBacklog = init.maxBacklog ?? 65_536;
+    this.#retainLedger = init.retainLedger ?? Infinity;
   }
 
   /**
@@ -139,9 +150,11 @@ export class TransactionOwner {
       // A record may be of any age; it cannot have been filed in this node's future.
       checkTimestamp(record.storedAt, this.#clock.now(), 'storedAt', false);
       checkTimestamp(record.tx.timestamp, record.storedAt, 'tx.timestamp');
+      // Its block opened before it was filed: a later opening would make it outlive its time.
+      checkTimestamp(record.block.openedAt, this.#clock.now(), 'block.openedAt', false);
       await this.#authorize(record.tx, false);
     };
-    return [{ ...TRANSACTION_RECORDS, admit }, TRANSACTION_INDEX];
+    return [{ ...transactionRecords(this.#retainLedger), admit }, transactionIndex(this.#retainLedger)];
   }
 
   /**
@@ -237,8 +250,9 @@ export class TransactionOwner {
       // The ledger first: it keeps the first record of each H_DATA, so a retry gets its id.
       const filed = await this.#ledger.admit(txs, this.#self(), this.#clock.now());
       // The record and its index go out together: an index entry proves its own binding, so
-      // one left behind by a failed write points at nothing and misleads nobody.
-      const index = (record: TransactionRecord): [string, TransactionIndex] => [indexKey(record.txId), { kind: 'tx-index', txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock }];
+      // one left behind by a failed write points at nothing and misleads nobody. Its block
+      // dates it: it expires with the record.
+      const index = (record: TransactionRecord): [string, TransactionIndex] => [indexKey(record.txId), { kind: 'tx-index', txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock, block: record.block }];
       const [{ existing, replicas, proofs: held }, indexed] = await Promise.all([
         this.#store().putOwned(filed.map((record) => [record.tx.hData, { kind: 'tx', ...record } satisfies RingTransactionRecord])),
         this.#store().putMany(filed.map(index)),
@@ -252,7 +266,7 @@ export class TransactionOwner {
       const olderErrors = new Map(older.map((record, j) => [record.tx.hData, reindexed[j]]));
       records.forEach((record, i) => {
         const indexError = record === filed[i] ? indexed[i] : olderErrors.get(record.tx.hData);
-        const ack = { txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock, owner: record.owner, replicas: existing[i] === undefined ? replicas : 0, status: record.status };
+        const ack = { txId: record.txId, hData: record.tx.hData, hBlock: record.hBlock, owner: record.owner, block: record.block, replicas: existing[i] === undefined ? replicas : 0, status: record.status };
         results.set(record.tx.hData, indexError === undefined ? { ack } : { error: describeError(indexError) });
       });
     } catch (err) {

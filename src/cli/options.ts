@@ -7,6 +7,7 @@
  *
  * Pure data; throws nothing.
  */
+import { formatDuration } from '../common/duration.js';
 import { DEFAULTS, LOG_LEVELS, type CommandFlag, type Config } from '../config.js';
 
 /** One option as help prints it and the argument checker reads it. */
@@ -81,6 +82,13 @@ const CONFIG_OPTIONS: Record<keyof Config, ConfigOptionText> = {
   anchorKeyFile: { flag: 'anchor-key-file', argument: 'FILE', description: "file holding the anchoring account's private key (0x and 64 hex digits)" },
   anchorEveryBlocks: { flag: 'anchor-every', argument: 'N', description: 'anchor once this many blocks are unanchored (or at --anchor-interval)' },
   anchorIntervalMs: { flag: 'anchor-interval', argument: 'MS', description: 'anchor this often (or at --anchor-every blocks)' },
+  retainHistory: { flag: 'retain-history', argument: 'DURATION', description: 'how long the history of property values and events is kept (30d, 12h, P7D...), or forever', default: formatDuration(DEFAULTS.retainHistory) },
+  retainLedger: {
+    flag: 'retain-ledger',
+    argument: 'DURATION',
+    description: 'how long the ledger keeps transactions (30d, 12h, P7D...), or forever; older blocks (anchored ones, with --anchor) keep their headers, not their transactions',
+    default: formatDuration(DEFAULTS.retainLedger),
+  },
   mqtt: { flag: 'mqtt', argument: 'URL', description: "the MQTT broker (mqtt:// or mqtts://, MQTT 5) the node publishes its Things to, or off", default: 'a broker embedded in the node, on --mqtt-port' },
   mqttPort: { flag: 'mqtt-port', argument: 'PORT', description: 'TCP port of the embedded MQTT broker (MQTT 3.1.1); 0 picks a free one; taken: the node runs without MQTT' },
   mqttPrefix: { flag: 'mqtt-prefix', argument: 'TOPIC', description: "the first levels of the node's MQTT topics (nodes sharing a broker need their own)" },

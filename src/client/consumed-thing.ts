@@ -20,12 +20,13 @@
  * FLOWCHAIN_ERR_FORM_NOT_FOUND (no form to follow, naming the affordance),
  * FLOWCHAIN_ERR_FORM_INDEX_INVALID, FLOWCHAIN_ERR_URI_VARIABLE_INVALID / _MISSING (see
  * forms.ts), FLOWCHAIN_ERR_VALUE_INVALID (a value that does not fit the schema, either way),
- * FLOWCHAIN_ERR_REMOTE_UNREACHABLE, FLOWCHAIN_ERR_OUTCOME_UNKNOWN, FLOWCHAIN_ERR_REMOTE_FAILED
- * and the remote node's own codes.
+ * FLOWCHAIN_ERR_REMOTE_UNREACHABLE, FLOWCHAIN_ERR_OUTCOME_UNKNOWN, FLOWCHAIN_ERR_REMOTE_FAILED,
+ * FLOWCHAIN_ERR_HISTORY_NOT_KEPT and the remote node's own codes.
  */
 import { HTTP_CLIENT_BINDINGS } from '../bindings/http/client/client-bindings.js';
 import { httpExchange } from '../bindings/http/client/exchange.js';
 import { errorFromBody, FlowchainError, isFlowchainError } from '../errors.js';
+import { historySearchParams, type HistoryOptions } from '../history/history-query.js';
 import type { ActionAffordance, DataSchema, InteractionAffordance, PropertyAffordance, ThingDescription } from '../td/thing-description.js';
 import { checkValue } from '../thing/data-schema.js';
 import { DEFAULT_HANDLER_TIMEOUT_MS } from '../thing/exposed-thing.js';
@@ -34,6 +35,16 @@ import type { BindingSubscription, ClientBinding, ClientContext, ClientOperation
 import { authorizationFor, pickForms, type AffordanceKind, type Binding, type Credentials, type ResolvedForm } from './forms.js';
 
 export type { RemoteActionStatus, WriteResult } from '../thing/protocol-binding.js';
+export type { HistoryOptions } from '../history/history-query.js';
+
+/** An entry of a property's (`value`) or an event's (`data`) history, or an aggregated bucket. */
+export type HistoryItem = Readonly<{ timestamp: number; value?: unknown; data?: unknown; txId?: string; count?: number; min?: number | null; max?: number | null; mean?: number | null; last?: unknown }>;
+
+/** One page of history, newest first; `next` reads the following one, when there is one. */
+export interface HistoryResult {
+  readonly items: readonly HistoryItem[];
+  readonly next?: () => Promise<HistoryResult>;
+}
 
 /**
  * How long a consumer waits for an answer by default: longer than a Flowchain node lets a
@@ -155,6 +166,24 @@ export class ConsumedThing {
       const value = await this.#client(form).readProperty!(this.#context, form, name);
       return this.#output(value, property as DataSchema, name, form);
     });
+  }
+
+  /**
+   * The past values of property `name`, newest first, a page at a time (Flowchain nodes keep
+   * them; the TD's `version-history` link anchored at the property says where): entries
+   * `{ value, timestamp, txId? }`, or with `every` buckets `{ timestamp, count, min, max, mean,
+   * last }`. `next()` reads the following page, when there is one. Throws
+   * FLOWCHAIN_ERR_HISTORY_NOT_KEPT when the TD links no history of it.
+   */
+  async readPropertyHistory(name: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+    const property = this.#property(name);
+    if (property.writeOnly === true) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_WRITE_ONLY', `${this.#td.title}'s property ${name} is write-only: it has no values to look back on`, { field: name });
+    return this.#history(property, name, options);
+  }
+
+  /** The past occurrences of event `name` (entries `{ data, timestamp }`), as {@link readPropertyHistory} reads values. */
+  async readEventHistory(name: string, options: HistoryOptions = {}): Promise<HistoryResult> {
+    return this.#history(this.#affordance('events', name), name, options);
   }
 
   /** readallproperties: every readable property (through the Thing's own form, or one by one). */
@@ -288,6 +317,24 @@ export class ConsumedThing {
     const property = this.#property(name);
     if (property.readOnly === true) throw new FlowchainError('FLOWCHAIN_ERR_PROPERTY_READ_ONLY', `${this.#td.title}'s property ${name} is read-only: it cannot be written`, { field: name });
     return property;
+  }
+
+  /** The history of an affordance: the TD's version-history link anchored at one of its forms. */
+  async #history(affordance: InteractionAffordance, name: string, options: HistoryOptions): Promise<HistoryResult> {
+    const resolve = (href: string) => new URL(href, this.#td.base).href;
+    const anchors = new Set((affordance.forms ?? []).map((form) => resolve(form.href)));
+    const link = (this.#td.links ?? []).find((l) => l.rel === 'version-history' && typeof l.anchor === 'string' && typeof l.href === 'string' && anchors.has(resolve(l.anchor)));
+    if (link === undefined) throw new FlowchainError('FLOWCHAIN_ERR_HISTORY_NOT_KEPT', `${this.#td.title} links no history of ${name}`, { field: name });
+    const url = new URL(resolve(link.href as string));
+    for (const [key, value] of historySearchParams(options)) url.searchParams.set(key, value);
+    const page = async (at: URL): Promise<HistoryResult> => {
+      const authorization = authorizationFor(this.#td, { href: at.href }, this.#options.credentials);
+      const answer = await httpExchange(at, { method: 'GET', headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) }, timeoutMs: this.#options.timeoutMs ?? DEFAULT_CONSUME_TIMEOUT_MS });
+      if (!Array.isArray(answer.body)) throw new FlowchainError('FLOWCHAIN_ERR_REMOTE_FAILED', `${at.href}: the history is not a JSON array`, { field: 'url' });
+      const next = /<([^>]*)>\s*;\s*rel="?next"?/.exec(answer.headers.get('link') ?? '')?.[1];
+      return { items: answer.body as HistoryItem[], ...(next === undefined ? {} : { next: () => page(new URL(next, at)) }) };
+    };
+    return page(url);
   }
 
   #affordance(kind: 'properties' | 'actions' | 'events', name: string): InteractionAffordance {

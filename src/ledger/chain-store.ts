@@ -4,10 +4,12 @@
  *
  *   m/open          the open block (number, openedAt, nonce)
  *   m/difficulty    the difficulty of the next block
- *   r/<H_DATA>      a transaction record, as admitted (never rewritten)
+ *   m/pruned        the lowest height whose transactions are kept: blocks below it were pruned
+ *   r/<H_DATA>      a transaction record, as admitted (never rewritten; deleted when pruned)
  *   p/<H_DATA>      present while the record waits for its block to be mined
- *   x/<txId>        { hData, height, index }: where a mined transaction sits
- *   b/<height>      a mined block (16 hex digits of height, so keys sort by height)
+ *   x/<txId>        { hData, height, index }: where a mined transaction sits (deleted when pruned)
+ *   b/<height>      a mined block (16 hex digits of height, so keys sort by height); kept for
+ *                   good, its transaction ids with it, so a pruned block still verifies whole
  *   h/<hash>        height of the block with that hash
  *   a/<seq>         an anchor (8 hex digits of sequence)
  */
@@ -47,6 +49,11 @@ export class ChainStore {
 
   async openBlock(): Promise<OpenBlock | undefined> {
     return (await this.#section.get('m/open')) as OpenBlock | undefined;
+  }
+
+  /** The lowest height whose transactions are still kept (0 before any pruning). */
+  async prunedBelow(): Promise<number> {
+    return ((await this.#section.get('m/pruned')) as number | undefined) ?? 0;
   }
 
   async difficulty(): Promise<number | undefined> {
@@ -113,6 +120,22 @@ export class ChainStore {
     block.txIds.forEach((txId, index) => {
       ops.push({ type: 'put', key: `x/${txId}`, value: { hData: hData[index]!, height: block.header.height, index } satisfies Placement }, { type: 'del', key: `p/${hData[index]!}` });
     });
+    await this.#section.batch(ops);
+  }
+
+  /**
+   * Drops the transactions of `blocks` (consecutive, from the current pruned height up): their
+   * records and places, in one write with the new pruned height, so a crash leaves either all
+   * of a run pruned or none of it. The blocks themselves stay.
+   */
+  async prune(blocks: readonly { readonly block: Block; readonly hData: readonly string[] }[]): Promise<void> {
+    const last = blocks.at(-1);
+    if (last === undefined) return;
+    const ops: BatchOperation[] = [{ type: 'put', key: 'm/pruned', value: last.block.header.height + 1 }];
+    for (const { block, hData } of blocks) {
+      for (const txId of block.txIds) ops.push({ type: 'del', key: `x/${txId}` });
+      for (const h of hData) ops.push({ type: 'del', key: `r/${h}` });
+    }
     await this.#section.batch(ops);
   }
 

@@ -6,9 +6,12 @@
  * kept in LevelDB with its transactions' places. Every `anchorEveryBlocks` blocks or
  * `anchorIntervalMs`, the blocks since the last anchor are anchored through the anchor plugin.
  * On start the stored chain is verified and a block sealed before a crash is mined again.
+ * {@link VirtualChain.prune} drops the transactions of old blocks (once anchored, with an
+ * anchor plugin) and keeps the blocks, so the chain and the receipts already handed out still
+ * verify.
  *
  * Throws FLOWCHAIN_ERR_LEDGER_CORRUPT from {@link start}, FLOWCHAIN_ERR_BLOCK_NOT_FOUND from
- * block lookups.
+ * block lookups, FLOWCHAIN_ERR_TX_PRUNED from {@link VirtualChain.proof} of a pruned transaction.
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { blockHash, transactionId, verifyTransaction, type DataTransaction } from '../broker/data-transaction.js';
@@ -58,9 +61,25 @@ export interface ChainSummary {
   readonly blockIntervalMs: number;
   readonly anchoring: string;
   readonly lastAnchor: Anchor | null;
+  /** Blocks below this height were pruned: they keep their headers and transaction ids, not their transactions. */
+  readonly prunedBelow: number;
   /** The share of one core the miner may use, and the CPU time it spent since the node started. */
   readonly mining: { readonly share: number; readonly cpuMs: number };
 }
+
+/** What one {@link VirtualChain.prune} did. */
+export interface PruneReport {
+  readonly blocks: number;
+  readonly transactions: number;
+  /** The lowest height whose transactions are kept, after this run. */
+  readonly prunedBelow: number;
+}
+
+/** A block as the chain's views show it: with `pruned` once its transactions are gone. */
+export type ShownBlock = Block & { readonly pruned?: true };
+
+/** Blocks pruned in one write. */
+const PRUNE_RUN = 256;
 
 const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
 
@@ -78,6 +97,11 @@ export class VirtualChain implements LedgerPlugin {
   #tip: Block | undefined;
   #difficulty = 1;
   #anchors: Anchor[] = [];
+  /** Heights below this lost their transactions to {@link prune}. */
+  #prunedBelow = 0;
+  #pruning: Promise<unknown> = Promise.resolve();
+  /** Set by {@link stop}: a long prune ends after the run it is writing. */
+  #stopping = false;
   /** Admissions and sealing take turns, so a record is never admitted into a block being sealed. */
   #turn: Promise<unknown> = Promise.resolve();
   #mining: Promise<void> | undefined;
@@ -100,6 +124,7 @@ export class VirtualChain implements LedgerPlugin {
       throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `block ${report.fault.height}: ${report.fault.reason} (run flowchain verify for the whole chain)`, { field: 'ledger' });
     }
     this.#anchors = await this.#c.store.anchors();
+    this.#prunedBelow = await this.#c.store.prunedBelow();
     this.#difficulty = (await this.#c.store.difficulty()) ?? this.#init.difficulty;
     this.#open = (await this.#c.store.openBlock()) ?? this.#newBlock((this.#tip?.header.height ?? -1) + 1);
     // What was admitted before a restart: the open block's records fill it again; records of
@@ -110,6 +135,7 @@ export class VirtualChain implements LedgerPlugin {
     byBlock.delete(this.#open.number);
     this.#sealed = [...byBlock.entries()].sort(([a], [b]) => a - b).map(([, records]) => records);
     this.#running = true;
+    this.#stopping = false;
     this.#anchorTimer = this.#c.clock.every(this.#init.anchorIntervalMs, () => this.#anchorSoon());
     this.#schedule();
   }
@@ -117,11 +143,13 @@ export class VirtualChain implements LedgerPlugin {
   /** Stops mining (a block being mined is mined again on the next start) and anchoring. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
     this.#sealTimer?.cancel();
     this.#anchorTimer?.cancel();
     await this.#c.miner.close();
     await this.#mining;
     await this.#anchoring;
+    await this.#pruning;
     await this.#c.anchorer?.close();
     await this.#turn;
   }
@@ -137,6 +165,10 @@ export class VirtualChain implements LedgerPlugin {
       const records = txs.map((tx, i) => {
         const existing = known[i] ?? fresh.get(tx.hData);
         if (existing !== undefined) return existing;
+        // An empty open block takes the time of its first transaction: its opening dates the
+        // ring's records of its transactions (they expire twice --retain-ledger after it, see
+        // broker/transaction-records.ts), which must not count the time the node sat idle.
+        if (filling.length === 0 && open.openedAt < now) open = this.#newBlock(open.number);
         if (filling.length >= this.#init.maxBlockTx) {
           // A full block is sealed at once; the rest go into the next one.
           sealed.push(filling);
@@ -164,9 +196,19 @@ export class VirtualChain implements LedgerPlugin {
     return this.#filling.length + this.#sealed.reduce((n, records) => n + records.length, 0);
   }
 
-  async proof(txId: string): Promise<LedgerProof | undefined> {
+  /**
+   * What proves `txId` is in this chain. `height`, the block its record names, lets a pruned
+   * transaction be told from an unknown one: FLOWCHAIN_ERR_TX_PRUNED when that block was pruned
+   * and its ids (which its Merkle root still binds) hold `txId`.
+   */
+  async proof(txId: string, height?: number): Promise<LedgerProof | undefined> {
     const [placement] = await this.#c.store.placements([txId]);
-    if (placement === undefined) return undefined;
+    if (placement === undefined) {
+      if (height !== undefined && Number.isSafeInteger(height) && height >= 0 && height < this.#prunedBelow && (await this.#read(height)).txIds.includes(txId)) {
+        throw new FlowchainError('FLOWCHAIN_ERR_TX_PRUNED', `transaction ${txId} was in block ${height}, whose transactions were pruned (the block's header stays: GET /ledger/blocks/${height})`, { field: 'txId' });
+      }
+      return undefined;
+    }
     const block = await this.#read(placement.height);
     const anchor = this.#anchors.find((a) => a.fromHeight <= placement.height && placement.height <= a.toHeight);
     let anchored: object | null = null;
@@ -205,20 +247,69 @@ export class VirtualChain implements LedgerPlugin {
       blockIntervalMs: this.#init.blockIntervalMs,
       anchoring: this.#c.anchorer?.kind ?? 'none',
       lastAnchor: this.#anchors.at(-1) ?? null,
+      prunedBelow: this.#prunedBelow,
       mining: { share: this.#c.miner.share, cpuMs: Math.round(this.#c.miner.busyMs) },
     };
   }
 
-  /** Blocks from height `from`, oldest first. */
-  blocks(from: number, limit: number): Promise<Block[]> {
-    return this.#c.store.blocks(from, limit);
+  /** Blocks from height `from`, oldest first; a pruned one says so. */
+  async blocks(from: number, limit: number): Promise<ShownBlock[]> {
+    return (await this.#c.store.blocks(from, limit)).map((block) => this.#shown(block));
   }
 
-  /** A block by height or hash. */
-  async block(ref: string): Promise<Block> {
+  /** A block by height or hash; a pruned one says so (its header and ids stay). */
+  async block(ref: string): Promise<ShownBlock> {
     const height = /^\d{1,15}$/.test(ref) ? Number(ref) : HEX64.test(ref) ? await this.#c.store.heightOf(ref) : undefined;
     if (height === undefined) throw new FlowchainError('FLOWCHAIN_ERR_BLOCK_NOT_FOUND', `no block ${ref} in this node's chain`, { field: 'block' });
-    return this.#read(height);
+    return this.#shown(await this.#read(height));
+  }
+
+  #shown(block: Block): ShownBlock {
+    return block.header.height < this.#prunedBelow ? { ...block, pruned: true } : block;
+  }
+
+  /**
+   * Drops the transactions (records and places) of the blocks sealed before `before`, oldest
+   * first, stopping at the first block that is not due: sealed later, or, with an anchor
+   * plugin, not anchored yet. The blocks stay, headers, Merkle roots and transaction ids, and so
+   * do the anchors: {@link verify} still checks every block and its link, and a receipt handed
+   * out earlier still verifies offline (it carries its own proofs). Runs one at a time, in
+   * writes of up to 256 blocks; {@link stop} ends it after the write under way.
+   *
+   * A transaction the owner is offered again after its record was pruned is filed anew (the
+   * ring keeps the first record, whose id is the one acknowledged); owners refuse transactions
+   * more than 7 days old, so with a retention of at least that it cannot happen.
+   */
+  prune(before: number): Promise<PruneReport> {
+    const run = this.#pruning.then(() => this.#prune(before));
+    this.#pruning = run.catch(() => undefined);
+    return run;
+  }
+
+  async #prune(before: number): Promise<PruneReport> {
+    let blocks = 0;
+    let transactions = 0;
+    while (!this.#stopping) {
+      // Without an anchor plugin, age alone decides; with one, only anchored blocks go.
+      const anchoredTo = this.#c.anchorer === undefined ? Number.POSITIVE_INFINITY : (this.#anchors.at(-1)?.toHeight ?? -1);
+      const candidates = await this.#c.store.blocks(this.#prunedBelow, PRUNE_RUN);
+      const due: Block[] = [];
+      for (const block of candidates) {
+        if (block.header.height !== this.#prunedBelow + due.length || block.header.sealedAt >= before || block.header.height > anchoredTo) break;
+        due.push(block);
+      }
+      if (due.length === 0) break;
+      const run = await Promise.all(
+        due.map(async (block) => ({ block, hData: (await this.#c.store.placements(block.txIds)).flatMap((p) => (p === undefined ? [] : [p.hData])) })),
+      );
+      await this.#c.store.prune(run);
+      this.#prunedBelow += due.length;
+      blocks += due.length;
+      transactions += run.reduce((n, { block }) => n + block.txIds.length, 0);
+      if (due.length < candidates.length || candidates.length < PRUNE_RUN) break;
+    }
+    if (blocks > 0) this.#c.log?.info({ blocks, transactions, prunedBelow: this.#prunedBelow }, 'old blocks pruned: their headers stay');
+    return { blocks, transactions, prunedBelow: this.#prunedBelow };
   }
 
   /** A stored block, checked as it is read (its header, signature and Merkle root). */
@@ -342,19 +433,27 @@ export class VirtualChain implements LedgerPlugin {
 }
 
 /**
- * Walks the stored chain: each block on its own and linked to the one before, and each of
- * its transactions' records (H_DATA, the id bound to this block, with `signatures` the
- * sender's signature too). Also returns the last sound block.
+ * Walks the stored chain: each block on its own (header, signature, and the Merkle root of its
+ * transaction ids) and linked to the one before, and each of its transactions' records (H_DATA,
+ * the id bound to this block, with `signatures` the sender's signature too), except in pruned
+ * blocks, which have none left: those verify by their header, ids and link alone. Also
+ * returns the last sound block.
  */
 export async function verifyChain(store: ChainStore, signatures: boolean): Promise<{ readonly report: VerifyReport; readonly tip: Block | undefined }> {
   let previous: Block | undefined;
   let blocks = 0;
   let transactions = 0;
   const report = (height: number, reason: string) => ({ report: { blocks, transactions, fault: { height, reason } }, tip: previous });
+  const prunedBelow = await store.prunedBelow();
   for await (const block of store.allBlocks()) {
     const height = block.header?.height ?? blocks;
     const fault = checkBlock(block, NodeIdentity.verify) ?? checkLink(block.header, previous);
     if (fault !== undefined) return report(height, fault);
+    if (height < prunedBelow) {
+      previous = block;
+      blocks++;
+      continue;
+    }
     const hBlock = blockHash(block.header.height, block.header.openedAt, block.header.openingNonce);
     const placements = await store.placements(block.txIds);
     const records = await store.records(placements.map((p) => p?.hData ?? ''));

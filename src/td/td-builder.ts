@@ -36,6 +36,8 @@ export interface ThingIdentity {
   readonly id: string;
   /** The URL path segment of the Thing. */
   readonly slug: string;
+  /** Whether the node keeps the history of its values and events. */
+  readonly keepsHistory?: boolean;
 }
 
 /** TD 1.1 §5.3.3 security definitions for the given exposure. */
@@ -84,6 +86,8 @@ export interface DescribedThing {
   readonly id: string;
   /** The Thing's URL path segment. */
   readonly slug: string;
+  /** Whether the node keeps the history of its values and events (bindings link to it). */
+  readonly keepsHistory?: boolean;
 }
 
 /** What one binding needs to know of the node's exposure to write its forms. */
@@ -129,7 +133,7 @@ export interface FormSource {
 export function buildThingDescription(source: ThingDescription, identity: ThingIdentity, exposure: ExposureOptions, bindings: readonly FormSource[]): ThingDescription {
   const { '@context': context, driver: _driver, forms: _forms, id: _id, base: _base, security: _sec, securityDefinitions: _defs, ...rest } = source;
   const given: FormExposure = { base: exposure.base, protectedScheme: protectedScheme(exposure) };
-  const contributions = bindings.map((binding) => binding.formsFor({ td: source, id: identity.id, slug: identity.slug }, given));
+  const contributions = bindings.map((binding) => binding.formsFor({ td: source, id: identity.id, slug: identity.slug, ...(identity.keepsHistory ? { keepsHistory: true } : {}) }, given));
   const gather = (pick: (forms: BindingForms) => readonly Form[] | undefined): Form[] => contributions.flatMap((forms) => pick(forms) ?? []);
 
   const properties = mapValues(source.properties, (name, property) => ({ ...property, forms: gather((c) => c.properties?.[name]) }));

@@ -34,6 +34,8 @@ import { isRecorded, NO_JOURNAL, type ChangeJournal, type JournalReceipt, type O
 import { checkValue } from './data-schema.js';
 import { interactionOutput, type InteractionInput, type InteractionOutput } from './interaction-output.js';
 import type { PropertyStore } from './property-store.js';
+import { joinWrites } from '../storage.js';
+import type { ValueHistory } from './value-history.js';
 
 /** A property took a new value. */
 export interface PropertyChange {
@@ -99,6 +101,8 @@ export interface ExposedThingComponents {
   readonly clock: Clock;
   /** Where accepted changes are recorded; none by default. */
   readonly journal?: ChangeJournal;
+  /** Where the values the journal does not record, and the events, are kept as history; nowhere by default. */
+  readonly history?: ValueHistory;
   /** Where expose() and destroy() take effect; nowhere by default (unit tests). */
   readonly host?: ExposureHost;
   /** Where invocations of asynchronous actions are kept; in memory only by default. */
@@ -132,6 +136,7 @@ export class ExposedThing {
   readonly #clock: Clock;
   readonly #store: PropertyStore;
   readonly #journal: ChangeJournal;
+  readonly #history: ValueHistory | undefined;
   readonly #host: ExposureHost | undefined;
   readonly #timeoutMs: number;
   readonly #values = new Map<string, unknown>();
@@ -166,6 +171,7 @@ export class ExposedThing {
     this.#clock = components.clock;
     this.#store = components.store;
     this.#journal = components.journal ?? NO_JOURNAL;
+    this.#history = components.history;
     this.#host = components.host;
     this.#timeoutMs = init.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     this.#actionStore = components.actions;
@@ -271,7 +277,8 @@ export class ExposedThing {
       this.#dropped++;
       return;
     }
-    const alongside = property.readOnly ? undefined : this.#store.prepare(this.slug, new Map([[name, current]]));
+    const values = new Map([[name, current]]);
+    const alongside = joinWrites([property.readOnly ? undefined : this.#store.prepare(this.slug, values), changes.length > 0 ? undefined : this.#history?.prepareValues(this.id, values, this.#clock.now())]);
     const written = changes.length > 0 ? this.#journal.record(changes, { wait: false, ...(alongside ? { alongside } : {}) }).then(() => undefined) : alongside?.commit();
     if (written !== undefined) {
       this.#lastDeviceSave = written;
@@ -286,9 +293,11 @@ export class ExposedThing {
     const event = this.event(name);
     if (this.#state === 'destroyed') return;
     if (event.data !== undefined) this.#checkOutput(event.data, data, name);
+    const timestamp = this.#clock.now();
+    this.#history?.recordEvent(this.id, name, data, timestamp);
     const listeners = this.#subscribers.get(name);
     if (!listeners) return;
-    const emitted: ThingEvent = { thing: this.slug, name, data, timestamp: this.#clock.now() };
+    const emitted: ThingEvent = { thing: this.slug, name, data, timestamp };
     for (const listener of listeners) listener(emitted);
   }
 
@@ -310,6 +319,11 @@ export class ExposedThing {
     this.#subscribers.clear();
     if (wasExposed) await this.#host?.destroy(this);
     await this.stop();
+  }
+
+  /** Whether the node keeps this Thing's history (its TD then links to it). */
+  get keepsHistory(): boolean {
+    return this.#history !== undefined;
   }
 
   /** Readings not taken because the journal was full. */
@@ -668,9 +682,11 @@ export class ExposedThing {
         }
         throw err;
       }
-      // Values of properties that are not recorded are only stored: no journal entry, no wait.
+      // Values of properties that are not recorded are only stored (with their history): no journal entry, no wait.
       const journal = changes.length > 0 ? this.#journal : NO_JOURNAL;
-      return { recorded: journal.record(changes, { wait, alongside: this.#store.prepare(this.slug, values) }), previous: before };
+      const unrecorded = new Map([...values].filter(([name]) => !changes.some((change) => change.property === name)));
+      const history = unrecorded.size > 0 ? this.#history?.prepareValues(this.id, unrecorded, this.#clock.now()) : undefined;
+      return { recorded: journal.record(changes, { wait, alongside: joinWrites([this.#store.prepare(this.slug, values), history])! }), previous: before };
     });
     this.#lastCommit = recorded.then(() => undefined, () => undefined);
     await recorded;

@@ -179,7 +179,7 @@ t.test('the audit delivers again what the ring no longer holds (the record or it
 t.test('a receipt is served with its owner\'s proof only when the block is signed by the key the owner\'s certificate holds', async (t) => {
   const KEY = 'a'.repeat(64);
   const txId = 'f'.repeat(64);
-  const record = { kind: 'tx', txId, hBlock: H_BLOCK, owner: { ...OWNER, key: KEY }, storedAt: 0, status: 'pending', tx: { hData: 'e'.repeat(40) } };
+  const record = { kind: 'tx', txId, hBlock: H_BLOCK, owner: { ...OWNER, key: KEY }, storedAt: 0, status: 'pending', block: { number: 3, openedAt: 0, nonce: '0'.repeat(32) }, tx: { hData: 'e'.repeat(40) } };
   const mined = { status: 'mined', signer: KEY, minedIn: { height: 3 } };
   const cases: [string, Partial<Script>, string][] = [
     ['signed by the key the owner\'s certificate holds', { proofReply: { proof: mined, certificate: 'owner' }, certificates: { owner: KEY } }, 'mined'],

@@ -70,9 +70,11 @@ t.test('rejected writes and unrecorded properties make no transaction; bad recei
   t.equal(td.properties.power?.recorded, false, 'the sample plug marks its power reading as not recorded');
   t.same(
     td.links.filter((l) => l.rel === 'version-history').map((l) => l.href),
-    ['things/smart-plug/properties/on/history'],
-    'the TD links the history of recorded properties only',
+    ['things/smart-plug/properties/on/history', 'things/smart-plug/properties/power/history'],
+    'the TD links the history of every readable property, recorded or not',
   );
+  await servient.registry.get('smart-plug').emitPropertyChange('power', 12.5);
+  t.match((await servient.app.inject('/things/smart-plug/properties/power/history')).json(), [{ value: 12.5 }], 'an unrecorded value is in the history, without a transaction');
 
   const notFound = await fetch(`${url}ledger/tx/${'0'.repeat(64)}`);
   t.equal(notFound.status, 404);

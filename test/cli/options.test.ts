@@ -35,3 +35,8 @@ t.test('defaults come from config.ts, and every option has a description', async
   t.equal(OPTIONS.get('mining-share')?.default, '0.1');
   for (const option of OPTIONS.values()) t.ok(option.description.length > 10, `--${option.flag} is described`);
 });
+
+t.test('the retention options state their defaults as durations', async (t) => {
+  t.match(OPTIONS.get('retain-history'), { argument: 'DURATION', default: '30d', env: 'FLOWCHAIN_RETAIN_HISTORY' });
+  t.match(OPTIONS.get('retain-ledger'), { argument: 'DURATION', default: '90d', env: 'FLOWCHAIN_RETAIN_LEDGER' });
+});

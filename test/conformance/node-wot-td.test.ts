@@ -55,7 +55,7 @@ for (const setup of SETUPS) {
     const directory = await WoT.requestThingDescription(`${url}.well-known/wot`);
     t.same(directory['@context'], [TD_V1, TD_V11, DISCOVERY], 'the directory Thing names both TD contexts, then the discovery one');
     const hosted = ((directory.links ?? []) as { rel?: string; href: string }[]).filter((link) => link.rel === 'item');
-    t.same(hosted.map((link) => link.href).sort(), ['things/environment-sensor', 'things/ledger', 'things/smart-plug', 'things/thermostat'], 'the sample Things and the ledger Thing');
+    t.same(hosted.map((link) => link.href).sort(), ['things/alerts', 'things/environment-sensor', 'things/ledger', 'things/smart-plug', 'things/thermostat'], 'the sample Things, the ledger Thing and the alerts Thing');
     const listing = await (await WoT.consume(directory)).readProperty('things');
     t.equal(((await listing.value()) as unknown[]).length, hosted.length, "node-wot read the directory's things property");
 

@@ -12,6 +12,7 @@ import { consumedNode, formsOf, SETUPS } from '../helpers/conformance.js';
 import { until } from '../bindings/http/fixtures.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { GenericConsumer, readSse, sampleValue, type ConsumerOptions } from '../helpers/wot-consumer.js';
+import { AlertsScript } from '../helpers/alerts-script.js';
 
 /** One SSE message as a consumer sees it. */
 interface Message {
@@ -67,6 +68,8 @@ async function resumeEveryStream(t: Test, listing: readonly ThingDescription[], 
   const written = new Map<string, unknown>();
   /** Writes a new value to every writable, observable property of `td` (and so the ledger has transactions), toggles the plug, lets time pass. */
   const stepFor = (td: ThingDescription) => async (ms: number): Promise<void> => {
+    // The alerts Thing changes through its actions: a rule fires, its alert is acknowledged and cleared, the rule deleted.
+    await AlertsScript.for(td, options)?.cycle();
     for (const consumer of new Set([new GenericConsumer(td, options), thermostat])) {
       for (const [name, property] of Object.entries(consumer.td.properties ?? {})) {
         if (property.readOnly || !property.observable) continue;

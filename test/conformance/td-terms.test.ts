@@ -60,7 +60,7 @@ t.test('produce() refuses a fragment with a typo, and nothing is produced', asyn
   for (const { member, term, meant } of TYPOS) {
     await t.rejects(servient.produce(sensor(member) as never), { code: 'FLOWCHAIN_ERR_TD_TERM_UNKNOWN', field: `/properties/value/${term}`, message: new RegExp(`did you mean \`${meant}\`\\?`) }, term);
   }
-  t.same(servient.things.map((thing) => thing.slug), ['ledger'], 'only the ledger Thing');
+  t.same(servient.things.map((thing) => thing.slug), ['ledger', 'alerts'], 'only the ledger and alerts Things');
   const fixed = await servient.produce(sensor({ readOnly: true }) as never, { slug: 'sensor' });
   t.equal(fixed.slug, 'sensor', 'the corrected fragment is produced');
 });
@@ -113,7 +113,7 @@ t.test('every TD a node serves uses known terms only: its Things, the directory 
     t.equal(put.statusCode, 201);
     const listing = body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }));
     const node = body<ThingDescription>(await servient.app.inject({ method: 'GET', url: '/.well-known/wot' }));
-    t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Ledger', 'Sensor', 'Smart plug', 'Thermostat'], 'the sample Things, the ledger Thing and the registration');
+    t.same(listing.map((td) => td.title).sort(), ['Alerts', 'Environment sensor', 'Ledger', 'Sensor', 'Smart plug', 'Thermostat'], 'the sample Things, the ledger and alerts Things and the registration');
     for (const td of [...listing, node]) t.same(vocabulary.unknownTerms(td), [], `${td.title}`);
     for (const thing of servient.things) {
       const validation = body<{ valid: boolean }>(await servient.app.inject({ method: 'GET', url: `/things/${thing.slug}/validation` }));

@@ -36,11 +36,12 @@ t.test('the dashboard in a real browser', async (t) => {
   const node = await startNode(t, ['--data', data, '--log-level', 'info']);
   const { page, scriptErrors } = await openPage(t);
 
-  await page.goto(node.url);
+  // The page opens on the overview; the Things view lists them.
+  await page.goto(`${node.url}#/things`);
   await page.locator('#connection[data-state="open"]').waitFor();
   t.pass('the connection indicator says live');
   const slugs = await page.locator('[data-thing-link]').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link')));
-  t.same([...slugs].sort(), ['environment-sensor', 'ledger', 'smart-plug', 'thermostat'], 'every Thing is listed');
+  t.same([...slugs].sort(), ['alerts', 'environment-sensor', 'ledger', 'smart-plug', 'thermostat'], 'every Thing is listed');
   await page.fill('#search', 'plug');
   const listed = () => page.locator('[data-thing-link]:visible').evaluateAll((links) => links.map((a) => a.getAttribute('data-thing-link')));
   t.same(await listed(), ['smart-plug'], 'search narrows the list');
@@ -126,20 +127,22 @@ t.test('the dashboard in a real browser', async (t) => {
   t.ok(height >= before && height <= after, `the ledger view shows the chain height (${height}; the chain had ${before} then ${after})`);
   t.match(await page.locator('#ledger table').first().textContent(), new RegExp(`^#hashtransactionsdifficultysealed${height}`), 'and the newest block first');
 
-  // The event log: events arrive; a filter narrows them; pause holds new ones back until resumed.
+  // The ledger's traffic (its own log, apart from the devices' events): events arrive; a
+  // filter narrows them; pause holds new ones back until resumed.
   await page.click('nav a[data-view="events"]');
-  await page.locator('#log li').first().waitFor();
-  await page.fill('#log-filter', 'block');
-  const visible = () => page.locator('#log li:visible').allTextContents();
-  await page.locator('#log li:visible').first().waitFor();
+  await page.locator('#ledger-traffic summary').click();
+  await page.locator('#ledger-log li').first().waitFor();
+  await page.fill('#ledger-log-filter', 'block');
+  const visible = () => page.locator('#ledger-log li:visible').allTextContents();
+  await page.locator('#ledger-log li:visible').first().waitFor();
   t.ok((await visible()).every((text) => text.includes('block')), 'the filter shows only the matching events');
-  await page.fill('#log-filter', '');
-  await page.click('#log-pause');
-  const held = await page.locator('#log li').count();
-  await page.locator('#log-pause', { hasText: /^Resume \(\d+ new\)$/ }).waitFor();
-  t.equal(await page.locator('#log li').count(), held, 'while paused, new events are counted but not shown');
-  await page.click('#log-pause');
-  t.ok((await page.locator('#log li').count()) > held, 'resuming shows them');
+  await page.fill('#ledger-log-filter', '');
+  await page.click('#ledger-log-pause');
+  const held = await page.locator('#ledger-log li').count();
+  await page.locator('#ledger-log-pause', { hasText: /^Resume \(\d+ new\)$/ }).waitFor();
+  t.equal(await page.locator('#ledger-log li').count(), held, 'while paused, new events are counted but not shown');
+  await page.click('#ledger-log-pause');
+  t.ok((await page.locator('#ledger-log li').count()) > held, 'resuming shows them');
 
   // The node goes away and comes back on the same port: the page says so and reconnects by itself.
   const port = new URL(node.url).port;
@@ -251,7 +254,7 @@ t.test('a dropped connection is resumed: a change made while the page was away i
   const change = page.locator('#log li.log-property', { hasText: 'Thermostat' }).filter({ hasText: /mode\s*cool/ });
   await change.waitFor({ state: 'attached' });
   t.pass('the change itself is in the event log: replayed, not just read again');
-  const progress = page.locator('#log li.log-event', { hasText: 'transaction' }).filter({ hasText: '"property":"mode"' });
+  const progress = page.locator('#ledger-log li.log-event', { hasText: 'transaction' }).filter({ hasText: '· Thermostat · mode' });
   await progress.first().waitFor({ state: 'attached' });
   t.pass('and so is the ledger event it caused while the page was away');
   t.equal(await shown(), 'cool', 'the control shows the new value');
@@ -263,7 +266,7 @@ t.test('a Thing an application produces while the page is open appears on it, li
   const { servient } = await createServient(t, { things: tempDir(t) });
   const { url } = await servient.start();
   const { page, scriptErrors } = await openPage(t);
-  await page.goto(url);
+  await page.goto(`${url}#/things`);
   await page.locator('#connection[data-state="open"]').waitFor();
   const greenhouse = await servient.produce({ title: 'Greenhouse', '@type': 'saref:Sensor', properties: { vent: { type: 'boolean', observable: true } } } as ThingFragment);
   await greenhouse.expose();

@@ -38,7 +38,7 @@ t.test("node A's dashboard lists and drives a Thing of node B", async (t) => {
   page.on('request', (request) => {
     if (request.url().startsWith(b.url) || request.url().startsWith(b.url.replace('http:', 'ws:'))) sentToB.push(request.headers().authorization ?? (request.url().includes(token) ? request.url() : undefined));
   });
-  await page.goto(a.url);
+  await page.goto(`${a.url}#/things`);
   await page.locator('#connection[data-state="open"]').waitFor();
   await page.fill('#token', token);
   await page.press('#token', 'Enter');
@@ -46,6 +46,12 @@ t.test("node A's dashboard lists and drives a Thing of node B", async (t) => {
   await link.waitFor();
   t.equal(await link.locator('.host').textContent(), `on ${new URL(b.url).host}`, "B's thermostat is listed with the node that hosts it");
   t.equal(await page.locator('[data-thing-link="thermostat"] .host').count(), 0, "A's own thermostat names no host");
+  const groups = await page.locator('[data-host-group]').evaluateAll((items) => items.map((g) => ({ label: g.querySelector('h3')?.textContent, things: [...g.querySelectorAll('[data-thing-link]')].map((l) => l.getAttribute('data-thing-link')) })));
+  t.equal(groups.length, 2, 'the Things are listed in two groups, one per node');
+  t.equal(groups[0]!.label, `This node · ${new URL(a.url).host}`, "A's own first, under this node's name");
+  t.ok(groups[0]!.things.includes('thermostat') && !groups[0]!.things.includes(thermostat.id), "with A's thermostat only");
+  t.equal(groups[1]!.label, `Node ${new URL(b.url).host}`, "then B's, under B's address");
+  t.ok(groups[1]!.things.includes(thermostat.id) && !groups[1]!.things.includes('thermostat'), "with B's thermostat");
 
   await link.click();
   const view = page.locator(`[data-thing="${thermostat.id}"]`);

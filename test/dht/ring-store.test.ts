@@ -9,6 +9,7 @@ import { FlowchainError } from '../../src/errors.js';
 import { MemorySection } from '../helpers/memory-section.js';
 import { counter, COUNTERS, note, NOTES, sealed, tally } from '../helpers/ring-records.js';
 import { RingSimulation } from '../helpers/ring-simulation.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 async function grow(sim: RingSimulation, count: number): Promise<void> {
   await sim.grow(count);
@@ -409,4 +410,28 @@ t.test('a put of a record another member vouches for is refused with FLOWCHAIN_E
   t.same(sim.stores.get(owner)!.section.data.get(key), alice, 'alice\'s claim stays');
   t.same(await owner.handle({ type: 'store-put-many', entries: [claim('door', 'alice', 2)] }, other), { replicas: 3 }, 'its own voucher may renew it');
   t.same(await sim.randomStore().get(other2), otherValue);
+});
+
+t.test('a node restarted long after its records expired drops them from disk in its first maintenance rounds', async (t) => {
+  const clock = new ManualClock();
+  // What the node's disk held when it stopped: a record that expires, one that does not.
+  const section = new MemorySection();
+  const [old, stale] = counter('old', 1, clock.now() + 1_000);
+  const [kept, lasting] = counter('kept', 1);
+  await section.batch([{ type: 'put', key: old, value: stale }, { type: 'put', key: kept, value: lasting }]);
+  clock.advance(30 * 86_400_000);
+  // Started again: nothing has been written or read since.
+  const network = new MemoryNetwork();
+  const self = { id: RING.fromHex('8'.padEnd(40, '0')), url: 'mem://restarted' };
+  const node = new ChordNode({ transport: network.transportFor(self), space: RING, clock }, { self, successorListSize: 4 });
+  const store = new RingStore({ node, transport: network.transportFor(self), section, clock, space: RING });
+  for (const kind of [NOTES, COUNTERS]) store.register(kind);
+  network.listen(self.url, (request, sender) => node.handle(request, sender));
+  await node.join();
+  // The first round reads the whole store (nothing was pushed since start) and learns what
+  // expires when; the second drops what has expired.
+  await node.maintain();
+  await node.maintain();
+  t.notOk(section.data.has(old), 'the expired record is gone from disk');
+  t.same(section.data.get(kept), lasting, 'the record that does not expire stays');
 });

@@ -161,7 +161,7 @@ t.test('the image builds from exactly the files the Dockerfile copies, leaves an
   const help = await sh(`"${process.execPath}" dist/cli.js --help`, workdir, env);
   t.equal(help.code, 0, 'dist/cli.js --help');
   const node = await startCmd(t, command(runtime), workdir, env);
-  t.match(await (await fetch(`${node.url}health`)).json(), { status: 'ok', things: 4 }, 'the bundled Things are loaded');
+  t.match(await (await fetch(`${node.url}health`)).json(), { status: 'ok', things: 5 }, 'the bundled Things are loaded');
   t.equal((await fetch(node.url)).status, 200, 'the dashboard page is served');
   t.equal((await fetch(`${node.url}dashboard/modules/dashboard/client/main.js`)).status, 200, 'the dashboard modules are built');
   t.equal((await fetch(`${node.url}dashboard/vendor/uplot/uPlot.esm.js`)).status, 200, 'the dashboard libraries are installed');

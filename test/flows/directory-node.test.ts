@@ -22,7 +22,7 @@ t.test('lists the ring\'s Things, or those a query selects', async (t) => {
   let out = messages('out');
   helper.getNode('all').receive({});
   const titles = ((await out)[0]!.payload as ThingDescription[]).map((td) => td.title).sort();
-  t.same(titles, ['Environment sensor', 'Ledger', 'Smart plug', 'Thermostat']);
+  t.same(titles, ['Alerts', 'Environment sensor', 'Ledger', 'Smart plug', 'Thermostat']);
   out = messages('out');
   helper.getNode('plugs').receive({});
   t.same(((await out)[0]!.payload as ThingDescription[]).map((td) => td.title), ['Smart plug'], 'the setting\'s query');

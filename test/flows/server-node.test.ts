@@ -31,12 +31,12 @@ t.test('finds Things by TD id or TD URL; the listing is kept for a while on its 
   const clock = new ManualClock();
   const server = new FlowchainServer({ url }, { ...DEFAULT_FLOWS_COMPONENTS, clock });
   t.teardown(() => server.close());
-  t.same((await server.listing()).map((td) => td.title), ['Ledger']);
+  t.same((await server.listing()).map((td) => td.title), ['Ledger', 'Alerts']);
   const lamp = await servient.produce({ title: 'Lamp', properties: { on: { type: 'boolean' } } });
   await lamp.expose();
-  t.same((await server.listing()).map((td) => td.title), ['Ledger'], 'the same listing within its lifetime');
+  t.same((await server.listing()).map((td) => td.title), ['Ledger', 'Alerts'], 'the same listing within its lifetime');
   clock.advance(DEFAULT_FLOWS_COMPONENTS.listingTtlMs);
-  t.same((await server.listing()).map((td) => td.title).sort(), ['Lamp', 'Ledger'], 'a fresh one after it');
+  t.same((await server.listing()).map((td) => td.title).sort(), ['Alerts', 'Lamp', 'Ledger'], 'a fresh one after it');
   const id = await thingIdOf(url, 'Lamp');
   t.equal((await server.thing(id)).td.title, 'Lamp', 'by TD id');
   t.equal((await server.thing(`${url}things/lamp`)).td.title, 'Lamp', 'by TD URL');

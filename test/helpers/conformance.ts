@@ -43,7 +43,7 @@ export async function consumedNode(t: Test, setup: Setup): Promise<{ readonly cl
   const options = setup.consumer(tls);
   const get = (path: string) => (options.fetch ?? fetch)(new URL(path, url));
   const listing = (await (await get('things')).json()) as ThingDescription[];
-  t.same(listing.map((td) => td.title).sort(), ['Environment sensor', 'Ledger', 'Smart plug', 'Thermostat'].sort(), 'the sample Things and the ledger Thing');
+  t.same(listing.map((td) => td.title).sort(), ['Alerts', 'Environment sensor', 'Ledger', 'Smart plug', 'Thermostat'].sort(), 'the sample Things, the ledger Thing and the alerts Thing');
   const node = (await (await get('.well-known/wot')).json()) as ThingDescription;
   return { clock, options, listing, node };
 }

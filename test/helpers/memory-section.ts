@@ -1,5 +1,5 @@
 /** A Section kept in a Map, for simulations of many nodes (the real one is LevelDB). */
-import type { BatchOperation, PreparedWrite, Section } from '../../src/storage.js';
+import type { BatchOperation, KeyRange, PreparedWrite, Section } from '../../src/storage.js';
 
 export class MemorySection implements Section {
   readonly data = new Map<string, unknown>();
@@ -28,4 +28,16 @@ export class MemorySection implements Section {
   async *entries(prefix = ''): AsyncIterable<[string, unknown]> {
     for (const key of [...this.data.keys()].sort()) if (key.startsWith(prefix)) yield [key, structuredClone(this.data.get(key))];
   }
+  async *range(bounds: KeyRange): AsyncIterable<[string, unknown]> {
+    const keys = [...this.data.keys()].sort().filter((key) => within(key, bounds));
+    if (bounds.reverse) keys.reverse();
+    for (const key of keys.slice(0, bounds.limit ?? keys.length)) yield [key, structuredClone(this.data.get(key))];
+  }
+  async clear(bounds: KeyRange) {
+    for (const key of [...this.data.keys()]) if (within(key, bounds)) this.data.delete(key);
+  }
+}
+
+function within(key: string, { gt, gte, lt, lte }: KeyRange): boolean {
+  return (gt === undefined || key > gt) && (gte === undefined || key >= gte) && (lt === undefined || key < lt) && (lte === undefined || key <= lte);
 }

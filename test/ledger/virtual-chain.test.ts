@@ -10,7 +10,8 @@ import { createTransaction, type DataTransaction } from '../../src/broker/data-t
 import type { LedgerEvent } from '../../src/broker/ledger-sink.js';
 import { ChainStore } from '../../src/ledger/chain-store.js';
 import { Miner } from '../../src/ledger/miner.js';
-import { checkReceipt } from '../../src/ledger/receipt.js';
+import type { AnchorClaim, Anchorer } from '../../src/ledger/anchoring.js';
+import { checkReceipt, verifyReceipt } from '../../src/ledger/receipt.js';
 import { verifyChain, VirtualChain, type VirtualChainInit } from '../../src/ledger/virtual-chain.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 import { Database } from '../../src/storage.js';
@@ -24,12 +25,12 @@ const owner = { id: identity.id.toString(16).padStart(40, '0'), url: 'ws://127.0
 const settings: VirtualChainInit = { blockIntervalMs: 1_000, maxBlockTx: 100, difficulty: 64, stake: 1, anchorEveryBlocks: 10, anchorIntervalMs: 60_000 };
 
 /** A chain on its own database in `dir` (reopened when called again with the same dir). */
-async function openChain(t: Test, dir: string, clock: Clock, init: Partial<VirtualChainInit> = {}) {
+async function openChain(t: Test, dir: string, clock: Clock, init: Partial<VirtualChainInit> = {}, anchorer?: Anchorer) {
   const database = await Database.open(join(dir, 'db'));
   const random = createRandom(dir.length);
   const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
   const store = new ChainStore(database.section('ledger'));
-  const chain = new VirtualChain({ store, identity, clock, randomBytes, miner: new Miner() }, { ...settings, ...init });
+  const chain = new VirtualChain({ store, identity, clock, randomBytes, miner: new Miner(), ...(anchorer ? { anchorer } : {}) }, { ...settings, ...init });
   const events: LedgerEvent[] = [];
   chain.onEvent((event) => events.push(event));
   let open = true;
@@ -174,4 +175,99 @@ t.test('a changed stored byte is found: start refuses, verify names the block', 
   await second.section.put(key, stored);
   t.match((await verifyChain(second.store, true)).report, { blocks: 2, fault: { height: 2, reason: /hash/ } });
   await t.rejects(second.chain.block('2'), { code: 'FLOWCHAIN_ERR_LEDGER_CORRUPT' }, 'a block is checked as it is read');
+});
+
+/** Waits (real time: the miner and the anchorer run on their own) until `events` has `count` of `kind`, for at most `seconds`. */
+async function eventsOf(events: LedgerEvent[], kind: LedgerEvent['kind'], count: number, seconds = 10): Promise<LedgerEvent[]> {
+  for (let i = 0; i < seconds * 100 && events.filter((e) => e.kind === kind).length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return events.filter((e) => e.kind === kind);
+}
+
+/** A receipt as the broker builds it for an owner's own transaction: the record and the ledger's proof. */
+const receiptOf = async (chain: VirtualChain, record: { readonly txId: string; readonly tx: DataTransaction; readonly block: { readonly number: number } }) => ({
+  ...record,
+  hData: record.tx.hData,
+  ...(await chain.proof(record.txId, record.block.number)),
+});
+
+t.test('pruning drops the transactions of blocks sealed before the cut and keeps the blocks: the chain and old receipts verify, a pruned id is FLOWCHAIN_ERR_TX_PRUNED', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock();
+  const first = await openChain(t, dir, clock);
+  await first.chain.start();
+  const old = await first.chain.admit([tx(clock), tx(clock)], owner, clock.now());
+  clock.advance(1_000);
+  await blocks(first.events, 1);
+  const receipts = await Promise.all(old.map((record) => receiptOf(first.chain, record)));
+  clock.advance(60_000);
+  const [recent] = await first.chain.admit([tx(clock)], owner, clock.now());
+  clock.advance(1_000);
+  await blocks(first.events, 2);
+
+  // Block 0 was sealed 61 s ago, block 1 just now: a 30 s retention prunes block 0 only.
+  t.same(await first.chain.prune(clock.now() - 30_000), { blocks: 1, transactions: 2, prunedBelow: 1 });
+  t.same(await first.store.records(old.map((r) => r.tx.hData)), [undefined, undefined], 'the bodies are gone');
+  t.same(await first.store.placements(old.map((r) => r.txId)), [undefined, undefined], 'and their places');
+  t.ok((await first.store.records([recent!.tx.hData]))[0], 'the newer block keeps its transaction');
+  t.same(await first.chain.verify(), { blocks: 2, transactions: 1 }, 'the chain verifies: block 0 by its header, ids and link, block 1 whole');
+  for (const receipt of receipts) t.match(verifyReceipt(receipt), { ok: true, status: 'mined', height: 0 }, 'a receipt handed out before pruning still verifies offline');
+  await t.rejects(first.chain.proof(old[0]!.txId, 0), { code: 'FLOWCHAIN_ERR_TX_PRUNED', status: 410 }, 'a pruned transaction, named with its block');
+  t.equal(await first.chain.proof(old[0]!.txId), undefined, 'without its block it cannot be told from an unknown one');
+  t.equal(await first.chain.proof('e'.repeat(64), 0), undefined, 'an id the pruned block never held is unknown, not pruned');
+  t.match(await first.chain.proof(recent!.txId, 1), { status: 'mined' }, 'an unpruned block still proves its transactions');
+  const pruned = await first.chain.block('0');
+  t.match(pruned, { pruned: true, header: { height: 0, txCount: 2 }, txIds: old.map((r) => r.txId) }, 'a pruned block keeps its header and ids and says it was pruned');
+  t.notOk('pruned' in (await first.chain.block('1')));
+  t.same((await first.chain.blocks(0, 2)).map((b) => b.pruned ?? false), [true, false]);
+  t.match(first.chain.summary(), { height: 1, prunedBelow: 1 });
+  t.same(await first.chain.prune(clock.now() - 30_000), { blocks: 0, transactions: 0, prunedBelow: 1 }, 'nothing more is due');
+
+  // Reopened: the pruned chain verifies at start, and stays pruned.
+  await first.close();
+  const second = await openChain(t, dir, clock);
+  await second.chain.start();
+  t.match(second.chain.summary(), { height: 1, prunedBelow: 1 });
+  await t.rejects(second.chain.proof(old[1]!.txId, 0), { code: 'FLOWCHAIN_ERR_TX_PRUNED' });
+  // Pruning keeps what the headers bind: an id changed in a pruned block is still found.
+  const block = (await second.section.get('b/0000000000000000')) as { txIds: string[] };
+  await second.section.put('b/0000000000000000', { ...block, txIds: [block.txIds[1], block.txIds[0]] });
+  t.match(await second.chain.verify(), { blocks: 0, fault: { height: 0, reason: /merkleRoot/ } });
+});
+
+t.test('with an anchor plugin, only anchored blocks are pruned, however old the others; anchored receipts still verify', async (t) => {
+  const clock = new ManualClock();
+  const claims: AnchorClaim[] = [];
+  let release: () => void = () => undefined;
+  let gate: Promise<void> = Promise.resolve();
+  const anchorer: Anchorer = {
+    kind: 'test',
+    anchor: async (claim) => {
+      await gate;
+      claims.push(claim);
+      return { kind: 'test', sequence: claims.length };
+    },
+    close: async () => undefined,
+  };
+  const { chain, events } = await openChain(t, tempDir(t), clock, { anchorEveryBlocks: 1 }, anchorer);
+  await chain.start();
+  const [first] = await chain.admit([tx(clock)], owner, clock.now());
+  clock.advance(1_000);
+  await eventsOf(events, 'anchor', 1);
+  const anchored = await receiptOf(chain, first!);
+  t.match(anchored, { status: 'anchored' });
+  // The next block's anchor is held back.
+  gate = new Promise((resolve) => (release = resolve));
+  const [second] = await chain.admit([tx(clock)], owner, clock.now());
+  clock.advance(1_000);
+  await blocks(events, 2);
+  clock.advance(86_400_000 - 60_000);
+  t.same(await chain.prune(clock.now()), { blocks: 1, transactions: 1, prunedBelow: 1 }, 'block 1 is a day old but not anchored: it stays');
+  t.match(await chain.proof(second!.txId, 1), { status: 'mined' });
+  release();
+  clock.advance(60_000);
+  await eventsOf(events, 'anchor', 2);
+  t.same(await chain.prune(clock.now()), { blocks: 1, transactions: 1, prunedBelow: 2 }, 'once anchored, it goes');
+  t.match(verifyReceipt(anchored), { ok: true, status: 'anchored', height: 0 }, 'an anchored receipt from before pruning still verifies offline');
+  t.same(await chain.verify(), { blocks: 2, transactions: 0 });
+  t.same(chain.anchors().map((a) => [a.fromHeight, a.toHeight]), [[0, 0], [1, 1]], 'the anchors stay');
 });

@@ -16,7 +16,8 @@ import type { ThingRegistry } from '../../thing/thing-registry.js';
 import { HttpAuth } from './auth.js';
 import type { BasicCredential } from '../../config.js';
 import { Descriptions } from './descriptions.js';
-import { acceptJson, type ChainView, type HttpContext, type LedgerView } from './http-context.js';
+import { acceptJson, type ChainView, type HttpContext, type HistoryView, type LedgerView } from './http-context.js';
+import { historyRoutes } from './routes/history-routes.js';
 import { chainRoutes, ledgerRoutes } from './routes/ledger-routes.js';
 import { frameworkErrorHandler, pathOf, rawProblemResponse, registerProblemHandlers, toFlowchainError, writeProblem } from './problem.js';
 import { answerHandshakeErrors, guardServer, serverOptions, settleUpgrade, type ConnectionLimits, type TlsOptions } from './connections.js';
@@ -60,8 +61,10 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** The ring, when this node takes part in one. */
   readonly ring?: RingView;
-  /** Transaction receipts and property histories, when the node records changes. */
+  /** Transaction receipts, when the node records changes. */
   readonly ledger?: LedgerView;
+  /** The history of the Things' values and events, when the node keeps one. */
+  readonly history?: HistoryView;
   /** The node's own chain of blocks, when it keeps one. */
   readonly chain?: ChainView;
   /** Checks TDs as served (GET /things/{id}/validation); omit to leave that route out. */
@@ -209,7 +212,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   propertyRoutes(app, ctx);
   interactionRoutes(app, ctx);
   if (options.ring) ringRoutes(app, options.ring);
-  if (options.ledger) ledgerRoutes(app, ctx, options.ledger);
+  if (options.ledger) ledgerRoutes(app, options.ledger);
+  if (options.history) historyRoutes(app, ctx, options.history);
   if (options.chain) chainRoutes(app, options.chain);
   if (options.dashboard) await dashboardRoutes(app, options.dashboard, options.publicUrl, options.ringOrigins);
   const upgrades = await mount(app, options.mounts ?? []);

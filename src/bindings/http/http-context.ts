@@ -10,6 +10,7 @@ import type { Notification, ReplayLog, Topic } from './replay-log.js';
 import type { StreamTracker } from './streams.js';
 import type { TdValidator } from '../../td/td-validator.js';
 import type { TdDirectory } from '../../directory/td-directory.js';
+import type { HistoryKind, HistoryPage, HistoryQuery } from '../../history/thing-history.js';
 import { href, RECEIPT_REL, ROUTES } from './route-table.js';
 
 /** Shared collaborators of the routes. */
@@ -23,7 +24,7 @@ export interface HttpContext {
   readonly replay: ReplayLog;
   readonly clock: Clock;
   readonly longPollTimeoutMs: number;
-  /** Receipts and histories, when the node records its changes. */
+  /** Receipts, when the node records its changes. */
   readonly ledger: LedgerView | undefined;
   /** Checks served TDs against the TD 1.1 JSON Schema, when given. */
   readonly validator: TdValidator | undefined;
@@ -35,8 +36,11 @@ export interface HttpContext {
 export interface LedgerView {
   /** A transaction's receipt by id or H_DATA; FLOWCHAIN_ERR_TX_NOT_FOUND when unknown. */
   receipt(id: string): Promise<object>;
-  /** The newest `limit` recorded values of a property, newest first. */
-  history(thing: string, property: string, limit: number): Promise<readonly object[]>;
+}
+
+/** The node's history of its Things' values and events (history/thing-history.ts). */
+export interface HistoryView {
+  query(kind: HistoryKind, thing: string, name: string, query: HistoryQuery): Promise<HistoryPage>;
 }
 
 /** The node's own chain, as the HTTP layer browses it. */

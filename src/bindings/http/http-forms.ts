@@ -2,7 +2,7 @@
  * The forms the HTTP binding adds to an exposed Thing's TD, every href from the route table:
  * plain HTTP (TD 1.1 §8.3.1 default methods), long-poll and SSE observations and
  * subscriptions (the HTTP SSE Profile), and the `flowchain.v1` WebSocket; the version-history
- * link of each recorded property; the WoT Profiles the Thing then follows. Pure.
+ * link of each readable property and each event, when the node keeps the Thing's history; the WoT Profiles the Thing then follows. Pure.
  */
 import { SECURITY, securedForms, type BindingForms, type DescribedThing, type FormExposure, type FormSource } from '../../td/td-builder.js';
 import type { Form } from '../../td/thing-description.js';
@@ -56,11 +56,16 @@ export function httpForms(thing: DescribedThing, exposure: FormExposure): Bindin
     ...securedForms(wsHref, ['subscribeevent', 'unsubscribeevent'], ws, exposure),
   ]);
 
-  // Recorded properties keep a history of values with their transactions (RFC 5829's
-  // version-history relation, anchored at the property).
-  const links = Object.entries(source.properties ?? {})
-    .filter(([, property]) => property.recorded !== false && !property.writeOnly)
-    .map(([name]) => ({ rel: 'version-history', href: at(ROUTES.propertyHistory, name), anchor: at(ROUTES.property, name), type: 'application/json' }));
+  // Every readable property keeps a history of its values (recorded ones with their
+  // transactions), and every event of its occurrences: RFC 5829's version-history relation,
+  // anchored at the affordance's resource.
+  const history = (title: string) => ({ type: 'application/json', title: `${title} (?since=&until=&limit=, every=PT10S for buckets)` });
+  const links = !thing.keepsHistory ? [] : [
+    ...Object.entries(source.properties ?? {})
+      .filter(([, property]) => !property.writeOnly)
+      .map(([name]) => ({ rel: 'version-history', href: at(ROUTES.propertyHistory, name), anchor: at(ROUTES.property, name), ...history(`Past values of ${name}`) })),
+    ...Object.keys(source.events ?? {}).map((name) => ({ rel: 'version-history', href: at(ROUTES.eventHistory, name), anchor: at(ROUTES.eventSse, name), ...history(`Past occurrences of ${name}`) })),
+  ];
 
   const hasWritable = Object.values(source.properties ?? {}).some((p) => !p.readOnly);
   const hasObservable = Object.values(source.properties ?? {}).some((p) => p.observable === true && !p.writeOnly);

@@ -11,11 +11,12 @@
  *   things/{thing}/properties/{name}             GET read, PUT write
  *   things/{thing}/properties/{name}/longpoll    observe, long-poll
  *   things/{thing}/properties/{name}/sse         observe, Server-Sent Events
- *   things/{thing}/properties/{name}/history     recorded values (a version-history link)
+ *   things/{thing}/properties/{name}/history     past values (a version-history link)
  *   things/{thing}/actions/{name}                POST invoke; of an asynchronous action, GET lists its invocations
  *   things/{thing}/actions/{name}/{id}           an invocation's ActionStatus: GET query, DELETE cancel
  *   things/{thing}/actions                       GET every invocation (queryallactions)
  *   things/{thing}/events/{name}/longpoll|sse    subscribe
+ *   things/{thing}/events/{name}/history         past occurrences (a version-history link)
  *   things/{thing}/events                        subscribe to all (SSE)
  *   ws                                           the WebSocket protocol (docs/websocket-protocol.md)
  *   ledger/tx/{id}                               a write's transaction receipt
@@ -44,6 +45,7 @@ export const ROUTES = {
   events: 'things/{thing}/events',
   eventLongPoll: 'things/{thing}/events/{name}/longpoll',
   eventSse: 'things/{thing}/events/{name}/sse',
+  eventHistory: 'things/{thing}/events/{name}/history',
   ws: 'ws',
   receipt: 'ledger/tx/{id}',
   searchJsonPath: 'search/jsonpath',

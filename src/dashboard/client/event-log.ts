@@ -1,7 +1,8 @@
 /**
- * The event log: every event of every Thing (and, when asked, every property change) as it
- * arrives, newest first, with a text filter and a pause. While paused, entries are kept and
- * counted, and shown on resume; the log keeps the newest 500.
+ * An event log: events as they arrive (and, when asked, property changes), newest first, with
+ * a text filter and a pause. While paused, entries are kept and counted, and shown on resume;
+ * the log keeps the newest 500. The page keeps two: the devices' events, and the ledger's
+ * traffic (each transaction's steps, blocks, anchors), which would otherwise bury them.
  */
 import { el } from './dom.js';
 
@@ -15,25 +16,34 @@ export interface LogEntry {
   readonly data: unknown;
 }
 
+/** How an entry's data is shown: a readable node, or undefined for its JSON. */
+export type EntryFormat = (entry: LogEntry) => Node | undefined;
+
 export class EventLog {
   readonly #list: HTMLElement;
   readonly #filter: HTMLInputElement;
   readonly #pause: HTMLButtonElement;
-  readonly #properties: HTMLInputElement;
+  readonly #properties: HTMLInputElement | undefined;
+  readonly #format: EntryFormat;
   readonly #held: LogEntry[] = [];
   #paused = false;
+  /** Entries added since the page opened (shown, held or dropped for length). */
+  added = 0;
 
-  constructor(list: HTMLElement, filter: HTMLInputElement, pause: HTMLButtonElement, properties: HTMLInputElement) {
+  /** Without `properties` (the box that asks for property changes too), the log takes events only. */
+  constructor(list: HTMLElement, filter: HTMLInputElement, pause: HTMLButtonElement, properties?: HTMLInputElement, format: EntryFormat = () => undefined) {
     this.#list = list;
     this.#filter = filter;
     this.#pause = pause;
     this.#properties = properties;
+    this.#format = format;
     filter.addEventListener('input', () => this.#applyFilter());
     pause.addEventListener('click', () => this.#togglePause());
   }
 
   add(entry: LogEntry): void {
-    if (entry.kind === 'property' && !this.#properties.checked) return;
+    if (entry.kind === 'property' && this.#properties?.checked !== true) return;
+    this.added++;
     if (this.#paused) {
       this.#held.push(entry);
       if (this.#held.length > MAX_ENTRIES) this.#held.shift();
@@ -45,7 +55,7 @@ export class EventLog {
 
   #show(entry: LogEntry): void {
     const text = typeof entry.data === 'object' ? JSON.stringify(entry.data) : String(entry.data);
-    const row = el('li', { class: `log-${entry.kind}` }, el('time', {}, new Date(entry.at).toLocaleTimeString()), el('strong', {}, entry.thing), el('span', { class: 'name' }, entry.name), el('code', {}, text));
+    const row = el('li', { class: `log-${entry.kind}` }, el('time', {}, new Date(entry.at).toLocaleTimeString()), el('strong', {}, entry.thing), el('span', { class: 'name' }, entry.name), this.#format(entry) ?? el('code', {}, text));
     row.hidden = !this.#matches(row);
     this.#list.prepend(row);
     while (this.#list.children.length > MAX_ENTRIES) this.#list.lastElementChild?.remove();

@@ -1,13 +1,22 @@
 /**
  * The dashboard's entry point: loads the node's Things, builds their views, opens the live
- * connection and routes between the four views (Things, Events, Ring, Ledger) by the URL hash.
+ * connection and routes between the six views (Overview, Things, Events, Ring, Ledger, Alerts)
+ * by the URL hash (`#/overview`, `#/things/{key}`, `#/ledger/block/{height}`,
+ * `#/ledger/tx/{id}`, …); a page without one opens on the overview, every chart of this node's
+ * devices at once. The Things are listed grouped by the node that hosts them; the charts (the
+ * overview's, a Thing's) show the range the picker chooses; the devices' events and the
+ * ledger's traffic go to two separate logs.
  */
+import { ALERTS_THING, AlertsView } from './alerts-view.js';
 import { accessToken, bearerForUrl, getJson, useCredentialScheme } from './api.js';
 import { LiveConnection, type ConnectionState, type Notification } from './connection.js';
 import { ago, byId, el, replace } from './dom.js';
-import { EventLog } from './event-log.js';
+import { EventLog, type LogEntry } from './event-log.js';
 import { WriteFollower } from './follow.js';
-import { showLedger, showRing } from './node-views.js';
+import { eventHistoryUrl, readEvents } from './history.js';
+import { blockHref, showBlock, showLedger, showReceipt, showRing, txHref } from './node-views.js';
+import { OverviewView } from './overview-view.js';
+import { RangePicker } from './range-picker.js';
 import { formUrl, slugOf, typesOf, WS_SUBPROTOCOL, type ServedTd } from './td.js';
 import { ThingView } from './thing-view.js';
 
@@ -15,10 +24,19 @@ import { ThingView } from './thing-view.js';
 const LIVE_WINDOW_MS = 30_000;
 /** The ring and ledger views are read again at most this often. */
 const NODE_VIEW_REFRESH_MS = 2000;
+/** The Events page opens with the events of this node's Things of the last day, this many of each. */
+const EVENT_HISTORY_MS = 86_400_000;
+const EVENT_HISTORY_LIMIT = 20;
 /** The list of Things is read again this often (Things come and go while a node runs). */
 const THING_LIST_REFRESH_MS = 5000;
-const VIEWS = ['things', 'events', 'ring', 'ledger'] as const;
+const VIEWS = ['overview', 'things', 'events', 'ring', 'ledger', 'alerts'] as const;
+/** The view of a page opened without a route (or with one it does not know). */
+const LANDING_VIEW = 'overview';
+/** The ledger Thing's slug on every node: its events are ledger traffic, not a device's. */
+const LEDGER_THING = 'ledger';
 type View = (typeof VIEWS)[number];
+/** Charts a range applies to: the Thing view shown, or the overview. */
+type Charts = Pick<ThingView, 'range' | 'showRange' | 'advance'>;
 
 const views = new Map<string, ThingView>();
 /** The ids of this node's own Things; the others in the list are hosted by other members of the ring. */
@@ -32,17 +50,39 @@ const remoteStates = new Map<LiveConnection, ConnectionState>();
 const listItems = new Map<ThingView, { item: HTMLElement; link: HTMLAnchorElement; dot: HTMLElement; state: HTMLElement }>();
 const follower = new WriteFollower(byId('writes'));
 const log = new EventLog(byId('log'), byId<HTMLInputElement>('log-filter'), byId<HTMLButtonElement>('log-pause'), byId<HTMLInputElement>('log-properties'));
+const ledgerLog = new EventLog(byId('ledger-log'), byId<HTMLInputElement>('ledger-log-filter'), byId<HTMLButtonElement>('ledger-log-pause'), undefined, ledgerEntry);
+let alerts: AlertsView | undefined;
+let overview: OverviewView | undefined;
 let connectionState: ConnectionState = 'connecting';
+/** The range the charts show (set up at start, when the page's views exist). */
+let rangePicker: RangePicker | undefined;
+/** The charts shown last, the overview's or a Thing's (they are read again when others were shown). */
+let shownCharts: Charts | undefined;
+
+const shortId = (id: string): string => `${id.slice(0, 10)}…`;
+
+/** A ledger event in words: a transaction's step (with its receipt), a block (with its page), an anchor. */
+function ledgerEntry(entry: LogEntry): Node | undefined {
+  const data = (entry.data ?? {}) as Record<string, unknown>;
+  const raw = JSON.stringify(entry.data);
+  if (entry.name === 'transaction') {
+    const thing = [...views.values()].find((v) => v.td.id === data.thing)?.td.title ?? String(data.thing ?? '');
+    const txId = typeof data.txId === 'string' ? data.txId : undefined;
+    return el('span', { title: raw }, `${String(data.status ?? '')} · ${thing} · ${String(data.property ?? '')}`, txId === undefined ? '' : ' · ', txId === undefined ? null : el('a', { href: txHref(txId) }, `tx ${shortId(txId)}`), typeof data.error === 'string' ? ` · ${data.error}` : '');
+  }
+  if (entry.name === 'block' && typeof data.height === 'number') return el('span', { title: raw }, el('a', { href: blockHref(data.height) }, `block #${data.height}`), ` · ${String(data.txCount ?? '?')} transactions`);
+  return undefined;
+}
 
 function showError(message: string): void {
   replace(byId('page-error'), message);
   byId('page-error').hidden = message === '';
 }
 
-function currentRoute(): { view: View; thing?: string } {
-  const [, view, thing] = location.hash.split('/');
-  const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as View) : 'things';
-  return thing === undefined ? { view: known } : { view: known, thing: decodeURIComponent(thing) };
+function currentRoute(): { view: View; thing?: string; ref?: string } {
+  const [, view, thing, ref] = location.hash.split('/');
+  const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as View) : LANDING_VIEW;
+  return { view: known, ...(thing === undefined ? {} : { thing: decodeURIComponent(thing) }), ...(ref === undefined ? {} : { ref: decodeURIComponent(ref) }) };
 }
 
 /** Updates the list in place (search, @type, live-only filter, each Thing's state). */
@@ -68,6 +108,8 @@ function renderList(): void {
     item.hidden = !((type === '' || typesOf(view.td).includes(type)) && (needle === '' || text.includes(needle)) && (!liveOnly || live));
     if (!item.hidden) shown++;
   }
+  // A node's heading goes when none of its Things is shown.
+  for (const group of byId('thing-list').querySelectorAll<HTMLElement>('[data-host-group]')) group.hidden = [...group.querySelectorAll<HTMLElement>('li')].every((li) => li.hidden);
   byId('no-match').hidden = shown > 0;
 }
 
@@ -87,15 +129,54 @@ async function refreshNodeView(view: View, now: boolean): Promise<void> {
   }
 }
 
+let ledgerDetailRequest = 0;
+/** The block or receipt the ledger route names (`#/ledger/block/{ref}`, `#/ledger/tx/{id}`), under the lookup box. */
+async function showLedgerDetail(kind: string | undefined, ref: string | undefined): Promise<void> {
+  const detail = byId('ledger-detail');
+  const request = ++ledgerDetailRequest;
+  if (ref === undefined || (kind !== 'block' && kind !== 'tx')) {
+    detail.hidden = true;
+    replace(detail);
+    return;
+  }
+  const target = el('div');
+  try {
+    await (kind === 'block' ? showBlock(target, ref) : showReceipt(target, ref, (id) => views.get(id)?.td.title));
+  } catch (err) {
+    replace(target, el('p', { class: 'error', 'data-detail': 'error' }, `${kind === 'block' ? `Block ${ref}` : `Transaction ${ref}`}: ${(err as Error).message}`));
+  }
+  if (request !== ledgerDetailRequest) return;
+  replace(detail, ...target.childNodes);
+  detail.hidden = false;
+}
+
+/** Shows the chosen range on `charts`, read from their history, unless they are the ones shown last and showing one. */
+function showCharts(charts: Charts | undefined): void {
+  if (charts !== undefined && rangePicker !== undefined && (charts !== shownCharts || charts.range === undefined)) void charts.showRange(rangePicker.current());
+  shownCharts = charts;
+}
+
+/** The one range picker goes above the charts of the view shown: the overview's or the Thing's. */
+function placeRangePicker(view: View): void {
+  if (view === 'overview') byId('overview').before(byId('range-picker'));
+  if (view === 'things') byId('thing-detail').before(byId('range-picker'));
+}
+
 function route(): void {
-  const { view, thing } = currentRoute();
+  const { view, thing, ref } = currentRoute();
   showError('');
   for (const name of VIEWS) byId(`${name}-view`).hidden = name !== view;
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a')) link.classList.toggle('active', link.dataset.view === view);
   void refreshNodeView(view, true);
+  if (view === 'ledger') void showLedgerDetail(thing, ref);
+  placeRangePicker(view);
+  if (view === 'overview') showCharts(overview);
   if (view !== 'things') return;
   const shown = [...views.values()].find((v) => keyOf(v.td) === thing) ?? views.values().next().value;
+  // On a narrow screen the detail of a chosen Thing comes before the list.
+  byId('things-view').classList.toggle('thing-chosen', thing !== undefined && shown !== undefined && keyOf(shown.td) === thing);
   for (const v of views.values()) v.element.hidden = v !== shown;
+  showCharts(shown);
   renderList();
 }
 
@@ -133,15 +214,32 @@ function addThing(td: ServedTd): ThingView {
   );
   const item = el('li', {}, link);
   listItems.set(view, { item, link, dot, state });
-  byId('thing-list').append(item);
+  hostGroup(td).append(item);
   return view;
+}
+
+/** The list of a Thing's node under its heading (this node's first; the others in the order they appear). */
+function hostGroup(td: ServedTd): HTMLElement {
+  const host = hostOf(td);
+  const key = host ?? location.host;
+  const list = byId('thing-list');
+  let group = [...list.querySelectorAll<HTMLElement>('[data-host-group]')].find((g) => g.dataset.hostGroup === key);
+  if (group === undefined) {
+    const label = host === undefined ? `This node · ${location.host}` : `Node ${host}`;
+    group = el('li', { class: 'host-group', 'data-host-group': key, 'data-local': String(host === undefined) }, el('h3', { title: td.base ?? location.href }, label), el('ul', { class: 'thing-list' }));
+    if (host === undefined) list.prepend(group);
+    else list.append(group);
+  }
+  return group.querySelector('ul')!;
 }
 
 function removeThing(id: string): void {
   const view = views.get(id);
   if (view === undefined) return;
   view.element.remove();
+  const group = listItems.get(view)?.item.closest<HTMLElement>('[data-host-group]');
   listItems.get(view)?.item.remove();
+  if (group !== undefined && group !== null && group.querySelector('li') === null) group.remove();
   listItems.delete(view);
   views.delete(id);
 }
@@ -216,14 +314,34 @@ function liveConnection(wsUrl: string, own: boolean): LiveConnection {
 function notified(message: Notification): void {
   const view = views.get(message.thingID);
   const at = Date.parse(message.timestamp) || Date.now();
+  // The ledger Thing's traffic has a log of its own: it would bury the devices' events.
+  const ledger = view !== undefined && slugOf(view.td) === LEDGER_THING;
   if (message.type === 'propertyChange') {
     view?.update(message.name, message.value, at, message.current !== true);
-    if (message.current !== true) log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'property', data: message.value });
+    overview?.update(message.thingID, message.name, message.value, at, message.current !== true);
+    if (message.thingID === alerts?.thingId) alerts.update(message.name, message.value);
+    if (message.current !== true && !ledger) log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'property', data: message.value });
     return;
   }
   if (view) view.lastUpdate = at;
-  log.add({ at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data });
+  const entry: LogEntry = { at, thing: view?.td.title ?? message.thingID, name: message.name, kind: 'event', data: message.data };
+  if (ledger) {
+    ledgerLog.add(entry);
+    byId('ledger-log-count').textContent = `(${ledgerLog.added})`;
+  } else log.add(entry);
   if (message.name === 'block' || message.name === 'anchor') void refreshNodeView(currentRoute().view, false);
+}
+
+/** This node's devices: its own Things but the ledger and alerts Things (which report on the others). */
+function devicesOf(tds: readonly ServedTd[]): ServedTd[] {
+  return tds.filter((td) => localIds.has(td.id) && slugOf(td) !== LEDGER_THING && slugOf(td) !== ALERTS_THING);
+}
+
+/** Reads a Thing's values over HTTP into its view and its overview cards. */
+async function readValues(view: ThingView): Promise<void> {
+  const values = await view.read();
+  const now = Date.now();
+  for (const [name, value] of Object.entries(values)) overview?.update(view.td.id, name, value, now, false);
 }
 
 /** Every Thing of the ring (this node's first), and which are this node's. */
@@ -248,10 +366,41 @@ async function syncThings(): Promise<void> {
   const added = tds.filter((td) => !views.has(td.id)).map(addThing);
   if (added.length === 0 && ids.size === views.size) return;
   // A Thing of a node that does not answer is listed all the same (and marked unreachable).
-  await Promise.all(added.map((view) => view.read().catch(() => undefined)));
+  await Promise.all(added.map((view) => readValues(view).catch(() => undefined)));
   for (const view of added) follow(view.td);
   showTypes();
+  const tdsShown = [...views.values()].map((v) => v.td);
+  alerts?.setThings(tdsShown.filter((td) => localIds.has(td.id) && slugOf(td) !== LEDGER_THING));
+  overview?.setThings(devicesOf(tdsShown), keyOf);
   route();
+}
+
+/**
+ * The device events of this node's Things from their history, oldest first into the log, so
+ * the Events page does not open empty. Read before the live connection opens, so that what
+ * arrives live comes after them.
+ */
+async function loadEventHistory(tds: readonly ServedTd[]): Promise<void> {
+  const since = Date.now() - EVENT_HISTORY_MS;
+  const reads = tds
+    .filter((td) => slugOf(td) !== LEDGER_THING)
+    .flatMap((td) => Object.keys(td.events ?? {}).map((name) => ({ td, name, url: eventHistoryUrl(td, name) })))
+    .filter((read) => read.url !== undefined)
+    .map(async ({ td, name, url }) => (await readEvents(url!, since, EVENT_HISTORY_LIMIT)).map((e) => ({ at: e.timestamp, thing: td.title, name, kind: 'event' as const, data: e.data })));
+  const entries = (await Promise.all(reads.map((read) => read.catch(() => [])))).flat();
+  for (const entry of entries.sort((a, b) => a.at - b.at)) log.add(entry);
+}
+
+/** The lookup box: a transaction id leads to its receipt. */
+function setUpTxLookup(): void {
+  byId('tx-lookup').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const id = byId<HTMLInputElement>('tx-id').value.trim().toLowerCase();
+    if (id === '') return;
+    const href = txHref(id);
+    if (location.hash === href) void showLedgerDetail('tx', id);
+    else location.hash = href;
+  });
 }
 
 async function start(): Promise<void> {
@@ -260,10 +409,21 @@ async function start(): Promise<void> {
   useCredentialScheme(own.map((td) => td.securityDefinitions ?? {}));
   for (const td of tds) addThing(td);
   showTypes();
+  const picker = new RangePicker(() => shownCharts?.range);
+  rangePicker = picker;
+  picker.onChange((range) => void shownCharts?.showRange(range));
+  overview = new OverviewView(byId('overview'), byId('overview-empty'), () => picker.current());
+  overview.setThings(devicesOf(own), keyOf);
+  setUpTxLookup();
+  alerts = new AlertsView(own.find((td) => slugOf(td) === ALERTS_THING));
+  alerts.setThings(own.filter((td) => slugOf(td) !== LEDGER_THING));
+  void alerts.read().catch((err: Error) => showError(`The alerts could not be read: ${err.message}`));
   for (const id of ['search', 'type-filter', 'live-only']) byId(id).addEventListener('input', renderList);
   // Every value once over HTTP (properties that are not observable are never pushed); the
   // observations below then bring each observable one's current value and every change.
-  await Promise.all([...views.values()].map((view) => view.read().catch((err: Error) => (localIds.has(view.td.id) ? Promise.reject(err) : undefined))));
+  await Promise.all([...views.values()].map((view) => readValues(view).catch((err: Error) => (localIds.has(view.td.id) ? Promise.reject(err) : undefined))));
+
+  await loadEventHistory(own);
 
   // This node's socket: its address comes from the TDs' forms, like any WoT consumer's.
   const wsUrl = own.map(wsUrlOf).find((url) => url !== undefined);
@@ -282,6 +442,7 @@ async function start(): Promise<void> {
   window.addEventListener('hashchange', route);
   window.setInterval(() => {
     renderList();
+    shownCharts?.advance(Date.now());
     if (currentRoute().view === 'ring') void refreshNodeView('ring', false);
     syncThings().catch((err: Error) => showError(`The list of Things could not be read again: ${err.message}`));
   }, THING_LIST_REFRESH_MS);

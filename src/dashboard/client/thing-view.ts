@@ -1,13 +1,15 @@
 /**
  * One Thing on the page: its description (readable, or the raw JSON-LD), its URL and whether
  * it validates, and a control for every affordance generated from its data schema. Properties
- * show their value live (numbers also as a chart), writable ones can be set, actions invoked;
- * values that do not fit the schema are explained and never sent.
+ * show their value live (numbers, booleans and enums also as a chart over the chosen range,
+ * filled from their history, with its CSV to download), writable ones can be set, actions
+ * invoked; values that do not fit the schema are explained and never sent.
  */
 import { call, describeProblem, getJson, type Problem } from './api.js';
-import { LiveChart } from './chart.js';
+import { ChartPanel, isCharted } from './chart-panel.js';
 import { el, replace } from './dom.js';
 import type { WriteFollower } from './follow.js';
+import type { TimeRange } from './series.js';
 import { objectInput, schemaInput, type SchemaInput } from './inputs.js';
 import { formatValue, formUrl, slugOf, typesOf, type ActionAffordance, type PropertyAffordance, type ServedTd } from './td.js';
 
@@ -26,12 +28,14 @@ export class ThingView {
   /** When a value or event of this Thing last arrived (ms), for the list's "live" mark. */
   lastUpdate: number | undefined;
   readonly #properties = new Map<string, PropertyControl>();
+  /** The range the charts show (undefined until the view is first shown). */
+  #range: TimeRange | undefined;
 
   /** `key` marks the view (its slug on this node; a Thing of another node is marked by its id). */
   constructor(td: ServedTd, follower: WriteFollower, key = slugOf(td)) {
     this.td = td;
     const tdUrl = new URL(`things/${encodeURIComponent(slugOf(td))}`, td.base ?? location.href);
-    const validity = el('span', { class: 'badge', 'data-validation': 'pending' }, 'validating…');
+    const validity = el('span', { class: 'badge validity', 'data-validation': 'pending' }, 'validating…');
     const readable = el('div', { class: 'readable' });
     const raw = el('pre', { class: 'raw', hidden: true }, JSON.stringify(td, null, 2));
     const toggle = el('button', { type: 'button', class: 'link' }, 'Show raw JSON-LD');
@@ -64,20 +68,37 @@ export class ThingView {
     void getJson<Validation>(`${tdUrl.href}/validation`).then(
       (v) => {
         validity.dataset.validation = v.valid ? 'valid' : 'invalid';
-        validity.className = v.valid ? 'badge ok' : 'badge bad';
+        validity.className = v.valid ? 'badge validity ok' : 'badge validity bad';
         validity.textContent = v.valid ? `valid (${v.schema})` : `invalid at ${v.field}: ${v.reason}`;
       },
       () => replace(validity, 'validity unknown'),
     );
   }
 
-  /** Reads every property over HTTP (once, at start: observed ones are then pushed). */
-  async read(): Promise<void> {
+  /** Reads every property over HTTP (once, at start: observed ones are then pushed); returns the values read. */
+  async read(): Promise<Readonly<Record<string, unknown>>> {
     const url = formUrl(this.td, this.td.forms, 'readallproperties');
-    if (url === undefined) return;
+    if (url === undefined) return {};
     const values = await getJson<Record<string, unknown>>(url);
     const now = Date.now();
     for (const [name, value] of Object.entries(values)) this.#properties.get(name)?.show(value, now, false);
+    return values;
+  }
+
+  /** The range the charts show now. */
+  get range(): TimeRange | undefined {
+    return this.#range;
+  }
+
+  /** Shows `range` on every chart, each filled from its property's history. */
+  async showRange(range: TimeRange): Promise<void> {
+    this.#range = range;
+    await Promise.all([...this.#properties.values()].map((control) => control.showRange(range)));
+  }
+
+  /** Moves the charts' live range on to end at `now`. */
+  advance(now: number): void {
+    for (const control of this.#properties.values()) control.advance(now);
   }
 
   /** A property's value from the live connection: a change (`pushed`), or its current value when observing began. */
@@ -92,7 +113,7 @@ class PropertyControl {
   readonly #affordance: PropertyAffordance;
   readonly #output = el('output', { class: 'value' }, '–');
   readonly #input: SchemaInput | undefined;
-  readonly #chart: LiveChart | undefined;
+  readonly #chart: ChartPanel | undefined;
   #value: unknown;
 
   constructor(td: ServedTd, name: string, affordance: PropertyAffordance, follower: WriteFollower) {
@@ -123,7 +144,8 @@ class PropertyControl {
       this.#input = input;
       editor = el('form', { class: 'editor', novalidate: true, onsubmit: (e: Event) => (e.preventDefault(), void send()) }, input.element, commitsAtOnce ? null : el('button', { type: 'submit' }, 'Set'));
     }
-    const chartBox = affordance.type === 'number' || affordance.type === 'integer' ? el('div', { class: 'chart' }) : null;
+    const chart = isCharted(affordance) ? new ChartPanel(td, name, affordance) : undefined;
+    this.#chart = chart;
     this.element = el(
       'section',
       { class: 'affordance property', 'data-property': name },
@@ -131,9 +153,17 @@ class PropertyControl {
       affordance.description ? el('p', { class: 'description' }, affordance.description) : null,
       el('div', { class: 'row' }, this.#output, editor),
       error,
-      chartBox,
+      chart?.chartBox ?? null,
+      chart?.tools ?? null,
     );
-    if (chartBox) this.#chart = new LiveChart(chartBox, label);
+  }
+
+  async showRange(range: TimeRange): Promise<void> {
+    await this.#chart?.showRange(range);
+  }
+
+  advance(now: number): void {
+    this.#chart?.advance(now);
   }
 
   /** Shows a value read (`pushed` false) or pushed by the node at `at`. */
@@ -142,7 +172,8 @@ class PropertyControl {
     this.#output.textContent = formatValue(value, this.#affordance);
     if (pushed) this.#output.dataset.updatedAt = String(at);
     this.#input?.show(value);
-    if (typeof value === 'number') this.#chart?.push(at, value);
+    // Only changes extend the chart: a value read or observed at start is already in the history.
+    if (pushed) this.#chart?.push(at, value);
   }
 }
 

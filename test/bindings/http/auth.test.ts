@@ -137,7 +137,7 @@ t.test('with a token configured', async (t) => {
   t.test('TDs declare bearer_sc and every write, write-multiple, invoke and cancel form requires it; read and query forms stay open', async (t) => {
     const { servient } = await createServient(t, { authToken: AUTH_TOKEN });
     const tds = body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }));
-    t.equal(tds.length, 4);
+    t.equal(tds.length, 5);
     const protectedOps = new Set(['writeproperty', 'writemultipleproperties', 'invokeaction', 'cancelaction']);
     let guarded = 0;
     for (const td of tds) {

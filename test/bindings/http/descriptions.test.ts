@@ -1,5 +1,6 @@
 import t from 'tap';
 import type { Form, ThingDescription } from '../../../src/td/thing-description.js';
+import { alertsActionInput } from '../../helpers/alerts-script.js';
 import { createServient } from '../../helpers/test-servient.js';
 import { allForms, assertProblem, body, customThings, jsonRequest, opsOf } from './fixtures.js';
 
@@ -130,7 +131,7 @@ t.test('Thing-level SSE forms: observe all properties at the properties URL, sub
 
 t.test('served Things name the HTTP Basic and HTTP SSE profiles, and each action says whether it is synchronous', async (t) => {
   const { servient } = await createServient(t);
-  const synchronous: Record<string, boolean> = { toggle: true, boost: false };
+  const synchronous: Record<string, boolean> = { toggle: true, boost: false, createRule: true, deleteRule: true, acknowledge: true, clear: true };
   for (const td of body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }))) {
     t.same(td.profile, ['https://www.w3.org/2022/wot/profile/http-basic/v1', 'https://www.w3.org/2022/wot/profile/http-sse/v1'], td.title);
     for (const [name, action] of Object.entries(td.actions ?? {})) t.equal(action.synchronous, synchronous[name], `${td.title}.${name}`);
@@ -141,6 +142,8 @@ t.test('served Things name the HTTP Basic and HTTP SSE profiles, and each action
 
 t.test('every HTTP form of every TD leads to a route that performs its operation', async (t) => {
   const { servient } = await createServient(t, { things: customThings(t) });
+  // Started: the alerts Thing's rules watch (and raise the alert its acknowledge and clear take) only on a running node.
+  await servient.start();
   const tds = body<ThingDescription[]>(await servient.app.inject({ method: 'GET', url: '/things' }));
   let checked = 0;
   /** The invocation the last invokeaction of an asynchronous action started. */
@@ -182,7 +185,7 @@ t.test('every HTTP form of every TD leads to a route that performs its operation
             t.equal(status, 204, `${path}: write multiple`);
             continue;
           case 'invokeaction': {
-            const input = name === 'boost' ? { minutes: 1 } : undefined;
+            const input = name === 'boost' ? { minutes: 1 } : slug === 'alerts' ? await alertsActionInput(thing, name) : undefined;
             const res = await servient.app.inject(input === undefined ? { method: 'POST', url: path } : jsonRequest('POST', path, input));
             // An asynchronous action answers 201 and the URL its queryaction and cancelaction take.
             const asynchronous = td.actions?.[name]?.synchronous === false;

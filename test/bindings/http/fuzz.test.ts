@@ -18,6 +18,8 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import t from 'tap';
 import { ERRORS, type ErrorCode } from '../../../src/errors.js';
 import type { Servient } from '../../../src/servient.js';
+import type { PropertyEntry } from '../../../src/history/thing-history.js';
+import type { Page } from '../../../src/history/time-series.js';
 import type { DataSchema } from '../../../src/td/thing-description.js';
 import { createServient } from '../../helpers/test-servient.js';
 import { valueOf } from '../../helpers/schema-arbitrary.js';
@@ -37,8 +39,8 @@ async function snapshot(servient: Servient): Promise<string> {
     values[thing.slug] = await thing.readAllProperties();
     for (const [name, property] of Object.entries(thing.td.properties ?? {})) {
       if ((property as { recorded?: unknown }).recorded === false) continue;
-      const entries = await servient.broker.history(thing.id, name, 10);
-      history[`${thing.slug}/${name}`] = entries.map(({ hData, value, origin }) => ({ hData, value, origin }));
+      const { items } = (await servient.history.query('properties', thing.id, name, { limit: 10 })) as Page<PropertyEntry>;
+      history[`${thing.slug}/${name}`] = items.map(({ hData, value, origin }) => ({ hData, value, origin }));
     }
   }
   return JSON.stringify({ values, history, outbox: await servient.registry.get('ledger').readProperty('outbox'), pending: servient.broker.pending });
@@ -326,6 +328,10 @@ function opensStream(request: InjectOptions, servient: Servient): boolean {
       return undefined;
     }
   };
+  // An event long-poll has no window unless it asks for one (Prefer: wait): only an event ends
+  // it, and some (the alerts Thing's) come only after an action, never from the clock.
+  const poll = /^\/things\/([^/?]+)\/events\/([^/?]+)\/longpoll$/.exec(path);
+  if (poll !== null) return thingOf(poll[1]!) !== undefined;
   const all = /^\/things\/([^/?]+)\/(properties|events)$/.exec(path);
   if (all !== null) {
     const accept = String((request.headers as Record<string, string> | undefined)?.accept ?? '');
@@ -572,7 +578,9 @@ t.test('hostile requests to every route family: no 5xx, problem+json on every er
       }
       // A long-poll waits for its window, which only the test's clock can end.
       let answered: Response | undefined;
-      const poll = fetch(`${url}${target}/longpoll`).then((res) => (answered = res));
+      // The alerts Thing's events come only after its actions, never from the clock: those polls ask for a window (RFC 7240).
+      const prefer = target.startsWith('things/alerts/events/') ? { headers: { prefer: 'wait=1' } } : {};
+      const poll = fetch(`${url}${target}/longpoll`, prefer).then((res) => (answered = res));
       while (answered === undefined) {
         await Promise.race([poll, turns(200)]);
         if (answered === undefined) clock.advance(LONG_POLL_MS);

@@ -17,6 +17,26 @@ const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`fixture
 /** Thing and node ids derive from a key each node draws afresh; everything else must match. */
 const withoutIds = (text: string): string => text.replace(/urn:uuid:[0-9a-f-]{36}/g, 'urn:uuid:ID');
 
+/**
+ * The TDs without their version-history links: those changed on purpose since the fixtures
+ * were taken (every readable property and event links its history now, and only where the
+ * node keeps it; test/bindings/http/routes/history-routes.test.ts checks them).
+ */
+function withoutHistoryLinks(text: string): string {
+  return JSON.stringify(JSON.parse(text), (key, value: unknown) => {
+    if (key !== 'links' || !Array.isArray(value)) return value;
+    const kept = value.filter((l: { rel?: string }) => l.rel !== 'version-history');
+    return kept.length === 0 ? undefined : kept;
+  });
+}
+
+/** The listing and the node TD without the node's alerts Thing, which came after the fixtures were taken (test/alerts checks its TD). */
+function withoutAlertsThing(text: string): string {
+  const value = JSON.parse(text) as { title?: string; links?: { href?: string }[] }[] | { links?: { href?: string }[] };
+  if (Array.isArray(value)) return JSON.stringify(value.filter((td) => td.title !== 'Alerts'));
+  return JSON.stringify(value.links === undefined ? value : { ...value, links: value.links.filter((link) => link.href !== 'things/alerts') });
+}
+
 const EXPOSURES = {
   open: {},
   bearer: { authToken: 'secret-token' },
@@ -32,7 +52,7 @@ t.test('every TD a node serves is the one it served before the route table, for 
     for (const [url, body] of Object.entries(before[name]!)) {
       const served = await servient.app.inject({ url, headers: { host: 'node.local:8080' } });
       t.equal(served.statusCode, 200, `${name} ${url}`);
-      t.equal(withoutIds(served.body), withoutIds(body), `${name} ${url}: the same bytes`);
+      t.equal(withoutHistoryLinks(withoutAlertsThing(withoutIds(served.body))), withoutHistoryLinks(withoutIds(body)), `${name} ${url}: the same bytes (but for history links)`);
     }
     await servient.stop();
   }
@@ -49,9 +69,9 @@ t.test('the TD builder with the HTTP forms gives the TDs of before for every bra
   };
   for (const [name, exposure] of Object.entries(exposures)) {
     const expected = before[name]!;
-    t.equal(JSON.stringify(buildThingDescription(SYNTHETIC, { id: 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', slug: 'every branch' }, exposure, [HTTP_FORMS])), JSON.stringify(expected.synthetic), `${name}: every branch`);
-    t.equal(JSON.stringify(buildThingDescription(READONLY_ONLY, { id: 'urn:uuid:1', slug: 'quiet' }, exposure, [HTTP_FORMS])), JSON.stringify(expected.quiet), `${name}: read-only`);
-    t.equal(JSON.stringify(buildThingDescription(EMPTY, { id: 'urn:uuid:2', slug: 'empty' }, exposure, [HTTP_FORMS])), JSON.stringify(expected.empty), `${name}: no affordances`);
+    t.equal(withoutHistoryLinks(JSON.stringify(buildThingDescription(SYNTHETIC, { id: 'urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e', slug: 'every branch' }, exposure, [HTTP_FORMS]))), withoutHistoryLinks(JSON.stringify(expected.synthetic)), `${name}: every branch`);
+    t.equal(withoutHistoryLinks(JSON.stringify(buildThingDescription(READONLY_ONLY, { id: 'urn:uuid:1', slug: 'quiet' }, exposure, [HTTP_FORMS]))), withoutHistoryLinks(JSON.stringify(expected.quiet)), `${name}: read-only`);
+    t.equal(withoutHistoryLinks(JSON.stringify(buildThingDescription(EMPTY, { id: 'urn:uuid:2', slug: 'empty' }, exposure, [HTTP_FORMS]))), withoutHistoryLinks(JSON.stringify(expected.empty)), `${name}: no affordances`);
     t.equal(JSON.stringify(buildNodeDescription('urn:uuid:7c9e6679-7425-40de-944b-e07fc1f90ae7', [{ slug: 'every branch', title: 'Every branch' }], exposure)), JSON.stringify(expected.node), `${name}: the node TD`);
   }
 });

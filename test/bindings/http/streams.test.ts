@@ -289,7 +289,7 @@ t.test('long-polls and SSE by inject leave no subscription behind once answered'
   t.equal((await pending).statusCode, 200);
   t.equal(spy.active, 0);
   t.equal(spy.opened, 1);
-  t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 4, uptimeSeconds: 1 });
+  t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 5, uptimeSeconds: 1 });
 });
 
 t.test('HEAD on a stream URL', async (t) => {

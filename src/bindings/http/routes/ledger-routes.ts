@@ -1,16 +1,14 @@
 /**
- * Transactions over HTTP: a receipt on any node (`GET /ledger/tx/{txId or H_DATA}`), the
- * recent values of a recorded property with their transaction ids, and the node's own chain:
+ * Transactions over HTTP: a receipt on any node (`GET /ledger/tx/{txId or H_DATA}`) and the
+ * node's own chain:
  * `GET /ledger`, `/ledger/blocks?from=&limit=`, `/ledger/blocks/{height or hash}`,
  * `/ledger/anchors`.
  */
 import type { FastifyInstance } from 'fastify';
 import { FlowchainError } from '../../../errors.js';
-import type { AffordanceParams, ChainView, HttpContext, LedgerView } from '../http-context.js';
+import type { ChainView, LedgerView } from '../http-context.js';
 import { routePath, ROUTES } from '../route-table.js';
 
-/** Most history entries one request may ask for. */
-const MAX_HISTORY = 100;
 /** Most blocks one listing may hold. */
 const MAX_BLOCKS = 100;
 
@@ -22,16 +20,9 @@ function integerParam(raw: string | undefined, name: string, min: number, max: n
   return value;
 }
 
-/** Registers /ledger/tx/:id and /things/:thing/properties/:name/history. */
-export function ledgerRoutes(app: FastifyInstance, ctx: HttpContext, ledger: LedgerView): void {
+/** Registers /ledger/tx/:id. */
+export function ledgerRoutes(app: FastifyInstance, ledger: LedgerView): void {
   app.get<{ Params: { id: string } }>(routePath(ROUTES.receipt), async (request) => ledger.receipt(request.params.id));
-
-  app.get<{ Params: AffordanceParams; Querystring: { limit?: string } }>(routePath(ROUTES.propertyHistory), async (request) => {
-    const thing = ctx.registry.get(request.params.thing);
-    // Same rules as a read: the property exists and is not write-only.
-    thing.readable(request.params.name);
-    return ledger.history(thing.id, request.params.name, integerParam(request.query.limit, 'limit', 1, MAX_HISTORY, MAX_HISTORY));
-  });
 }
 
 /** Registers the chain's views under /ledger. */

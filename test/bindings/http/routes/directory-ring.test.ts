@@ -37,7 +37,7 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
       await settle(nodes, () => false, 100);
     }
     for (const node of nodes) for (const id of hostedBy(node)) t.ok(listed.includes(id), `A lists ${id}`);
-    t.equal(listed.length, 12, 'each Thing once');
+    t.equal(listed.length, 15, 'each Thing once');
     t.same(await ids(a, '?scope=local'), hostedBy(a));
     const remote = hostedBy(b)[2]!;
     const res = await a.servient.app.inject({ method: 'GET', url: `/things/${encodeURIComponent(remote)}` });

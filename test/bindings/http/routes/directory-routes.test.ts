@@ -3,8 +3,8 @@ import type { ThingDescription } from '../../../../src/td/thing-description.js';
 import { createServient } from '../../../helpers/test-servient.js';
 import { assertProblem, body } from '../fixtures.js';
 
-// The bundled samples, then the ledger Thing every node exposes.
-const SLUGS = ['environment-sensor', 'smart-plug', 'thermostat', 'ledger'];
+// The bundled samples, then the ledger and alerts Things every node exposes.
+const SLUGS = ['environment-sensor', 'smart-plug', 'thermostat', 'ledger', 'alerts'];
 
 t.test('GET /things lists every TD as application/ld+json', async (t) => {
   const { servient } = await createServient(t);
@@ -18,7 +18,7 @@ t.test('GET /things lists every TD as application/ld+json', async (t) => {
     SLUGS.map((slug) => servient.registry.get(slug).id),
     'one TD per Thing, in registry order, with the stable ids',
   );
-  t.same(tds.map((td) => td.title), ['Environment sensor', 'Smart plug', 'Thermostat', 'Ledger'], 'the sample Things, then the node\'s ledger Thing');
+  t.same(tds.map((td) => td.title), ['Environment sensor', 'Smart plug', 'Thermostat', 'Ledger', 'Alerts'], 'the sample Things, then the node\'s ledger and alerts Things');
   for (const td of tds) t.notOk('driver' in td, `${td.title}: the servient-only driver member is not served`);
 });
 
@@ -105,9 +105,9 @@ t.test('GET /health reports status, Thing count and uptime from the injected clo
   const first = await servient.app.inject({ method: 'GET', url: '/health' });
   t.equal(first.statusCode, 200);
   t.match(first.headers['content-type'], /^application\/json/);
-  t.same(body(first), { status: 'ok', things: 4, uptimeSeconds: 0 });
+  t.same(body(first), { status: 'ok', things: 5, uptimeSeconds: 0 });
   clock.advance(90_000);
-  t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 4, uptimeSeconds: 90 });
+  t.same(body(await servient.app.inject({ method: 'GET', url: '/health' })), { status: 'ok', things: 5, uptimeSeconds: 90 });
 });
 
 t.test('an unknown route fails with 404 FLOWCHAIN_ERR_ROUTE_NOT_FOUND; a method a route lacks with 405 FLOWCHAIN_ERR_METHOD_NOT_ALLOWED and Allow', async (t) => {
