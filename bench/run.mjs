@@ -3,7 +3,8 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory,flows] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory,flows,history] [--no-write] [--strict]
+ *   node bench/run.mjs --only=history  a day of a 1 Hz property: aggregated against raw against LevelDB's own read
  *   node bench/run.mjs --only=flows    Node-RED: flowchain-observe -> flowchain-write against core http request
  *   node bench/run.mjs --render-only
  *
@@ -21,7 +22,7 @@
  * RESULTS.md has several parts, each from the last run that measured it: get, put and ws at
  * the top, then the broker (`broker`, see broker-bench.mjs), the ring (`ring`, see
  * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own,
- * as are soak, directory and flows (Node-RED, see flows-bench.mjs).
+ * as are soak, directory, flows (Node-RED, see flows-bench.mjs) and history (history-bench.mjs).
  * A run that measures only some parts keeps the others as they are.
  */
 import { execFileSync } from 'node:child_process';
@@ -52,6 +53,7 @@ const { wsFanout } = await import('./ws-fanout.mjs');
 const { mqttFanout } = await import('./mqtt-fanout.mjs');
 const { coapPropertyGet } = await import('./coap-bench.mjs');
 const { flowsBenchmarks, renderFlowsSection } = await import('./flows-bench.mjs');
+const { historyBenchmarks, renderHistorySection } = await import('./history-bench.mjs');
 
 const RESULTS_FILE = here('./RESULTS.md');
 const HTTP_JSON = here('./out/results.json');
@@ -63,6 +65,7 @@ const SECTIONS = [
   { key: 'soak', json: here('./out/soak.json'), render: renderSoakSection, marker: '<!-- soak section: rendered by bench/run.mjs from bench/out/soak.json (notes: bench/soak-notes.md) -->' },
   { key: 'directory', json: here('./out/directory.json'), render: renderDirectorySection, marker: '<!-- directory section: rendered by bench/run.mjs from bench/out/directory.json (notes: bench/directory-notes.md) -->' },
   { key: 'flows', json: here('./out/flows.json'), render: renderFlowsSection, marker: '<!-- flows section: rendered by bench/run.mjs from bench/out/flows.json (notes: bench/flows-notes.md) -->' },
+  { key: 'history', json: here('./out/history.json'), render: renderHistorySection, marker: '<!-- history section: rendered by bench/run.mjs from bench/out/history.json (notes: bench/history-notes.md) -->' },
 ];
 
 const { values: flags } = parseArgs({
@@ -112,6 +115,7 @@ const BENCHMARKS = {
   soak: { run: soakBenchmarks },
   directory: { run: directoryBenchmarks },
   flows: { run: flowsBenchmarks },
+  history: { run: historyBenchmarks },
 };
 const selected = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
 for (const key of selected) {

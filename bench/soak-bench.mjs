@@ -12,7 +12,7 @@
  *
  * Rendered as its own section of bench/RESULTS.md by {@link renderSoakSection}.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -26,7 +26,7 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SETTLE_MS = 20_000;
 
 const PLANS = {
-  full: { idleS: 60, warmupS: 360, loadS: 600, sampleS: 10 },
+  full: { idleS: 120, warmupS: 360, loadS: 600, sampleS: 10 },
   quick: { idleS: 15, warmupS: 10, loadS: 40, sampleS: 5 },
 };
 const STREAMS = 100;
@@ -43,6 +43,16 @@ function sample(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Anonymous memory (heaps, malloc arenas) and file-backed pages (the node binary, mapped files).
   return { rssKb, anonKb: kb('RssAnon'), fileKb: kb('RssFile'), cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US };
+}
+
+/** Bytes on disk under `dir` (the node's data directory: its LevelDB and membership). */
+function diskBytes(dir) {
+  return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+/** Bytes per hour between two samples. */
+function bytesPerHour(from, to) {
+  return ((to.diskBytes - from.diskBytes) / (to.at - from.at)) * 3_600_000;
 }
 
 /** Starts `flowchain start` as `npm start` does; resolves with the child and its URL. */
@@ -94,7 +104,7 @@ export async function soakBenchmarks({ quick, log }) {
     // full collection of the start-up heap, which a CPU profile puts 7 to 10 s after listening.
     await delay(SETTLE_MS);
     const samples = [];
-    const take = (phase) => samples.push({ phase, at: performance.now(), ...sample(child.pid) });
+    const take = (phase) => samples.push({ phase, at: performance.now(), ...sample(child.pid), diskBytes: diskBytes(dir) });
     take('idle');
     for (let t = 0; t < plan.idleS; t += plan.sampleS) {
       await delay(plan.sampleS * 1000);
@@ -186,6 +196,7 @@ export async function soakBenchmarks({ quick, log }) {
       idleRssMb: rss(idle),
       idleCpuPct,
       loadCpuPct,
+      disk: { idleBytesPerHour: bytesPerHour(idle[0], idle.at(-1)), loadBytesPerHour: bytesPerHour(warmup.at(-1), load.at(-1)), startBytes: idle[0].diskBytes, endBytes: load.at(-1).diskBytes },
       warmupRssMb: { first: rss(warmup.slice(0, perWindow)), last: rss(warmup.slice(-perWindow)) },
       firstRssMb: firstRss,
       lastRssMb: lastRss,
@@ -234,6 +245,7 @@ ${table(
     ['RSS spread over the second half of the measured load', '', '', `${fmt(run.tailSpread * 100, 1)} % of its median (max ${fmt(run.maxRssMb, 1)} MB)`, '', '≤ 20 % (±10 %)'],
     ['Latency p50 / p99', '', `${fmt(run.latency.first.p50, 1)} / ${fmt(run.latency.first.p99, 1)} ms`, `${fmt(run.latency.last.p50, 1)} / ${fmt(run.latency.last.p99, 1)} ms`, fmt(run.latency.last.p99 / run.latency.first.p99, 2), 'no growth'],
     ['Node CPU', `${fmt(run.idleCpuPct, 2)} % of a core`, '', `${fmt(run.loadCpuPct, 1)} % of a core over the measured load`, '', 'idle ≤ 1 %'],
+    ...(run.disk === undefined ? [] : [['Data directory growth', `${fmt(run.disk.idleBytesPerHour / 1e6, 2)} MB/h`, '', `${fmt(run.disk.loadBytesPerHour / 1e6, 1)} MB/h over the measured load (${fmt(run.disk.startBytes / 1e6, 1)} MB at the first idle sample, ${fmt(run.disk.endBytes / 1e6, 1)} MB at the end)`, '', 'idle ≤ 2 MB/h']]),
   ],
 )}
 
