@@ -47,9 +47,9 @@ async function snapshot(servient: Servient): Promise<string> {
 }
 
 /**
- * Waits until the node has nothing in flight: no journal record under way (a device-side
- * change is recorded after its request was answered), nothing left in the outbox, and the
- * ledger Thing reporting so.
+ * Waits until the node has nothing in flight, and nothing more a moment later: no journal
+ * record under way (a device-side change is recorded after its request was answered),
+ * nothing left in the outbox, and the ledger Thing reporting so.
  */
 function settler(servient: Servient): () => Promise<void> {
   let recording = 0;
@@ -60,8 +60,15 @@ function settler(servient: Servient): () => Promise<void> {
     return record(changes, wait).finally(() => recording--);
   };
   const ledger = servient.registry.get('ledger');
+  const quiet = () => recording === 0 && broker.pending === 0;
   return async () => {
-    await until(() => recording === 0 && broker.pending === 0, 'the node to settle');
+    // Quiet, and still quiet a moment later: a device reacting to a write (a toggle, a derived
+    // value) records its own change a few turns after the write was answered.
+    do {
+      await until(quiet, 'the node to settle');
+      await turns(20);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    } while (!quiet());
     // And the ledger Thing reports it so.
     if ((await ledger.readProperty('outbox')) !== 0) throw new Error('the ledger Thing reports transactions waiting');
   };
