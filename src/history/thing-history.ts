@@ -46,6 +46,8 @@ export interface ThingHistoryComponents {
   readonly properties: Section;
   /** The events' section. */
   readonly events: Section;
+  /** Most entries one aggregated page reads (time-series.ts READ_BUDGET by default). */
+  readonly readBudget?: number;
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
@@ -62,8 +64,8 @@ export class ThingHistory implements ValueHistory {
   constructor(components: ThingHistoryComponents) {
     this.#propertySection = components.properties;
     this.#eventSection = components.events;
-    this.#properties = new TimeSeries(components.properties);
-    this.#events = new TimeSeries(components.events);
+    this.#properties = new TimeSeries(components.properties, components.readBudget);
+    this.#events = new TimeSeries(components.events, components.readBudget);
     this.#log = components.log;
   }
 

@@ -5,8 +5,17 @@
  * A query reads only the keys of its range, newest first, a page at a time; aggregation folds
  * the entries of a range into fixed buckets as it reads them, so neither ever holds more than a
  * page in memory. Pruning deletes each series' keys older than a time, range by range.
+ *
+ * An aggregated page also reads at most a budget of entries (100,000 by default, a day of a
+ * 1 Hz value): past it the page ends at the last whole bucket and names the next, so no one
+ * request reads a year of data. A single bucket larger than the budget is refused
+ * (FLOWCHAIN_ERR_HISTORY_QUERY_INVALID naming `every`): its figures would be wrong if cut.
  */
+import { FlowchainError } from '../errors.js';
 import type { KeyRange, Section } from '../storage.js';
+
+/** Most entries one aggregated page reads by default. */
+export const READ_BUDGET = 100_000;
 
 /** Digits of a key's timestamp: epoch milliseconds up to the year 33658. */
 const TIME_DIGITS = 15;
@@ -67,9 +76,12 @@ export function entryKey(thing: string, name: string, timestamp: number, suffix:
 /** The time series of one section. */
 export class TimeSeries<T extends StoredEntry> {
   readonly #section: Section;
+  readonly #budget: number;
 
-  constructor(section: Section) {
+  /** `readBudget`: most entries one aggregated page reads. */
+  constructor(section: Section, readBudget = READ_BUDGET) {
     this.#section = section;
+    this.#budget = readBudget;
   }
 
   /** Up to `limit` entries of the range, newest first, and the next page's cursor when the range holds more. */
@@ -86,15 +98,24 @@ export class TimeSeries<T extends StoredEntry> {
 
   /**
    * The range folded into buckets `every` ms wide (aligned to multiples of `every` since the
-   * epoch), newest first, at most `limit` of them; `valueOf` picks an entry's value. The next
-   * page's cursor is the start of the last bucket returned.
+   * epoch), newest first, at most `limit` of them and at most the read budget's entries;
+   * `valueOf` picks an entry's value. The next page's cursor is the start of the last bucket
+   * returned. Throws FLOWCHAIN_ERR_HISTORY_QUERY_INVALID when one bucket holds more entries
+   * than the budget.
    */
   async buckets(thing: string, name: string, range: SeriesRange, every: number, limit: number, valueOf: (entry: T) => unknown): Promise<Page<Bucket>> {
     const items: Bucket[] = [];
     let open: Accumulator | undefined;
+    let read = 0;
     for await (const [, value] of this.#section.range({ ...this.#bounds(thing, name, range), reverse: true })) {
       const entry = value as T;
       const start = Math.floor(entry.timestamp / every) * every;
+      if (++read > this.#budget) {
+        // A whole open bucket is kept; one cut short is left for the next page to read whole.
+        if (open !== undefined && open.start !== start) items.push(bucketOf(open));
+        if (items.length === 0) throw new FlowchainError('FLOWCHAIN_ERR_HISTORY_QUERY_INVALID', `a bucket of this width holds more than ${this.#budget} values; choose a shorter every`, { field: 'every' });
+        return { items, next: String(items[items.length - 1]!.timestamp) };
+      }
       if (open?.start !== start) {
         if (open !== undefined) items.push(bucketOf(open));
         if (items.length === limit) return { items, next: String(items[items.length - 1]!.timestamp) };

@@ -84,6 +84,29 @@ t.test('buckets: count, min, max, mean and last of each, aligned to the epoch', 
   ], 'buckets hold only what is in the range');
 });
 
+t.test('an aggregated page reads at most its budget of entries and ends at a whole bucket', async (t) => {
+  const { properties } = await filled(t, 95);
+  const history = new ThingHistory({ properties: counting(properties), events: new MemorySection(), readBudget: 40 });
+  const buckets = async (query: Parameters<ThingHistory['query']>[3]) => (await history.query('properties', 'urn:thing', 'temperature', query)) as Page<Bucket>;
+  reads = 0;
+  const first = await buckets({ every: 30_000, limit: 10 });
+  // 5 + 30 values fill the two newest buckets; the third is cut at the budget and left for the next page.
+  t.same(first.items.map((b) => [b.timestamp, b.count]), [[T0 + 90_000, 5], [T0 + 60_000, 30]]);
+  t.equal(first.next, String(T0 + 60_000), 'the next page starts before the last whole bucket');
+  t.equal(reads, 41, 'the budget and the one read that found it spent');
+  const second = await buckets({ every: 30_000, limit: 10, cursor: first.next! });
+  t.same(second.items.map((b) => [b.timestamp, b.count]), [[T0 + 30_000, 30]], 'the cut bucket is read whole on its page');
+  const third = await buckets({ every: 30_000, limit: 10, cursor: second.next! });
+  t.same(third.items, [{ timestamp: T0, count: 30, min: 0, max: 29, mean: 14.5, last: 29 }]);
+  t.equal(third.next, undefined);
+
+  const exact = new ThingHistory({ properties, events: new MemorySection(), readBudget: 35 });
+  const atBudget = (await exact.query('properties', 'urn:thing', 'temperature', { every: 30_000, limit: 10 })) as Page<Bucket>;
+  t.same(atBudget.items.map((b) => [b.timestamp, b.count]), [[T0 + 90_000, 5], [T0 + 60_000, 30]], 'a bucket that ends exactly at the budget is whole and kept');
+
+  await t.rejects(buckets({ every: 120_000, limit: 10 }), { code: 'FLOWCHAIN_ERR_HISTORY_QUERY_INVALID', field: 'every' }, 'one bucket of 95 values over a budget of 40 is refused, not cut');
+});
+
 t.test('non-numeric values: count and last only', async (t) => {
   const history = new ThingHistory({ properties: new MemorySection(), events: new MemorySection() });
   for (const [i, mode] of ['heat', 'cool', 'off'].entries()) await history.prepareValues('urn:thing', new Map([['mode', mode]]), T0 + i * 1000).commit();

@@ -79,9 +79,13 @@ async function readPages<T>(url: URL, maxPages: number): Promise<{ items: T[]; t
   return { items, truncated: next !== undefined };
 }
 
-/** The buckets of width `query.every` over the range, oldest first (a chart's order). */
+/**
+ * The buckets of width `query.every` over the range, oldest first (a chart's order). A node
+ * reads at most 100,000 values per page, so a week of a 1 Hz value takes 7 pages; 20 pages
+ * cover 2 million values.
+ */
 export async function readBuckets(url: URL, query: HistoryQuery & { readonly every: number }): Promise<Bucket[]> {
-  const { items } = await readPages<Bucket>(withQuery(url, { ...query, limit: 1000 }), 5);
+  const { items } = await readPages<Bucket>(withQuery(url, { ...query, limit: 1000 }), 20);
   return items.reverse();
 }
 
