@@ -10,6 +10,13 @@
  * own rise (the V8 heap growing to its first full collections, the process's code and its
  * allocators' arenas paged in) is reported beside them, not hidden.
  *
+ * Disk: the data directory's growth while idle is measured apart, once LevelDB has compacted
+ * what was written (the write-ahead log holds up to 4 MB uncompressed before a compaction, so
+ * a short run's `du` says more about the log than about what stays): fresh nodes with the same
+ * seed, stopped at two times, each then compacted and measured; the difference, per hour. Once
+ * before retention applies, and once with retention reached (a minute's retention, pruned at
+ * the end). Under load, `du` of the running node is reported.
+ *
  * Rendered as its own section of bench/RESULTS.md by {@link renderSoakSection}.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,6 +26,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Level } from 'level';
 import { fmt, median, readNotes, table } from './lib/format.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -26,8 +34,8 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SETTLE_MS = 20_000;
 
 const PLANS = {
-  full: { idleS: 120, warmupS: 360, loadS: 600, sampleS: 10 },
-  quick: { idleS: 15, warmupS: 10, loadS: 40, sampleS: 5 },
+  full: { idleS: 120, warmupS: 360, loadS: 600, sampleS: 10, diskIdleS: 600 },
+  quick: { idleS: 15, warmupS: 10, loadS: 40, sampleS: 5, diskIdleS: 30 },
 };
 const STREAMS = 100;
 const RATE = 50;
@@ -50,14 +58,65 @@ function diskBytes(dir) {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 }
 
+/** The data directory's size once its database is compacted (the node stopped): what stays on disk. */
+async function compactedBytes(dir) {
+  const db = new Level(join(dir, 'db'));
+  await db.open();
+  await db.compactRange('\u0000', '\uffff');
+  await db.close();
+  return diskBytes(dir);
+}
+
+/** How often the sample environment sensor reads (ms), from its bundled TD. */
+const SENSOR_INTERVAL_MS = JSON.parse(readFileSync(new URL('../things/environment-sensor.td.json', import.meta.url), 'utf8')).driver.options.intervalMs;
+
+/** Keeps history and transactions for a minute (the ring's copies expire after two). */
+const SHORT_RETENTION = ['--retain-history', '1m', '--retain-ledger', '1m'];
+
+/**
+ * The compacted size of a fresh node's data directory after it ran idle `idleS` past settling
+ * (seed 1; its own CoAP and MQTT ports, so several run at once). With `restart`, it is started
+ * once more and stopped: its start-up retention pass prunes, and stopping waits for that pass.
+ */
+async function sizeAfterIdle(idleS, extraArgs = [], restart = false) {
+  const dir = await mkdtemp(join(tmpdir(), 'flowchain-soak-disk-'));
+  const args = ['--seed', '1', '--coap-port', '0', '--mqtt-port', '0', ...extraArgs];
+  const stop = async ({ child }) => {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+  try {
+    const node = await startNode(dir, args);
+    await delay(SETTLE_MS + idleS * 1000);
+    await stop(node);
+    if (restart) await stop(await startNode(dir, args));
+    return await compactedBytes(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Idle growth on disk, compacted, per hour: before retention applies (a node stopped once
+ * settled against one left idle `idleS` longer, the defaults' 30 and 90 days being far off)
+ * and once it does (two nodes keeping everything a minute, `idleS` apart, each pruned at the
+ * end). The four run at once: their figures are bytes, not time.
+ */
+async function idleDiskGrowth(idleS) {
+  const late = Math.max(idleS / 2, 150);
+  const [settled, idle, retainedEarly, retainedLate] = await Promise.all([sizeAfterIdle(0), sizeAfterIdle(idleS), sizeAfterIdle(late, SHORT_RETENTION, true), sizeAfterIdle(late + idleS, SHORT_RETENTION, true)]);
+  const perHour = (from, to) => ((to - from) / idleS) * 3600;
+  return { idleS, settledBytes: settled, idleBytes: idle, bytesPerHour: perHour(settled, idle), retained: { fromS: late, earlyBytes: retainedEarly, lateBytes: retainedLate, bytesPerHour: perHour(retainedEarly, retainedLate) } };
+}
+
 /** Bytes per hour between two samples. */
 function bytesPerHour(from, to) {
   return ((to.diskBytes - from.diskBytes) / (to.at - from.at)) * 3_600_000;
 }
 
 /** Starts `flowchain start` as `npm start` does; resolves with the child and its URL. */
-async function startNode(dir) {
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'start', '--host', '127.0.0.1', '--port', '0', '--peer-port', '0', '--data', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startNode(dir, extraArgs = []) {
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'start', '--host', '127.0.0.1', '--port', '0', '--peer-port', '0', '--data', dir, '--log-level', 'info', ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let buffered = '';
     child.stdout.on('data', (chunk) => {
@@ -92,9 +151,16 @@ function stream(url) {
   return counter;
 }
 
-/** Runs the soak; `problems` lists what makes the figures invalid. */
+/** Runs the soak, then the idle disk measurement; `problems` lists what makes the figures invalid. */
 export async function soakBenchmarks({ quick, log }) {
   const plan = quick ? PLANS.quick : PLANS.full;
+  const run = await loadSoak(plan, log);
+  log(`  soak: idle on disk, four fresh nodes (two with a minute's retention), ${plan.diskIdleS} s apart, each compacted`);
+  return { ...run, disk: { ...run.disk, idle: await idleDiskGrowth(plan.diskIdleS) } };
+}
+
+/** The node idle, then under load: RSS, CPU, latency, streams, and `du` of its data directory. */
+async function loadSoak(plan, log) {
   const dir = await mkdtemp(join(tmpdir(), 'flowchain-soak-'));
   const problems = [];
   const { child, url } = await startNode(dir);
@@ -165,8 +231,8 @@ export async function soakBenchmarks({ quick, log }) {
     for (const s of streams) s.close();
     if (failed > 0) problems.push(`${failed} requests failed or answered >= 300`);
     if (openStreams < STREAMS) problems.push(`${STREAMS - openStreams} SSE streams ended during the soak`);
-    // Each stream gets a temperature every second: a stream far below that fell behind.
-    if (Math.min(...events) < (plan.warmupS + plan.loadS) * 0.8) problems.push(`a stream got only ${Math.min(...events)} events in ${plan.warmupS + plan.loadS} s`);
+    // Each stream gets a temperature at every reading: a stream far below that fell behind.
+    if (Math.min(...events) < ((plan.warmupS + plan.loadS) * 1000 / SENSOR_INTERVAL_MS) * 0.8) problems.push(`a stream got only ${Math.min(...events)} events in ${plan.warmupS + plan.loadS} s`);
     let outbox;
     for (let i = 0; i < 40 && outbox !== 0; i++) {
       outbox = await (await fetch(`${url}things/ledger/properties/outbox`)).json();
@@ -196,7 +262,7 @@ export async function soakBenchmarks({ quick, log }) {
       idleRssMb: rss(idle),
       idleCpuPct,
       loadCpuPct,
-      disk: { idleBytesPerHour: bytesPerHour(idle[0], idle.at(-1)), loadBytesPerHour: bytesPerHour(warmup.at(-1), load.at(-1)), startBytes: idle[0].diskBytes, endBytes: load.at(-1).diskBytes },
+      disk: { duIdleBytesPerHour: bytesPerHour(idle[0], idle.at(-1)), loadBytesPerHour: bytesPerHour(warmup.at(-1), load.at(-1)), startBytes: idle[0].diskBytes, endBytes: load.at(-1).diskBytes },
       warmupRssMb: { first: rss(warmup.slice(0, perWindow)), last: rss(warmup.slice(-perWindow)) },
       firstRssMb: firstRss,
       lastRssMb: lastRss,
@@ -224,6 +290,15 @@ function split(samples) {
   return `\n\nRSS split under the measured load (anonymous: V8's heap, malloc arenas; file-backed: the node binary and other mapped files) at its first sample ${at(load[0])}; at the largest ${at(largest)}; at the last ${at(load.at(-1))}.`;
 }
 
+/** The disk rows of the soak's table: idle before and after retention (compacted), and under load (\`du\`). */
+function diskRows({ idle, duIdleBytesPerHour, loadBytesPerHour, startBytes, endBytes }) {
+  const mb = (bytes) => fmt(bytes / 1e6, 2);
+  return [
+    ['Data directory growth, before retention applies', `${mb(idle.bytesPerHour)} MB/h once compacted (${mb(idle.settledBytes)} MB settled, ${mb(idle.idleBytes)} MB after ${fmt(idle.idleS / 60, 1)} more minutes idle); \`du\` of the running node: ${mb(duIdleBytesPerHour)} MB/h`, '', `${fmt(loadBytesPerHour / 1e6, 1)} MB/h over the measured load, \`du\` of the running node (${fmt(startBytes / 1e6, 1)} MB at the first idle sample, ${fmt(endBytes / 1e6, 1)} MB at the end)`, '', 'idle ≤ 2 MB/h'],
+    ['Data directory growth, retention reached (history and transactions kept 1 minute)', `${mb(idle.retained.bytesPerHour)} MB/h once compacted (${mb(idle.retained.earlyBytes)} MB after ${fmt(idle.retained.fromS / 60, 1)} minutes, ${mb(idle.retained.lateBytes)} MB ${fmt(idle.idleS / 60, 1)} minutes later)`, '', '', '', 'flat'],
+  ];
+}
+
 /** The soak section of bench/RESULTS.md. */
 export function renderSoakSection(run) {
   const notes = readNotes('soak-notes.md');
@@ -235,7 +310,7 @@ ${run.quick ? '> **Quick run (`--quick`): short phases; harness check only.**\n\
 - Code: commit ${run.machine.revision}
 - Machine: nproc ${run.machine.nproc}, ${run.machine.cpuModel}; Node ${run.machine.node}
 - Idle: the node with its sample Things and no requests, sampled ${run.settleS === undefined ? '5' : fmt(run.settleS)} s after it listened (start-up is not idle), for ${fmt(run.plan.idleS)} s
-- Load: ${STREAMS} SSE streams (environment-sensor temperature, one event a second each) open throughout, and ${RATE} requests/s cycling through GET property, recorded PUT, GET /things, GET receipt, GET history (${fmt(run.requests)} requests)
+- Load: ${STREAMS} SSE streams (environment-sensor temperature, one event per reading, every ${fmt(SENSOR_INTERVAL_MS / 1000)} s) open throughout, and ${RATE} requests/s cycling through GET property, recorded PUT, GET /things, GET receipt, GET history (${fmt(run.requests)} requests)
 - Validity: ${problems}
 
 ${table(
@@ -245,7 +320,7 @@ ${table(
     ['RSS spread over the second half of the measured load', '', '', `${fmt(run.tailSpread * 100, 1)} % of its median (max ${fmt(run.maxRssMb, 1)} MB)`, '', '≤ 20 % (±10 %)'],
     ['Latency p50 / p99', '', `${fmt(run.latency.first.p50, 1)} / ${fmt(run.latency.first.p99, 1)} ms`, `${fmt(run.latency.last.p50, 1)} / ${fmt(run.latency.last.p99, 1)} ms`, fmt(run.latency.last.p99 / run.latency.first.p99, 2), 'no growth'],
     ['Node CPU', `${fmt(run.idleCpuPct, 2)} % of a core`, '', `${fmt(run.loadCpuPct, 1)} % of a core over the measured load`, '', 'idle ≤ 1 %'],
-    ...(run.disk === undefined ? [] : [['Data directory growth', `${fmt(run.disk.idleBytesPerHour / 1e6, 2)} MB/h`, '', `${fmt(run.disk.loadBytesPerHour / 1e6, 1)} MB/h over the measured load (${fmt(run.disk.startBytes / 1e6, 1)} MB at the first idle sample, ${fmt(run.disk.endBytes / 1e6, 1)} MB at the end)`, '', 'idle ≤ 2 MB/h']]),
+    ...(run.disk?.idle === undefined ? [] : diskRows(run.disk)),
   ],
 )}
 

@@ -3,6 +3,7 @@
  * clock, no journal) and records every property change and event the device makes.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRandom } from '../../src/common/random.js';
 import type { Device, DeviceFactory } from '../../src/devices/device.js';
 import type { ThingDescription } from '../../src/td/thing-description.js';
@@ -10,6 +11,7 @@ import { ExposedThing } from '../../src/thing/exposed-thing.js';
 import { PropertyStore } from '../../src/thing/property-store.js';
 import { ManualClock } from './manual-clock.js';
 import { MemorySection } from './memory-section.js';
+import { SAMPLE_THINGS } from './sample-things.js';
 
 export interface Harness {
   readonly thing: ExposedThing;
@@ -22,15 +24,15 @@ export interface Harness {
   last(name: string): unknown;
 }
 
-/** The bundled TD file of a sample Thing, without its `driver` member. */
+/** The TD file of a sample Thing (as the tests run it: sample-things.ts), without its `driver` member. */
 export function sampleTd(slug: string): ThingDescription {
-  const { driver: _driver, ...td } = JSON.parse(readFileSync(new URL(`../../things/${slug}.td.json`, import.meta.url), 'utf8')) as ThingDescription & { driver?: unknown };
+  const { driver: _driver, ...td } = JSON.parse(readFileSync(join(SAMPLE_THINGS, `${slug}.td.json`), 'utf8')) as ThingDescription & { driver?: unknown };
   return td;
 }
 
-/** The `driver.options` of a bundled TD file. */
+/** The `driver.options` of a sample TD file (as the tests run it). */
 export function sampleOptions(slug: string): Record<string, unknown> {
-  const file = JSON.parse(readFileSync(new URL(`../../things/${slug}.td.json`, import.meta.url), 'utf8')) as { driver?: { options?: Record<string, unknown> } };
+  const file = JSON.parse(readFileSync(join(SAMPLE_THINGS, `${slug}.td.json`), 'utf8')) as { driver?: { options?: Record<string, unknown> } };
   return file.driver?.options ?? {};
 }
 

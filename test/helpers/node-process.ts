@@ -5,8 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { SAMPLE_THINGS } from './sample-things.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** The environment of every child: the caller's, serving the tests' sample Things (sample-things.ts) unless `env` or a flag says otherwise. */
+const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, FLOWCHAIN_THINGS: SAMPLE_THINGS, ...env });
 
 export interface NodeProcess {
   readonly child: ChildProcess;
@@ -26,7 +30,7 @@ export async function startNode(t: Test, args: string[], env: Record<string, str
   const address = env.FLOWCHAIN_PORT === undefined ? ['--host', '127.0.0.1', '--port', '0', '--peer-port', '0'] : [];
   const command = [...wrap, process.execPath, CLI, 'start', ...address, ...args];
   const child = spawn(command[0]!, command.slice(1), {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -65,7 +69,7 @@ export async function startNode(t: Test, args: string[], env: Record<string, str
 /** Runs the command to completion and returns its exit code and output. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -88,7 +92,7 @@ export interface ScriptProcess {
 export function runScript(t: Test, script: string, args: readonly string[] = [], env: Record<string, string> = {}): ScriptProcess {
   const child = spawn(process.execPath, [fileURLToPath(new URL(`../../${script}`, import.meta.url)), ...args], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

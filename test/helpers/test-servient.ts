@@ -1,18 +1,18 @@
 /**
- * Builds a real servient for a test: real LevelDB in the test's own directory, the bundled
- * sample Things (or a given directory), a fixed seed and a manual clock. Closed at teardown.
+ * Builds a real servient for a test: real LevelDB in the test's own directory, the sample
+ * Things reading every second (sample-things.ts; or a given directory), a fixed seed and a manual clock. Closed at teardown.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { BUNDLED_THINGS } from '../../src/bundled.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
 import { admitNodeData } from '../../src/membership/admit-node.js';
 import { RingAuthority } from '../../src/membership/ring-authority.js';
 import { Servient, type ServientComponents } from '../../src/servient.js';
 import { ManualClock } from './manual-clock.js';
+import { SAMPLE_THINGS } from './sample-things.js';
 
 export interface TestServient {
   readonly servient: Servient;
@@ -37,7 +37,7 @@ export function tempDir(t: Test): string {
 
 /** The config a test node runs with: loopback, port 0, no CoAP (its tests turn it on with `coapPort: 0`), no MQTT (its tests turn on an embedded broker with `mqtt: undefined, mqttPort: 0`), seed 42, its own data directory. */
 export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
-  return { ...DEFAULTS, things: BUNDLED_THINGS, host: '127.0.0.1', port: 0, peerPort: 0, coapPort: 'off', mqtt: 'off', seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
+  return { ...DEFAULTS, things: SAMPLE_THINGS, host: '127.0.0.1', port: 0, peerPort: 0, coapPort: 'off', mqtt: 'off', seed: 42, logLevel: 'silent', data: overrides.data ?? tempDir(t), ...overrides };
 }
 
 /** Creates (not starts) a servient; it is stopped at teardown. */

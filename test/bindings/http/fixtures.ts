@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import WebSocket from 'ws';
-import { BUNDLED_THINGS } from '../../../src/bundled.js';
+import { SAMPLE_THINGS } from '../../helpers/sample-things.js';
 import { ERRORS, type ErrorCode } from '../../../src/errors.js';
 import type { Problem } from '../../../src/bindings/http/problem.js';
 import type { WsServerMessage } from '../../../src/bindings/http/ws/ws-protocol.js';
@@ -119,7 +119,7 @@ export async function until(condition: () => boolean, what = 'condition'): Promi
 type Json = Record<string, unknown>;
 
 function bundledTd(slug: string): Json {
-  return JSON.parse(readFileSync(join(BUNDLED_THINGS, `${slug}.td.json`), 'utf8')) as Json;
+  return JSON.parse(readFileSync(join(SAMPLE_THINGS, `${slug}.td.json`), 'utf8')) as Json;
 }
 
 /**
