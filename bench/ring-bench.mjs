@@ -5,7 +5,7 @@
  * Rendered as their own section of bench/RESULTS.md by {@link renderRingSection}.
  */
 import { ringCluster } from './ring-cluster.mjs';
-import { lookupHops, restabilize } from './ring-sim.mjs';
+import { largeRings, lookupHops, restabilize } from './ring-sim.mjs';
 import { fmt, median, readNotes, sideCells, table } from './lib/format.mjs';
 import { phaseTimer } from './lib/common.mjs';
 
@@ -16,11 +16,13 @@ const PLANS = {
   full: {
     sim: { sizes: [8, 16, 32, 64, 128, 256], lookups: 2_000 },
     restabilize: { n: 64, trials: 5, checkLookups: 500 },
+    large: { sizes: [1_000, 10_000], lookups: 2_000, minutes: 1, churn: 0.1, lookupsPerRound: 20 },
     cluster: { processes: 4, cycles: 3, warmupS: 2, durationS: 8, sampleLookups: 200 },
   },
   quick: {
     sim: { sizes: [8, 16, 32, 64], lookups: 500 },
     restabilize: { n: 64, trials: 2, checkLookups: 200 },
+    large: { sizes: [1_000], lookups: 500, minutes: 0.25, churn: 0.1, lookupsPerRound: 10 },
     cluster: { processes: 4, cycles: 1, warmupS: 1, durationS: 4, sampleLookups: 100 },
   },
 };
@@ -40,16 +42,19 @@ export async function ringBenchmarks({ quick, log }) {
   const hops = await time('hops', () => lookupHops({ ...plan.sim, log }));
   log(`  re-stabilization, N = ${plan.restabilize.n} (in-memory simulation)`);
   const healing = await time('restabilize', () => restabilize({ ...plan.restabilize, log }));
+  log(`  rings of ${plan.large.sizes.join(' and ')} nodes, converged, then churn (in-memory simulation)`);
+  const large = await time('large', () => largeRings({ ...plan.large, log }));
   return {
     key: 'ring',
     name: 'Ring (Chord DHT)',
     plan,
     hops,
     restabilize: healing,
+    large,
     cluster,
     timings,
     totalS: (performance.now() - started) / 1000,
-    problems: [...hops.problems, ...healing.problems, ...cluster.problems],
+    problems: [...hops.problems, ...healing.problems, ...large.problems, ...cluster.problems],
   };
 }
 
@@ -75,6 +80,15 @@ export function renderRingSection(run) {
       return [row.name, row.r, per('consistent'), per('predecessors'), per('lookups'), per('fingers'), row.worst.consistent < 0 || row.worst.lookups < 0 ? 'never' : `${worst * INTERVAL_S} s (consistent and lookups correct)`];
     }),
   );
+
+  const large = run.large;
+  const largeTable =
+    large === undefined
+      ? ''
+      : table(
+          ['N', 'Average hops', 'p50', 'p99', 'Max', '½·log2 N', 'Average / (½·log2 N)', 'Messages per lookup', 'Wrong / failed (settled)', 'Messages per node per round', 'Churn: joins / leaves / crashes', 'Churn: wrong owners', 'Churn: failed lookups', 'Consistent at the end', 'Simulation time'],
+          large.rows.map((r) => [fmt(r.n), fmt(r.average, 2), r.p50, r.p99, r.max, fmt(r.paper, 2), fmt(r.ratio, 3), fmt(r.messagesPerLookup, 1), `${r.wrong} / ${r.failed}`, fmt(r.maintenanceMessages, 1), `${r.churn.joins} / ${r.churn.leaves} / ${r.churn.crashes}`, `${r.churn.wrong} of ${fmt(r.churn.lookups)}`, `${r.churn.failed} of ${fmt(r.churn.lookups)}`, r.churn.consistentAfter ? 'yes' : 'no', `${fmt(r.seconds, 1)} s`]),
+        );
 
   const churnRows = [];
   cluster.churn.forEach((c, i) => {
@@ -111,7 +125,7 @@ ${run.quick ? '> **Quick run (`--quick`): fewer sizes, trials and seconds; harne
 - Command: \`${run.command}\` (the default \`npm run bench\` runs it too, after get, put and ws)
 - Code: commit ${run.machine.revision} (dist/ compiled by the same command)
 - Machine: nproc ${run.machine.nproc}, ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB RAM; Node ${run.machine.node}, autocannon ${run.machine.packages.autocannon}
-- Ring bench time: ${fmt(run.totalS)} s (real processes ${fmt(run.timings.cluster)} s, simulated hops ${fmt(run.timings.hops)} s, simulated re-stabilization ${fmt(run.timings.restabilize)} s)
+- Ring bench time: ${fmt(run.totalS)} s (real processes ${fmt(run.timings.cluster)} s, simulated hops ${fmt(run.timings.hops)} s, simulated re-stabilization ${fmt(run.timings.restabilize)} s${run.timings.large === undefined ? '' : `, simulated large rings ${fmt(run.timings.large)} s`})
 - Validity: ${problems}
 
 ### Lookup hops against N (in-memory simulation)
@@ -135,7 +149,21 @@ ring was already right before any maintenance. A round is one \`maintain()\` on 
 in turn; at the servient's 1 s maintenance interval one round is about one second (see the
 notes on what that conversion hides).
 
-### Re-stabilization between ${cluster.processes} real processes
+${large === undefined ? '' : `### Rings of thousands of nodes (in-memory simulation)
+
+${largeTable}
+
+Each ring starts converged: its routing state set from the oracle as maintenance leaves a
+settled ring (growing ${fmt(Math.max(...large.rows.map((r) => r.n)))} nodes one join at a time would cost O(N²) messages in
+one process). Then ${fmt(plan.large.lookups)} random lookups (hops and messages per lookup, including the owner's
+confirmation), one maintenance round on every node, and ${fmt(plan.large.minutes)} simulated minute(s) of churn: each
+round (1 s at the servient's interval), ${fmt(plan.large.churn * 100)} % of N per minute join through a random node and as
+many leave, alternately with notice and by crashing; after each round of maintenance,
+${plan.large.lookupsPerRound} lookups from random nodes are checked against the oracle of that moment. A wrong owner
+is a lookup that named a node other than SUCCESSOR(key); a failed lookup threw
+(FLOWCHAIN_ERR_LOOKUP_FAILED or a dead peer) and a caller looks again.
+
+`}### Re-stabilization between ${cluster.processes} real processes
 
 ${churnTable}
 

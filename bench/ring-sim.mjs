@@ -5,6 +5,9 @@
  *   lookupHops(sizes)  average / p99 hops of random lookups against N, next to ½·log2 N
  *   restabilize()      maintenance rounds until the ring is consistent again after a join, a
  *                      crash of one node and a crash of 25 % of the nodes
+ *   largeRings(sizes)  rings of thousands of nodes, built converged from the oracle: lookup
+ *                      hops against ½·log2 N, one maintenance round's cost, then a simulated
+ *                      minute of churn with lookups checked every round
  *
  * Every lookup is checked against an oracle (the first live id at or after the key, wrapping);
  * a wrong owner or a failed lookup is reported as a problem, which makes the run invalid.
@@ -44,15 +47,51 @@ class Simulation {
     return this.nodes[Math.floor(this.random.next() * this.nodes.length)];
   }
 
-  /** A new node joins through `bootstrap` (default: the first live node) or founds the ring. */
-  async addNode(bootstrap = this.nodes[0]) {
+  /** A node with a random id, listening on the network, not yet in the ring. */
+  #create() {
     const self = { id: this.randomId(), url: '' };
     self.url = `mem://${RING.toHex(self.id)}`;
     const node = new ChordNode({ transport: this.network.transportFor(self), space: RING, clock: this.clock }, { self, successorListSize: this.successorListSize });
     this.#offline.set(node, this.network.listen(self.url, (request, sender) => node.handle(request, sender)));
+    return node;
+  }
+
+  /** A new node joins through `bootstrap` (default: the first live node) or founds the ring. */
+  async addNode(bootstrap = this.nodes[0]) {
+    const node = this.#create();
     await node.join(bootstrap?.self.url);
     this.nodes.push(node);
     return node;
+  }
+
+  /**
+   * `n` nodes whose routing state is set straight from the oracle, as maintenance leaves a
+   * settled ring: predecessors, successor lists and every finger. Growing a ring of thousands
+   * one join at a time costs O(N²) messages in one process; what is measured here starts
+   * from where growing ends.
+   */
+  static converged(seed, n, successorListSize = 4) {
+    const sim = new Simulation(seed, successorListSize);
+    for (let i = 0; i < n; i++) sim.nodes.push(sim.#create());
+    const ring = [...sim.nodes].sort((a, b) => byId(a.self.id, b.self.id));
+    const ids = ring.map((node) => node.self.id);
+    ring.forEach((node, i) => {
+      node.table.predecessor = ring[(i - 1 + n) % n].self;
+      node.table.setSuccessors(Array.from({ length: successorListSize }, (_, k) => ring[(i + 1 + k) % n].self));
+      let owner;
+      for (let f = 0; f < RING.bits; f++) {
+        const start = RING.fingerStart(node.self.id, f);
+        if (owner === undefined || !RING.betweenRightInclusive(start, node.self.id, owner.id)) owner = ring[Simulation.ownerIndex(ids, start)].self;
+        node.table.setFinger(f, owner);
+      }
+    });
+    return sim;
+  }
+
+  /** Leaves gracefully (hands over, tells its neighbours), then goes off the network. */
+  async leave(node) {
+    await node.leave();
+    this.kill([node]);
   }
 
   /** Joins `count` nodes with one maintenance round after each, as the tests do (Chord §4.4). */
@@ -83,6 +122,11 @@ class Simulation {
 
   /** The true owner of `key` among `sorted` live ids: the first id >= key, wrapping. */
   static owner(sorted, key) {
+    return sorted[Simulation.ownerIndex(sorted, key)];
+  }
+
+  /** Where in `sorted` the true owner of `key` is. */
+  static ownerIndex(sorted, key) {
     let lo = 0;
     let hi = sorted.length;
     while (lo < hi) {
@@ -90,7 +134,7 @@ class Simulation {
       if (sorted[mid] < key) lo = mid + 1;
       else hi = mid;
     }
-    return sorted[lo === sorted.length ? 0 : lo];
+    return lo === sorted.length ? 0 : lo;
   }
 
   /** True when the successor pointers visit every live node once, in id order. */
@@ -279,4 +323,60 @@ function shuffled(sim, items) {
     [copy[i], copy[j]] = [copy[j], copy[i]];
   }
   return copy;
+}
+
+/**
+ * Rings of thousands of nodes. Each size starts converged (Simulation.converged), then:
+ * `lookups` random lookups from random nodes (hops against ½·log2 N, messages per lookup), one
+ * maintenance round on every node (its messages per node), and `minutes` simulated minutes of
+ * churn: every round (the servient's 1 s interval), `churn` of N per minute join through a
+ * random live node and as many leave, alternately gracefully and by crashing; then a round of
+ * maintenance and `lookupsPerRound` lookups, each checked against the oracle of that moment.
+ */
+export async function largeRings({ sizes, lookups, minutes, churn, lookupsPerRound, log }) {
+  const rows = [];
+  const problems = [];
+  for (const n of sizes) {
+    const started = performance.now();
+    const sim = Simulation.converged(3000 + n, n);
+    const before = sim.network.delivered;
+    const { hops, wrong, failed } = await sim.lookups(lookups);
+    const messagesPerLookup = (sim.network.delivered - before) / lookups;
+    const beforeRound = sim.network.delivered;
+    await sim.rounds(1);
+    const maintenanceMessages = (sim.network.delivered - beforeRound) / n;
+    if (wrong + failed > 0) problems.push(`N=${n}, settled: ${wrong} wrong owners and ${failed} failed lookups of ${lookups}`);
+    const perRound = (n * churn) / 60;
+    const during = { rounds: minutes * 60, joins: 0, leaves: 0, crashes: 0, lookups: 0, wrong: 0, failed: 0, messages: 0 };
+    let owed = 0;
+    const churnStarted = sim.network.delivered;
+    for (let round = 0; round < during.rounds; round++) {
+      owed += perRound;
+      for (; owed >= 1; owed--) {
+        await sim.addNode(sim.randomNode());
+        during.joins++;
+        const victim = sim.randomNode();
+        if ((during.leaves + during.crashes) % 2 === 0) {
+          await sim.leave(victim);
+          during.leaves++;
+        } else {
+          sim.kill([victim]);
+          during.crashes++;
+        }
+      }
+      await sim.rounds(1);
+      const checked = await sim.lookups(lookupsPerRound);
+      during.lookups += lookupsPerRound;
+      during.wrong += checked.wrong;
+      during.failed += checked.failed;
+    }
+    during.messages = (sim.network.delivered - churnStarted) / (during.rounds * n);
+    if (during.wrong > 0) problems.push(`N=${n}, churn: ${during.wrong} of ${during.lookups} lookups named a node other than the true owner`);
+    const sorted = [...hops].sort((a, b) => a - b);
+    const average = hops.reduce((a, b) => a + b, 0) / Math.max(1, hops.length);
+    const paper = 0.5 * Math.log2(n);
+    rows.push({ n, lookups, average, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1), paper, ratio: average / paper, wrong, failed, messagesPerLookup, maintenanceMessages, churn: { ...during, rate: churn, minutes, consistentAfter: sim.isConsistent() }, seconds: (performance.now() - started) / 1000 });
+    log(`  N=${n}: ${average.toFixed(2)} hops (½·log2 N = ${paper.toFixed(2)}); churn ${during.joins} joins, ${during.leaves} leaves, ${during.crashes} crashes: ${during.wrong} wrong, ${during.failed} failed of ${during.lookups} lookups (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  return { rows, problems };
 }

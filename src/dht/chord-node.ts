@@ -62,6 +62,12 @@ export type RequestHandler = (request: PeerRequest, sender: Peer) => PeerReply |
  */
 const MAX_MESSAGES = 64;
 
+/**
+ * Finger lookups one maintenance round makes at most: a ring of up to 16 nodes refreshes every
+ * finger each round, one of 10,000 (about 14 distinct fingers) every four rounds.
+ */
+const FINGER_LOOKUPS_PER_ROUND = 4;
+
 /** Stabilize rounds a join runs at most until its successor accepts it as predecessor. */
 const JOIN_ATTEMPTS = 4;
 
@@ -76,6 +82,8 @@ export class ChordNode {
   #timer: Timer | undefined;
   /** The maintenance round in flight, if any. */
   #round: Promise<void> | undefined;
+  /** The finger the next fix_fingers round starts at. */
+  #nextFinger = 0;
   /** Set by leave(): no more rounds, so nothing re-announces this node afterwards. */
   #left = false;
   /**
@@ -498,24 +506,35 @@ export class ChordNode {
   }
 
   /**
-   * fix_fingers (Fig. 6), all fingers per round: finger i is successor(n + 2^i), and when that
-   * start still falls before the previous finger the previous finger is reused, so a round
-   * costs about log2 N lookups rather than m. Fingers only shorten routes (a finger past its
-   * start still precedes farther keys, §4.4), so their lookups skip the owner's confirmation.
+   * fix_fingers (Fig. 6), a few lookups per round: finger i is successor(n + 2^i), and when
+   * that start still falls before the previous finger the previous finger is reused, so a pass
+   * over all m fingers costs about log2 N lookups. A round makes at most
+   * {@link FINGER_LOOKUPS_PER_ROUND} and the next round goes on where it stopped, as the
+   * paper's `next` does (one finger per call there): a small ring's fingers are all refreshed
+   * every round or two, and a large ring's maintenance stays a few lookups per node per round
+   * instead of log2 N. Fingers only shorten routes (a finger past its start still precedes
+   * farther keys, §4.4), so their lookups skip the owner's confirmation.
    */
   async fixFingers(): Promise<void> {
-    let previous: Peer | undefined;
-    for (let i = 0; i < this.#space.bits; i++) {
+    for (let lookups = 0; ; ) {
+      const i = this.#nextFinger;
       const start = this.#space.fingerStart(this.self.id, i);
-      if (previous === undefined || !this.#space.betweenRightInclusive(start, this.self.id, previous.id)) {
+      // The finger just before, set by this pass (undefined once forgotten as dead, or for this node itself).
+      let owner = i === 0 ? undefined : this.table.fingers[i - 1];
+      if (this.table.owns(start)) owner = this.self;
+      else if (owner === undefined || !this.#space.betweenRightInclusive(start, this.self.id, owner.id)) {
+        if (lookups === FINGER_LOOKUPS_PER_ROUND) return;
+        lookups++;
         try {
-          previous = (await this.#lookup(start, false)).owner;
+          owner = (await this.#lookup(start, false)).owner;
         } catch (err) {
           if (!isFlowchainError(err)) throw err;
           return;
         }
       }
-      this.table.setFinger(i, previous);
+      this.table.setFinger(i, owner);
+      this.#nextFinger = (i + 1) % this.#space.bits;
+      if (this.#nextFinger === 0) return;
     }
   }
 

@@ -111,12 +111,19 @@ export class RoutingTable {
    * `exclude` skips nodes a lookup has just found dead.
    */
   closestPreceding(key: bigint, exclude: ReadonlySet<bigint> = new Set()): Peer {
+    // x ∈ (n, key) exactly when 0 < distance(n, x) < distance(n, key); key = n stands for the
+    // whole circle but n. One subtraction per distinct peer: consecutive fingers mostly name
+    // the same node (the same object), which is considered once.
+    const self = this.self.id;
+    const limit = key === self ? this.space.size : this.space.distance(self, key);
     let best: Peer = this.self;
-    let bestDistance = this.space.distance(this.self.id, this.self.id); // 0: nothing better yet
+    let bestDistance = 0n;
+    let last: Peer | undefined;
     const consider = (peer: Peer | undefined): void => {
-      if (peer === undefined || exclude.has(peer.id) || !this.space.between(peer.id, this.self.id, key)) return;
-      const d = this.space.distance(this.self.id, peer.id);
-      if (d > bestDistance) {
+      if (peer === undefined || peer === last) return;
+      last = peer;
+      const d = this.space.distance(self, peer.id);
+      if (d > bestDistance && d < limit && !exclude.has(peer.id)) {
         best = peer;
         bestDistance = d;
       }
@@ -126,12 +133,12 @@ export class RoutingTable {
     return best;
   }
 
-  /** Every distinct peer this node knows, for diagnostics. */
   /** This node and every peer it knows, each once: the ring as far as this node can see it. */
   members(): Peer[] {
     return [this.self, ...this.knownPeers().filter((peer) => peer.id !== this.self.id)];
   }
 
+  /** Every distinct peer this node knows, for diagnostics. */
   knownPeers(): Peer[] {
     const all = new Map<bigint, Peer>();
     for (const peer of [...this.#successors, ...this.#fingers, this.#predecessor]) if (peer) all.set(peer.id, peer);

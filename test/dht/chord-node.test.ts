@@ -93,6 +93,33 @@ t.test('64 nodes: after stabilization every lookup returns the true owner in abo
   t.equal(wrong, 0, 'edge keys resolve correctly');
 });
 
+t.test('fix_fingers refreshes a few fingers per round and goes on where it stopped', async (t) => {
+  const sim = new RingSimulation(65);
+  await sim.grow(64);
+  t.ok((await settle(sim)) > 0, 'settled');
+  const node = sim.nodes[7]!;
+  /** What finger i must be: SUCCESSOR(n + 2^i), empty when that is the node itself. */
+  const want = (i: number): bigint | undefined => {
+    const owner = sim.owner(RING.fingerStart(node.self.id, i));
+    return owner === node.self.id ? undefined : owner;
+  };
+  const exact = () => node.table.fingers.every((finger, i) => finger?.id === want(i));
+  t.ok(exact(), 'a settled ring has exact fingers');
+  const distinct = new Set(Array.from({ length: RING.bits }, (_, i) => want(i)).filter((id) => id !== undefined)).size;
+  t.ok(distinct > 4, `${distinct} distinct fingers: more than one round's lookups`);
+  for (let i = 0; i < RING.bits; i++) node.table.setFinger(i, undefined);
+  let rounds = 0;
+  const seen: number[] = [];
+  while (!exact() && rounds < 40) {
+    await node.fixFingers();
+    rounds++;
+    seen.push(new Set(node.table.fingers.filter((f) => f !== undefined).map((f) => f!.id)).size);
+  }
+  t.ok(exact(), `every finger exact again after ${rounds} rounds`);
+  t.ok(rounds >= Math.ceil(distinct / 4) && rounds <= Math.ceil(distinct / 4) + 2, `${rounds} rounds for ${distinct} distinct fingers at 4 lookups a round (distinct fingers known after each: ${seen.join(', ')})`);
+  t.ok(seen.every((count, i) => count - (i === 0 ? 0 : seen[i - 1]!) <= 4), 'no round learned more than 4 new fingers');
+});
+
 t.test('property: for any key and any starting node, find_successor returns the brute-force owner', async (t) => {
   const sim = new RingSimulation(40);
   await sim.grow(48);

@@ -22,6 +22,11 @@ t.test('closestPreceding picks the known node closest before the key, skipping e
   t.equal(table.closestPreceding(100n, new Set([90n])).id, 50n);
   t.equal(table.closestPreceding(15n).id, 10n, 'nothing between: this node');
   t.equal(table.closestPreceding(5n).id, 90n, 'across zero');
+  t.equal(table.closestPreceding(10n).id, 90n, 'the key of this node itself: the whole circle but it');
+  const shared = peer(70n);
+  for (let i = 7; i < 12; i++) table.setFinger(i, shared);
+  t.equal(table.closestPreceding(80n).id, 70n, 'a node named by several fingers');
+  t.equal(table.closestPreceding(80n, new Set([70n])).id, 50n, 'excluded however many fingers name it');
 });
 
 t.test('a failed peer leaves fingers, successors and predecessor', async (t) => {
