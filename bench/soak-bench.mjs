@@ -13,9 +13,9 @@
  * Disk: the data directory's growth while idle is measured apart, once LevelDB has compacted
  * what was written (the write-ahead log holds up to 4 MB uncompressed before a compaction, so
  * a short run's `du` says more about the log than about what stays): fresh nodes with the same
- * seed, stopped at two times, each then compacted and measured; the difference, per hour. Once
- * before retention applies, and once with retention reached (a minute's retention, pruned at
- * the end). Under load, `du` of the running node is reported.
+ * seed, stopped at two times, each then compacted and measured; the difference, per hour: idle
+ * before retention applies, and idle and under load with retention reached (a minute's
+ * retention, pruned at the end). `du` of the soak's own running node is reported beside them.
  *
  * Rendered as its own section of bench/RESULTS.md by {@link renderSoakSection}.
  */
@@ -74,11 +74,12 @@ const SENSOR_INTERVAL_MS = JSON.parse(readFileSync(new URL('../things/environmen
 const SHORT_RETENTION = ['--retain-history', '1m', '--retain-ledger', '1m'];
 
 /**
- * The compacted size of a fresh node's data directory after it ran idle `idleS` past settling
- * (seed 1; its own CoAP and MQTT ports, so several run at once). With `restart`, it is started
- * once more and stopped: its start-up retention pass prunes, and stopping waits for that pass.
+ * The compacted size of a fresh node's data directory after it ran `runS` past settling, idle
+ * or under the soak's request mix (`loaded`); seed 1, its own CoAP and MQTT ports, so several
+ * run at once. With `restart`, it is started once more and stopped: its start-up retention
+ * pass prunes, and stopping waits for that pass.
  */
-async function sizeAfterIdle(idleS, extraArgs = [], restart = false) {
+async function sizeAfter(runS, { extraArgs = [], restart = false, loaded = false } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'flowchain-soak-disk-'));
   const args = ['--seed', '1', '--coap-port', '0', '--mqtt-port', '0', ...extraArgs];
   const stop = async ({ child }) => {
@@ -87,7 +88,10 @@ async function sizeAfterIdle(idleS, extraArgs = [], restart = false) {
   };
   try {
     const node = await startNode(dir, args);
-    await delay(SETTLE_MS + idleS * 1000);
+    await delay(SETTLE_MS);
+    const load = loaded ? startLoad(node.url) : undefined;
+    await delay(runS * 1000);
+    await load?.stop();
     await stop(node);
     if (restart) await stop(await startNode(dir, args));
     return await compactedBytes(dir);
@@ -97,16 +101,24 @@ async function sizeAfterIdle(idleS, extraArgs = [], restart = false) {
 }
 
 /**
- * Idle growth on disk, compacted, per hour: before retention applies (a node stopped once
- * settled against one left idle `idleS` longer, the defaults' 30 and 90 days being far off)
- * and once it does (two nodes keeping everything a minute, `idleS` apart, each pruned at the
- * end). The four run at once: their figures are bytes, not time.
+ * Growth on disk, compacted, per hour, measured on fresh nodes stopped `spanS` apart: idle
+ * before retention applies (one stopped once settled, the defaults' 30 and 90 days being far
+ * off), then idle and under the soak's load once it applies (a minute's retention, each node
+ * pruned at the end). The six run at once: their figures are bytes, not time.
  */
-async function idleDiskGrowth(idleS) {
-  const late = Math.max(idleS / 2, 150);
-  const [settled, idle, retainedEarly, retainedLate] = await Promise.all([sizeAfterIdle(0), sizeAfterIdle(idleS), sizeAfterIdle(late, SHORT_RETENTION, true), sizeAfterIdle(late + idleS, SHORT_RETENTION, true)]);
-  const perHour = (from, to) => ((to - from) / idleS) * 3600;
-  return { idleS, settledBytes: settled, idleBytes: idle, bytesPerHour: perHour(settled, idle), retained: { fromS: late, earlyBytes: retainedEarly, lateBytes: retainedLate, bytesPerHour: perHour(retainedEarly, retainedLate) } };
+export async function diskGrowth(spanS) {
+  const from = Math.max(spanS / 2, 150);
+  const retained = { extraArgs: SHORT_RETENTION, restart: true };
+  const sizes = await Promise.all([
+    sizeAfter(0),
+    sizeAfter(spanS),
+    sizeAfter(from, retained),
+    sizeAfter(from + spanS, retained),
+    sizeAfter(from, { ...retained, loaded: true }),
+    sizeAfter(from + spanS, { ...retained, loaded: true }),
+  ]);
+  const pair = (early, late) => ({ earlyBytes: early, lateBytes: late, bytesPerHour: ((late - early) / spanS) * 3600 });
+  return { spanS, retainedFromS: from, idle: pair(sizes[0], sizes[1]), retainedIdle: pair(sizes[2], sizes[3]), retainedLoad: pair(sizes[4], sizes[5]) };
 }
 
 /** Bytes per hour between two samples. */
@@ -138,6 +150,56 @@ async function startNode(dir, extraArgs = []) {
   return { child, url };
 }
 
+/**
+ * The soak's request mix at RATE requests a second: GET property, recorded PUT, GET /things,
+ * GET receipt, GET history. Its `latencies` and `failed` fill as answers come; `stop()` ends
+ * it once every request in flight is answered.
+ */
+function startLoad(url) {
+  const base = new URL(url);
+  let latestTx;
+  let n = 0;
+  const requests = [
+    () => ['GET', 'things/thermostat/properties/targetTemperature'],
+    () => ['PUT', 'things/thermostat/properties/targetTemperature', String(5 + (n % 51) / 2)],
+    () => ['GET', 'things'],
+    () => ['GET', latestTx === undefined ? 'health' : `ledger/tx/${latestTx}`],
+    () => ['GET', 'things/thermostat/properties/targetTemperature/history?limit=10'],
+  ];
+  const load = { latencies: [], failed: 0, stop: undefined };
+  const one = () =>
+    new Promise((resolve) => {
+      const [method, path, body] = requests[n++ % requests.length]();
+      const started = performance.now();
+      const req = request(new URL(path, base), { method, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode >= 300) load.failed++;
+          const id = res.headers['flowchain-tx-id'];
+          if (typeof id === 'string') latestTx = id;
+          load.latencies.push({ at: performance.now(), ms: performance.now() - started });
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        load.failed++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const pending = new Set();
+  const ticker = setInterval(() => {
+    const p = one();
+    pending.add(p);
+    void p.then(() => pending.delete(p));
+  }, 1000 / RATE);
+  load.stop = async () => {
+    clearInterval(ticker);
+    await Promise.all(pending);
+  };
+  return load;
+}
+
 /** Opens an SSE stream and counts its events; `close()` ends it. */
 function stream(url) {
   const counter = { events: 0, open: true, close: () => undefined };
@@ -155,8 +217,8 @@ function stream(url) {
 export async function soakBenchmarks({ quick, log }) {
   const plan = quick ? PLANS.quick : PLANS.full;
   const run = await loadSoak(plan, log);
-  log(`  soak: idle on disk, four fresh nodes (two with a minute's retention), ${plan.diskIdleS} s apart, each compacted`);
-  return { ...run, disk: { ...run.disk, idle: await idleDiskGrowth(plan.diskIdleS) } };
+  log(`  soak: disk growth, six fresh nodes (four with a minute's retention, two of them under load) stopped ${plan.diskIdleS} s apart, each compacted`);
+  return { ...run, disk: { ...run.disk, growth: await diskGrowth(plan.diskIdleS) } };
 }
 
 /** The node idle, then under load: RSS, CPU, latency, streams, and `du` of its data directory. */
@@ -177,44 +239,7 @@ async function loadSoak(plan, log) {
       take('idle');
     }
     const streams = Array.from({ length: STREAMS }, () => stream(`${url}things/environment-sensor/properties/temperature/sse`));
-    const base = new URL(url);
-    let latestTx;
-    let n = 0;
-    const requests = [
-      () => ['GET', 'things/thermostat/properties/targetTemperature'],
-      () => ['PUT', 'things/thermostat/properties/targetTemperature', String(5 + (n % 51) / 2)],
-      () => ['GET', 'things'],
-      () => ['GET', latestTx === undefined ? 'health' : `ledger/tx/${latestTx}`],
-      () => ['GET', 'things/thermostat/properties/targetTemperature/history?limit=10'],
-    ];
-    const latencies = [];
-    let failed = 0;
-    const one = () =>
-      new Promise((resolve) => {
-        const [method, path, body] = requests[n++ % requests.length]();
-        const started = performance.now();
-        const req = request(new URL(path, base), { method, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode >= 300) failed++;
-            const id = res.headers['flowchain-tx-id'];
-            if (typeof id === 'string') latestTx = id;
-            latencies.push({ at: performance.now(), ms: performance.now() - started });
-            resolve();
-          });
-        });
-        req.on('error', () => {
-          failed++;
-          resolve();
-        });
-        req.end(body);
-      });
-    const pending = new Set();
-    const ticker = setInterval(() => {
-      const p = one();
-      pending.add(p);
-      void p.then(() => pending.delete(p));
-    }, 1000 / RATE);
+    const requests = startLoad(url);
     for (let t = 0; t < plan.warmupS; t += plan.sampleS) {
       await delay(plan.sampleS * 1000);
       take('warmup');
@@ -224,8 +249,8 @@ async function loadSoak(plan, log) {
       await delay(plan.sampleS * 1000);
       take('load');
     }
-    clearInterval(ticker);
-    await Promise.all(pending);
+    await requests.stop();
+    const { latencies, failed } = requests;
     const openStreams = streams.filter((s) => s.open).length;
     const events = streams.map((s) => s.events);
     for (const s of streams) s.close();
@@ -290,12 +315,14 @@ function split(samples) {
   return `\n\nRSS split under the measured load (anonymous: V8's heap, malloc arenas; file-backed: the node binary and other mapped files) at its first sample ${at(load[0])}; at the largest ${at(largest)}; at the last ${at(load.at(-1))}.`;
 }
 
-/** The disk rows of the soak's table: idle before and after retention (compacted), and under load (\`du\`). */
-function diskRows({ idle, duIdleBytesPerHour, loadBytesPerHour, startBytes, endBytes }) {
+/** The disk rows of the soak's table: compacted growth idle and under load, before and after retention applies; \`du\` of the soak's node. */
+function diskRows({ growth, duIdleBytesPerHour, loadBytesPerHour, startBytes, endBytes }) {
   const mb = (bytes) => fmt(bytes / 1e6, 2);
+  const minutes = (s) => fmt(s / 60, 1);
+  const pair = (p, from) => `${mb(p.bytesPerHour)} MB/h once compacted (${mb(p.earlyBytes)} MB after ${minutes(from)} minutes, ${mb(p.lateBytes)} MB ${minutes(growth.spanS)} minutes later)`;
   return [
-    ['Data directory growth, before retention applies', `${mb(idle.bytesPerHour)} MB/h once compacted (${mb(idle.settledBytes)} MB settled, ${mb(idle.idleBytes)} MB after ${fmt(idle.idleS / 60, 1)} more minutes idle); \`du\` of the running node: ${mb(duIdleBytesPerHour)} MB/h`, '', `${fmt(loadBytesPerHour / 1e6, 1)} MB/h over the measured load, \`du\` of the running node (${fmt(startBytes / 1e6, 1)} MB at the first idle sample, ${fmt(endBytes / 1e6, 1)} MB at the end)`, '', 'idle ≤ 2 MB/h'],
-    ['Data directory growth, retention reached (history and transactions kept 1 minute)', `${mb(idle.retained.bytesPerHour)} MB/h once compacted (${mb(idle.retained.earlyBytes)} MB after ${fmt(idle.retained.fromS / 60, 1)} minutes, ${mb(idle.retained.lateBytes)} MB ${fmt(idle.idleS / 60, 1)} minutes later)`, '', '', '', 'flat'],
+    ['Data directory growth, before retention applies', `${pair(growth.idle, 0)}; \`du\` of the running node: ${mb(duIdleBytesPerHour)} MB/h`, '', `${fmt(loadBytesPerHour / 1e6, 1)} MB/h over the measured load, \`du\` of the running node (${fmt(startBytes / 1e6, 1)} MB at the first idle sample, ${fmt(endBytes / 1e6, 1)} MB at the end)`, '', 'idle ≤ 2 MB/h'],
+    ['Data directory growth, retention reached (history and transactions kept 1 minute)', pair(growth.retainedIdle, growth.retainedFromS), '', `under the same load: ${pair(growth.retainedLoad, growth.retainedFromS)}`, '', 'flat'],
   ];
 }
 
@@ -312,7 +339,7 @@ ${run.quick ? '> **Quick run (`--quick`): short phases; harness check only.**\n\
 - Idle: the node with its sample Things and no requests, sampled ${run.settleS === undefined ? '5' : fmt(run.settleS)} s after it listened (start-up is not idle), for ${fmt(run.plan.idleS)} s
 - Load: ${STREAMS} SSE streams (environment-sensor temperature, one event per reading, every ${fmt(SENSOR_INTERVAL_MS / 1000)} s) open throughout, and ${RATE} requests/s cycling through GET property, recorded PUT, GET /things, GET receipt, GET history (${fmt(run.requests)} requests)
 - Validity: ${problems}
-
+${run.disk?.growth?.command === undefined ? '' : `- Disk growth rows: measured apart, \`${run.disk.growth.command}\` at ${run.disk.growth.at}, on the same code\n`}
 ${table(
   ['Figure', 'Idle (baseline)', 'Measured load: first ' + fmt(run.latency.windowS) + ' s', 'Measured load: last ' + fmt(run.latency.windowS) + ' s', 'Ratio last / first', 'Target'],
   [
@@ -320,7 +347,7 @@ ${table(
     ['RSS spread over the second half of the measured load', '', '', `${fmt(run.tailSpread * 100, 1)} % of its median (max ${fmt(run.maxRssMb, 1)} MB)`, '', '≤ 20 % (±10 %)'],
     ['Latency p50 / p99', '', `${fmt(run.latency.first.p50, 1)} / ${fmt(run.latency.first.p99, 1)} ms`, `${fmt(run.latency.last.p50, 1)} / ${fmt(run.latency.last.p99, 1)} ms`, fmt(run.latency.last.p99 / run.latency.first.p99, 2), 'no growth'],
     ['Node CPU', `${fmt(run.idleCpuPct, 2)} % of a core`, '', `${fmt(run.loadCpuPct, 1)} % of a core over the measured load`, '', 'idle ≤ 1 %'],
-    ...(run.disk?.idle === undefined ? [] : diskRows(run.disk)),
+    ...(run.disk?.growth === undefined ? [] : diskRows(run.disk)),
   ],
 )}
 

@@ -507,8 +507,9 @@ export class ChordNode {
 
   /**
    * fix_fingers (Fig. 6), a few lookups per round: finger i is successor(n + 2^i), and when
-   * that start still falls before the previous finger the previous finger is reused, so a pass
-   * over all m fingers costs about log2 N lookups. A round makes at most
+   * that start still falls before the previous finger found this round, that one is reused, so
+   * a pass over all m fingers costs about log2 N lookups; starts this node's own state answers
+   * (its keys, its successor list) cost none. A round makes at most
    * {@link FINGER_LOOKUPS_PER_ROUND} and the next round goes on where it stopped, as the
    * paper's `next` does (one finger per call there): a small ring's fingers are all refreshed
    * every round or two, and a large ring's maintenance stays a few lookups per node per round
@@ -516,22 +517,27 @@ export class ChordNode {
    * farther keys, §4.4), so their lookups skip the owner's confirmation.
    */
   async fixFingers(): Promise<void> {
+    /** The owner this round found last: a finger from an earlier round may name a node gone since. */
+    let previous: Peer | undefined;
     for (let lookups = 0; ; ) {
       const i = this.#nextFinger;
       const start = this.#space.fingerStart(this.self.id, i);
-      // The finger just before, set by this pass (undefined once forgotten as dead, or for this node itself).
-      let owner = i === 0 ? undefined : this.table.fingers[i - 1];
-      if (this.table.owns(start)) owner = this.self;
-      else if (owner === undefined || !this.#space.betweenRightInclusive(start, this.self.id, owner.id)) {
+      // This node's own state answers without a message: its own keys, and its successor list's.
+      let owner = this.table.owns(start) ? this.self : this.table.successorCandidate(start)?.owner;
+      if (owner === undefined && previous !== undefined && this.#space.betweenRightInclusive(start, this.self.id, previous.id)) owner = previous;
+      if (owner === undefined) {
         if (lookups === FINGER_LOOKUPS_PER_ROUND) return;
         lookups++;
         try {
           owner = (await this.#lookup(start, false)).owner;
         } catch (err) {
           if (!isFlowchainError(err)) throw err;
+          // Move on, as the paper's `next` does: one finger that cannot be found holds up no other.
+          this.#nextFinger = (i + 1) % this.#space.bits;
           return;
         }
       }
+      previous = owner;
       this.table.setFinger(i, owner);
       this.#nextFinger = (i + 1) % this.#space.bits;
       if (this.#nextFinger === 0) return;

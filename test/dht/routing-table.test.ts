@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import t from 'tap';
-import { RING } from '../../src/dht/ring-space.js';
+import { RING, RingSpace } from '../../src/dht/ring-space.js';
 import { RoutingTable } from '../../src/dht/routing-table.js';
 
 const peer = (id: bigint) => ({ id, url: `mem://${id}` });
@@ -27,6 +28,27 @@ t.test('closestPreceding picks the known node closest before the key, skipping e
   for (let i = 7; i < 12; i++) table.setFinger(i, shared);
   t.equal(table.closestPreceding(80n).id, 70n, 'a node named by several fingers');
   t.equal(table.closestPreceding(80n, new Set([70n])).id, 50n, 'excluded however many fingers name it');
+});
+
+t.test('property: closestPreceding is the known node farthest from this one strictly before the key', async (t) => {
+  // A 10-bit ring, so ids collide with the key, this node and each other often.
+  const space = new RingSpace(10);
+  const id = fc.bigInt({ min: 0n, max: space.size - 1n });
+  fc.assert(
+    fc.property(id, id, fc.array(id, { maxLength: 6 }), fc.array(fc.nat(7), { minLength: 10, maxLength: 10 }), fc.array(id, { maxLength: 3 }), (self, key, known, fingerPicks, excluded) => {
+      const table = new RoutingTable(space, peer(self), 4);
+      const peers = known.map(peer);
+      table.setSuccessors(peers.slice(0, 3));
+      // Fingers name the known peers in runs (the same object several times), or nothing.
+      fingerPicks.forEach((pick, i) => table.setFinger(i, peers[pick]));
+      const exclude = new Set(excluded);
+      const candidates = [...table.fingers, ...table.successors].filter((p) => p !== undefined && !exclude.has(p.id) && space.between(p.id, self, key));
+      const farthest = candidates.reduce((best, p) => (space.distance(self, p!.id) > space.distance(self, best) ? p!.id : best), self);
+      return table.closestPreceding(key, exclude).id === farthest;
+    }),
+    { seed: 27, numRuns: 2_000 },
+  );
+  t.pass('2,000 random tables agree with the definition');
 });
 
 t.test('a failed peer leaves fingers, successors and predecessor', async (t) => {

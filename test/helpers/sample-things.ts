@@ -1,7 +1,7 @@
 /**
  * The bundled sample Things as the tests run them: the same TD files, with every device reading
- * once a second instead of the shipped ten, so a test sees a reading within a second (of real
- * time, or of one manual clock step) rather than waiting ten. Written once per test process
+ * once a second instead of every 15 (as shipped), so a test sees a reading within a second (of
+ * real time, or of one manual clock step) rather than waiting fifteen. Written once per test process
  * into a temporary directory, removed when the process exits.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -105,7 +105,7 @@ export class PropertyChart {
       return;
     }
     try {
-      const [buckets, before] = await Promise.all([
+      const [{ buckets, truncated }, before] = await Promise.all([
         readBuckets(this.#source, { since: range.since, until: range.until, every: this.#every }),
         // A step starts from the value that held when the range began (set before it).
         this.#steps ? readNewest(this.#source, { since: 0, until: range.since - 1 }) : undefined,
@@ -113,6 +113,9 @@ export class PropertyChart {
       if (request !== this.#request) return;
       const held: Bucket[] = before === undefined ? [] : [{ timestamp: range.since, count: 0, min: null, max: null, mean: null, last: before.value }];
       this.#buckets = [...held, ...buckets];
+      // A range holding more values than 20 pages read shows its newest part, and says so.
+      this.#box.title = truncated ? 'Only the newest part of this range is shown: it holds more values than a chart reads at once' : '';
+      this.#box.dataset.truncated = String(truncated);
       this.#settle('ready', buckets.length);
     } catch (err) {
       if (request !== this.#request) return;

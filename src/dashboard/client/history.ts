@@ -80,13 +80,13 @@ async function readPages<T>(url: URL, maxPages: number): Promise<{ items: T[]; t
 }
 
 /**
- * The buckets of width `query.every` over the range, oldest first (a chart's order). A node
- * reads at most 100,000 values per page, so a week of a 1 Hz value takes 7 pages; 20 pages
- * cover 2 million values.
+ * The buckets of width `query.every` over the range, oldest first (a chart's order), and
+ * whether older ones were left unread. A node reads at most 100,000 values per page, so a
+ * week of a 1 Hz value takes 7 pages; 20 pages cover 2 million values.
  */
-export async function readBuckets(url: URL, query: HistoryQuery & { readonly every: number }): Promise<Bucket[]> {
-  const { items } = await readPages<Bucket>(withQuery(url, { ...query, limit: 1000 }), 20);
-  return items.reverse();
+export async function readBuckets(url: URL, query: HistoryQuery & { readonly every: number }): Promise<{ buckets: Bucket[]; truncated: boolean }> {
+  const { items, truncated } = await readPages<Bucket>(withQuery(url, { ...query, limit: 1000 }), 20);
+  return { buckets: items.reverse(), truncated };
 }
 
 /** The newest raw entry of the range, if it holds any. */
