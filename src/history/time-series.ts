@@ -114,11 +114,11 @@ export class TimeSeries<T extends StoredEntry> {
         // A whole open bucket is kept; one cut short is left for the next page to read whole.
         if (open !== undefined && open.start !== start) items.push(bucketOf(open));
         if (items.length === 0) throw new FlowchainError('FLOWCHAIN_ERR_HISTORY_QUERY_INVALID', `a bucket of this width holds more than ${this.#budget} values; choose a shorter every`, { field: 'every' });
-        return { items, next: String(items[items.length - 1]!.timestamp) };
+        return continued(items);
       }
       if (open?.start !== start) {
         if (open !== undefined) items.push(bucketOf(open));
-        if (items.length === limit) return { items, next: String(items[items.length - 1]!.timestamp) };
+        if (items.length === limit) return continued(items);
         // Read newest first: the first value seen is the bucket's last.
         open = { start, count: 0, sum: 0, min: Infinity, max: -Infinity, numeric: true, last: valueOf(entry) };
       }
@@ -158,6 +158,9 @@ export class TimeSeries<T extends StoredEntry> {
     return { gte: `${prefix}${range.since === undefined ? '' : pad(range.since)}`, ...(before !== undefined && before < until ? { lt: before } : { lte: until }) };
   }
 }
+
+/** A page of buckets that ends before its range does: the next page starts before its last bucket. */
+const continued = (items: Bucket[]): Page<Bucket> => ({ items, next: String(items[items.length - 1]!.timestamp) });
 
 /** The cursor of the position of `key`: the next page holds what comes before it. */
 function cursorOf(key: string): string {

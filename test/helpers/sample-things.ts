@@ -1,10 +1,12 @@
 /**
  * The bundled sample Things as the tests run them: the same TD files, with every device reading
  * once a second instead of every 15 (as shipped), so a test sees a reading within a second (of
- * real time, or of one manual clock step) rather than waiting fifteen. Written once per test process
- * into a temporary directory, removed when the process exits.
+ * real time, or of one manual clock step) rather than waiting fifteen. Written into a directory
+ * named after its contents, so every test process shares one and a killed process leaves no
+ * other behind; each file is written whole (a temporary name, then a rename).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_THINGS } from '../../src/bundled.js';
@@ -13,12 +15,22 @@ import { BUNDLED_THINGS } from '../../src/bundled.js';
 export const SAMPLE_INTERVAL_MS = 1000;
 
 function writeSampleThings(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'flowchain-samples-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  for (const name of readdirSync(BUNDLED_THINGS)) {
-    const file = JSON.parse(readFileSync(join(BUNDLED_THINGS, name), 'utf8')) as { driver?: { options?: Record<string, unknown> } };
-    if (file.driver?.options?.intervalMs !== undefined) file.driver.options.intervalMs = SAMPLE_INTERVAL_MS;
-    writeFileSync(join(dir, name), `${JSON.stringify(file, null, 2)}\n`);
+  const files = readdirSync(BUNDLED_THINGS)
+    .sort()
+    .map((name) => {
+      const file = JSON.parse(readFileSync(join(BUNDLED_THINGS, name), 'utf8')) as { driver?: { options?: Record<string, unknown> } };
+      if (file.driver?.options?.intervalMs !== undefined) file.driver.options.intervalMs = SAMPLE_INTERVAL_MS;
+      return { name, text: `${JSON.stringify(file, null, 2)}\n` };
+    });
+  const digest = createHash('sha256');
+  for (const { name, text } of files) digest.update(name).update(text);
+  const dir = join(tmpdir(), `flowchain-samples-${digest.digest('hex').slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  for (const { name, text } of files) {
+    if (existsSync(join(dir, name))) continue;
+    const partial = join(dir, `.${name}.${process.pid}`);
+    writeFileSync(partial, text);
+    renameSync(partial, join(dir, name));
   }
   return dir;
 }
