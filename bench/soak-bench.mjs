@@ -339,7 +339,7 @@ ${run.quick ? '> **Quick run (`--quick`): short phases; harness check only.**\n\
 - Idle: the node with its sample Things and no requests, sampled ${run.settleS === undefined ? '5' : fmt(run.settleS)} s after it listened (start-up is not idle), for ${fmt(run.plan.idleS)} s
 - Load: ${STREAMS} SSE streams (environment-sensor temperature, one event per reading, every ${fmt(SENSOR_INTERVAL_MS / 1000)} s) open throughout, and ${RATE} requests/s cycling through GET property, recorded PUT, GET /things, GET receipt, GET history (${fmt(run.requests)} requests)
 - Validity: ${problems}
-${run.disk?.growth?.command === undefined ? '' : `- Disk growth rows: measured apart, \`${run.disk.growth.command}\` at ${run.disk.growth.at}, on the same code\n`}
+${run.disk?.growth?.command === undefined ? '' : `- Disk growth rows: measured apart, \`${run.disk.growth.command}\` at ${run.disk.growth.at}\n`}
 ${table(
   ['Figure', 'Idle (baseline)', 'Measured load: first ' + fmt(run.latency.windowS) + ' s', 'Measured load: last ' + fmt(run.latency.windowS) + ' s', 'Ratio last / first', 'Target'],
   [
