@@ -6,7 +6,7 @@
  *   restabilize()      maintenance rounds until the ring is consistent again after a join, a
  *                      crash of one node and a crash of 25 % of the nodes
  *   largeRings(sizes)  rings of thousands of nodes, built converged from the oracle: lookup
- *                      hops against ½·log2 N, one maintenance round's cost, then a simulated
+ *                      hops against ½·log2 N, maintenance's cost over eight rounds, then a simulated
  *                      minute of churn with lookups checked every round
  *
  * Every lookup is checked against an oracle (the first live id at or after the key, wrapping);
@@ -325,6 +325,9 @@ function shuffled(sim, items) {
   return copy;
 }
 
+/** Maintenance rounds whose messages are averaged in a settled large ring. */
+const MEASURED_ROUNDS = 8;
+
 /**
  * Rings of thousands of nodes. Each size starts converged (Simulation.converged), then:
  * `lookups` random lookups from random nodes (hops against ½·log2 N, messages per lookup),
@@ -333,9 +336,6 @@ function shuffled(sim, items) {
  * random live node and as many leave, alternately gracefully and by crashing; then a round of
  * maintenance and `lookupsPerRound` lookups, each checked against the oracle of that moment.
  */
-/** Maintenance rounds whose messages are averaged in a settled large ring. */
-const MEASURED_ROUNDS = 8;
-
 export async function largeRings({ sizes, lookups, minutes, churn, lookupsPerRound, log }) {
   const rows = [];
   const problems = [];

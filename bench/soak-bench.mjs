@@ -82,18 +82,14 @@ const SHORT_RETENTION = ['--retain-history', '1m', '--retain-ledger', '1m'];
 async function sizeAfter(runS, { extraArgs = [], restart = false, loaded = false } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'flowchain-soak-disk-'));
   const args = ['--seed', '1', '--coap-port', '0', '--mqtt-port', '0', ...extraArgs];
-  const stop = async ({ child }) => {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-  };
   try {
     const node = await startNode(dir, args);
     await delay(SETTLE_MS);
     const load = loaded ? startLoad(node.url) : undefined;
     await delay(runS * 1000);
     await load?.stop();
-    await stop(node);
-    if (restart) await stop(await startNode(dir, args));
+    await stopNode(node.child);
+    if (restart) await stopNode((await startNode(dir, args)).child);
     return await compactedBytes(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -200,6 +196,12 @@ function startLoad(url) {
   return load;
 }
 
+/** Stops a node as a service manager would (SIGTERM) and waits for it to exit. */
+async function stopNode(child) {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
 /** Opens an SSE stream and counts its events; `close()` ends it. */
 function stream(url) {
   const counter = { events: 0, open: true, close: () => undefined };
@@ -300,8 +302,7 @@ async function loadSoak(plan, log) {
       problems,
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopNode(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
