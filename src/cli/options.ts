@@ -90,7 +90,7 @@ const CONFIG_OPTIONS: Record<keyof Config, ConfigOptionText> = {
     default: formatDuration(DEFAULTS.retainLedger),
   },
   mqtt: { flag: 'mqtt', argument: 'URL', description: "the MQTT broker (mqtt:// or mqtts://, MQTT 5) the node publishes its Things to, or off", default: 'a broker embedded in the node, on --mqtt-port' },
-  mqttPort: { flag: 'mqtt-port', argument: 'PORT', description: 'TCP port of the embedded MQTT broker (MQTT 3.1.1); 0 picks a free one; taken: the node runs without MQTT' },
+  mqttPort: { flag: 'mqtt-port', argument: 'PORT', description: 'TCP port of the embedded MQTT broker (MQTT 5 and 3.1.1); 0 picks a free one; taken: the node runs without MQTT' },
   mqttPrefix: { flag: 'mqtt-prefix', argument: 'TOPIC', description: "the first levels of the node's MQTT topics (nodes sharing a broker need their own)" },
   mqttUsername: { flag: 'mqtt-username', argument: 'NAME', description: 'the user name the node connects to --mqtt with', default: 'none' },
   mqttPasswordFile: { flag: 'mqtt-password-file', argument: 'FILE', description: 'file holding the password of --mqtt-username', default: 'none' },

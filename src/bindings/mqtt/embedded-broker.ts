@@ -1,8 +1,8 @@
 /**
  * The broker a node runs in its own process when it is given none (aedes, over plain TCP), so
- * that its MQTT forms work out of the box. aedes speaks MQTT 3.1.1 (it refuses MQTT 5
- * connections), so requests to it carry no response topic: they are answered on the request
- * topic's `/reply` (topic-table.ts).
+ * that its MQTT forms work out of the box. It speaks MQTT 5 and 3.1.1 (aedes 2): a request with
+ * an MQTT 5 Response Topic is answered there, a 3.1.1 request, which cannot carry one, on the
+ * request topic's `/reply` (topic-table.ts).
  *
  * Only the node publishes under its topic prefix, but for the request topics: no other client
  * can overwrite a retained value, fake an event or an answer (`mayPublish`).

@@ -8,7 +8,7 @@
  *
  * The broker is the user's own (`--mqtt URL`: Mosquitto, EMQX, HiveMQ; MQTT 5, username and
  * password or TLS from files), or one the node runs in its own process (embedded-broker.ts,
- * MQTT 3.1.1). When the node requires credentials, MQTT is read-only: the node neither offers
+ * MQTT 5 and 3.1.1). When the node requires credentials, MQTT is read-only: the node neither offers
  * nor takes writes and invocations over it, since MQTT brings it no credential to check.
  *
  * Property values are conflated: a change goes out in its turn of the event loop, then a topic
@@ -149,8 +149,7 @@ export class MqttServerBinding implements ServerBinding {
         return;
       }
       url = `mqtt://${loopbackOf(broker.host)}:${this.#embedded.port}`;
-      // aedes speaks MQTT 3.1.1 only.
-      options = { protocolVersion: 4 };
+      options = { protocolVersion: 5 };
     } else {
       url = broker.url;
       options = { protocolVersion: 5, ...(await this.#credentials(broker)) };

@@ -9,7 +9,7 @@
  *   (mqtt-answers.ts): a write's transactions, an action's output, or the node's error code.
  *
  * One connection per broker and consumed Thing (ClientContext.keep), MQTT 5, falling back to
- * MQTT 3.1.1 for a broker that refuses 5 (the embedded one): over 3.1.1 there is no response
+ * MQTT 3.1.1 for a broker that refuses 5: over 3.1.1 there is no response
  * topic, so writes and invocations over such a form are not sent (FLOWCHAIN_ERR_REMOTE_UNREACHABLE:
  * the consumer may follow another form) while reads, observations and subscriptions work.
  *
