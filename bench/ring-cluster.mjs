@@ -277,8 +277,9 @@ async function lookupThroughput({ cluster, target, keys, warmupS, durationS, log
  */
 export async function pairedThroughput({ nodes, target, sides: specs, warmupS, durationS, log }) {
   const sides = specs.map((spec) => ({ ...spec, problems: [] }));
+  // A side may name its own node (`side.target`); otherwise both load `target`.
   const cannon = (side, duration) =>
-    autocannon({ url: `http://${HOST}:${new URL(target.url).port}`, connections: CONNECTIONS, pipelining: 1, timeout: 10, duration, requests: side.requests });
+    autocannon({ url: `http://${HOST}:${new URL((side.target ?? target).url).port}`, connections: CONNECTIONS, pipelining: 1, timeout: 10, duration, requests: side.requests });
   for (const side of sides) {
     log(`  ${side.label}: warm-up ${warmupS}s`);
     side.problems.push(...problemsOf(await cannon(side, warmupS), side.expectedStatus).map((p) => `warm-up: ${p}`));

@@ -119,6 +119,14 @@ export interface RecordStore {
    * that does not prove itself is left out.
    */
   list(kind: string): Promise<unknown[]>;
+  /**
+   * Announces records of listed kinds to every member (best effort, resolved once this node's
+   * messages are answered): each member checks them and hands them to its
+   * {@link onAnnounced} listeners. Nothing is stored: that is {@link putMany}'s work.
+   */
+  announce(entries: readonly (readonly [string, unknown])[]): Promise<void>;
+  /** Calls `listener` with the checked records of `kind` other members announce, each once; returns the unsubscribe. */
+  onAnnounced(kind: string, listener: (records: readonly (readonly [string, unknown])[]) => void): () => void;
 }
 
 /** A record's kind member, if it has one. */

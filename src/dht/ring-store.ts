@@ -14,11 +14,19 @@
  * expired records are dropped. What each peer makes this node store is bounded by a per-peer
  * quota (bytes, refilled over time).
  *
+ * Records of listed kinds can also be announced to every member ({@link RingStore.announce}):
+ * a broadcast along the routing table (El-Ansary et al., "Efficient Broadcast in Structured
+ * P2P Networks", IPTPS 2003), each member forwarding to the members it knows in the arc it was
+ * handed, so a change reaches N members in N-1 messages within O(log N) hops. Every member
+ * checks each record before it takes or forwards it, forwards only what it had not seen, and
+ * charges it to the sender's quota.
+ *
  * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
  * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE, FLOWCHAIN_ERR_RING_RECORD_INVALID,
  * FLOWCHAIN_ERR_RING_RECORD_CONFLICT,
  * FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED and FLOWCHAIN_ERR_PEER_MESSAGE_INVALID.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { PeerSender } from '../common/peer-rpc.js';
 import { holdingStatement, kindOf, type HoldingProof, type ReadOptions, type RecordKind, type RecordStore } from '../common/ring-records.js';
@@ -54,6 +62,9 @@ export interface RingStoreInit {
   readonly quotaBurstBytes?: number;
 }
 
+/** How many announced records a member remembers having seen (to forward each once). */
+const SEEN_ANNOUNCEMENTS = 4_096;
+
 /** Most members a ring-wide listing visits. */
 const MAX_LISTED_MEMBERS = 1_024;
 
@@ -81,6 +92,7 @@ export class RingStore implements RecordStore {
   readonly #kinds = new Map<string, RecordKind>();
   readonly #quota: { readonly rate: number; readonly burst: number };
   readonly #buckets = new Map<bigint, { tokens: number; at: number }>();
+  readonly #announceBuckets = new Map<bigint, { tokens: number; at: number }>();
   /** The neighbourhood (predecessor and successors) at the last complete push of everything owned. */
   #pushedTo = '';
   /** Owned entries that did not reach every successor when written: pushed again next round. */
@@ -90,6 +102,9 @@ export class RingStore implements RecordStore {
   /** Keys of the records of each listed kind this node holds; built by one scan at the first listing, kept by every write and drop. */
   #listedKeys: Map<string, Set<string>> | undefined;
   #indexing: Promise<void> | undefined;
+  /** Announced records seen lately (fingerprints of their JSON, oldest first). */
+  readonly #seen = new Set<string>();
+  readonly #announcedListeners = new Map<string, Set<(records: readonly (readonly [string, unknown])[]) => void>>();
 
   constructor(components: RingStoreComponents, init: RingStoreInit = {}) {
     this.#node = components.node;
@@ -110,6 +125,7 @@ export class RingStore implements RecordStore {
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request, sender) => this.#onReplicate(request, sender));
     this.#node.register('store-list', (request) => this.#onList(request));
+    this.#node.register('store-announce', (request, sender) => this.#onAnnounce(request, sender));
     // Best effort: if it fails, the next rounds' owner pushes deliver the keys instead.
     this.#node.onPredecessorChange((previous, current) => void this.#handOver(previous, current).catch(() => undefined));
     this.#node.onMaintenance(() => this.#pushOwned());
@@ -298,6 +314,74 @@ export class RingStore implements RecordStore {
       peer = successor;
     }
     return [...found.values()];
+  }
+
+  async announce(entries: readonly (readonly [string, unknown])[]): Promise<void> {
+    const checked = entries.map(([key, value]): [string, unknown] => {
+      const hex = this.#space.toHex(this.#parseKey(key));
+      if (this.#kindFor(value).listed !== true) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(value)} are not listed`, { field: 'kind' });
+      this.#check(hex, value, false);
+      return [hex, value];
+    });
+    await this.#forward(checked.filter(([key, value]) => this.#fresh(key, value)), this.#node.self.id);
+  }
+
+  onAnnounced(kind: string, listener: (records: readonly (readonly [string, unknown])[]) => void): () => void {
+    let listeners = this.#announcedListeners.get(kind);
+    if (listeners === undefined) this.#announcedListeners.set(kind, (listeners = new Set()));
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /**
+   * Sends `entries` to every member in the arc after this node up to `limit` (the whole ring
+   * when `limit` is this node): each member this node knows there gets them with the arc up to
+   * the next one it knows, and forwards them across that arc in turn. Best effort: a member
+   * that cannot be reached leaves its arc to the next ring-wide listing.
+   */
+  async #forward(entries: readonly (readonly [string, unknown])[], limit: bigint): Promise<void> {
+    if (entries.length === 0) return;
+    const self = this.#node.self.id;
+    const within = (id: bigint) => id !== self && (limit === self || this.#space.between(id, self, limit));
+    const targets = this.#node.table.members().filter((peer) => within(peer.id)).sort((a, b) => (this.#space.distance(self, a.id) < this.#space.distance(self, b.id) ? -1 : 1));
+    const sends: Promise<unknown>[] = [];
+    targets.forEach((peer, i) => {
+      const arcEnd = this.#space.toHex(targets[i + 1]?.id ?? limit);
+      for (const chunk of chunks(entries, CHUNK, this.#maxFrameBytes / 2, ([, value]) => value)) {
+        sends.push(this.#transport.request(peer, { type: 'store-announce', entries: chunk, limit: arcEnd }).catch(() => undefined));
+      }
+    });
+    await Promise.all(sends);
+  }
+
+  /** Announced records from a member: checked, charged to its quota, handed to the listeners, and forwarded across the arc it names. */
+  async #onAnnounce(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
+    const entries = this.#entries(request);
+    const limit = this.#parseKey(request.limit);
+    const unlisted = entries.find(([, value]) => this.#kindFor(value).listed !== true);
+    if (unlisted !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(unlisted[1])} are not announced`, { field: 'kind' });
+    // A quota of its own: a member flooding announcements, which honest members pass on, must
+    // not use up the quota their writes and replication need.
+    this.#charge(sender, entries, this.#announceBuckets);
+    const fresh = entries.filter(([key, value]) => this.#fresh(key, value));
+    const byKind = new Map<string, [string, unknown][]>();
+    for (const entry of fresh) {
+      const kind = kindOf(entry[1])!;
+      byKind.set(kind, [...(byKind.get(kind) ?? []), entry]);
+    }
+    for (const [kind, records] of byKind) for (const listener of this.#announcedListeners.get(kind) ?? []) listener(records);
+    // Not awaited: the sender's reply does not wait for the rest of the arc.
+    void this.#forward(fresh, limit);
+    return {};
+  }
+
+  /** Whether an announced record was not seen lately (and marks it seen). */
+  #fresh(key: string, value: unknown): boolean {
+    const fingerprint = createHash('sha1').update(key).update(JSON.stringify(value)).digest('hex');
+    if (this.#seen.has(fingerprint)) return false;
+    this.#seen.add(fingerprint);
+    if (this.#seen.size > SEEN_ANNOUNCEMENTS) this.#seen.delete(this.#seen.values().next().value as string);
+    return true;
   }
 
   /**
@@ -576,16 +660,17 @@ export class RingStore implements RecordStore {
   }
 
   /** Takes what `sender` offers from its quota, or refuses the whole message. */
-  #charge(sender: PeerSender, entries: readonly (readonly [string, unknown])[]): void {
+  #charge(sender: PeerSender, entries: readonly (readonly [string, unknown])[], buckets = this.#buckets): void {
     if (sender.id === this.#node.self.id) return;
     const bytes = entries.reduce((sum, [, value]) => sum + Buffer.byteLength(JSON.stringify(value)), 0);
     const now = this.#clock.now();
-    const bucket = this.#buckets.get(sender.id) ?? { tokens: this.#quota.burst, at: now };
+    const bucket = buckets.get(sender.id) ?? { tokens: this.#quota.burst, at: now };
     bucket.tokens = Math.min(this.#quota.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#quota.rate);
     bucket.at = now;
-    this.#buckets.set(sender.id, bucket);
+    buckets.set(sender.id, bucket);
     if (bucket.tokens < bytes) {
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `this peer may make this node store ${this.#quota.rate} bytes per second (${this.#quota.burst} at once)`, { field: 'entries' });
+      const what = buckets === this.#buckets ? 'make this node store' : 'announce to this node';
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `this peer may ${what} ${this.#quota.rate} bytes per second (${this.#quota.burst} at once)`, { field: 'entries' });
     }
     bucket.tokens -= bytes;
   }

@@ -5,6 +5,15 @@
  * with a signed tombstone, and answers who hosts a Thing and with which TD, from the ring,
  * with a short cache.
  *
+ * It also holds the whole ring's directory in memory, so that a listing walks nothing: every
+ * change (a Thing hosted, changed or withdrawn, a registration made or deleted) is announced
+ * to every member as it is published, and the ring is walked once every `syncMs` in the
+ * background to take what an announcement missed and drop what the ring no longer holds.
+ * Every entry held was checked by its publisher's signature (the ring store checks announced
+ * ones); an entry of another publisher for an id already held is settled by the ring (a quorum
+ * read of the id's owner and replicas), never by the word of the member that sent it. At most
+ * `maxHeld` entries are held.
+ *
  * Rejects with the ring store's codes (FLOWCHAIN_ERR_PEER_UNREACHABLE,
  * FLOWCHAIN_ERR_LOOKUP_FAILED, FLOWCHAIN_ERR_RING_RECORD_INVALID) where noted.
  */
@@ -34,8 +43,10 @@ export interface RingDirectoryInit {
   readonly refreshMs?: number;
   /** How long an entry read from the ring is used before it is read again. */
   readonly cacheMs?: number;
-  /** How long a ring-wide listing is used before the ring is walked again. */
-  readonly listCacheMs?: number;
+  /** How often the ring is walked to bring the directory held here up to date. */
+  readonly syncMs?: number;
+  /** Most entries held (others' entries past it are left out, and said). */
+  readonly maxHeld?: number;
 }
 
 /** A Thing this node hosts, as it publishes it. */
@@ -88,8 +99,18 @@ export class RingDirectory implements ThingHosts {
   readonly #registered = new Map<string, RegisteredThing>();
   #url: string | undefined;
   readonly #cache = new Map<string, { readonly at: number; readonly entry: Promise<ThingEntry | undefined> }>();
-  readonly #listCacheMs: number;
-  #listing: { readonly at: number; readonly entries: Promise<ThingEntry[]> } | undefined;
+  /** The ring's directory as this node holds it, by Thing id. */
+  #held = new Map<string, ThingEntry>();
+  readonly #syncMs: number;
+  readonly #maxHeld: number;
+  #syncing: Promise<void> | undefined;
+  /** When the last walk ended (undefined: none yet). */
+  #syncedAt: number | undefined;
+  /** Entries taken while a walk runs: they are newer than what it may find. */
+  #takenMeanwhile: ThingEntry[] | undefined;
+  /** Ids whose publisher the ring is being asked about. */
+  readonly #disputed = new Set<string>();
+  #fullSaid = false;
   #version = 0;
   #timer: Timer | undefined;
   #publishedAt = 0;
@@ -103,8 +124,12 @@ export class RingDirectory implements ThingHosts {
     this.#ttlMs = init.ttlMs ?? 90_000;
     this.#refreshMs = init.refreshMs ?? 30_000;
     this.#cacheMs = init.cacheMs ?? 30_000;
-    this.#listCacheMs = init.listCacheMs ?? 2_000;
+    this.#syncMs = init.syncMs ?? this.#refreshMs;
+    this.#maxHeld = init.maxHeld ?? 10_000;
     components.store.register(THING_ENTRIES);
+    components.store.onAnnounced(THING_ENTRIES.kind, (records) => {
+      for (const [, entry] of records) this.#take(entry as ThingEntry);
+    });
   }
 
   /**
@@ -117,9 +142,12 @@ export class RingDirectory implements ThingHosts {
     this.#url = url;
     for (const thing of things) this.#hosted.set(thing.thingId, this.#hostedPublication(thing));
     await this.#refresh();
+    void this.#sync();
     this.#timer ??= this.#c.clock.every(RETRY_MS, () => {
-      const due = this.#failed || this.#c.clock.now() - this.#publishedAt >= this.#refreshMs;
+      const now = this.#c.clock.now();
+      const due = this.#failed || now - this.#publishedAt >= this.#refreshMs;
       if (due && !this.#publishing) void this.#refresh();
+      if (this.#syncedAt !== undefined && now - this.#syncedAt >= this.#syncMs) void this.#sync();
     });
   }
 
@@ -127,14 +155,14 @@ export class RingDirectory implements ThingHosts {
   async host(thing: HostedThing): Promise<void> {
     const publication = this.#hostedPublication(thing);
     this.#hosted.set(thing.thingId, publication);
-    if (this.#url !== undefined) await this.#publish([publication]);
+    if (this.#url !== undefined) await this.#publish([publication], true);
   }
 
   /** Withdraws a hosted Thing: a signed tombstone replaces its entry. */
   async withdraw(thingId: string): Promise<void> {
     const hosted = this.#hosted.get(thingId);
     if (!this.#hosted.delete(thingId) || this.#url === undefined) return;
-    await this.#publish([{ ...hosted, thingId, td: null }]);
+    await this.#publish([{ ...hosted, thingId, td: null }], true);
   }
 
   /**
@@ -145,31 +173,26 @@ export class RingDirectory implements ThingHosts {
   async register(thing: RegisteredThing): Promise<void> {
     this.#registered.set(thing.thingId, thing);
     this.#cache.delete(thing.thingId);
-    if (this.#url !== undefined) await this.#publish([this.#registration(thing)]);
+    if (this.#url !== undefined) await this.#publish([this.#registration(thing)], true);
   }
 
   /** Withdraws a registration of this node: a signed tombstone replaces its entry. */
   async unregister(thingId: string): Promise<void> {
     this.#cache.delete(thingId);
     if (!this.#registered.delete(thingId) || this.#url === undefined) return;
-    await this.#publish([{ thingId, td: null }]);
+    await this.#publish([{ thingId, td: null }], true);
   }
 
   /**
    * Every live entry of the ring's directory (not withdrawn, not expired, each checked by its
-   * publisher's signature), read across the ring; cached for `listCacheMs`. Empty before
-   * {@link start}. Rejects with the ring store's codes.
+   * publisher's signature), as this node holds it. Empty before {@link start}; the first
+   * listing waits for the first walk of the ring.
    */
   async entries(): Promise<ThingEntry[]> {
     if (this.#url === undefined) return [];
+    if (this.#syncedAt === undefined) await this.#sync();
     const now = this.#c.clock.now();
-    if (this.#listing === undefined || now - this.#listing.at > this.#listCacheMs) {
-      const listing = { at: now, entries: this.#c.store.list(THING_ENTRIES.kind) as Promise<ThingEntry[]> };
-      this.#listing = listing;
-      listing.entries.catch(() => this.#listing === listing && (this.#listing = undefined));
-    }
-    const entries = await this.#listing.entries;
-    return entries.filter((entry) => entry.td !== null && entry.expires > this.#c.clock.now());
+    return [...this.#held.values()].filter((entry) => entry.td !== null && entry.expires > now);
   }
 
   /** Whether an entry was published by this node. */
@@ -199,6 +222,72 @@ export class RingDirectory implements ThingHosts {
       this.#failed = true;
     } finally {
       this.#publishing = false;
+    }
+  }
+
+  /**
+   * Walks the ring for its directory and holds what it found, with what was announced
+   * meanwhile. A walk that fails leaves what is held as it was.
+   */
+  #sync(): Promise<void> {
+    this.#syncing ??= (async () => {
+      this.#takenMeanwhile = [];
+      try {
+        const found = (await this.#c.store.list(THING_ENTRIES.kind)) as ThingEntry[];
+        const meanwhile = this.#takenMeanwhile;
+        this.#takenMeanwhile = undefined;
+        const previous = this.#held;
+        this.#held = new Map();
+        for (const entry of [...found, ...meanwhile]) this.#take(entry);
+        // Own entries are this node's word about itself, walk or not.
+        for (const entry of previous.values()) if (this.isOwn(entry)) this.#take(entry);
+      } catch (err) {
+        this.#c.log?.warn({ err }, 'walking the ring for its directory failed; the listing is what this node held, and the walk is tried again');
+      } finally {
+        this.#takenMeanwhile = undefined;
+        this.#syncedAt = this.#c.clock.now();
+        this.#syncing = undefined;
+      }
+    })();
+    return this.#syncing;
+  }
+
+  /**
+   * Holds a checked entry: a newer one of the same publisher replaces the held one, another
+   * publisher's only where the ring's rule lets it (THING_ENTRIES.replaces), and otherwise the
+   * ring's owner and replicas are asked which one they hold.
+   */
+  #take(entry: ThingEntry): void {
+    this.#takenMeanwhile?.push(entry);
+    const held = this.#held.get(entry.thingId);
+    if (held === undefined) {
+      if (this.#held.size >= this.#maxHeld) {
+        if (!this.#fullSaid) this.#c.log?.warn({ maxHeld: this.#maxHeld }, 'the ring\'s directory holds more entries than this node keeps; the rest are not listed here');
+        this.#fullSaid = true;
+        return;
+      }
+      this.#held.set(entry.thingId, entry);
+    } else if (held.host.key === entry.host.key) {
+      if (entry.version > held.version) this.#held.set(entry.thingId, entry);
+    } else if (THING_ENTRIES.replaces!(entry, held)) {
+      this.#held.set(entry.thingId, entry);
+    } else if (!THING_ENTRIES.replaces!(held, entry)) {
+      void this.#settle(entry.thingId);
+    }
+  }
+
+  /** Holds what most of the owner and replicas of `thingId`'s key hold. */
+  async #settle(thingId: string): Promise<void> {
+    if (this.#disputed.has(thingId)) return;
+    this.#disputed.add(thingId);
+    try {
+      const entry = (await this.#c.store.get(thingKey(thingId), { quorum: true })) as ThingEntry | undefined;
+      if (entry === undefined) this.#held.delete(thingId);
+      else this.#held.set(thingId, entry);
+    } catch (err) {
+      this.#c.log?.warn({ err, thingId }, 'two members published an entry for one Thing id, and the ring could not be asked which it holds');
+    } finally {
+      this.#disputed.delete(thingId);
     }
   }
 
@@ -241,7 +330,8 @@ export class RingDirectory implements ThingHosts {
     return { thingId: thing.thingId, td: thing.td, registration: thing.registration, expires: thing.expires };
   }
 
-  async #publish(things: readonly Publication[]): Promise<void> {
+  /** Stores `things`' entries at their owners; with `announce`, a change, also announces them to every member. */
+  async #publish(things: readonly Publication[], announce = false): Promise<void> {
     const url = this.#url;
     if (url === undefined || things.length === 0) return;
     const now = this.#c.clock.now();
@@ -253,7 +343,9 @@ export class RingDirectory implements ThingHosts {
       signThingEntry(this.#c.identity, { thingId: p.thingId, td: p.td, url, version: this.#version, expires: p.expires === undefined ? now + this.#ttlMs : Math.min(p.expires ?? Infinity, now + MAX_ENTRY_LIFETIME_MS), ...(p.registration === undefined ? {} : { registration: p.registration }), ...(p.name === undefined ? {} : { name: p.name }) }),
     ]);
     const failures = await this.#c.store.putMany(entries);
-    this.#listing = undefined;
+    const stored = entries.filter((_, i) => failures[i] === undefined);
+    for (const [, entry] of stored) this.#take(entry);
+    if (announce) await this.#c.store.announce(stored).catch((err: unknown) => this.#c.log?.warn({ err }, 'announcing a directory change failed; other members learn it from their next walk of the ring'));
     // The ring keeps the first signed entry for a Thing id: publishing again cannot change that.
     // Said once per Thing, not at every refresh.
     const taken = entries.filter((_, i) => isFlowchainError(failures[i], 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT')).map(([, entry]) => entry.thingId).filter((id) => !this.#taken.has(id));

@@ -46,6 +46,12 @@ export interface Registration {
   readonly expires?: number;
 }
 
+/** A TD of the listing as served: the object and its JSON text, each made once. */
+export interface ListedTd {
+  readonly td: ThingDescription;
+  readonly text: string;
+}
+
 /** What a registration change notifies (WoT Discovery §7.3.2.3). */
 export interface DirectoryChange {
   readonly type: 'thing_created' | 'thing_updated' | 'thing_deleted';
@@ -91,6 +97,8 @@ export class TdDirectory {
   readonly #registrations = new Map<string, Registration>();
   readonly #listeners = new Set<(change: DirectoryChange) => void>();
   #timer: Timer | undefined;
+  /** The listed form of each registration and ring entry, made once per (immutable) object. */
+  readonly #listed = new WeakMap<object, ListedTd>();
   /** Writes one after another, so a check and the write it allows see the same state. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -153,15 +161,29 @@ export class TdDirectory {
     return servedEntry(entry, entry.td);
   }
 
+  /** The registrations that have not expired, by id, as listed. */
+  listed(): ListedTd[] {
+    return this.list().map((registration) => this.#listedOf(registration, () => this.served(registration)));
+  }
+
   /**
    * The TDs of the ring's directory that other nodes published (their hosted Things and the
-   * TDs registered there), by id; those of this node are served from here. Rejects with the
-   * ring store's codes.
+   * TDs registered there), by id, as listed; those of this node are served from here.
    */
-  async others(): Promise<ThingDescription[]> {
+  async others(): Promise<ListedTd[]> {
     const entries = (await this.#c.ring.entries()).filter((entry) => !this.#c.ring.isOwn(entry) && !this.#c.isHosted(entry.thingId) && this.get(entry.thingId) === undefined);
     entries.sort((a, b) => byCodePoint(a.thingId, b.thingId));
-    return entries.map((entry) => servedEntry(entry, entry.td!));
+    return entries.map((entry) => this.#listedOf(entry, () => servedEntry(entry, entry.td!)));
+  }
+
+  #listedOf(source: object, serve: () => ThingDescription): ListedTd {
+    let listed = this.#listed.get(source);
+    if (listed === undefined) {
+      const td = serve();
+      listed = { td, text: JSON.stringify(td) };
+      this.#listed.set(source, listed);
+    }
+    return listed;
   }
 
   /**

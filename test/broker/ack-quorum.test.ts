@@ -55,6 +55,8 @@ function setUp(t: Test, script: Script, ackQuorum?: number) {
     putOwned: async () => ({ existing: [], replicas: 0, proofs: [], conflicts: [] }),
     owns: () => false,
     list: async () => [],
+    announce: async () => undefined,
+    onAnnounced: () => () => undefined,
   };
   const submissions: DataTransaction[][] = [];
   const ring: RingAccess = {

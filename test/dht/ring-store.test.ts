@@ -435,3 +435,80 @@ t.test('a node restarted long after its records expired drops them from disk in 
   t.notOk(section.data.has(old), 'the expired record is gone from disk');
   t.same(section.data.get(kept), lasting, 'the record that does not expire stays');
 });
+
+/** Lets every message in flight in a simulation be delivered (forwarding is not awaited by its sender). */
+async function quiet(sim: RingSimulation): Promise<void> {
+  for (let last = -1; last !== sim.network.delivered; ) {
+    last = sim.network.delivered;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+t.test('announce() reaches every member once, in one message each, and the same record again costs nothing', async (t) => {
+  const sim = new RingSimulation(51);
+  await grow(sim, 24);
+  await quiet(sim);
+  const heard = new Map(sim.nodes.map((node) => [node, [] as unknown[]]));
+  for (const node of sim.nodes) sim.stores.get(node)!.store.onAnnounced('tally', (records) => heard.get(node)!.push(...records.map(([, value]) => value)));
+  const from = sim.nodes[5]!;
+  const [key, value] = tally('announced', 1);
+  const before = sim.network.delivered;
+  await sim.stores.get(from)!.store.announce([[key, value]]);
+  await quiet(sim);
+  t.equal(sim.network.delivered - before, sim.nodes.length - 1, 'N-1 messages (El-Ansary broadcast over the routing table)');
+  t.same(sim.nodes.filter((node) => node !== from).map((node) => heard.get(node)!.length), Array(sim.nodes.length - 1).fill(1), 'every other member heard it once');
+  t.same(heard.get(from), [], 'not the announcer itself');
+  t.same(heard.get(sim.nodes[0]!), [value]);
+  const again = sim.network.delivered;
+  await sim.stores.get(from)!.store.announce([[key, value]]);
+  await quiet(sim);
+  t.equal(sim.network.delivered, again, 'a record announced lately is not sent again');
+  const [newerKey, newer] = tally('announced', 2);
+  await sim.stores.get(from)!.store.announce([[newerKey, newer]]);
+  await quiet(sim);
+  t.ok(sim.nodes.filter((node) => node !== from).every((node) => heard.get(node)!.length === 2), 'a newer version is');
+  t.notOk(sim.nodes.some((node) => sim.stores.get(node)!.section.data.has(key)), 'nothing was stored by announcing');
+});
+
+t.test('an announcement is checked before it is taken or forwarded: forged, unlisted or malformed ones are refused with codes', async (t) => {
+  const sim = new RingSimulation(52);
+  await grow(sim, 8);
+  await quiet(sim);
+  const node = sim.nodes[0]!;
+  const other = sim.nodes[3]!.self;
+  const heard: unknown[] = [];
+  for (const each of sim.nodes) sim.stores.get(each)!.store.onAnnounced('tally', (records) => heard.push(...records));
+  const [key, value] = tally('genuine', 1);
+  const announce = (entries: unknown, limit: unknown = key) => node.handle({ type: 'store-announce', entries, limit }, other);
+  const before = sim.network.delivered;
+  await t.rejects(announce([[key, { ...value, name: 'another' }]]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'a record that is not its key\'s');
+  await t.rejects(announce([note({ n: 1 })]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'a kind that is not listed');
+  await t.rejects(announce('all'), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
+  await t.rejects(announce([[key, value]], 'nowhere'), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, 'an arc that is not a ring id');
+  await t.rejects(sim.stores.get(node)!.store.announce([note({ n: 2 })]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'this node announces only listed kinds');
+  await quiet(sim);
+  t.same(heard, [], 'nothing was taken');
+  t.equal(sim.network.delivered, before, 'nor forwarded');
+  t.same(await announce([[key, value]]), {}, 'the genuine record is taken');
+  await quiet(sim);
+  t.ok(heard.length >= 1);
+});
+
+t.test('announcements are charged to a quota of the sender\'s own, apart from its writes', async (t) => {
+  const sim = new RingSimulation(53, 4, { quotaBytesPerSecond: 1_000, quotaBurstBytes: 2_000 });
+  await grow(sim, 3);
+  const node = sim.nodes[0]!;
+  const other = sim.nodes[1]!.self;
+  let refused = 0;
+  for (let i = 0; i < 12; i++) {
+    const [key, value] = tally(`padded ${i} ${'p'.repeat(300)}`, 1);
+    await node.handle({ type: 'store-announce', entries: [[key, value]], limit: key }, other).catch((err: { code?: string }) => {
+      t.equal(err.code, 'FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED');
+      refused++;
+    });
+  }
+  t.ok(refused >= 5, `past the burst the member is refused (${refused} of 12)`);
+  let own = note({ n: 0 });
+  for (let i = 1; sim.owner(RING.fromHex(own[0])) !== node.self.id; i++) own = note({ n: i });
+  t.same(await node.handle({ type: 'store-put-many', entries: [own] }, other), { replicas: 2 }, 'its writes have a quota of their own, untouched');
+});

@@ -49,7 +49,7 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get<ListQuery>(routePath(ROUTES.things), async (request, reply) => {
     const offset = count(request.query.offset, 'offset', 0) ?? 0;
     const limit = count(request.query.limit, 'limit', 1);
-    const texts = await listing(ctx, request, scopeOf(request.query.scope));
+    const texts = (await listing(ctx, request, scopeOf(request.query.scope))).map((listed) => listed.text);
     const end = limit === undefined ? texts.length : Math.min(texts.length, offset + limit);
     const scope = request.query.scope === undefined ? '' : `&scope=${encodeURIComponent(String(request.query.scope))}`;
     if (limit !== undefined && end < texts.length) reply.header('link', `</things?offset=${end}&limit=${limit}${scope}>; rel="next"`);
@@ -87,7 +87,7 @@ export function directoryRoutes(app: FastifyInstance, ctx: HttpContext): void {
       if (!(err instanceof JSONPathError)) throw err;
       throw new FlowchainError('FLOWCHAIN_ERR_DIRECTORY_QUERY_INVALID', `not a JSONPath expression: ${err.message}`, { field: 'query', cause: err });
     }
-    const tds = JSON.parse(`[${(await listing(ctx, request, scopeOf(request.query.scope))).join(',')}]`) as ThingDescription[];
+    const tds = (await listing(ctx, request, scopeOf(request.query.scope))).map((listed) => listed.td ?? (JSON.parse(listed.text) as ThingDescription));
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(query.query(tds as never).values()));
   });
 
@@ -155,16 +155,15 @@ export function directoryWriteRoutes(app: FastifyInstance, ctx: HttpContext): vo
 }
 
 /**
- * The TDs of the listing as JSON texts: this node's hosted Things, the TDs registered here,
- * then (scope `ring`) those the ring's directory holds from every other node.
+ * The TDs of the listing, as JSON texts and (but for the hosted Things', rendered per base as
+ * text) objects: this node's hosted Things, the TDs registered here, then (scope `ring`)
+ * those the ring's directory, held in memory, has from every other node.
  */
-async function listing(ctx: HttpContext, request: FastifyRequest, scope: 'local' | 'ring'): Promise<string[]> {
-  const hostedTexts = ctx.descriptions.texts(ctx.descriptions.baseFor(request));
+async function listing(ctx: HttpContext, request: FastifyRequest, scope: 'local' | 'ring'): Promise<{ readonly text: string; readonly td?: ThingDescription }[]> {
+  const hosted = ctx.descriptions.texts(ctx.descriptions.baseFor(request)).map((text) => ({ text }));
   const tdd = ctx.tdd;
-  if (tdd === undefined) return hostedTexts;
-  const registered = tdd.list().map((registration) => JSON.stringify(tdd.served(registration)));
-  const others = scope === 'ring' ? (await tdd.others()).map((td) => JSON.stringify(td)) : [];
-  return [...hostedTexts, ...registered, ...others];
+  if (tdd === undefined) return hosted;
+  return [...hosted, ...tdd.listed(), ...(scope === 'ring' ? await tdd.others() : [])];
 }
 
 /** The `scope` query parameter: `ring` (the default, every node's Things) or `local` (this node's). */

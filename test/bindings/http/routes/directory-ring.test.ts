@@ -15,8 +15,8 @@ async function ids(node: TestServient, query = ''): Promise<string[]> {
   return body<ThingDescription[]>(res).map((td) => td.id as string);
 }
 
-/** Advances every clock past the listing cache. */
-function pastCache(nodes: readonly TestServient[]): void {
+/** Advances every clock 2.5 s (a node walks the ring for its directory every 30 s of its clock). */
+function tick(nodes: readonly TestServient[]): void {
   for (const { clock } of nodes) clock.advance(2_500);
 }
 
@@ -31,7 +31,7 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
     const every = nodes.flatMap(hostedBy);
     let listed: string[] = [];
     for (let round = 0; round < 40; round++) {
-      pastCache(nodes);
+      tick(nodes);
       listed = await ids(a);
       if (every.every((id) => listed.includes(id))) break;
       await settle(nodes, () => false, 100);
@@ -51,8 +51,14 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
     const got = await c.servient.app.inject({ method: 'GET', url: LAMP_URL });
     t.equal(got.statusCode, 200);
     t.match(body<ThingDescription>(got), { id: LAMP_ID, title: 'Ring lamp', registration: { created: new Date(b.clock.now()).toISOString() } });
-    pastCache(nodes);
-    t.ok((await ids(c)).includes(LAMP_ID), 'C lists it');
+    // B announced the change to every member as it published it: C lists it from what it holds.
+    const store = c.servient.ring.store;
+    const walk = store.list.bind(store);
+    let walks = 0;
+    store.list = (kind) => (walks++, walk(kind));
+    t.teardown(() => void (store.list = walk));
+    t.ok((await ids(c)).includes(LAMP_ID), 'C lists it at once');
+    t.equal(walks, 0, 'without walking the ring');
     assertProblem(t, await c.servient.app.inject({ method: 'PUT', url: LAMP_URL, payload: JSON.stringify({ ...LAMP, title: 'Stolen' }), headers: { 'content-type': 'application/td+json' } }), { status: 403, code: 'FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN' });
     assertProblem(t, await c.servient.app.inject({ method: 'DELETE', url: LAMP_URL }), { status: 403, code: 'FLOWCHAIN_ERR_DIRECTORY_FORBIDDEN' });
     const bHosted = encodeURIComponent(hostedBy(b)[0]!);
@@ -72,7 +78,16 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
     const [conflict] = await c.servient.ring.store.putMany([[thingKey(LAMP_ID), forged]]);
     t.match(conflict, { code: 'FLOWCHAIN_ERR_RING_RECORD_CONFLICT' }, 'refused with a code');
     t.equal(((await a.servient.directory.entryOf(LAMP_ID)) as ThingEntry).td?.title, 'Ring lamp', 'B\'s entry stays');
-    pastCache(nodes);
+    // Both announced to every member (A and B are C's direct targets in a ring of three, so they
+    // have answered when announce() resolves): A takes neither in place of B's entry.
+    const arrived: ThingEntry[] = [];
+    const off = a.servient.ring.store.onAnnounced('td', (records) => arrived.push(...records.map(([, entry]) => entry as ThingEntry)));
+    t.teardown(off);
+    await c.servient.ring.store.announce([[thingKey(LAMP_ID), tampered]]);
+    t.same(arrived, [], 'the tampered entry is refused on arrival');
+    await c.servient.ring.store.announce([[thingKey(LAMP_ID), forged]]);
+    t.same(arrived.map((entry) => entry.td?.title), ['Forged'], 'the forged one is validly signed, so it arrives');
+    t.same(body<ThingDescription[]>(await a.servient.app.inject({ method: 'GET', url: '/things' })).filter((td) => td.id === LAMP_ID).map((td) => td.title), ['Ring lamp'], 'but A still lists B\'s');
     const listed = body<ThingDescription[]>(await a.servient.app.inject({ method: 'GET', url: '/things' })).filter((td) => td.id === LAMP_ID);
     t.same(listed.map((td) => td.title), ['Ring lamp']);
   });
@@ -91,7 +106,6 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
       for (const { clock } of rest) clock.advance(1_000);
       for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
     }
-    pastCache(rest);
     const listed = await ids(a);
     for (const id of bThings) t.notOk(listed.includes(id), `${id} is gone`);
     t.ok(listed.includes(LAMP_ID), 'the registration (no ttl) is still listed');
