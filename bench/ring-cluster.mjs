@@ -144,14 +144,18 @@ export class Cluster {
     return this.#root;
   }
 
-  /** Starts a node, joining through `via` (a NodeProcess) or founding the ring. */
-  async start(via) {
+  /**
+   * Starts a node, joining through `via` (a NodeProcess) or founding the ring; on `host`
+   * (default 127.0.0.1), run through `prefix` (a command such as `ip netns exec NS`) if given.
+   */
+  async start(via, { host = HOST, prefix = [] } = {}) {
     const data = join(this.#root, `node-${this.#count++}`);
     await admitNodeData(this.#authority, data);
     // As `npm start` runs a node (its V8 flags too).
-    const args = ['--max-semi-space-size=2', CLI, 'start', '--host', HOST, '--port', '0', '--peer-port', '0', '--data', data, '--log-level', 'info', ...this.extraArgs];
+    const args = ['--max-semi-space-size=2', CLI, 'start', '--host', host, '--port', '0', '--peer-port', '0', '--data', data, '--log-level', 'info', ...this.extraArgs];
     if (via !== undefined) args.push('--join', via.url);
-    const node = new NodeProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), performance.now());
+    const [command, ...before] = [...prefix, process.execPath];
+    const node = new NodeProcess(spawn(command, [...before, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), performance.now());
     this.nodes.push(node);
     await node.listening;
     return node;
@@ -202,10 +206,10 @@ function assess(states, r) {
  * consistent (successors and predecessors) and every successor list is complete, or the time
  * limit. Returns the ms from `since` at which each held first (NaN if never).
  */
-export async function waitConsistent(nodes, since, r) {
+export async function waitConsistent(nodes, since, r, timeoutMs = CONSISTENT_TIMEOUT_MS) {
   const first = { successors: Number.NaN, predecessors: Number.NaN, consistent: Number.NaN, lists: Number.NaN };
   let polls = 0;
-  while (performance.now() - since < CONSISTENT_TIMEOUT_MS) {
+  while (performance.now() - since < timeoutMs) {
     polls++;
     const polledAt = performance.now() - since;
     const state = assess(await describeAll(nodes), r);

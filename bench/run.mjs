@@ -3,7 +3,8 @@
  * Flowchain benchmark suite. Each benchmark measures the servient and its bare baseline in the
  * same run and reports the ratio. Run after `npm run build` (the `bench` npm script does both):
  *
- *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,ledger,soak,directory,flows,history] [--no-write] [--strict]
+ *   node bench/run.mjs [--quick] [--only=get,put,ws,mqtt,coap,broker,ring,netem,ledger,soak,directory,flows,history] [--no-write] [--strict]
+ *   node bench/run.mjs --only=netem    16 processes in 4 network namespaces (root; tc netem where the kernel has it)
  *   node bench/run.mjs --only=history  a day of a 1 Hz property: aggregated against raw against LevelDB's own read
  *   node bench/run.mjs --only=flows    Node-RED: flowchain-observe -> flowchain-write against core http request
  *   node bench/run.mjs --render-only
@@ -21,7 +22,7 @@
  *
  * RESULTS.md has several parts, each from the last run that measured it: get, put and ws at
  * the top, then the broker (`broker`, see broker-bench.mjs), the ring (`ring`, see
- * ring-bench.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own,
+ * ring-bench.mjs), the ring over a network (`netem`, see ring-netem.mjs) and the ledger (`ledger`, see ledger-bench.mjs) in sections of their own,
  * as are soak, directory, flows (Node-RED, see flows-bench.mjs) and history (history-bench.mjs).
  * A run that measures only some parts keeps the others as they are.
  */
@@ -46,6 +47,7 @@ const { FOREIGN_LIMIT } = await import('./lib/common.mjs');
 const { fmt, median, table } = await import('./lib/format.mjs');
 const { brokerBenchmarks, renderBrokerSection } = await import('./broker-bench.mjs');
 const { ringBenchmarks, renderRingSection } = await import('./ring-bench.mjs');
+const { netemBenchmarks, renderNetemSection } = await import('./ring-netem.mjs');
 const { ledgerBenchmarks, renderLedgerSection } = await import('./ledger-bench.mjs');
 const { soakBenchmarks, renderSoakSection } = await import('./soak-bench.mjs');
 const { directoryBenchmarks, renderDirectorySection } = await import('./directory-bench.mjs');
@@ -61,6 +63,7 @@ const HTTP_JSON = here('./out/results.json');
 const SECTIONS = [
   { key: 'broker', json: here('./out/broker.json'), render: renderBrokerSection, marker: '<!-- broker section: rendered by bench/run.mjs from bench/out/broker.json (notes: bench/broker-notes.md) -->' },
   { key: 'ring', json: here('./out/ring.json'), render: renderRingSection, marker: '<!-- ring section: rendered by bench/run.mjs from bench/out/ring.json (notes: bench/ring-notes.md) -->' },
+  { key: 'netem', json: here('./out/netem.json'), render: renderNetemSection, marker: '<!-- netem section: rendered by bench/run.mjs from bench/out/netem.json -->' },
   { key: 'ledger', json: here('./out/ledger.json'), render: renderLedgerSection, marker: '<!-- ledger section: rendered by bench/run.mjs from bench/out/ledger.json (notes: bench/ledger-notes.md) -->' },
   { key: 'soak', json: here('./out/soak.json'), render: renderSoakSection, marker: '<!-- soak section: rendered by bench/run.mjs from bench/out/soak.json (notes: bench/soak-notes.md) -->' },
   { key: 'directory', json: here('./out/directory.json'), render: renderDirectorySection, marker: '<!-- directory section: rendered by bench/run.mjs from bench/out/directory.json (notes: bench/directory-notes.md) -->' },
@@ -111,6 +114,7 @@ const BENCHMARKS = {
   // Not flowchain-vs-baseline throughput pairs like the others: several figures, own sections.
   broker: { run: brokerBenchmarks },
   ring: { run: ringBenchmarks },
+  netem: { run: netemBenchmarks },
   ledger: { run: ledgerBenchmarks },
   soak: { run: soakBenchmarks },
   directory: { run: directoryBenchmarks },

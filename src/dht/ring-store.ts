@@ -60,6 +60,10 @@ export interface RingStoreInit {
   readonly quotaBytesPerSecond?: number;
   /** ... and at once (the bucket's size). */
   readonly quotaBurstBytes?: number;
+  /** Bytes of records one peer may announce to this node per second, sustained ... */
+  readonly announceBytesPerSecond?: number;
+  /** ... and at once. */
+  readonly announceBurstBytes?: number;
 }
 
 /** How many announced records a member remembers having seen (to forward each once). */
@@ -93,6 +97,7 @@ export class RingStore implements RecordStore {
   readonly #quota: { readonly rate: number; readonly burst: number };
   readonly #buckets = new Map<bigint, { tokens: number; at: number }>();
   readonly #announceBuckets = new Map<bigint, { tokens: number; at: number }>();
+  readonly #announceQuota: { readonly rate: number; readonly burst: number };
   /** The neighbourhood (predecessor and successors) at the last complete push of everything owned. */
   #pushedTo = '';
   /** Owned entries that did not reach every successor when written: pushed again next round. */
@@ -121,6 +126,8 @@ export class RingStore implements RecordStore {
     // replication to one successor carries (bench/broker-notes.md), and 16 MiB at once covers a
     // hand-over of a few thousand records after a join.
     this.#quota = { rate: init.quotaBytesPerSecond ?? 2 * 1024 * 1024, burst: init.quotaBurstBytes ?? 16 * 1024 * 1024 };
+    // Announcements are directory changes, not bulk data: a few hundred TDs a second at most.
+    this.#announceQuota = { rate: init.announceBytesPerSecond ?? 256 * 1024, burst: init.announceBurstBytes ?? 1024 * 1024 };
     this.#node.register('store-put-many', (request, sender) => this.#onPutMany(request, sender));
     this.#node.register('store-get', (request) => this.#onGet(request));
     this.#node.register('store-replicate', (request, sender) => this.#onReplicate(request, sender));
@@ -358,11 +365,14 @@ export class RingStore implements RecordStore {
   async #onAnnounce(request: PeerRequest, sender: PeerSender): Promise<PeerReply> {
     const entries = this.#entries(request);
     const limit = this.#parseKey(request.limit);
+    // A member hands on the arc from itself to the limit, which holds this node: it cannot make
+    // this node announce across more of the ring than it could have reached itself.
+    if (limit !== sender.id && !this.#space.between(this.#node.self.id, sender.id, limit)) throw invalidMessage('limit ends an arc from the sender that holds this node');
     const unlisted = entries.find(([, value]) => this.#kindFor(value).listed !== true);
     if (unlisted !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(unlisted[1])} are not announced`, { field: 'kind' });
     // A quota of its own: a member flooding announcements, which honest members pass on, must
     // not use up the quota their writes and replication need.
-    this.#charge(sender, entries, this.#announceBuckets);
+    this.#charge(sender, entries, this.#announceBuckets, this.#announceQuota);
     const fresh = entries.filter(([key, value]) => this.#fresh(key, value));
     const byKind = new Map<string, [string, unknown][]>();
     for (const entry of fresh) {
@@ -660,17 +670,17 @@ export class RingStore implements RecordStore {
   }
 
   /** Takes what `sender` offers from its quota, or refuses the whole message. */
-  #charge(sender: PeerSender, entries: readonly (readonly [string, unknown])[], buckets = this.#buckets): void {
+  #charge(sender: PeerSender, entries: readonly (readonly [string, unknown])[], buckets = this.#buckets, quota = this.#quota): void {
     if (sender.id === this.#node.self.id) return;
     const bytes = entries.reduce((sum, [, value]) => sum + Buffer.byteLength(JSON.stringify(value)), 0);
     const now = this.#clock.now();
-    const bucket = buckets.get(sender.id) ?? { tokens: this.#quota.burst, at: now };
-    bucket.tokens = Math.min(this.#quota.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#quota.rate);
+    const bucket = buckets.get(sender.id) ?? { tokens: quota.burst, at: now };
+    bucket.tokens = Math.min(quota.burst, bucket.tokens + ((now - bucket.at) / 1000) * quota.rate);
     bucket.at = now;
     buckets.set(sender.id, bucket);
     if (bucket.tokens < bytes) {
       const what = buckets === this.#buckets ? 'make this node store' : 'announce to this node';
-      throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `this peer may ${what} ${this.#quota.rate} bytes per second (${this.#quota.burst} at once)`, { field: 'entries' });
+      throw new FlowchainError('FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED', `this peer may ${what} ${quota.rate} bytes per second (${quota.burst} at once)`, { field: 'entries' });
     }
     bucket.tokens -= bytes;
   }

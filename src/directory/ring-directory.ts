@@ -5,14 +5,15 @@
  * with a signed tombstone, and answers who hosts a Thing and with which TD, from the ring,
  * with a short cache.
  *
- * It also holds the whole ring's directory in memory, so that a listing walks nothing: every
- * change (a Thing hosted, changed or withdrawn, a registration made or deleted) is announced
- * to every member as it is published, and the ring is walked once every `syncMs` in the
- * background to take what an announcement missed and drop what the ring no longer holds.
- * Every entry held was checked by its publisher's signature (the ring store checks announced
- * ones); an entry of another publisher for an id already held is settled by the ring (a quorum
- * read of the id's owner and replicas), never by the word of the member that sent it. At most
- * `maxHeld` entries are held.
+ * It also holds the ring's directory (other members' entries) in memory, so that a listing
+ * walks nothing: every change (a Thing hosted, changed or withdrawn, a registration made or
+ * deleted) is announced to every member as it is published, and the ring is walked once every
+ * `syncMs` in the background to take what an announcement missed and drop what the ring no
+ * longer holds. Every entry held was checked by its publisher's signature (the ring store
+ * checks announced ones). An entry of another publisher for an id already held is settled by
+ * the ring (a quorum read of the id's owner and replicas), not by the word of the member that
+ * sent it. An announced entry for an id not held yet is held on its signature until the next
+ * walk, at most {@link MAX_ANNOUNCED_PER_PUBLISHER} of one publisher; at most `maxHeld` in all.
  *
  * Rejects with the ring store's codes (FLOWCHAIN_ERR_PEER_UNREACHABLE,
  * FLOWCHAIN_ERR_LOOKUP_FAILED, FLOWCHAIN_ERR_RING_RECORD_INVALID) where noted.
@@ -81,6 +82,13 @@ interface Publication {
 /** How soon a failed publication is tried again. */
 const RETRY_MS = 1_000;
 
+/**
+ * Most entries for ids not yet held that one publisher's announcements alone bring in between
+ * two walks of the ring (a walk takes any number, up to maxHeld): a member announcing entries
+ * it never stored cannot fill the directory others hold.
+ */
+const MAX_ANNOUNCED_PER_PUBLISHER = 1_000;
+
 /** Who hosts a Thing, and its TD (null once withdrawn). */
 export interface HostedBy {
   readonly hostId: string;
@@ -108,8 +116,15 @@ export class RingDirectory implements ThingHosts {
   #syncedAt: number | undefined;
   /** Entries taken while a walk runs: they are newer than what it may find. */
   #takenMeanwhile: ThingEntry[] | undefined;
+  /** Whether a walk succeeded yet, and the error of the last one that failed. */
+  #walked = false;
+  #walkError: unknown;
+  /** Held entries each publisher's announcements alone brought in since the last walk, by key. */
+  readonly #announcedBy = new Map<string, number>();
   /** Ids whose publisher the ring is being asked about. */
   readonly #disputed = new Set<string>();
+  /** "thingId publisherKey" of entries the ring outvoted since the last walk: not asked about again. */
+  readonly #outvoted = new Set<string>();
   #fullSaid = false;
   #version = 0;
   #timer: Timer | undefined;
@@ -128,7 +143,7 @@ export class RingDirectory implements ThingHosts {
     this.#maxHeld = init.maxHeld ?? 10_000;
     components.store.register(THING_ENTRIES);
     components.store.onAnnounced(THING_ENTRIES.kind, (records) => {
-      for (const [, entry] of records) this.#take(entry as ThingEntry);
+      for (const [, entry] of records) this.#take(entry as ThingEntry, 'announced');
     });
   }
 
@@ -184,13 +199,16 @@ export class RingDirectory implements ThingHosts {
   }
 
   /**
-   * Every live entry of the ring's directory (not withdrawn, not expired, each checked by its
-   * publisher's signature), as this node holds it. Empty before {@link start}; the first
-   * listing waits for the first walk of the ring.
+   * Every live entry of the ring's directory that other members published (not withdrawn, not
+   * expired, each checked by its publisher's signature), as this node holds it. Empty before
+   * {@link start}; until a walk of the ring succeeded, a listing waits for one, and rejects
+   * with the ring store's codes when it fails.
    */
   async entries(): Promise<ThingEntry[]> {
     if (this.#url === undefined) return [];
-    if (this.#syncedAt === undefined) await this.#sync();
+    // Until one walk succeeded, each listing walks (as one that failed is tried again).
+    if (!this.#walked) await this.#sync();
+    if (!this.#walked) throw this.#walkError;
     const now = this.#c.clock.now();
     return [...this.#held.values()].filter((entry) => entry.td !== null && entry.expires > now);
   }
@@ -226,8 +244,9 @@ export class RingDirectory implements ThingHosts {
   }
 
   /**
-   * Walks the ring for its directory and holds what it found, with what was announced
-   * meanwhile. A walk that fails leaves what is held as it was.
+   * Walks the ring for its directory and holds what it found (the entries of each key's owner),
+   * with what was announced meanwhile; what an announcement alone brought and the walk did not
+   * find is dropped. A walk that fails leaves what is held as it was.
    */
   #sync(): Promise<void> {
     this.#syncing ??= (async () => {
@@ -236,13 +255,16 @@ export class RingDirectory implements ThingHosts {
         const found = (await this.#c.store.list(THING_ENTRIES.kind)) as ThingEntry[];
         const meanwhile = this.#takenMeanwhile;
         this.#takenMeanwhile = undefined;
-        const previous = this.#held;
         this.#held = new Map();
-        for (const entry of [...found, ...meanwhile]) this.#take(entry);
-        // Own entries are this node's word about itself, walk or not.
-        for (const entry of previous.values()) if (this.isOwn(entry)) this.#take(entry);
+        this.#announcedBy.clear();
+        this.#outvoted.clear();
+        this.#fullSaid = false;
+        for (const entry of found) this.#take(entry, 'walk');
+        for (const entry of meanwhile) this.#take(entry, 'announced');
+        this.#walked = true;
       } catch (err) {
-        this.#c.log?.warn({ err }, 'walking the ring for its directory failed; the listing is what this node held, and the walk is tried again');
+        this.#walkError = err;
+        this.#c.log?.warn({ err }, 'walking the ring for its directory failed; it is tried again in a while');
       } finally {
         this.#takenMeanwhile = undefined;
         this.#syncedAt = this.#c.clock.now();
@@ -253,41 +275,53 @@ export class RingDirectory implements ThingHosts {
   }
 
   /**
-   * Holds a checked entry: a newer one of the same publisher replaces the held one, another
-   * publisher's only where the ring's rule lets it (THING_ENTRIES.replaces), and otherwise the
-   * ring's owner and replicas are asked which one they hold.
+   * Holds a checked entry of another publisher: a newer one of the same publisher replaces the
+   * held one, another publisher's only where the ring's rule lets it (THING_ENTRIES.replaces),
+   * and otherwise the ring's owner and replicas are asked which one they hold (once per
+   * publisher and id until the next walk). An announced entry for an id not held counts
+   * against its publisher's share, {@link MAX_ANNOUNCED_PER_PUBLISHER}, until a walk finds it.
    */
-  #take(entry: ThingEntry): void {
+  #take(entry: ThingEntry, via: 'walk' | 'announced'): void {
+    if (this.isOwn(entry)) return;
     this.#takenMeanwhile?.push(entry);
     const held = this.#held.get(entry.thingId);
     if (held === undefined) {
-      if (this.#held.size >= this.#maxHeld) {
-        if (!this.#fullSaid) this.#c.log?.warn({ maxHeld: this.#maxHeld }, 'the ring\'s directory holds more entries than this node keeps; the rest are not listed here');
+      const announced = this.#announcedBy.get(entry.host.key) ?? 0;
+      if (this.#held.size >= this.#maxHeld || (via === 'announced' && announced >= MAX_ANNOUNCED_PER_PUBLISHER)) {
+        if (!this.#fullSaid) this.#c.log?.warn({ maxHeld: this.#maxHeld, publisher: entry.host.url }, 'the ring\'s directory holds more entries than this node keeps (or one member announced more than its share); the rest are listed here once a walk of the ring finds them, if there is room');
         this.#fullSaid = true;
         return;
       }
+      if (via === 'announced') this.#announcedBy.set(entry.host.key, announced + 1);
       this.#held.set(entry.thingId, entry);
     } else if (held.host.key === entry.host.key) {
       if (entry.version > held.version) this.#held.set(entry.thingId, entry);
     } else if (THING_ENTRIES.replaces!(entry, held)) {
       this.#held.set(entry.thingId, entry);
     } else if (!THING_ENTRIES.replaces!(held, entry)) {
-      void this.#settle(entry.thingId);
+      void this.#settle(entry);
     }
   }
 
-  /** Holds what most of the owner and replicas of `thingId`'s key hold. */
-  async #settle(thingId: string): Promise<void> {
-    if (this.#disputed.has(thingId)) return;
-    this.#disputed.add(thingId);
+  /** Holds what most of the owner and replicas of the key of `offered`'s Thing hold. */
+  async #settle(offered: ThingEntry): Promise<void> {
+    const dispute = `${offered.thingId} ${offered.host.key}`;
+    if (this.#outvoted.has(dispute) || this.#disputed.has(offered.thingId)) return;
+    this.#disputed.add(offered.thingId);
     try {
-      const entry = (await this.#c.store.get(thingKey(thingId), { quorum: true })) as ThingEntry | undefined;
-      if (entry === undefined) this.#held.delete(thingId);
-      else this.#held.set(thingId, entry);
+      const entry = await this.entryOf(offered.thingId);
+      if (entry?.host.key !== offered.host.key) this.#outvoted.add(dispute);
+      const held = this.#held.get(offered.thingId);
+      if (entry === undefined) this.#held.delete(offered.thingId);
+      // The ring's answer, unless a newer entry of the same publisher came in meanwhile.
+      else if (held === undefined ? this.#held.size < this.#maxHeld : held.host.key !== entry.host.key || entry.version > held.version) {
+        this.#held.set(offered.thingId, entry);
+        this.#takenMeanwhile?.push(entry);
+      }
     } catch (err) {
-      this.#c.log?.warn({ err, thingId }, 'two members published an entry for one Thing id, and the ring could not be asked which it holds');
+      this.#c.log?.warn({ err, thingId: offered.thingId }, 'two members published an entry for one Thing id, and the ring could not be asked which it holds');
     } finally {
-      this.#disputed.delete(thingId);
+      this.#disputed.delete(offered.thingId);
     }
   }
 
@@ -344,7 +378,6 @@ export class RingDirectory implements ThingHosts {
     ]);
     const failures = await this.#c.store.putMany(entries);
     const stored = entries.filter((_, i) => failures[i] === undefined);
-    for (const [, entry] of stored) this.#take(entry);
     if (announce) await this.#c.store.announce(stored).catch((err: unknown) => this.#c.log?.warn({ err }, 'announcing a directory change failed; other members learn it from their next walk of the ring'));
     // The ring keeps the first signed entry for a Thing id: publishing again cannot change that.
     // Said once per Thing, not at every refresh.

@@ -479,30 +479,34 @@ t.test('an announcement is checked before it is taken or forwarded: forged, unli
   const heard: unknown[] = [];
   for (const each of sim.nodes) sim.stores.get(each)!.store.onAnnounced('tally', (records) => heard.push(...records));
   const [key, value] = tally('genuine', 1);
-  const announce = (entries: unknown, limit: unknown = key) => node.handle({ type: 'store-announce', entries, limit }, other);
-  const before = sim.network.delivered;
+  // The whole ring, as the announcer itself hands it to its last target.
+  const announce = (entries: unknown, limit: unknown = RING.toHex(other.id)) => node.handle({ type: 'store-announce', entries, limit }, other);
+  const sent = sim.network.delivered;
   await t.rejects(announce([[key, { ...value, name: 'another' }]]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'a record that is not its key\'s');
   await t.rejects(announce([note({ n: 1 })]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'a kind that is not listed');
   await t.rejects(announce('all'), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' });
   await t.rejects(announce([[key, value]], 'nowhere'), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, 'an arc that is not a ring id');
+  // An arc from the sender that does not hold this node: no member could have handed it so.
+  await t.rejects(announce([[key, value]], RING.toHex(node.self.id)), { code: 'FLOWCHAIN_ERR_PEER_MESSAGE_INVALID' }, 'an arc ending at this node (the whole ring but the sender\'s part)');
   await t.rejects(sim.stores.get(node)!.store.announce([note({ n: 2 })]), { code: 'FLOWCHAIN_ERR_RING_RECORD_INVALID' }, 'this node announces only listed kinds');
   await quiet(sim);
   t.same(heard, [], 'nothing was taken');
-  t.equal(sim.network.delivered, before, 'nor forwarded');
+  t.equal(sim.network.delivered, sent, 'nor forwarded');
   t.same(await announce([[key, value]]), {}, 'the genuine record is taken');
   await quiet(sim);
-  t.ok(heard.length >= 1);
+  const arc = sim.nodes.filter((each) => each === node || RING.between(each.self.id, node.self.id, other.id));
+  t.equal(heard.length, arc.length, 'by this node and every member of the arc it was handed (from it to the sender)');
 });
 
 t.test('announcements are charged to a quota of the sender\'s own, apart from its writes', async (t) => {
-  const sim = new RingSimulation(53, 4, { quotaBytesPerSecond: 1_000, quotaBurstBytes: 2_000 });
+  const sim = new RingSimulation(53, 4, { quotaBytesPerSecond: 1_000, quotaBurstBytes: 2_000, announceBytesPerSecond: 1_000, announceBurstBytes: 2_000 });
   await grow(sim, 3);
   const node = sim.nodes[0]!;
   const other = sim.nodes[1]!.self;
   let refused = 0;
   for (let i = 0; i < 12; i++) {
     const [key, value] = tally(`padded ${i} ${'p'.repeat(300)}`, 1);
-    await node.handle({ type: 'store-announce', entries: [[key, value]], limit: key }, other).catch((err: { code?: string }) => {
+    await node.handle({ type: 'store-announce', entries: [[key, value]], limit: RING.toHex(other.id) }, other).catch((err: { code?: string }) => {
       t.equal(err.code, 'FLOWCHAIN_ERR_PEER_QUOTA_EXCEEDED');
       refused++;
     });

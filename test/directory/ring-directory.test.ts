@@ -42,8 +42,13 @@ class StandInStore implements RecordStore {
   owns(): boolean {
     return true;
   }
+  /** A walk waits for this, if set, then fails with `failure`, if set. */
+  gate: Promise<void> | undefined;
+  failure: Error | undefined;
   async list(): Promise<unknown[]> {
     this.walks++;
+    await this.gate;
+    if (this.failure) throw this.failure;
     return this.walked;
   }
   async announce(entries: readonly (readonly [string, unknown])[]): Promise<void> {
@@ -55,9 +60,10 @@ class StandInStore implements RecordStore {
   }
 }
 
-async function started(t: Test, init: { maxHeld?: number } = {}) {
+async function started(t: Test, init: { maxHeld?: number } = {}, prepare: (store: StandInStore) => void = () => undefined) {
   const clock = new ManualClock();
   const store = new StandInStore();
+  prepare(store);
   const warnings: string[] = [];
   const directory = new RingDirectory({ store, identity: self, clock, log: { warn: (_obj, msg) => void warnings.push(msg) } }, init);
   await directory.start('http://self.example/', []);
@@ -83,7 +89,7 @@ t.test('announced entries are held and listed without a walk; a newer version of
 });
 
 t.test("another publisher's entry for an id held is settled by the ring's owner and replicas, not by its sender", async (t) => {
-  const { store, entry, titles, turns } = await started(t);
+  const { clock, store, entry, titles, turns } = await started(t);
   const genuine = entry(publisher, 'urn:x', 'genuine');
   store.hear([[thingKey('urn:x'), genuine]]);
   store.quorum.set(thingKey('urn:x'), genuine);
@@ -91,15 +97,24 @@ t.test("another publisher's entry for an id held is settled by the ring's owner 
   await turns();
   t.same(store.quorumReads, [thingKey('urn:x')], 'the ring was asked');
   t.same(await titles(), ['urn:x genuine'], 'and its answer is held');
-  // Had the ring taken the other publisher's (the first one withdrew, say), that is held.
-  const taken = entry(squatter, 'urn:x', 'taken over', 100);
-  store.quorum.set(thingKey('urn:x'), taken);
-  store.hear([[thingKey('urn:x'), taken]]);
+  // The same publisher outvoted for the same id is not asked about again before the next walk.
+  store.hear([[thingKey('urn:x'), entry(squatter, 'urn:x', 'squatted again', 100)]]);
+  await turns();
+  t.equal(store.quorumReads.length, 1, 'one quorum read for that publisher and id');
+  // Had the ring taken the other publisher's (the first one withdrew, say), the walk holds it.
+  const taken = entry(squatter, 'urn:x', 'taken over', 101);
+  store.walked = [taken];
+  clock.advance(30_000);
   await turns();
   t.same(await titles(), ['urn:x taken over']);
+  // And the ring's answer to a later dispute is held, whoever's it is.
+  store.quorum.set(thingKey('urn:x'), genuine);
+  store.hear([[thingKey('urn:x'), genuine]]);
+  await turns();
+  t.same(await titles(), ['urn:x genuine']);
 });
 
-t.test('the walk every syncMs takes what announcements missed and drops what the ring no longer holds; own entries stay', async (t) => {
+t.test('the walk every syncMs takes what announcements missed and drops what the ring no longer holds; own entries are announced, not held', async (t) => {
   const { clock, store, directory, entry, titles, turns } = await started(t);
   await directory.register({ thingId: 'urn:own', td: td('urn:own', 'own'), registration: { created: 0, modified: 0 }, expires: null });
   t.match(store.announced, [{ thingId: 'urn:own' }], 'a registration here is announced');
@@ -112,7 +127,7 @@ t.test('the walk every syncMs takes what announcements missed and drops what the
   clock.advance(1_000);
   await turns();
   t.equal(store.walks, walks + 1, 'then one walk');
-  t.same(await titles(), ['urn:missed missed', 'urn:own own']);
+  t.same(await titles(), ['urn:missed missed'], 'this node lists its own registrations from its own directory');
 });
 
 t.test('at most maxHeld entries are held, and that is said once', async (t) => {
@@ -120,4 +135,34 @@ t.test('at most maxHeld entries are held, and that is said once', async (t) => {
   for (const id of ['urn:a', 'urn:b', 'urn:c', 'urn:d']) store.hear([[thingKey(id), entry(publisher, id, id)]]);
   t.same(await titles(), ['urn:a urn:a', 'urn:b urn:b']);
   t.equal(warnings.filter((w) => /more entries than this node keeps/.test(w)).length, 1);
+});
+
+t.test('an entry announced while a walk runs is kept when the walk ends without it', async (t) => {
+  let open: () => void = () => undefined;
+  const { clock, store, entry, titles, turns } = await started(t);
+  store.gate = new Promise((resolve) => (open = resolve));
+  clock.advance(30_000);
+  await turns();
+  store.hear([[thingKey('urn:new'), entry(publisher, 'urn:new', 'new')]]);
+  open();
+  await turns();
+  t.same(await titles(), ['urn:new new']);
+});
+
+t.test("one member's announcements alone bring in at most 1,000 new ids between walks", async (t) => {
+  const { store, entry, directory } = await started(t);
+  for (let i = 0; i < 1_005; i++) store.hear([[thingKey(`urn:flood:${i}`), entry(squatter, `urn:flood:${i}`, 'flood')]]);
+  store.hear([[thingKey('urn:honest'), entry(publisher, 'urn:honest', 'honest')]]);
+  const held = await directory.entries();
+  t.equal(held.filter((e) => e.thingId.startsWith('urn:flood:')).length, 1_000);
+  t.ok(held.some((e) => e.thingId === 'urn:honest'), "another member's still get in");
+});
+
+t.test('until a walk of the ring succeeds, a listing walks and fails with its error', async (t) => {
+  const { store, directory } = await started(t, {}, (s) => void (s.failure = Object.assign(new Error('no member answered'), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' })));
+  const walks = store.walks;
+  await t.rejects(directory.entries(), { code: 'FLOWCHAIN_ERR_PEER_UNREACHABLE' });
+  t.equal(store.walks, walks + 1, 'it walked again');
+  store.failure = undefined;
+  t.same(await directory.entries(), []);
 });

@@ -85,8 +85,20 @@ t.test('ring-wide directory: listing, retrieval, rights, forged entries, and a n
     t.teardown(off);
     await c.servient.ring.store.announce([[thingKey(LAMP_ID), tampered]]);
     t.same(arrived, [], 'the tampered entry is refused on arrival');
+    const store = a.servient.ring.store;
+    const read = store.get.bind(store);
+    const quorumReads: Promise<unknown>[] = [];
+    store.get = (key, options) => {
+      const answer = read(key, options);
+      if (key === thingKey(LAMP_ID) && options?.quorum === true) quorumReads.push(answer);
+      return answer;
+    };
+    t.teardown(() => void (store.get = read));
     await c.servient.ring.store.announce([[thingKey(LAMP_ID), forged]]);
     t.same(arrived.map((entry) => entry.td?.title), ['Forged'], 'the forged one is validly signed, so it arrives');
+    t.equal(quorumReads.length, 1, 'A asks the ring which entry it holds');
+    await Promise.allSettled(quorumReads);
+    await new Promise((resolve) => setImmediate(resolve));
     t.same(body<ThingDescription[]>(await a.servient.app.inject({ method: 'GET', url: '/things' })).filter((td) => td.id === LAMP_ID).map((td) => td.title), ['Ring lamp'], 'but A still lists B\'s');
     const listed = body<ThingDescription[]>(await a.servient.app.inject({ method: 'GET', url: '/things' })).filter((td) => td.id === LAMP_ID);
     t.same(listed.map((td) => td.title), ['Ring lamp']);
