@@ -19,7 +19,7 @@
  * P2P Networks", IPTPS 2003), each member forwarding to the members it knows in the arc it was
  * handed, so a change reaches N members in N-1 messages within O(log N) hops. Every member
  * checks each record before it takes or forwards it, forwards only what it had not seen, and
- * charges it to the sender's quota.
+ * charges it to a quota the sender has for announcements alone.
  *
  * Throws FLOWCHAIN_ERR_RING_NOT_OWNER (a put sent to a node that does not own the key),
  * FLOWCHAIN_ERR_RING_VALUE_TOO_LARGE, FLOWCHAIN_ERR_RING_RECORD_INVALID,
@@ -326,10 +326,10 @@ export class RingStore implements RecordStore {
   async announce(entries: readonly (readonly [string, unknown])[]): Promise<void> {
     const checked = entries.map(([key, value]): [string, unknown] => {
       const hex = this.#space.toHex(this.#parseKey(key));
-      if (this.#kindFor(value).listed !== true) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(value)} are not listed`, { field: 'kind' });
       this.#check(hex, value, false);
       return [hex, value];
     });
+    this.#assertListed(checked);
     await this.#forward(checked.filter(([key, value]) => this.#fresh(key, value)), this.#node.self.id);
   }
 
@@ -368,8 +368,7 @@ export class RingStore implements RecordStore {
     // A member hands on the arc from itself to the limit, which holds this node: it cannot make
     // this node announce across more of the ring than it could have reached itself.
     if (limit !== sender.id && !this.#space.between(this.#node.self.id, sender.id, limit)) throw invalidMessage('limit ends an arc from the sender that holds this node');
-    const unlisted = entries.find(([, value]) => this.#kindFor(value).listed !== true);
-    if (unlisted !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(unlisted[1])} are not announced`, { field: 'kind' });
+    this.#assertListed(entries);
     // A quota of its own: a member flooding announcements, which honest members pass on, must
     // not use up the quota their writes and replication need.
     this.#charge(sender, entries, this.#announceBuckets, this.#announceQuota);
@@ -377,12 +376,19 @@ export class RingStore implements RecordStore {
     const byKind = new Map<string, [string, unknown][]>();
     for (const entry of fresh) {
       const kind = kindOf(entry[1])!;
-      byKind.set(kind, [...(byKind.get(kind) ?? []), entry]);
+      if (!byKind.has(kind)) byKind.set(kind, []);
+      byKind.get(kind)!.push(entry);
     }
     for (const [kind, records] of byKind) for (const listener of this.#announcedListeners.get(kind) ?? []) listener(records);
     // Not awaited: the sender's reply does not wait for the rest of the arc.
     void this.#forward(fresh, limit);
     return {};
+  }
+
+  /** FLOWCHAIN_ERR_RING_RECORD_INVALID unless every record is of a listed kind (only those are announced). */
+  #assertListed(entries: readonly (readonly [string, unknown])[]): void {
+    const unlisted = entries.find(([, value]) => this.#kindFor(value).listed !== true);
+    if (unlisted !== undefined) throw new FlowchainError('FLOWCHAIN_ERR_RING_RECORD_INVALID', `records of kind ${kindOf(unlisted[1])} are not listed, so not announced`, { field: 'kind' });
   }
 
   /** Whether an announced record was not seen lately (and marks it seen). */
