@@ -8,7 +8,10 @@
  * completes. Batches are written strictly in order, so the stored order is the order of the
  * calls; each call's operations stay together (all or none), and each call resolves once its
  * own batch is stored. Under load this turns thousands of small writes from every layer into
- * a few large ones; alone, a write goes out at once.
+ * a few large ones; alone, a write goes out at once. Within one batch only the last operation
+ * on each key is written: LevelDB applies a batch atomically and in order, so the earlier ones
+ * could never be seen, and a value written many times while a batch collects (a sensor
+ * written faster than the disk) costs the database one operation.
  *
  * Throws FLOWCHAIN_ERR_STORE_FAILED when the database cannot be opened or written; an open that
  * fails for a reason a person can fix says which: FLOWCHAIN_ERR_STORE_LOCKED (another process
@@ -85,13 +88,23 @@ export interface PreparedWrite {
 
 /** Writes prepared on sections of one database, as one: written together, atomically. */
 export function joinWrites(writes: readonly (PreparedWrite | undefined)[]): PreparedWrite | undefined {
-  const present = writes.filter((w): w is PreparedWrite => w !== undefined);
-  if (present.length <= 1) return present[0];
-  const parts = present.map((w) => (w as Prepared)[OPERATIONS]);
-  const database = parts[0]!.database;
-  if (parts.some((p) => p?.database !== database)) throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', 'a prepared write joins batches of its own database only');
-  const operations = parts.flatMap((p) => p.operations);
-  return { [OPERATIONS]: { database, operations }, commit: () => database.commitPrepared(operations) } as Prepared;
+  let first: Prepared | undefined;
+  let operations: LevelOperation[] | undefined;
+  for (const write of writes) {
+    if (write === undefined) continue;
+    const part = (write as Prepared)[OPERATIONS];
+    if (first === undefined) {
+      first = write as Prepared;
+      continue;
+    }
+    const database = first[OPERATIONS].database;
+    if (part?.database !== database) throw new FlowchainError('FLOWCHAIN_ERR_STORE_FAILED', 'a prepared write joins batches of its own database only');
+    (operations ??= [...first[OPERATIONS].operations]).push(...part.operations);
+  }
+  if (operations === undefined || first === undefined) return first;
+  const database = first[OPERATIONS].database;
+  const joined = operations;
+  return { [OPERATIONS]: { database, operations: joined }, commit: () => database.commitPrepared(joined) } as Prepared;
 }
 
 /** A JSON-valued key space inside the database. */
@@ -135,7 +148,7 @@ export class Database {
 
   private constructor(level: Level<string, unknown>) {
     this.#level = level;
-    this.#writes = new GroupCommit((operations) => level.batch(operations));
+    this.#writes = new GroupCommit((operations) => level.batch(lastPerKey(operations)));
   }
 
   /**
@@ -222,6 +235,25 @@ export class Database {
     await this.#writes.flushed();
     await this.#level.close();
   }
+}
+
+/**
+ * The operations of one atomic batch with each key's earlier operations dropped: the batch
+ * leaves every key as its last operation does, so the stored result is the same.
+ */
+export function lastPerKey<Op extends { readonly sublevel?: unknown; readonly key: string }>(operations: readonly Op[]): Op[] {
+  if (operations.length < 2) return [...operations];
+  const seen = new Map<unknown, Set<string>>();
+  const kept: Op[] = [];
+  for (let i = operations.length - 1; i >= 0; i--) {
+    const op = operations[i]!;
+    let keys = seen.get(op.sublevel);
+    if (keys === undefined) seen.set(op.sublevel, (keys = new Set()));
+    if (keys.has(op.key)) continue;
+    keys.add(op.key);
+    kept.push(op);
+  }
+  return kept.reverse();
 }
 
 /** Runs `start`, turning a synchronous throw into a rejection. */

@@ -3,7 +3,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { Database, GroupCommit, joinWrites } from '../src/storage.js';
+import { Database, GroupCommit, joinWrites, lastPerKey } from '../src/storage.js';
 
 /** The repository, where a child process's `import 'level'` resolves. */
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -188,6 +188,39 @@ t.test('a failed batch rejects exactly the writes in it; the next batch is writt
   await next;
   t.same(writer.batches, [[1], [2]]);
   await group.flushed();
+});
+
+t.test('a batch keeps only the last operation on each key of each section, in order', async (t) => {
+  const a = { name: 'a' };
+  const b = { name: 'b' };
+  const ops = [
+    { sublevel: a, key: 'x', type: 'put', value: 1 },
+    { sublevel: b, key: 'x', type: 'put', value: 2 },
+    { sublevel: a, key: 'y', type: 'put', value: 3 },
+    { sublevel: a, key: 'x', type: 'del' },
+    { sublevel: a, key: 'x', type: 'put', value: 4 },
+    { sublevel: a, key: 'z', type: 'del' },
+  ];
+  t.same(lastPerKey(ops), [ops[1], ops[2], ops[4], ops[5]], 'the same key in another section is another key');
+  t.same(lastPerKey([ops[3]!]), [ops[3]]);
+});
+
+t.test('values written many times while a batch collects are stored as their last write, deletions included', async (t) => {
+  const db = await Database.open(t.testdir());
+  t.teardown(() => db.close());
+  const a = db.section('a');
+  const other = db.section('b');
+  await Promise.all([
+    ...Array.from({ length: 50 }, (_, i) => a.put('hot', { i })),
+    a.put('gone', 1),
+    a.batch([{ type: 'del', key: 'gone' }, { type: 'put', key: 'back', value: 1 }]),
+    a.batch([{ type: 'del', key: 'back' }]),
+    other.put('hot', 'other section'),
+  ]);
+  t.same(await a.get('hot'), { i: 49 });
+  t.equal(await a.get('gone'), undefined);
+  t.equal(await a.get('back'), undefined);
+  t.equal(await other.get('hot'), 'other section');
 });
 
 t.test('writes from every section share batches; a value that is not JSON fails its own write only', async (t) => {

@@ -63,9 +63,23 @@ export function isCursor(text: string): boolean {
 
 const pad = (timestamp: number): string => Math.max(0, Math.floor(timestamp)).toString().padStart(TIME_DIGITS, '0');
 
+/** Series prefixes already encoded, by Thing and name: every write of a value needs its own. Emptied when full. */
+const prefixes = new Map<string, Map<string, string>>();
+const PREFIXES_MAX = 1024;
+
 /** The key prefix of one series. */
 export function seriesPrefix(thing: string, name: string): string {
-  return `${encodeURIComponent(thing)}/${encodeURIComponent(name)}/`;
+  let names = prefixes.get(thing);
+  if (names === undefined) {
+    if (prefixes.size >= PREFIXES_MAX) prefixes.clear();
+    prefixes.set(thing, (names = new Map()));
+  }
+  let prefix = names.get(name);
+  if (prefix === undefined) {
+    if (names.size >= PREFIXES_MAX) names.clear();
+    names.set(name, (prefix = `${encodeURIComponent(thing)}/${encodeURIComponent(name)}/`));
+  }
+  return prefix;
 }
 
 /** The key of an entry at `timestamp`; `suffix` (lower-case letters and digits) keeps entries of one millisecond apart. */

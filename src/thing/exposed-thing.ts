@@ -684,7 +684,7 @@ export class ExposedThing {
       }
       // Values of properties that are not recorded are only stored (with their history): no journal entry, no wait.
       const journal = changes.length > 0 ? this.#journal : NO_JOURNAL;
-      const unrecorded = new Map([...values].filter(([name]) => !changes.some((change) => change.property === name)));
+      const unrecorded = changes.length === 0 ? values : new Map([...values].filter(([name]) => !changes.some((change) => change.property === name)));
       const history = unrecorded.size > 0 ? this.#history?.prepareValues(this.id, unrecorded, this.#clock.now()) : undefined;
       return { recorded: journal.record(changes, { wait, alongside: joinWrites([this.#store.prepare(this.slug, values), history])! }), previous: before };
     });
@@ -754,9 +754,9 @@ export class ExposedThing {
 
   /** The changes among `values` whose properties are recorded. */
   #recordable(values: ReadonlyMap<string, unknown>, origin: Origin) {
-    return [...values]
-      .filter(([name]) => isRecorded(this.td.properties?.[name] ?? {}))
-      .map(([property, value]) => ({ thing: this.id, property, value, origin }));
+    const changes: { thing: string; property: string; value: unknown; origin: Origin }[] = [];
+    for (const [property, value] of values) if (isRecorded(this.td.properties?.[property] ?? {})) changes.push({ thing: this.id, property, value, origin });
+    return changes;
   }
 
   #update(name: string, value: unknown): void {
