@@ -17,7 +17,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { pino } from 'pino';
 import { DASHBOARD_FILES, loadBundledContexts, loadTdSchema, w3cContexts } from './bundled.js';
 import { Broker } from './broker/broker.js';
-import type { DataTransaction } from './broker/data-transaction.js';
+import type { UnsignedTransaction } from './broker/data-transaction.js';
 import { History } from './broker/history.js';
 import { ThingHistory } from './history/thing-history.js';
 import type { LedgerPlugin, VerifyReport } from './broker/ledger-sink.js';
@@ -346,7 +346,7 @@ export class Servient {
       // Every Thing's values (recorded ones written by the broker, with their transactions) and events.
       const historySections = { properties: database.section('history'), events: database.section('event-history') };
       const history = new ThingHistory({ ...historySections, ...(components.logger ? { log: components.logger } : {}) });
-      const outbox = new Outbox<DataTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
+      const outbox = new Outbox<UnsignedTransaction>({ section: database.section('outbox'), deadLetters: database.section('dead-letters'), clock }, { backoffMs: OUTBOX_BACKOFF_MS, maxPending: config.outboxLimit });
       await outbox.open();
       const anchorer = components.anchorer ?? (config.anchor === 'ethereum' && components.anchorKey !== undefined
         // viem (the anchorer's client) is loaded only by a node that anchors: it weighs 16 MB.

@@ -25,7 +25,7 @@ import { describeError, errorFromBody, FlowchainError, isFlowchainError } from '
 import type { NodeIdentity } from '../node-identity.js';
 import type { PreparedWrite } from '../storage.js';
 import type { ChangeJournal, JournalReceipt, RecordedChange, RecordedChanges } from '../thing/change-journal.js';
-import { createTransaction, transactionId, type DataTransaction } from './data-transaction.js';
+import { prepareTransaction, signBatch, transactionId, type DataTransaction, type UnsignedTransaction } from './data-transaction.js';
 import type { History } from './history.js';
 import type { LedgerPlugin, LedgerProof, TransactionRecord } from './ledger-sink.js';
 import type { Delivery, Outbox } from './outbox.js';
@@ -60,7 +60,7 @@ export interface TransactionUpdate {
  * (once mined: the block, the Merkle path, the anchor), or the queued transaction when it has
  * not reached its owner yet.
  */
-export type Receipt = (TransactionRecord & Partial<LedgerProof> & { readonly hData: string; readonly owner: TransactionRecord['owner'] & { readonly certificate?: string } }) | { readonly hData: string; readonly status: 'queued'; readonly tx: DataTransaction };
+export type Receipt = (TransactionRecord & Partial<LedgerProof> & { readonly hData: string; readonly owner: TransactionRecord['owner'] & { readonly certificate?: string } }) | { readonly hData: string; readonly status: 'queued'; readonly tx: UnsignedTransaction };
 
 /** The peer request type that asks an owner what its ledger proves about a transaction. */
 export const TRANSACTION_PROOF = 'tx-proof';
@@ -71,7 +71,8 @@ export interface BrokerComponents {
   readonly identity: NodeIdentity;
   readonly clock: Clock;
   readonly randomBytes: (length: number) => Uint8Array;
-  readonly outbox: Outbox<DataTransaction>;
+  /** Transactions waiting for their owners, not yet signed: each delivery signs what it sends as one batch (an outbox of an older version may hold signed ones; they are signed again). */
+  readonly outbox: Outbox<UnsignedTransaction>;
   readonly history: History;
   readonly ledger: LedgerPlugin;
   /** Who hosts each Thing (the ring's directory): owners check it before they file a transaction. */
@@ -224,12 +225,12 @@ export class Broker implements ChangeJournal {
   }
 
   /**
-   * Signs each change into a transaction and writes the transactions to the outbox and the
-   * history in one atomic batch with `alongside` (see {@link ChangeJournal}); with `wait`, the
-   * caller can then wait for their owners.
+   * Makes each change a transaction and writes the transactions to the outbox and the history
+   * in one atomic batch with `alongside` (see {@link ChangeJournal}); with `wait`, the caller
+   * can then wait for their owners. They are signed when delivered, each delivery's together.
    */
   async record(changes: readonly RecordedChange[], options: { readonly wait: boolean; readonly alongside?: PreparedWrite }): Promise<RecordedChanges> {
-    const txs = changes.map((change) => createTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16)));
+    const txs = changes.map((change) => prepareTransaction(change, this.#c.identity, this.#c.clock.now(), this.#c.randomBytes(16)));
     // Before start (or after stop) nothing is delivered, so nothing is worth waiting for.
     const waiting = options.wait && this.#init.ack === 'owner' && this.#running;
     if (waiting) for (const tx of txs) this.#acks.set(tx.hData, undefined);
@@ -313,10 +314,14 @@ export class Broker implements ChangeJournal {
   }
 
   /**
-   * Delivers a batch from the outbox: the transactions are grouped by owner and each owner
-   * gets them in submissions, in order. Resolves with each one's error (undefined where stored) and the history's ids of the stored ones, to be written with the outbox's removal of them.
+   * Delivers a batch from the outbox: its transactions are signed together (one signature, a
+   * path each), grouped by owner, and each owner gets them in submissions, in order. Alone, a
+   * transaction is a batch of one; batches grow while a delivery is in flight (group commit).
+   * Resolves with each one's error (undefined where stored) and the history's ids of the
+   * stored ones, to be written with the outbox's removal of them.
    */
-  async #deliver(txs: readonly DataTransaction[]): Promise<Delivery> {
+  async #deliver(queued: readonly UnsignedTransaction[]): Promise<Delivery> {
+    const txs = signBatch(queued, this.#c.identity);
     const failures: unknown[] = txs.map(() => undefined);
     const acked: [DataTransaction, Acknowledgement & StoredCopies][] = [];
     const required = Math.min(this.#init.ackQuorum ?? 2, this.#c.ring.knownMembers);

@@ -7,12 +7,12 @@
 import { entryKey } from '../history/time-series.js';
 import type { PropertyEntry } from '../history/thing-history.js';
 import type { PreparedWrite, Section } from '../storage.js';
-import type { DataTransaction } from './data-transaction.js';
+import type { UnsignedTransaction } from './data-transaction.js';
 
 // H_DATA keeps the values of one millisecond apart (ordered by it, not by arrival).
-const keyOf = (tx: DataTransaction): string => entryKey(tx.data.thing, tx.data.property, tx.timestamp, tx.hData);
+const keyOf = (tx: UnsignedTransaction): string => entryKey(tx.data.thing, tx.data.property, tx.timestamp, tx.hData);
 
-const entryOf = (tx: DataTransaction, txId?: string): PropertyEntry => ({ value: tx.data.value, timestamp: tx.timestamp, origin: tx.data.origin, hData: tx.hData, ...(txId === undefined ? {} : { txId }) });
+const entryOf = (tx: UnsignedTransaction, txId?: string): PropertyEntry => ({ value: tx.data.value, timestamp: tx.timestamp, origin: tx.data.origin, hData: tx.hData, ...(txId === undefined ? {} : { txId }) });
 
 /** The recorded values of every property of one node. */
 export class History {
@@ -24,7 +24,7 @@ export class History {
   }
 
   /** The entries of `txs`, prepared to be written with the transactions themselves (one atomic batch). */
-  prepare(txs: readonly DataTransaction[]): PreparedWrite {
+  prepare(txs: readonly UnsignedTransaction[]): PreparedWrite {
     return this.#section.prepare(txs.map((tx) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx) })));
   }
 
@@ -34,7 +34,7 @@ export class History {
    * still there get theirs: one that retention pruned meanwhile (its transaction waited past
    * `--retain-history`) does not come back.
    */
-  async settle(settled: readonly (readonly [DataTransaction, string])[]): Promise<PreparedWrite> {
+  async settle(settled: readonly (readonly [UnsignedTransaction, string])[]): Promise<PreparedWrite> {
     const present = await this.#section.getMany(settled.map(([tx]) => keyOf(tx)));
     return this.#section.prepare(settled.filter((_, i) => present[i] !== undefined).map(([tx, txId]) => ({ type: 'put', key: keyOf(tx), value: entryOf(tx, txId) })));
   }

@@ -33,7 +33,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HEX128 } from '../common/hex.js';
-import { merkleRoot } from './merkle.js';
+import { merkleRoot } from '../common/merkle.js';
 
 /** Checks an Ed25519 signature (Node's built-in, or a browser's); never throws. */
 export type SignatureCheck = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;

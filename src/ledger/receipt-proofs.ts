@@ -7,7 +7,7 @@
  */
 import type { AnchorClaim, AnchorRef } from './anchoring.js';
 import { headerHash, meetsTarget, type Block } from './block.js';
-import { rootFromProof, type MerkleProof } from './merkle.js';
+import { rootFromProof, type MerkleProof } from '../common/merkle.js';
 
 /** The parts of a receipt (`GET /ledger/tx/{txId}`, once mined) these checks read. */
 export interface ReceiptProofs {

@@ -23,7 +23,7 @@ import type { Clock, Timer } from '../common/clock.js';
 import { checkBlock, checkLink, GENESIS_PREVIOUS, HEADER_VERSION, headerHash, nextDifficulty, type Block, type BlockHeader } from './block.js';
 import type { Anchor, ChainStore } from './chain-store.js';
 import type { Anchorer } from './anchoring.js';
-import { merkleProof, merkleRoot } from './merkle.js';
+import { MerkleTree, merkleRoot } from '../common/merkle.js';
 import type { Miner } from './miner.js';
 
 /** Collaborators of the chain. */
@@ -80,8 +80,20 @@ export type ShownBlock = Block & { readonly pruned?: true };
 
 /** Blocks pruned in one write. */
 const PRUNE_RUN = 256;
+/** How many blocks (and anchors) are kept with their trees for receipts (a block of 4,096 transactions and its tree are about 600 KiB). */
+const KEPT = 8;
 
 const hex40 = (id: bigint): string => id.toString(16).padStart(40, '0');
+
+/** The value `cache` keeps for `key`, made by `make` if it has none; the last {@link KEPT} used are kept. */
+async function recent<K, V>(cache: Map<K, V>, key: K, make: () => Promise<V>): Promise<V> {
+  let value = cache.get(key);
+  if (value === undefined) value = await make();
+  else cache.delete(key);
+  cache.set(key, value);
+  if (cache.size > KEPT) cache.delete(cache.keys().next().value!);
+  return value;
+}
 
 /** This node's chain. */
 export class VirtualChain implements LedgerPlugin {
@@ -97,6 +109,15 @@ export class VirtualChain implements LedgerPlugin {
   #tip: Block | undefined;
   #difficulty = 1;
   #anchors: Anchor[] = [];
+  /**
+   * The blocks whose receipts were read last, checked, with their transaction trees, by
+   * height; and the trees of the anchors they were read under, by range. A block's
+   * receipts are mostly read together (a writer's, a dashboard's), and reading and checking a
+   * block costs two hashes per transaction. Mined blocks and anchors never change (pruning
+   * keeps a block's transaction ids).
+   */
+  readonly #proven = new Map<number, { readonly block: Block; readonly tree: MerkleTree }>();
+  readonly #anchorTrees = new Map<string, MerkleTree>();
   /** Heights below this lost their transactions to {@link prune}. */
   #prunedBelow = 0;
   #pruning: Promise<unknown> = Promise.resolve();
@@ -209,18 +230,21 @@ export class VirtualChain implements LedgerPlugin {
       }
       return undefined;
     }
-    const block = await this.#read(placement.height);
+    const { block, tree } = await recent(this.#proven, placement.height, async () => {
+      const read = await this.#read(placement.height);
+      return { block: read, tree: new MerkleTree(read.txIds) };
+    });
     const anchor = this.#anchors.find((a) => a.fromHeight <= placement.height && placement.height <= a.toHeight);
     let anchored: object | null = null;
     if (anchor !== undefined) {
-      const hashes = (await this.#c.store.blocks(anchor.fromHeight, anchor.toHeight - anchor.fromHeight + 1)).map((b) => b.hash);
-      anchored = { ...anchor, proof: merkleProof(hashes, placement.height - anchor.fromHeight) };
+      const anchorTree = await recent(this.#anchorTrees, `${anchor.fromHeight}-${anchor.toHeight}`, async () => new MerkleTree((await this.#c.store.blocks(anchor.fromHeight, anchor.toHeight - anchor.fromHeight + 1)).map((b) => b.hash)));
+      anchored = { ...anchor, proof: anchorTree.proof(placement.height - anchor.fromHeight) };
     }
     return {
       status: anchor === undefined ? 'mined' : 'anchored',
       signer: block.header.minerKey,
       minedIn: { header: block.header, hash: block.hash, signature: block.signature },
-      proof: merkleProof(block.txIds, placement.index),
+      proof: tree.proof(placement.index),
       anchoring: this.#c.anchorer?.kind ?? 'none',
       anchor: anchored,
     };

@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { Broker, type TransactionUpdate } from '../../src/broker/broker.js';
-import { transactionId, type DataTransaction } from '../../src/broker/data-transaction.js';
+import { transactionId, type DataTransaction, type UnsignedTransaction } from '../../src/broker/data-transaction.js';
 import { indexKey } from '../../src/broker/transaction-records.js';
 import { History } from '../../src/broker/history.js';
 import type { LedgerPlugin } from '../../src/broker/ledger-sink.js';
@@ -83,7 +83,7 @@ function setUp(t: Test, script: Script, ackQuorum?: number) {
     },
   };
   const ledger = { onEvent: () => () => undefined } as unknown as LedgerPlugin;
-  const outbox = new Outbox<DataTransaction>({ section: new MemorySection(), deadLetters: new MemorySection(), clock }, { backoffMs: [1_000] });
+  const outbox = new Outbox<UnsignedTransaction>({ section: new MemorySection(), deadLetters: new MemorySection(), clock }, { backoffMs: [1_000] });
   const broker = new Broker(
     { ring, identity: NodeIdentity.fromSecretKey(new Uint8Array(32).fill(7)), clock, randomBytes: (n) => new Uint8Array(n).fill(submissions.length + 1), outbox, history: new History(new MemorySection()), ledger, hosts: { hostOf: async () => undefined } },
     { ack: 'owner', ackTimeoutMs: 5_000, maxSubmissionBytes: 32 * 1024, ...(ackQuorum === undefined ? {} : { ackQuorum }) },

@@ -1,10 +1,13 @@
 /**
  * Recorded writes across four real processes under load and under a crash: what every node
- * acknowledged is readable from every node afterwards, and every outbox drains.
+ * acknowledged is readable (and, once mined, verifiable offline) from every node afterwards,
+ * and every outbox drains.
  */
 import t from 'tap';
 import type { NodeProcess } from '../helpers/node-process.js';
+import { verifyReceipt, type ReceiptTrust } from '../../src/ledger/receipt.js';
 import { getJson, settledRing, startRing } from '../helpers/ring-processes.js';
+import { testAuthority } from '../helpers/test-servient.js';
 
 // Real processes on a shared 2-core machine: more than tap's 120 s per file when the suite runs beside it.
 t.setTimeout(360_000);
@@ -51,31 +54,52 @@ async function drained(nodes: readonly NodeProcess[], attempts = 240): Promise<n
   return pending;
 }
 
-/** How many of the receipts cannot be read from `node` (each must answer 200 with its id). */
-async function unreadable(node: NodeProcess, refs: readonly string[]): Promise<string[]> {
+/**
+ * Which of the receipts of `refs` `node` cannot serve (each must answer 200 with its id). With
+ * `trust`, each must also verify offline against the ring's authority once mined: those not
+ * mined yet are read again together each second (blocks seal every second), at most
+ * `rounds` times; one that still fails is listed with its fault.
+ */
+async function unreadable(node: NodeProcess, refs: readonly string[], trust?: ReceiptTrust, rounds = 60): Promise<string[]> {
   const missing: string[] = [];
-  for (let i = 0; i < refs.length; i += 50) {
-    const chunk = refs.slice(i, i + 50);
-    const answers = await Promise.all(chunk.map(async (ref) => ({ ref, res: await fetch(`${node.url}ledger/tx/${ref}`) })));
-    for (const { ref, res } of answers) {
-      const body = (await res.json()) as { txId?: string; hData?: string };
-      if (res.status !== 200 || (body.txId !== ref && body.hData !== ref)) missing.push(ref);
+  let waiting = [...refs];
+  for (let round = 0; round < rounds && waiting.length > 0; round++) {
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const unmined: string[] = [];
+    for (let i = 0; i < waiting.length; i += 50) {
+      const chunk = waiting.slice(i, i + 50);
+      const answers = await Promise.all(chunk.map(async (ref) => ({ ref, res: await fetch(`${node.url}ledger/tx/${ref}`) })));
+      for (const { ref, res } of answers) {
+        const body = (await res.json()) as { txId?: string; hData?: string; status?: string };
+        if (res.status !== 200 || (body.txId !== ref && body.hData !== ref)) missing.push(ref);
+        else if (trust === undefined) continue;
+        else if (body.status !== 'mined' && body.status !== 'anchored') unmined.push(ref);
+        else {
+          const check = verifyReceipt(body, trust);
+          if (!check.ok) missing.push(`${ref}: ${check.fault}`);
+        }
+      }
     }
+    waiting = unmined;
   }
-  return missing;
+  return [...missing, ...waiting.map((ref) => `${ref}: not mined after ${rounds} s`)];
 }
 
-t.test('2,000 recorded writes at full speed on a ring of four: every outbox empties, every receipt reads from every node', async (t) => {
-  const nodes = await startRing(t, 4);
+t.test('5,000 recorded writes at full speed on a ring of four: every outbox empties, every receipt reads and verifies from every node', async (t) => {
+  const authority = testAuthority(t);
+  const nodes = await startRing(t, 4, [], authority);
   const sorted = await settledRing(nodes);
   t.equal(new Set(sorted.map((r) => r.successors[0]?.id)).size, 4, 'one ring of four');
-  const loads = await Promise.all(nodes.map((node) => writeLoad(node, 500, 12)));
+  const loads = await Promise.all(nodes.map((node) => writeLoad(node, 1_250, 12)));
   t.same(loads.map((l) => l.failed), [0, 0, 0, 0], 'every write was answered 204');
   const pending = await drained(nodes);
   t.same(pending, [0, 0, 0, 0], 'every outbox is empty');
   const refs = loads.flatMap((l) => [...l.txIds, ...l.keys]);
-  t.ok(refs.length >= 2_000, `${refs.length} transactions acknowledged or queued`);
-  for (const node of nodes) t.same(await unreadable(node, refs), [], `every receipt reads from ${node.url}`);
+  t.ok(refs.length >= 5_000, `${refs.length} transactions acknowledged or queued`);
+  const trust = { authority: authority.certificate, crl: authority.crl };
+  for (const node of nodes) t.same(await unreadable(node, refs, trust), [], `every receipt reads from ${node.url} and verifies offline against the ring's authority`);
+  const batched = await getJson<{ tx: { v?: number; batch?: { count: number } } }>(`${nodes[0]!.url}ledger/tx/${refs[0]}`);
+  t.equal(batched.tx.v, 2, 'the transactions are signed in batches');
   for (const node of nodes) t.equal(await node.stop(), 0);
 });
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { checkBlock, checkLink, encodeHeader, GENESIS_PREVIOUS, headerHash, meetsTarget, nextDifficulty, targetOf, type Block, type BlockHeader } from '../../src/ledger/block.js';
-import { merkleRoot } from '../../src/ledger/merkle.js';
+import { merkleRoot } from '../../src/common/merkle.js';
 import { NodeIdentity } from '../../src/node-identity.js';
 
 const identity = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(7));

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { HEADER_VERSION, headerHash, type BlockHeader } from '../../src/ledger/block.js';
-import { merkleProof, merkleRoot } from '../../src/ledger/merkle.js';
+import { merkleProof, merkleRoot } from '../../src/common/merkle.js';
 import { checkReceiptProofs, type ReceiptProofs } from '../../src/ledger/receipt-proofs.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');

@@ -15,7 +15,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
-import { HEX64 } from '../common/hex.js';
+import { HEX64 } from './hex.js';
 
 /** One step of a proof: the sibling's digest and the side it sits on. */
 export interface ProofStep {
@@ -54,24 +54,52 @@ function levels(leavesHex: readonly string[]): Uint8Array[][] {
   return all;
 }
 
+/** A tree built once, whose root and proofs are then read without hashing again. */
+export class MerkleTree {
+  readonly #levels: Uint8Array[][];
+  /** The root, as hex. */
+  readonly root: string;
+
+  constructor(leavesHex: readonly string[]) {
+    this.#levels = levels(leavesHex);
+    this.root = bytesToHex(this.#levels[this.#levels.length - 1]![0]!);
+  }
+
+  /** How many leaves the tree has. */
+  get count(): number {
+    return this.#levels[0]!.length;
+  }
+
+  /** The proof of the leaf at `index`. */
+  proof(index: number): MerkleProof {
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) throw new RangeError(`no leaf ${index} in a list of ${this.count}`);
+    const path: ProofStep[] = [];
+    let position = index;
+    for (const level of this.#levels.slice(0, -1)) {
+      const sibling = position % 2 === 0 ? position + 1 : position - 1;
+      // The last node of an odd level has no sibling: it moves up as it is.
+      if (sibling < level.length) path.push({ side: position % 2 === 0 ? 'right' : 'left', hash: bytesToHex(level[sibling]!) });
+      position = Math.floor(position / 2);
+    }
+    return { index, count: this.count, path };
+  }
+}
+
 /** The root of `leavesHex` (hex digests), as hex. */
 export function merkleRoot(leavesHex: readonly string[]): string {
-  const all = levels(leavesHex);
-  return bytesToHex(all[all.length - 1]![0]!);
+  return new MerkleTree(leavesHex).root;
 }
 
 /** The proof of the leaf at `index`. */
 export function merkleProof(leavesHex: readonly string[], index: number): MerkleProof {
   if (!Number.isInteger(index) || index < 0 || index >= leavesHex.length) throw new RangeError(`no leaf ${index} in a list of ${leavesHex.length}`);
-  const path: ProofStep[] = [];
-  let position = index;
-  for (const level of levels(leavesHex).slice(0, -1)) {
-    const sibling = position % 2 === 0 ? position + 1 : position - 1;
-    // The last node of an odd level has no sibling: it moves up as it is.
-    if (sibling < level.length) path.push({ side: position % 2 === 0 ? 'right' : 'left', hash: bytesToHex(level[sibling]!) });
-    position = Math.floor(position / 2);
-  }
-  return { index, count: leavesHex.length, path };
+  return new MerkleTree(leavesHex).proof(index);
+}
+
+/** The root of `leavesHex` and every leaf's proof, in order, from one pass over the tree. */
+export function merkleProofs(leavesHex: readonly string[]): { readonly root: string; readonly proofs: readonly MerkleProof[] } {
+  const tree = new MerkleTree(leavesHex);
+  return { root: tree.root, proofs: leavesHex.map((_, index) => tree.proof(index)) };
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Merkle roots and proofs against trees built independently here with node:crypto, following
- * the rules written in src/ledger/merkle.ts (prefixes 0x00/0x01, odd node carried up).
+ * the rules written in src/common/merkle.ts (prefixes 0x00/0x01, odd node carried up).
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { merkleProof, merkleRoot, rootFromProof } from '../../src/ledger/merkle.js';
+import { merkleProof, merkleProofs, merkleRoot, rootFromProof } from '../../src/common/merkle.js';
 
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
 const leaf = (i: number) => createHash('sha256').update(`leaf ${i}`).digest('hex');
@@ -47,4 +47,15 @@ t.test('a tampered proof leads nowhere', async (t) => {
   t.equal(rootFromProof(leaves[4]!, { ...proof, path: [...proof.path, proof.path[0]!] }), undefined, 'an extra step');
   t.equal(rootFromProof(leaves[4]!, { ...proof, path: proof.path.map((s) => ({ ...s, side: s.side === 'left' ? 'right' : 'left' })) }), undefined, 'sides swapped');
   t.equal(rootFromProof(leaves[4]!, JSON.parse('{"index":"x","count":6,"path":[]}')), undefined, 'garbage');
+});
+
+t.test('merkleProofs gives the root and, for every leaf, the proof merkleProof gives', async (t) => {
+  for (const count of [1, 2, 3, 5, 8, 13, 64]) {
+    const leaves = Array.from({ length: count }, (_, i) => createHash('sha256').update(`leaf ${i}`).digest('hex'));
+    const { root, proofs } = merkleProofs(leaves);
+    t.equal(root, merkleRoot(leaves), `the root of ${count}`);
+    t.same(proofs, leaves.map((_, i) => merkleProof(leaves, i)), `every proof of ${count}`);
+    t.ok(proofs.every((proof, i) => rootFromProof(leaves[i]!, proof) === root));
+  }
+  t.throws(() => merkleProofs([]), RangeError);
 });
