@@ -151,8 +151,10 @@ export class Cluster {
   async start(via, { host = HOST, prefix = [] } = {}) {
     const data = join(this.#root, `node-${this.#count++}`);
     await admitNodeData(this.#authority, data);
-    // As `npm start` runs a node (its V8 flags too).
-    const args = ['--max-semi-space-size=2', CLI, 'start', '--host', host, '--port', '0', '--peer-port', '0', '--data', data, '--log-level', 'info', ...this.extraArgs];
+    // As `npm start` runs a node (its V8 flags too); BENCH_SERVER_FLAGS adds Node flags, e.g.
+    // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every node.
+    const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+    const args = ['--max-semi-space-size=2', ...flags, CLI, 'start', '--host', host, '--port', '0', '--peer-port', '0', '--data', data, '--log-level', 'info', ...this.extraArgs];
     if (via !== undefined) args.push('--join', via.url);
     const [command, ...before] = [...prefix, process.execPath];
     const node = new NodeProcess(spawn(command, [...before, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), performance.now());

@@ -77,6 +77,6 @@ export type { LedgerEvent, LedgerPlugin, LedgerProof, OpenBlock, TransactionReco
 /** The shapes the node's `alerts` Thing speaks (its rules, alerts and createRule input), for typed consumers of it. */
 export { ALERTS_THING } from './alerts/alerts-thing.js';
 export type { Alert, AlertRule, AlertRuleInput, Comparison, Threshold } from './alerts/alert-rules.js';
-export { blockHash, transactionId, type DataTransaction } from './broker/data-transaction.js';
+export { blockHash, transactionId, type BatchSignature, type DataTransaction } from './broker/data-transaction.js';
 export type { Anchorer } from './ledger/anchoring.js';
 export type { WirePeer } from './common/peer-rpc.js';

@@ -26,13 +26,13 @@
  * Throws FLOWCHAIN_ERR_TX_MALFORMED, FLOWCHAIN_ERR_TX_HASH_MISMATCH and
  * FLOWCHAIN_ERR_TX_SIGNATURE_INVALID.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../canonical-json.js';
 import { HEX128, HEX40, HEX64 } from '../common/hex.js';
 import { FlowchainError } from '../errors.js';
 import { NodeIdentity, keyIdOf } from '../node-identity.js';
-import { merkleProofs, rootFromProof, type MerkleProof } from '../common/merkle.js';
+import { merkleProofs, rootFromProof, type MerkleProof, type Sha256 } from '../common/merkle.js';
 import type { RecordedChange } from '../thing/change-journal.js';
 
 /** What changed: the Thing's TD `id`, the property, its new value and the change's origin. */
@@ -72,6 +72,9 @@ const malformed = (detail: string, field: string) => new FlowchainError('FLOWCHA
 /** The digest of `data` as hex (node:crypto: these run several times for every transaction). */
 const digest = (algorithm: 'sha1' | 'sha256', data: string | Buffer): string => createHash(algorithm).update(data).digest('hex');
 
+/** SHA-256 through node:crypto, for the batch trees (a transaction's path is checked by every node that stores it). */
+const sha256: Sha256 = (bytes) => hash('sha256', bytes, 'buffer');
+
 /** H_DATA of a change. */
 export function dataHash(data: TransactionData, timestamp: number, lambda: string): string {
   return digest('sha1', canonicalJson([data, timestamp, lambda]));
@@ -88,9 +91,32 @@ export function transactionId(hBlock: string, hData: string): string {
   return createHash('sha256').update(inner).digest('hex');
 }
 
-/** The statement a transaction's signature (version 1) or its batch leaf (version 2) covers. */
-function statement(tx: UnsignedTransaction): string {
-  return canonicalJson([tx.hData, tx.lambda, tx.data, tx.timestamp, tx.sender.id]);
+/**
+ * The canonical JSON of H_DATA's input, [data, timestamp, λ], and of the statement a
+ * transaction's signature (version 1) or its batch leaf (version 2) covers, [H_DATA, λ, data,
+ * timestamp, senderId], with `data` encoded once: the rest are strings and an integer, which
+ * canonical JSON writes as JSON.stringify does.
+ */
+function encodings(tx: UnsignedTransaction): { readonly hashed: string; readonly signed: string } {
+  const data = canonicalJson(tx.data);
+  const lambda = JSON.stringify(tx.lambda);
+  return { hashed: `[${data},${tx.timestamp},${lambda}]`, signed: `[${JSON.stringify(tx.hData)},${lambda},${data},${tx.timestamp},${JSON.stringify(tx.sender.id)}]` };
+}
+
+/** The statement a transaction's signature or batch leaf covers. */
+const statement = (tx: UnsignedTransaction): string => encodings(tx).signed;
+
+/** Ring ids of the sender keys seen last (hex key to hex id): every transaction names its sender's. */
+const senderIds = new Map<string, string>();
+const SENDERS_MAX = 1024;
+
+function senderIdOf(keyHex: string, key: Uint8Array): string {
+  let id = senderIds.get(keyHex);
+  if (id === undefined) {
+    if (senderIds.size >= SENDERS_MAX) senderIds.clear();
+    senderIds.set(keyHex, (id = hex40(keyIdOf(key))));
+  }
+  return id;
 }
 
 /** What a sender signs for a batch. */
@@ -117,7 +143,7 @@ export function signBatch(txs: readonly UnsignedTransaction[], identity: NodeIde
   if (txs.length === 0) return [];
   if (txs.length > MAX_BATCH) throw new RangeError(`a batch signature covers at most ${MAX_BATCH} transactions`);
   const cores = txs.map(({ hData, lambda, data, timestamp, sender }): UnsignedTransaction => ({ hData, lambda, data, timestamp, sender }));
-  const { root, proofs } = merkleProofs(cores.map((tx) => digest('sha256', statement(tx))));
+  const { root, proofs } = merkleProofs(cores.map((tx) => digest('sha256', statement(tx))), sha256);
   const signature = bytesToHex(identity.sign(batchStatement(root, cores.length)));
   return cores.map((tx, i) => ({ ...tx, v: 2, batch: { root, signature, ...proofs[i]! } }));
 }
@@ -130,11 +156,11 @@ export function signBatch(txs: readonly UnsignedTransaction[], identity: NodeIde
 const verifiedBatches = new Set<string>();
 const VERIFIED_MAX = 4096;
 
-/** Whether `tx`'s signature, or its path and its batch's signature, verify under `key`. */
-function signatureHolds(tx: DataTransaction, key: Uint8Array): boolean {
-  if (tx.v === undefined) return NodeIdentity.verify(hexToBytes(tx.signature), utf8ToBytes(statement(tx)), key);
+/** Whether `tx`'s signature, or its path and its batch's signature, verify under `key`; `signed` is its statement. */
+function signatureHolds(tx: DataTransaction, key: Uint8Array, signed: string): boolean {
+  if (tx.v === undefined) return NodeIdentity.verify(hexToBytes(tx.signature), utf8ToBytes(signed), key);
   const { batch } = tx;
-  if (rootFromProof(digest('sha256', statement(tx)), batch) !== batch.root) return false;
+  if (rootFromProof(digest('sha256', signed), batch, sha256) !== batch.root) return false;
   const id = `${tx.sender.key}:${batch.root}:${batch.count}:${batch.signature}`;
   if (verifiedBatches.has(id)) return true;
   if (!NodeIdentity.verify(hexToBytes(batch.signature), batchStatement(batch.root, batch.count), key)) return false;
@@ -150,14 +176,15 @@ function signatureHolds(tx: DataTransaction, key: Uint8Array): boolean {
  */
 export function verifyTransaction(raw: unknown, checkSignature = true): DataTransaction {
   const tx = checkShape(raw);
-  if (dataHash(tx.data, tx.timestamp, tx.lambda) !== tx.hData) {
+  const { hashed, signed } = encodings(tx);
+  if (digest('sha1', hashed) !== tx.hData) {
     throw new FlowchainError('FLOWCHAIN_ERR_TX_HASH_MISMATCH', 'H_DATA is not SHA-1 of [data, timestamp, λ]', { field: 'hData' });
   }
   const key = hexToBytes(tx.sender.key);
-  if (hex40(keyIdOf(key)) !== tx.sender.id) {
+  if (senderIdOf(tx.sender.key, key) !== tx.sender.id) {
     throw new FlowchainError('FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', 'sender id is not the SHA-1 of its key', { field: 'sender.id' });
   }
-  if (checkSignature && !signatureHolds(tx, key)) {
+  if (checkSignature && !signatureHolds(tx, key, signed)) {
     throw new FlowchainError('FLOWCHAIN_ERR_TX_SIGNATURE_INVALID', tx.v === 2 ? 'the path does not lead to a batch root the sender signed' : 'signature does not verify', { field: tx.v === 2 ? 'batch' : 'signature' });
   }
   return tx;

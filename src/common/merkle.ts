@@ -30,24 +30,30 @@ export interface MerkleProof {
   readonly path: readonly ProofStep[];
 }
 
+/**
+ * SHA-256 of some bytes. @noble/hashes' by default, which browsers run too; a Node caller may
+ * pass node:crypto's, which is faster.
+ */
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
 const LEAF = Uint8Array.of(0);
 const INNER = Uint8Array.of(1);
 
-function leafNode(leafHex: string): Uint8Array {
+function leafNode(leafHex: string, hash: Sha256): Uint8Array {
   const leaf = hexToBytes(leafHex);
   if (leaf.length !== 32) throw new RangeError('a Merkle leaf is a 32-byte digest');
-  return sha256(concatBytes(LEAF, leaf));
+  return hash(concatBytes(LEAF, leaf));
 }
 
-const inner = (left: Uint8Array, right: Uint8Array): Uint8Array => sha256(concatBytes(INNER, left, right));
+const inner = (left: Uint8Array, right: Uint8Array, hash: Sha256): Uint8Array => hash(concatBytes(INNER, left, right));
 
 /** The levels of the tree, leaves' nodes first, root last. */
-function levels(leavesHex: readonly string[]): Uint8Array[][] {
+function levels(leavesHex: readonly string[], hash: Sha256): Uint8Array[][] {
   if (leavesHex.length === 0) throw new RangeError('a Merkle tree needs at least one leaf');
-  const all = [leavesHex.map(leafNode)];
+  const all = [leavesHex.map((leaf) => leafNode(leaf, hash))];
   for (let level = all[0]!; level.length > 1; ) {
     const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? inner(level[i]!, level[i + 1]!) : level[i]!);
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? inner(level[i]!, level[i + 1]!, hash) : level[i]!);
     all.push(next);
     level = next;
   }
@@ -60,8 +66,8 @@ export class MerkleTree {
   /** The root, as hex. */
   readonly root: string;
 
-  constructor(leavesHex: readonly string[]) {
-    this.#levels = levels(leavesHex);
+  constructor(leavesHex: readonly string[], hash: Sha256 = sha256) {
+    this.#levels = levels(leavesHex, hash);
     this.root = bytesToHex(this.#levels[this.#levels.length - 1]![0]!);
   }
 
@@ -97,8 +103,8 @@ export function merkleProof(leavesHex: readonly string[], index: number): Merkle
 }
 
 /** The root of `leavesHex` and every leaf's proof, in order, from one pass over the tree. */
-export function merkleProofs(leavesHex: readonly string[]): { readonly root: string; readonly proofs: readonly MerkleProof[] } {
-  const tree = new MerkleTree(leavesHex);
+export function merkleProofs(leavesHex: readonly string[], hash: Sha256 = sha256): { readonly root: string; readonly proofs: readonly MerkleProof[] } {
+  const tree = new MerkleTree(leavesHex, hash);
   return { root: tree.root, proofs: leavesHex.map((_, index) => tree.proof(index)) };
 }
 
@@ -106,11 +112,11 @@ export function merkleProofs(leavesHex: readonly string[]): { readonly root: str
  * The root a proof leads to from `leafHex`, or undefined when the proof is malformed or does
  * not fit its `index` and `count` (which fix every step's side and whether it exists).
  */
-export function rootFromProof(leafHex: string, proof: MerkleProof): string | undefined {
+export function rootFromProof(leafHex: string, proof: MerkleProof, hash: Sha256 = sha256): string | undefined {
   const { index, count, path } = proof as Partial<MerkleProof>;
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || !Array.isArray(path) || index! < 0 || index! >= count!) return undefined;
   try {
-    let node = leafNode(leafHex);
+    let node = leafNode(leafHex, hash);
     let position = index!;
     let width = count!;
     let step = 0;
@@ -120,7 +126,7 @@ export function rootFromProof(leafHex: string, proof: MerkleProof): string | und
         const next = path[step++] as Partial<ProofStep> | undefined;
         const side = position % 2 === 0 ? 'right' : 'left';
         if (next?.side !== side || typeof next.hash !== 'string' || !HEX64.test(next.hash)) return undefined;
-        node = side === 'right' ? inner(node, hexToBytes(next.hash)) : inner(hexToBytes(next.hash), node);
+        node = side === 'right' ? inner(node, hexToBytes(next.hash), hash) : inner(hexToBytes(next.hash), node, hash);
       }
       position = Math.floor(position / 2);
       width = Math.ceil(width / 2);
