@@ -237,7 +237,12 @@ export class VirtualChain implements LedgerPlugin {
     const anchor = this.#anchors.find((a) => a.fromHeight <= placement.height && placement.height <= a.toHeight);
     let anchored: object | null = null;
     if (anchor !== undefined) {
-      const anchorTree = await recent(this.#anchorTrees, `${anchor.fromHeight}-${anchor.toHeight}`, async () => new MerkleTree((await this.#c.store.blocks(anchor.fromHeight, anchor.toHeight - anchor.fromHeight + 1)).map((b) => b.hash)));
+      const anchorTree = await recent(this.#anchorTrees, `${anchor.fromHeight}-${anchor.toHeight}`, async () => {
+        const tree = new MerkleTree((await this.#c.store.blocks(anchor.fromHeight, anchor.toHeight - anchor.fromHeight + 1)).map((b) => b.hash));
+        // Kept only as the anchor recorded it: a block missing or changed since is not proven from.
+        if (tree.count !== anchor.toHeight - anchor.fromHeight + 1 || tree.root !== anchor.root) throw new FlowchainError('FLOWCHAIN_ERR_LEDGER_CORRUPT', `the blocks ${anchor.fromHeight} to ${anchor.toHeight} no longer have the Merkle root their anchor recorded`, { field: 'block' });
+        return tree;
+      });
       anchored = { ...anchor, proof: anchorTree.proof(placement.height - anchor.fromHeight) };
     }
     return {

@@ -114,7 +114,9 @@ t.test('batch proofs: a tampered path, a transaction moved to another batch, or 
   const other = NodeIdentity.fromSecretKey(new Uint8Array(32).fill(5));
   const theirs = signBatch(unsigned(6), other)[2]!;
   refused({ ...tx, batch: { ...tx.batch, signature: theirs.batch.signature } }, 'another key\'s signature');
-  t.ok(verifyTransaction(tx), 'the untouched transaction still verifies after all that (a refused signature is not remembered as good)');
+  t.ok(verifyTransaction(tx), 'the untouched transaction verifies, and its batch\'s signature is now remembered');
+  refused({ ...batchA[3]!, batch: { ...batchA[3]!.batch, signature: theirs.batch.signature } }, 'a remembered root and size with another signature');
+  t.ok(verifyTransaction(tx), 'and a refused signature is not remembered as good');
   t.ok(verifyTransaction(batchA[2]!, false), 'a node\'s own transactions are not checked again');
 
   const cases: [unknown, string][] = [
