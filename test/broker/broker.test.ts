@@ -6,12 +6,14 @@
  * store nothing.
  */
 import { createHash } from 'node:crypto';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { join } from 'node:path';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import t from 'tap';
-import { blockHash, createTransaction, transactionId, type DataTransaction } from '../../src/broker/data-transaction.js';
+import { blockHash, createTransaction, transactionId, verifyTransaction, type DataTransaction, type UnsignedTransaction } from '../../src/broker/data-transaction.js';
 import { SUBMIT_TRANSACTION } from '../../src/broker/transaction-owner.js';
 import { signThingEntry, thingKey } from '../../src/directory/thing-entry.js';
 import { NodeIdentity } from '../../src/node-identity.js';
+import { Database } from '../../src/storage.js';
 import { hostedThingId } from '../../src/td/thing-id.js';
 import { foundedAuthority, peerLink } from '../helpers/peer-link.js';
 import { createServient, tempDir } from '../helpers/test-servient.js';
@@ -117,7 +119,19 @@ t.test('writes accepted while the ring is not running wait in the outbox, across
   t.equal(first.servient.broker.pending, 3);
   const early = await first.servient.app.inject(`/ledger/tx/${queued[0]}`);
   t.match(early.json(), { hData: queued[0], status: 'queued' }, 'the sender answers for what it still holds');
+  t.equal(early.json().tx.signature, undefined, 'a queued transaction is signed when it is delivered');
   await first.servient.stop();
+  // An outbox as a version before batch signatures left it: the first transaction signed alone.
+  const database = await Database.open(join(data, 'db'));
+  const identity = await NodeIdentity.load(database.section('identity'));
+  const outbox = database.section('outbox');
+  let oldest!: [string, UnsignedTransaction];
+  for await (const entry of outbox.entries()) oldest ??= entry as [string, UnsignedTransaction];
+  const [sequence, stored] = oldest;
+  const signedAlone = createTransaction(stored.data, identity, stored.timestamp, hexToBytes(stored.lambda));
+  t.equal(signedAlone.hData, stored.hData);
+  await outbox.put(sequence, signedAlone);
+  await database.close();
 
   const second = await createServient(t, { data });
   t.equal(second.servient.broker.pending, 3, 'the outbox came back from LevelDB');
@@ -132,6 +146,7 @@ t.test('writes accepted while the ring is not running wait in the outbox, across
     receipts.push(receipt!);
   }
   t.same(receipts.map((r) => [r.status, r.tx.data.value]), [['pending', 18], ['pending', 18.5], ['pending', 19]]);
+  t.ok(receipts.every((r) => r.tx.v === 2 && verifyTransaction(r.tx)), 'each was signed in a batch when delivered, the one an older version had signed alone too');
   t.ok(receipts.every((r, i) => i === 0 || r.tx.timestamp >= receipts[i - 1]!.tx.timestamp), 'in the order they were written');
   const history = (await (await fetch(`${url}things/thermostat/properties/targetTemperature/history`)).json()) as { value: number; txId?: string }[];
   t.same(history.map((h) => [h.value, h.txId]), receipts.map((r) => [r.tx.data.value, r.txId]).reverse(), 'the history learnt each transaction id');
