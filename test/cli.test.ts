@@ -129,7 +129,7 @@ function runCliWithInput(args: string[], input: string): Promise<{ code: number 
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
   });
 }

@@ -46,7 +46,7 @@ t.test('an outsider with a key and a certificate of its own can change nothing o
     const child = spawn(process.execPath, [OUTSIDER, before[0]!.url, join(rogue, 'outsider-authority'), thermostat], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`outsider exited ${code}`))));
+    child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`outsider exited ${code}`))));
   });
   const results = JSON.parse(output) as Record<string, { status?: number; code?: string }>;
   for (const [attack, outcome] of Object.entries(results)) t.match(outcome, { status: 403, code: 'FLOWCHAIN_ERR_PEER_NOT_MEMBER' }, `${attack}: refused with the code`);

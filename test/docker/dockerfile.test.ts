@@ -53,7 +53,7 @@ function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: 
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.once('exit', (code) => resolve({ code, output }));
+    child.once('close', (code) => resolve({ code, output }));
   });
 }
 

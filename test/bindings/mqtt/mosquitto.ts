@@ -105,8 +105,9 @@ export function mosquittoSub(t: Test, port: number, topic: string, options: { re
     if (/received SUBACK/.test(out)) markReady();
   });
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  // 'close', not 'exit': a process can exit before its last output is read.
   const messages = new Promise<Received[]>((resolve, reject) => {
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       if (code !== 0) return reject(new Error(`mosquitto_sub ${args.join(' ')} exited with ${code}: ${err}${out}`));
       resolve(out.split('\n').filter((line) => line.startsWith('MSG ')).map((line) => {
         const [retained, contentType, correlation, hex] = line.slice(4).split('|');
@@ -130,7 +131,7 @@ export function mosquittoPub(port: number, topic: string, message: string, optio
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   // mosquitto_pub has no time limit of its own: one that is not done in 10 s failed.
   const limit = setTimeout(() => child.kill(), 10_000);
-  return new Promise((resolve, reject) => child.once('exit', (code) => {
+  return new Promise((resolve, reject) => child.once('close', (code) => {
     clearTimeout(limit);
     if (code === 0) resolve();
     else reject(new Error(`mosquitto_pub ${args.join(' ')} exited with ${code}: ${err}`));
@@ -142,5 +143,5 @@ function run(command: string, args: readonly string[]): Promise<void> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${err}`)))));
+  return new Promise((resolve, reject) => child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}: ${err}`)))));
 }

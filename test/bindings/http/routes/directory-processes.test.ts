@@ -25,7 +25,7 @@ function insider(ownerPeerUrl: string, authorityDir: string, thingId: string): P
     const child = spawn(process.execPath, [INSIDER, ownerPeerUrl, authorityDir, thingId], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`insider exited ${code}`))));
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`insider exited ${code}`))));
   });
 }
 
