@@ -77,8 +77,11 @@ const sha256: Sha256 = (bytes) => hash('sha256', bytes, 'buffer');
 
 /** H_DATA of a change. */
 export function dataHash(data: TransactionData, timestamp: number, lambda: string): string {
-  return digest('sha1', canonicalJson([data, timestamp, lambda]));
+  return digest('sha1', hashedText(canonicalJson(data), canonicalJson(timestamp), canonicalJson(lambda)));
 }
+
+/** canonicalJson([data, timestamp, λ]) from its members' canonical JSON (an array's is theirs joined). */
+const hashedText = (data: string, timestamp: string, lambda: string): string => `[${data},${timestamp},${lambda}]`;
 
 /** H_BLOCK of the virtual block numbered `blockNo`, opened at `openedAt` with `blockNonce` (hex). */
 export function blockHash(blockNo: number, openedAt: number, blockNonce: string): string {
@@ -94,13 +97,11 @@ export function transactionId(hBlock: string, hData: string): string {
 /**
  * The canonical JSON of H_DATA's input, [data, timestamp, λ], and of the statement a
  * transaction's signature (version 1) or its batch leaf (version 2) covers, [H_DATA, λ, data,
- * timestamp, senderId], with `data` encoded once: the rest are strings and an integer, which
- * canonical JSON writes as JSON.stringify does.
+ * timestamp, senderId], each member encoded once.
  */
 function encodings(tx: UnsignedTransaction): { readonly hashed: string; readonly signed: string } {
-  const data = canonicalJson(tx.data);
-  const lambda = JSON.stringify(tx.lambda);
-  return { hashed: `[${data},${tx.timestamp},${lambda}]`, signed: `[${JSON.stringify(tx.hData)},${lambda},${data},${tx.timestamp},${JSON.stringify(tx.sender.id)}]` };
+  const [data, timestamp, lambda] = [canonicalJson(tx.data), canonicalJson(tx.timestamp), canonicalJson(tx.lambda)];
+  return { hashed: hashedText(data, timestamp, lambda), signed: `[${canonicalJson(tx.hData)},${lambda},${data},${timestamp},${canonicalJson(tx.sender.id)}]` };
 }
 
 /** The statement a transaction's signature or batch leaf covers. */
